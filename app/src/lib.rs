@@ -1,0 +1,13 @@
+//! Glassbox's browser side. The UI thread (`main.rs`, `components/`) never runs the model: it sends typed
+//! [`protocol::Request`]s to the web worker (`bin/worker.rs`, [`worker::EngineWorker`]), which owns the engine
+//! and answers with [`protocol::Response`]s that feed Leptos signals.
+
+pub mod components;
+pub mod protocol;
+pub mod worker;
+
+/// Where the worker's loader script is served (Trunk's `data-loader-shim`, with `filehash = false`).
+pub const WORKER_LOADER_URL: &str = "./worker_loader.js";
+
+/// Where the default model is served, same-origin, by `cargo xtask serve`.
+pub const DEFAULT_MODEL_URL: &str = "./models/SmolLM2-135M-Instruct.Q4_1.gguf";

@@ -1,0 +1,10 @@
+//! Glassbox's transformer engine. No UI code lives here: the same crate compiles natively (tests, CLI,
+//! benchmarks) and to `wasm32-unknown-unknown`, where the app's worker owns it.
+
+pub mod backend;
+pub mod error;
+pub mod gguf;
+pub mod quant;
+
+pub use backend::{probe_compute, ComputeBackend};
+pub use error::{EngineError, Result};

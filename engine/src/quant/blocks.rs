@@ -1,0 +1,106 @@
+//! Block layouts (checked at compile time) and the scalar reference dequantizer every faster kernel is
+//! tested against.
+
+use half::{bf16, f16};
+
+use super::GgmlType;
+use crate::error::{EngineError, Result};
+
+/// Values per quantized block.
+pub const QK: usize = 32;
+
+/// Q4_0: `d` (f16 bits), then 16 bytes: low nibbles are values 0..16, high nibbles values 16..32.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct BlockQ4_0 {
+    /// Scale, f16 bits.
+    pub d: u16,
+    /// Nibbles.
+    pub qs: [u8; QK / 2],
+}
+
+/// Q4_1: `d` and `m` (f16 bits), then the nibbles as in Q4_0.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct BlockQ4_1 {
+    /// Scale, f16 bits.
+    pub d: u16,
+    /// Minimum, f16 bits.
+    pub m: u16,
+    /// Nibbles.
+    pub qs: [u8; QK / 2],
+}
+
+/// Q8_0: `d` (f16 bits), then 32 signed bytes.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct BlockQ8_0 {
+    /// Scale, f16 bits.
+    pub d: u16,
+    /// Signed values.
+    pub qs: [i8; QK],
+}
+
+const _: () = assert!(size_of::<BlockQ4_0>() == 2 + QK / 2);
+const _: () = assert!(size_of::<BlockQ4_1>() == 2 + 2 + QK / 2);
+const _: () = assert!(size_of::<BlockQ8_0>() == 2 + QK);
+
+fn f16_at(bytes: &[u8], at: usize) -> f32 {
+    f16::from_bits(u16::from_le_bytes([bytes[at], bytes[at + 1]])).to_f32()
+}
+
+/// Dequantizes `bytes` (whole blocks of `ty`) into `out`, which must hold exactly their values.
+pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<()> {
+    let blocks = bytes.len() / ty.block_bytes();
+    if bytes.len() % ty.block_bytes() != 0 || blocks * ty.block_size() != out.len() {
+        return Err(EngineError::BadTensorShape {
+            name: format!("{ty:?} data"),
+            reason: format!("{} bytes cannot hold {} values", bytes.len(), out.len()),
+        });
+    }
+    let chunks = bytes.chunks_exact(ty.block_bytes());
+    match ty {
+        GgmlType::F32 => {
+            for (o, b) in out.iter_mut().zip(chunks) {
+                *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+        }
+        GgmlType::F16 => {
+            for (o, b) in out.iter_mut().zip(chunks) {
+                *o = f16_at(b, 0);
+            }
+        }
+        GgmlType::BF16 => {
+            for (o, b) in out.iter_mut().zip(chunks) {
+                *o = bf16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32();
+            }
+        }
+        GgmlType::Q4_0 => {
+            for (o, b) in out.chunks_exact_mut(QK).zip(chunks) {
+                let d = f16_at(b, 0);
+                for (j, &q) in b[2..].iter().enumerate() {
+                    o[j] = ((q & 0x0f) as i32 - 8) as f32 * d;
+                    o[j + QK / 2] = ((q >> 4) as i32 - 8) as f32 * d;
+                }
+            }
+        }
+        GgmlType::Q4_1 => {
+            for (o, b) in out.chunks_exact_mut(QK).zip(chunks) {
+                let (d, m) = (f16_at(b, 0), f16_at(b, 2));
+                for (j, &q) in b[4..].iter().enumerate() {
+                    o[j] = (q & 0x0f) as f32 * d + m;
+                    o[j + QK / 2] = (q >> 4) as f32 * d + m;
+                }
+            }
+        }
+        GgmlType::Q8_0 => {
+            for (o, b) in out.chunks_exact_mut(QK).zip(chunks) {
+                let d = f16_at(b, 0);
+                for (j, &q) in b[2..].iter().enumerate() {
+                    o[j] = q as i8 as f32 * d;
+                }
+            }
+        }
+    }
+    Ok(())
+}

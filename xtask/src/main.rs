@@ -1,0 +1,85 @@
+//! Glassbox's developer commands. `cargo xtask serve` and `cargo xtask test` each set up a fresh machine
+//! first (Debian 12, root, Rust via rustup): whatever is missing is installed from the package registries
+//! into a cache shared by every clone, and skipped when the right version is already there.
+
+mod model;
+mod serve;
+mod setup;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  serve [--port N]   set up, fetch the default model, build the app in release, serve it on 127.0.0.1
+  test               set up, then run every test: native (incl. GPU kernels on lavapipe), wasm in
+                     Chromium, end-to-end in Chromium; prints one summary line
+  model              fetch and verify the default model; print its path
+  setup              install every missing tool, nothing else
+
+environment: GLASSBOX_CACHE (default ~/.cache/glassbox) holds tools and the model.";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    let root = repo_root()?;
+    std::env::set_current_dir(&root).context("entering the repository root")?;
+    match command.as_str() {
+        "serve" => {
+            let port = match args.iter().position(|a| a == "--port") {
+                Some(i) => args.get(i + 1).context("--port needs a number")?.parse().context("--port needs a number")?,
+                None => 8080,
+            };
+            let tools = setup::Tools::ensure(setup::Need::Build)?;
+            let model = model::ensure()?;
+            setup::trunk_build(&tools)?;
+            serve::serve_forever(&root.join("dist"), &model, port)
+        }
+        "test" => test::run_all(&root),
+        "model" => {
+            println!("{}", model::ensure()?.display());
+            Ok(())
+        }
+        "setup" => setup::Tools::ensure(setup::Need::Everything).map(|_| ()),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn repo_root() -> Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).context("xtask has no parent directory")
+}
+
+/// Where tools and the model are cached, shared by every clone on this machine.
+pub fn cache_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("GLASSBOX_CACHE") {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Ok(PathBuf::from(dir).join("glassbox"));
+    }
+    let home = std::env::var_os("HOME").context("HOME is not set; set GLASSBOX_CACHE")?;
+    Ok(PathBuf::from(home).join(".cache").join("glassbox"))
+}

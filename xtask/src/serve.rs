@@ -1,0 +1,116 @@
+//! A small static server for `dist/` plus the model under `/models/`, on 127.0.0.1 only. It sets the
+//! cross-origin isolation headers (COOP/COEP) that multithreaded wasm will need, and no caching headers
+//! that would fight the service worker.
+
+use std::fs::File;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tiny_http::{Header, Method, Request, Response, Server};
+
+const THREADS: usize = 4;
+
+/// A running server; it stops when the process exits.
+#[derive(Debug)]
+pub struct Running {
+    /// `http://127.0.0.1:<port>/`
+    pub url: String,
+}
+
+/// Serves until the process is killed, printing the URL.
+pub fn serve_forever(dist: &Path, model: &Path, port: u16) -> Result<()> {
+    let running = start(dist, model, port)?;
+    println!("Glassbox is served on {}  (Ctrl-C stops it)", running.url);
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Starts the server on `port` (0: any free port) in background threads.
+pub fn start(dist: &Path, model: &Path, port: u16) -> Result<Running> {
+    let server = Server::http(("127.0.0.1", port)).map_err(|err| anyhow::anyhow!("{err}")).with_context(|| {
+        format!("cannot listen on 127.0.0.1:{port} (is another server running there? try --port)")
+    })?;
+    let actual_port = server.server_addr().to_ip().context("server has no IP address")?.port();
+    let server = Arc::new(server);
+    let site = Arc::new(Site { dist: dist.to_path_buf(), model: model.to_path_buf() });
+    for _ in 0..THREADS {
+        let (server, site) = (Arc::clone(&server), Arc::clone(&site));
+        std::thread::spawn(move || {
+            while let Ok(request) = server.recv() {
+                site.answer(request);
+            }
+        });
+    }
+    Ok(Running { url: format!("http://127.0.0.1:{actual_port}/") })
+}
+
+struct Site {
+    dist: PathBuf,
+    model: PathBuf,
+}
+
+impl Site {
+    fn answer(&self, request: Request) {
+        let result = if matches!(request.method(), Method::Get | Method::Head) {
+            match self.resolve(request.url()) {
+                Some(path) => match File::open(&path) {
+                    Ok(file) => {
+                        let response = Response::from_file(file).with_header(header("Content-Type", content_type(&path)));
+                        request.respond(with_common_headers(response))
+                    }
+                    Err(_) => request.respond(with_common_headers(Response::from_string("not found").with_status_code(404))),
+                },
+                None => request.respond(with_common_headers(Response::from_string("not found").with_status_code(404))),
+            }
+        } else {
+            request.respond(Response::from_string("method not allowed").with_status_code(405))
+        };
+        if let Err(err) = result {
+            eprintln!("serve: {err}");
+        }
+    }
+
+    /// Maps a URL path to a file: `/models/<the model>` or a file under `dist/` (`/` is `index.html`).
+    /// Anything that would climb out of `dist/` is refused.
+    fn resolve(&self, url: &str) -> Option<PathBuf> {
+        let path = url.split(['?', '#']).next().unwrap_or("/");
+        if let Some(name) = path.strip_prefix("/models/") {
+            return (Some(std::ffi::OsStr::new(name)) == self.model.file_name()).then(|| self.model.clone());
+        }
+        let relative = Path::new(path.trim_start_matches('/'));
+        if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return None;
+        }
+        let candidate = if path.ends_with('/') { self.dist.join(relative).join("index.html") } else { self.dist.join(relative) };
+        candidate.is_file().then_some(candidate)
+    }
+}
+
+fn with_common_headers<R: std::io::Read>(response: Response<R>) -> Response<R> {
+    response
+        .with_header(header("Cross-Origin-Opener-Policy", "same-origin"))
+        .with_header(header("Cross-Origin-Embedder-Policy", "require-corp"))
+        .with_header(header("Cache-Control", "no-cache"))
+        .with_header(header("X-Content-Type-Options", "nosniff"))
+}
+
+fn header(name: &str, value: &str) -> Header {
+    // Both are ASCII literals from this file, so this cannot fail.
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap_or_else(|()| unreachable!("ASCII header"))
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|ext| ext.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,188 @@
+//! Installs what the build and the tests need, each at a pinned version, into `<cache>/tools`. A tool that
+//! is present at the right version is never installed again. Only the package registries are used:
+//! crates.io (`cargo install`), npm, Debian's apt, PyPI.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132";
+/// Debian packages and a file each of them installs.
+const APT_PACKAGES: [(&str, &str); 3] = [
+    ("chromium", "/usr/bin/chromium"),
+    ("chromium-driver", "/usr/bin/chromedriver"),
+    ("mesa-vulkan-drivers", "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"),
+];
+
+/// How much to set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Enough to build and serve the app.
+    Build,
+    /// Also Chromium, its driver, lavapipe and Playwright, for the tests.
+    Everything,
+}
+
+/// The installed tools, found through [`Tools::path`].
+#[derive(Debug)]
+pub struct Tools {
+    bin_dirs: Vec<PathBuf>,
+}
+
+impl Tools {
+    /// Installs whatever is missing for `need` and returns the tools' locations.
+    pub fn ensure(need: Need) -> Result<Self> {
+        let tools_dir = crate::cache_dir()?.join("tools");
+        std::fs::create_dir_all(&tools_dir)?;
+        ensure_wasm_target()?;
+        let bindgen_version = cargo_lock_version("wasm-bindgen")?;
+        check_trunk_toml(&bindgen_version)?;
+        let trunk = cargo_install(&tools_dir, "trunk", TRUNK_VERSION, "trunk", true)?;
+        let bindgen = cargo_install(&tools_dir, "wasm-bindgen-cli", &bindgen_version, "wasm-bindgen", false)?;
+        let binaryen = npm_tool(&tools_dir, "binaryen", BINARYEN_VERSION, "wasm-opt")?;
+        if need == Need::Everything {
+            ensure_apt_packages()?;
+            ensure_playwright()?;
+        }
+        Ok(Self { bin_dirs: vec![trunk, bindgen, binaryen] })
+    }
+
+    /// `PATH` with the pinned tools first (ahead of, say, Debian's older wasm-opt).
+    pub fn path(&self) -> Result<OsString> {
+        let current = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = self.bin_dirs.iter().cloned().chain(std::env::split_paths(&current));
+        std::env::join_paths(dirs).context("building PATH")
+    }
+}
+
+/// `trunk build --release`: the app and its worker into `dist/`.
+pub fn trunk_build(tools: &Tools) -> Result<()> {
+    eprintln!("xtask: trunk build --release");
+    let status = Command::new("trunk")
+        .args(["build", "--release"])
+        .env("PATH", tools.path()?)
+        .env("NO_COLOR", "1")
+        .status()
+        .context("running trunk")?;
+    if !status.success() {
+        bail!("trunk build failed");
+    }
+    Ok(())
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    Ok(())
+}
+
+/// The version of `package` that Cargo.lock resolved.
+pub fn cargo_lock_version(package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string("Cargo.lock").context("reading Cargo.lock")?;
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock.find(&needle).with_context(|| format!("{package} is not in Cargo.lock"))? + needle.len();
+    let end = lock[start..].find('"').context("malformed Cargo.lock")?;
+    Ok(lock[start..start + end].to_owned())
+}
+
+/// Trunk refuses a tool whose version differs from `[tools]`, so a stale pin must fail here, clearly.
+fn check_trunk_toml(bindgen_version: &str) -> Result<()> {
+    let trunk_toml = std::fs::read_to_string("Trunk.toml").context("reading Trunk.toml")?;
+    let pins_bindgen = format!("wasm_bindgen = \"{bindgen_version}\"");
+    let pins_opt = format!("wasm_opt = \"version_{BINARYEN_VERSION}\"");
+    if !trunk_toml.contains(&pins_bindgen) || !trunk_toml.contains(&pins_opt) {
+        bail!("Trunk.toml's [tools] must say {pins_bindgen} and {pins_opt} (Cargo.lock and xtask's pins)");
+    }
+    Ok(())
+}
+
+/// `cargo install` into `<tools>/<crate>-<version>`; returns its `bin/` directory.
+fn cargo_install(tools: &Path, krate: &str, version: &str, binary: &str, locked: bool) -> Result<PathBuf> {
+    let root = tools.join(format!("{krate}-{version}"));
+    let bin = root.join("bin");
+    if bin.join(binary).exists() {
+        return Ok(bin);
+    }
+    eprintln!("xtask: installing {krate} {version} (once per machine; this takes minutes)");
+    let mut cmd = Command::new("cargo");
+    cmd.args(["install", krate, "--version", version, "--root"]).arg(&root);
+    if locked {
+        cmd.arg("--locked");
+    }
+    // A shared target dir would keep gigabytes of tool builds around; cargo install cleans its own.
+    cmd.env_remove("CARGO_TARGET_DIR");
+    run(&mut cmd)?;
+    Ok(bin)
+}
+
+/// `npm install <package>@<version>` into `<tools>/<package>-<version>`; returns its `.bin/` directory.
+fn npm_tool(tools: &Path, package: &str, version: &str, binary: &str) -> Result<PathBuf> {
+    let prefix = tools.join(format!("{package}-{version}"));
+    let bin = prefix.join("node_modules").join(".bin");
+    if bin.join(binary).exists() {
+        return Ok(bin);
+    }
+    eprintln!("xtask: installing {package}@{version} from npm");
+    std::fs::create_dir_all(&prefix)?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("{package}@{version}")))
+    .context("npm is needed (Node.js 20 or newer)")?;
+    Ok(bin)
+}
+
+/// Chromium, ChromeDriver and Mesa's Vulkan drivers (lavapipe) from apt, when running as root on Debian.
+fn ensure_apt_packages() -> Result<()> {
+    let missing: Vec<&str> =
+        APT_PACKAGES.iter().filter(|(_, file)| !Path::new(file).exists()).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let is_root = output(Command::new("id").arg("-u")).map(|uid| uid.trim() == "0").unwrap_or(false);
+    if !is_root || !Path::new("/usr/bin/apt-get").exists() {
+        bail!("please install these packages, then run this command again: {}", missing.join(" "));
+    }
+    eprintln!("xtask: apt-get install {}", missing.join(" "));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// playwright-core (never a browser download: the tests drive Debian's Chromium) into `tests/node_modules`.
+fn ensure_playwright() -> Result<()> {
+    let wanted = json_string_field(&std::fs::read_to_string("tests/package.json")?, "playwright-core")
+        .context("tests/package.json pins no playwright-core")?;
+    let installed = std::fs::read_to_string("tests/node_modules/playwright-core/package.json")
+        .ok()
+        .and_then(|manifest| json_string_field(&manifest, "version"));
+    if installed.as_deref() != Some(wanted.as_str()) {
+        eprintln!("xtask: npm ci in tests/ (playwright-core {wanted})");
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix", "tests"]))?;
+    }
+    Ok(())
+}
+
+/// The first `"key": "value"` string in a JSON text (enough for package manifests; no JSON crate needed).
+fn json_string_field(json: &str, key: &str) -> Option<String> {
+    let after_key = &json[json.find(&format!("\"{key}\""))? + key.len() + 2..];
+    let value = &after_key[after_key.find('"')? + 1..];
+    Some(value[..value.find('"')?].to_owned())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}

@@ -1,0 +1,134 @@
+//! `cargo xtask test`: every test, in the order that fails fastest, then one summary line.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+use crate::setup::{self, Need, Tools};
+use crate::{model, serve};
+
+/// Passed and failed counts, summed over every runner.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Reads one line of cargo test's or node's (TAP) output and counts what it reports.
+    fn read_line(&mut self, line: &str) {
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            // "ok. 12 passed; 0 failed; 1 ignored; ..."
+            for part in rest.split(';') {
+                let words: Vec<&str> = part.split_whitespace().collect();
+                match words.as_slice() {
+                    [.., n, "passed"] => self.passed += n.parse::<u64>().unwrap_or(0),
+                    [n, "failed"] => self.failed += n.parse::<u64>().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        } else if let Some(n) = line.strip_prefix("# pass ") {
+            self.passed += n.trim().parse::<u64>().unwrap_or(0);
+        } else if let Some(n) = line.strip_prefix("# fail ") {
+            self.failed += n.trim().parse::<u64>().unwrap_or(0);
+        }
+    }
+}
+
+/// Runs `cmd`, echoing its stdout while counting test results; an exit failure is a failure even when
+/// no line said so (a build error, a crash).
+fn run_counted(tally: &mut Tally, step: &str, cmd: &mut Command) -> Result<bool> {
+    eprintln!("xtask: {step}");
+    let mut child = cmd.stdout(Stdio::piped()).spawn().with_context(|| format!("starting {step}"))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut seen = Tally::default();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        seen.read_line(&line);
+    }
+    let status = child.wait()?;
+    tally.passed += seen.passed;
+    tally.failed += seen.failed;
+    if !status.success() && seen.failed == 0 {
+        tally.failed += 1;
+        eprintln!("xtask: {step} failed without a test failure ({status}): counted as one failure");
+    }
+    Ok(status.success())
+}
+
+/// Sets up the machine, then runs native, wasm and end-to-end tests.
+pub fn run_all(root: &Path) -> Result<()> {
+    let tools = Tools::ensure(Need::Everything)?;
+    let model = model::ensure()?;
+    let path = tools.path()?;
+    let mut tally = Tally::default();
+
+    let native_ok = run_counted(
+        &mut tally,
+        "native tests (GPU kernels on Mesa's lavapipe)",
+        Command::new("cargo")
+            .args(["test", "--workspace", "--exclude", "app", "--release"])
+            .env("WGPU_BACKEND", "vulkan")
+            .env("GLASSBOX_MODEL", &model),
+    )?;
+
+    let wasm_ok = run_counted(
+        &mut tally,
+        "wasm tests in headless Chromium (wasm-bindgen-test)",
+        Command::new("cargo")
+            .args(["test", "-p", "engine", "--target", "wasm32-unknown-unknown"])
+            .env("PATH", &path)
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "300"),
+    )?;
+
+    setup::trunk_build(&tools)?;
+    let server = serve::start(&root.join("dist"), &model, 0)?;
+    let e2e_ok = run_counted(
+        &mut tally,
+        &format!("end-to-end tests in headless Chromium against {}", server.url),
+        Command::new("node")
+            .args(["--test", "--test-reporter=tap", "--test-concurrency=1"])
+            .args(e2e_test_files(root)?)
+            .env("GLASSBOX_URL", &server.url)
+            .env("GLASSBOX_ARTIFACTS", root.join("tests").join("artifacts")),
+    )?;
+
+    println!("glassbox: {} passed, {} failed", tally.passed, tally.failed);
+    if !(native_ok && wasm_ok && e2e_ok) || tally.failed > 0 {
+        bail!("some tests failed");
+    }
+    Ok(())
+}
+
+/// `tests/*.test.mjs`, sorted: Node 20 has no glob of its own for `--test`.
+fn e2e_test_files(root: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<_> = std::fs::read_dir(root.join("tests"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.to_str().is_some_and(|s| s.ends_with(".test.mjs")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no end-to-end tests found in tests/");
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tally;
+
+    #[test]
+    fn tally_reads_cargo_and_tap_summaries() {
+        let mut tally = Tally::default();
+        tally.read_line("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out");
+        tally.read_line("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out");
+        tally.read_line("# pass 4");
+        tally.read_line("# fail 1");
+        tally.read_line("ok 1 - page mounts");
+        assert_eq!((tally.passed, tally.failed), (19, 3));
+    }
+}
