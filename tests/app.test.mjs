@@ -13,7 +13,7 @@ test("the page mounts, names its compute backend and finds the model, without co
     await compute.filter({ hasNotText: "looking for a GPU" }).waitFor({ timeout: 60_000 });
     const computeText = (await compute.textContent()).trim();
     // Headless Chromium offers WebGPU through SwiftShader only; either answer must be explicit.
-    assert.match(computeText, /^(BrowserWebGpu.*|CPU)$/, `compute backend label: ${computeText}`);
+    assert.match(computeText, /^(WebGPU: .+|CPU)$/, `compute backend label: ${computeText}`);
 
     const model = page.getByTestId("model-status");
     await model.filter({ hasNotText: "checking" }).waitFor({ timeout: 30_000 });

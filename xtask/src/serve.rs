@@ -90,6 +90,8 @@ impl Site {
 
 fn with_common_headers<R: std::io::Read>(response: Response<R>) -> Response<R> {
     response
+        // Never chunked: a Content-Length lets the app show download progress and read sizes from HEAD.
+        .with_chunked_threshold(usize::MAX)
         .with_header(header("Cross-Origin-Opener-Policy", "same-origin"))
         .with_header(header("Cross-Origin-Embedder-Policy", "require-corp"))
         .with_header(header("Cache-Control", "no-cache"))

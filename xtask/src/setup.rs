@@ -64,7 +64,6 @@ pub fn trunk_build(tools: &Tools) -> Result<()> {
     let status = Command::new("trunk")
         .args(["build", "--release"])
         .env("PATH", tools.path()?)
-        .env("NO_COLOR", "1")
         .status()
         .context("running trunk")?;
     if !status.success() {

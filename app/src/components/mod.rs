@@ -19,7 +19,7 @@ pub fn App() -> impl IntoView {
                 <Letter letter="T" word="Transformer" gist="Text becomes tokens, tokens become vectors, and attention decides which earlier words matter."/>
                 <Letter letter="G" word="Generative" gist="Squeeze, rebuild, predict the next word: how a model makes something new."/>
                 <Letter letter="P" word="Pre-trained" gist="The same small ideas, repeated over enormous amounts of text."/>
-                <Letter letter="Chat" word="Chat" gist="Templates, sampling and preferences turn a text predictor into an assistant that can still be wrong."/>
+                <Letter letter="Chat" word="Conversation" gist="Templates, sampling and preferences turn a text predictor into an assistant that can still be wrong."/>
             </section>
             <SystemStatus/>
         </main>

@@ -23,11 +23,18 @@ pub enum ComputeBackend {
 }
 
 impl ComputeBackend {
-    /// A short label for the user: the adapter's name, or "CPU".
+    /// A short label for the user: "WebGPU: <adapter>", "Vulkan: <adapter> (software)", or "CPU".
     pub fn label(&self) -> String {
         match self {
-            Self::Gpu { name, api, .. } if name.is_empty() => format!("{api} (unnamed adapter)"),
-            Self::Gpu { name, api, .. } => format!("{api}: {name}"),
+            Self::Gpu { name, api, device_type } => {
+                let api = match api.as_str() {
+                    "BrowserWebGpu" => "WebGPU",
+                    other => other,
+                };
+                let name = if name.is_empty() { "unnamed adapter" } else { name };
+                let software = if device_type == "Cpu" { " (software)" } else { "" };
+                format!("{api}: {name}{software}")
+            }
             Self::Cpu { .. } => "CPU".to_owned(),
         }
     }
