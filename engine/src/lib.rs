@@ -2,9 +2,11 @@
 //! benchmarks) and to `wasm32-unknown-unknown`, where the app's worker owns it.
 
 pub mod backend;
+pub mod chat;
 pub mod error;
 pub mod gguf;
 pub mod quant;
+pub mod tokenizer;
 
 pub use backend::{probe_compute, ComputeBackend};
 pub use error::{EngineError, Result};

@@ -1,0 +1,191 @@
+//! The model's tokenizer, rebuilt from GGUF metadata as a `tokenizers::Tokenizer`: a byte-level BPE with
+//! the GGUF's vocabulary and merges, digits split one by one, control tokens as special tokens.
+//!
+//! Two encoders share one vocabulary: `with_specials` turns `<|im_start|>` in a chat template's own text
+//! into its control id; `plain` never does, so whatever a user types stays text.
+
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::bpe::BPE;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::PreTokenizerWrapper;
+use tokenizers::AddedToken;
+
+use crate::error::{EngineError, Result};
+use crate::gguf::{Array, Gguf};
+
+/// ggml's token types (`tokenizer.ggml.token_type`).
+const TOKEN_TYPE_CONTROL: i32 = 3;
+const TOKEN_TYPE_USER_DEFINED: i32 = 4;
+
+/// The GGUF's tokenizer, ready to encode and decode.
+#[derive(Debug, Clone)]
+pub struct Tokenizer {
+    with_specials: tokenizers::Tokenizer,
+    plain: tokenizers::Tokenizer,
+    /// Beginning-of-sequence id, if the model has one.
+    pub bos: Option<u32>,
+    /// End-of-sequence id.
+    pub eos: Option<u32>,
+    /// Whether a BOS token is prepended to a prompt (`tokenizer.ggml.add_bos_token`).
+    pub add_bos: bool,
+    vocab_size: usize,
+}
+
+fn tok_err(err: impl std::fmt::Display) -> EngineError {
+    EngineError::Tokenizer(err.to_string())
+}
+
+fn string_array<'a>(gguf: &'a Gguf, key: &str) -> Result<&'a crate::gguf::StringArray> {
+    match gguf.array(key)? {
+        Array::String(strings) => Ok(strings),
+        _ => Err(EngineError::WrongMetadataType { key: key.to_owned(), expected: "an array of strings" }),
+    }
+}
+
+fn optional_id(gguf: &Gguf, key: &str) -> Result<Option<u32>> {
+    if gguf.get(key).is_none() {
+        return Ok(None);
+    }
+    let id = gguf.u64(key)?;
+    u32::try_from(id).map(Some).map_err(|_| EngineError::WrongMetadataType { key: key.to_owned(), expected: "a token id" })
+}
+
+impl Tokenizer {
+    /// Builds the tokenizer described by `tokenizer.ggml.*` (model `gpt2`: byte-level BPE).
+    pub fn from_gguf(gguf: &Gguf) -> Result<Self> {
+        let model = gguf.str("tokenizer.ggml.model")?;
+        if model != "gpt2" {
+            return Err(EngineError::Tokenizer(format!("tokenizer model {model:?} is not supported (gpt2-style BPE is)")));
+        }
+        let tokens = string_array(gguf, "tokenizer.ggml.tokens")?;
+        let merges = string_array(gguf, "tokenizer.ggml.merges")?;
+        let token_types: Vec<i32> = match gguf.get("tokenizer.ggml.token_type") {
+            Some(crate::gguf::Value::Array(Array::I32(types))) => types.clone(),
+            Some(_) => return Err(EngineError::WrongMetadataType { key: "tokenizer.ggml.token_type".into(), expected: "an array of i32" }),
+            None => vec![1; tokens.len()],
+        };
+        if token_types.len() != tokens.len() {
+            return Err(EngineError::Tokenizer("token_type and tokens differ in length".into()));
+        }
+
+        let vocab: tokenizers::models::bpe::Vocab = tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
+        let merges = merges
+            .iter()
+            .map(|m| m.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())).ok_or_else(|| tok_err(format!("bad merge {m:?}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(tok_err)?;
+
+        let pre = gguf.get("tokenizer.ggml.pre").and_then(|v| match v {
+            crate::gguf::Value::String(s) => Some(s.as_str()),
+            _ => None,
+        });
+        let pre_tokenizer = pre_tokenizer_for(pre.unwrap_or("default"))?;
+
+        let mut with_specials = tokenizers::Tokenizer::new(bpe);
+        with_specials.with_pre_tokenizer(Some(pre_tokenizer));
+        with_specials.with_decoder(Some(ByteLevelDecoder::default()));
+        let specials: Vec<AddedToken> = tokens
+            .iter()
+            .zip(&token_types)
+            .filter(|(_, ty)| **ty == TOKEN_TYPE_CONTROL)
+            .map(|(t, _)| AddedToken::from(t.to_owned(), true))
+            .collect();
+        let user_defined: Vec<AddedToken> = tokens
+            .iter()
+            .zip(&token_types)
+            .filter(|(_, ty)| **ty == TOKEN_TYPE_USER_DEFINED)
+            .map(|(t, _)| AddedToken::from(t.to_owned(), false))
+            .collect();
+        with_specials.add_special_tokens(specials).map_err(tok_err)?;
+        with_specials.add_tokens(user_defined).map_err(tok_err)?;
+        let mut plain = with_specials.clone();
+        plain.set_encode_special_tokens(true);
+
+        let add_bos = matches!(gguf.get("tokenizer.ggml.add_bos_token"), Some(crate::gguf::Value::Bool(true)));
+        Ok(Self {
+            with_specials,
+            plain,
+            bos: optional_id(gguf, "tokenizer.ggml.bos_token_id")?,
+            eos: optional_id(gguf, "tokenizer.ggml.eos_token_id")?,
+            add_bos,
+            vocab_size: tokens.len(),
+        })
+    }
+
+    /// Number of tokens in the vocabulary.
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// Ids of text a user typed: control-token strings in it stay plain text.
+    pub fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self.plain.encode(text, false).map_err(tok_err)?.get_ids().to_vec())
+    }
+
+    /// Ids of trusted text (a rendered chat template's own markup): control-token strings become control ids.
+    pub fn encode_with_specials(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self.with_specials.encode(text, false).map_err(tok_err)?.get_ids().to_vec())
+    }
+
+    /// Text of `ids`, control tokens included.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.check_ids(ids)?;
+        self.with_specials.decode(ids, false).map_err(tok_err)
+    }
+
+    /// The raw bytes one token stands for (a piece of UTF-8 that may be incomplete on its own).
+    pub fn token_bytes(&self, id: u32) -> Result<Vec<u8>> {
+        self.check_ids(&[id])?;
+        let piece = self.with_specials.id_to_token(id).unwrap_or_default();
+        if self.with_specials.get_added_vocabulary().is_special_token(&piece) {
+            return Ok(piece.into_bytes());
+        }
+        Ok(piece.chars().map(byte_of_char).collect())
+    }
+
+    /// The ids a user would see as text, rendered for display: `Ġ` as a space, bytes as `<0xE9>` when
+    /// they are not valid UTF-8 alone.
+    pub fn token_label(&self, id: u32) -> Result<String> {
+        let bytes = self.token_bytes(id)?;
+        Ok(match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => e.into_bytes().iter().map(|b| format!("<0x{b:02X}>")).collect(),
+        })
+    }
+
+    fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        match ids.iter().find(|&&id| id as usize >= self.vocab_size) {
+            Some(&id) => Err(EngineError::BadTokenId { id, vocab: self.vocab_size }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Pre-tokenizers named by `tokenizer.ggml.pre`. SmolLM's splits digits one by one, then applies GPT-2's
+/// byte-level regex without a prefix space.
+fn pre_tokenizer_for(name: &str) -> Result<Sequence> {
+    let byte_level = PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, true));
+    match name {
+        "smollm" | "starcoder" | "refact" => {
+            Ok(Sequence::new(vec![PreTokenizerWrapper::Digits(Digits::new(true)), byte_level]))
+        }
+        "gpt-2" | "gpt2" | "default" => Ok(Sequence::new(vec![byte_level])),
+        other => Err(EngineError::Tokenizer(format!("pre-tokenizer {other:?} is not supported"))),
+    }
+}
+
+/// GPT-2's byte-level alphabet maps each byte to a printable char; this is the inverse.
+fn byte_of_char(c: char) -> u8 {
+    let code = c as u32;
+    match code {
+        0x21..=0x7e | 0xa1..=0xac | 0xae..=0xff => code as u8,
+        // Bytes without a printable char were shifted to 256.. in order.
+        0x100..=0x143 => {
+            let shifted = (code - 0x100) as u8;
+            (0u8..=255).filter(|b| !matches!(b, 0x21..=0x7e | 0xa1..=0xac | 0xae..=0xff)).nth(shifted as usize).unwrap_or(b'?')
+        }
+        _ => b'?',
+    }
+}
