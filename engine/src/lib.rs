@@ -5,8 +5,10 @@ pub mod backend;
 pub mod chat;
 pub mod error;
 pub mod gguf;
+pub mod model;
 pub mod quant;
 pub mod tokenizer;
+pub mod trace;
 
 pub use backend::{probe_compute, ComputeBackend};
 pub use error::{EngineError, Result};

@@ -1,6 +1,8 @@
 //! Compute backends. The CPU backend is the reference and the fallback; the GPU backend runs WGSL kernels
 //! through `wgpu` (WebGPU in the browser, Vulkan natively, where Mesa's lavapipe stands in for a GPU).
 
+pub mod cpu;
+
 use serde::{Deserialize, Serialize};
 
 /// Which compute backend the engine will use on this machine, and why.

@@ -1,0 +1,107 @@
+//! The CPU backend: reference kernels for the forward pass. `matmul` works on the weights' blocks
+//! directly, in one of two precisions (see [`Precision`]); the SIMD paths (AVX2 natively, simd128 in wasm)
+//! are checked against the scalar ones in tests.
+
+mod int8;
+
+use crate::model::QMatrix;
+use crate::quant::{dequantize, QK};
+
+pub use int8::{quantize_row_q8, Q8Row};
+
+/// How activations meet quantized weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Precision {
+    /// f32 activations against dequantized weights: the reference every other path is tested against.
+    Exact,
+    /// Activations quantized to 8 bits per 32-value block, integer dot products (as llama.cpp does).
+    #[default]
+    Int8,
+}
+
+/// `out[t][r] = Σ_c w[r][c] · x[t][c]` for `t` in `0..n_tokens`.
+///
+/// `x`: `(n_tokens, w.cols)`, `out`: `(n_tokens, w.rows)`. Each weight row is read once for all tokens.
+pub fn matmul(w: &QMatrix, x: &[f32], n_tokens: usize, out: &mut [f32], precision: Precision) {
+    debug_assert_eq!(x.len(), n_tokens * w.cols);
+    debug_assert_eq!(out.len(), n_tokens * w.rows);
+    let int8 = precision == Precision::Int8 && int8::supports(w.ty);
+    if int8 {
+        let acts: Vec<Q8Row> = x.chunks_exact(w.cols).map(quantize_row_q8).collect();
+        for r in 0..w.rows {
+            let row = w.row(r);
+            for (t, act) in acts.iter().enumerate() {
+                out[t * w.rows + r] = int8::dot(w.ty, row, act);
+            }
+        }
+    } else {
+        let mut dense = vec![0.0f32; w.cols];
+        for r in 0..w.rows {
+            // The row is validated at load, so dequantizing it cannot fail.
+            if dequantize(w.ty, w.row(r), &mut dense).is_err() {
+                unreachable!("weight row sizes are checked when the model loads");
+            }
+            for (t, xt) in x.chunks_exact(w.cols).enumerate() {
+                out[t * w.rows + r] = dot_f32(&dense, xt);
+            }
+        }
+    }
+}
+
+/// Σ a·b in f32, accumulated in blocks of 32 (pairwise-style, to keep rounding error small).
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let mut total = 0.0f32;
+    for (ab, bb) in a.chunks(QK).zip(b.chunks(QK)) {
+        let mut lanes = [0.0f32; 8];
+        for (i, (x, y)) in ab.iter().zip(bb).enumerate() {
+            lanes[i % 8] += x * y;
+        }
+        total += lanes.iter().sum::<f32>();
+    }
+    total
+}
+
+/// `out = x / rms(x) · gain`, row by row; `x` and `out` are `(n, gain.len())`.
+pub fn rms_norm(x: &[f32], gain: &[f32], eps: f32, out: &mut [f32]) {
+    for (xr, or) in x.chunks_exact(gain.len()).zip(out.chunks_exact_mut(gain.len())) {
+        let mean_sq = xr.iter().map(|v| v * v).sum::<f32>() / gain.len() as f32;
+        let scale = 1.0 / (mean_sq + eps).sqrt();
+        for ((o, v), g) in or.iter_mut().zip(xr).zip(gain) {
+            *o = v * scale * g;
+        }
+    }
+}
+
+/// Rotates adjacent pairs `(x[2i], x[2i+1])` of the first `rope_dim` dims of each head by
+/// `pos · θ^(-2i / rope_dim)`. `x` is one token's `(n_heads, head_dim)`.
+pub fn rope(x: &mut [f32], head_dim: usize, rope_dim: usize, pos: usize, theta: f32) {
+    for head in x.chunks_exact_mut(head_dim) {
+        for i in 0..rope_dim / 2 {
+            let freq = theta.powf(-2.0 * i as f32 / rope_dim as f32);
+            let (sin, cos) = (pos as f32 * freq).sin_cos();
+            let (a, b) = (head[2 * i], head[2 * i + 1]);
+            head[2 * i] = a * cos - b * sin;
+            head[2 * i + 1] = a * sin + b * cos;
+        }
+    }
+}
+
+/// In-place softmax.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// SwiGLU's activation: `gate = silu(gate) · up`, in place.
+pub fn swiglu(gate: &mut [f32], up: &[f32]) {
+    for (g, u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + (-*g).exp()) * u;
+    }
+}

@@ -1,0 +1,98 @@
+//! Hyper-parameters read from GGUF metadata (`<arch>.*` keys).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+use crate::gguf::Gguf;
+
+/// Architectures whose tensors and keys follow llama's layout.
+const LLAMA_FAMILY: [&str; 2] = ["llama", "mistral"];
+
+/// The shape of a llama-family model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// `general.architecture`
+    pub arch: String,
+    /// Transformer blocks.
+    pub n_layer: usize,
+    /// Width of the residual stream.
+    pub n_embd: usize,
+    /// Query heads.
+    pub n_head: usize,
+    /// Key/value heads (grouped-query attention when fewer than `n_head`).
+    pub n_head_kv: usize,
+    /// Width of one head.
+    pub head_dim: usize,
+    /// Hidden width of the SwiGLU feed-forward.
+    pub n_ff: usize,
+    /// Vocabulary size.
+    pub n_vocab: usize,
+    /// Context length the model was trained for.
+    pub n_ctx: usize,
+    /// RoPE base frequency θ.
+    pub rope_theta: f32,
+    /// Dimensions of each head that RoPE rotates (adjacent pairs).
+    pub rope_dim: usize,
+    /// RMSNorm epsilon.
+    pub rms_eps: f32,
+}
+
+impl Config {
+    /// Reads the config of a llama-family model; `n_vocab` comes from the token embedding's shape.
+    pub fn from_gguf(gguf: &Gguf) -> Result<Self> {
+        let arch = gguf.str("general.architecture")?.to_owned();
+        if !LLAMA_FAMILY.contains(&arch.as_str()) {
+            return Err(EngineError::UnsupportedArchitecture { arch });
+        }
+        let key = |name: &str| format!("{arch}.{name}");
+        let usize_of = |name: &str| -> Result<usize> {
+            let k = key(name);
+            let v = gguf.u64(&k)?;
+            usize::try_from(v).ok().filter(|&v| v > 0 && v <= 1 << 20).ok_or(EngineError::WrongMetadataType { key: k, expected: "a positive size" })
+        };
+        let n_embd = usize_of("embedding_length")?;
+        let n_head = usize_of("attention.head_count")?;
+        let n_head_kv = if gguf.get(&key("attention.head_count_kv")).is_some() { usize_of("attention.head_count_kv")? } else { n_head };
+        if n_embd % n_head != 0 || n_head % n_head_kv != 0 {
+            return Err(EngineError::BadTensorShape {
+                name: "attention".into(),
+                reason: format!("{n_embd} wide with {n_head} heads and {n_head_kv} KV heads does not divide"),
+            });
+        }
+        let head_dim = n_embd / n_head;
+        let rope_dim = if gguf.get(&key("rope.dimension_count")).is_some() { usize_of("rope.dimension_count")? } else { head_dim };
+        if rope_dim > head_dim || rope_dim % 2 != 0 {
+            return Err(EngineError::WrongMetadataType { key: key("rope.dimension_count"), expected: "an even number ≤ head_dim" });
+        }
+        let embd = gguf.tensor("token_embd.weight")?;
+        let n_vocab = usize::try_from(*embd.dims.get(1).unwrap_or(&0)).unwrap_or(0);
+        if n_vocab == 0 || embd.dims[0] as usize != n_embd {
+            return Err(EngineError::BadTensorShape { name: embd.name.clone(), reason: format!("{:?}, expected [{n_embd}, n_vocab]", embd.dims) });
+        }
+        let float_or = |name: &str, default: f64| -> Result<f32> {
+            match gguf.get(&key(name)) {
+                None => Ok(default as f32),
+                Some(_) => gguf.f64(&key(name)).map(|v| v as f32),
+            }
+        };
+        Ok(Self {
+            n_layer: usize_of("block_count")?,
+            n_embd,
+            n_head,
+            n_head_kv,
+            head_dim,
+            n_ff: usize_of("feed_forward_length")?,
+            n_vocab,
+            n_ctx: usize_of("context_length")?,
+            rope_theta: float_or("rope.freq_base", 10_000.0)?,
+            rope_dim,
+            rms_eps: float_or("attention.layer_norm_rms_epsilon", 1e-5)?,
+            arch,
+        })
+    }
+
+    /// Width of all key (or value) heads together.
+    pub fn kv_dim(&self) -> usize {
+        self.n_head_kv * self.head_dim
+    }
+}

@@ -1,0 +1,170 @@
+//! A llama-family transformer on the CPU backend. `forward` reads top to bottom like the architecture:
+//! embed → n_layer × (x += attention(rms_norm(x)); x += ffn(rms_norm(x))) → rms_norm → output head.
+
+mod config;
+mod kv_cache;
+mod weights;
+
+pub use config::Config;
+pub use kv_cache::KvCache;
+pub use weights::{load_vector, Layer, QMatrix, Weights};
+
+use crate::backend::cpu::{self, matmul, rms_norm, rope, softmax, swiglu, Precision};
+use crate::error::{EngineError, Result};
+use crate::gguf::Gguf;
+use crate::trace::AttentionTrace;
+
+/// Which positions of a forward pass need logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogitsFor {
+    /// Only the last token's (generation).
+    Last,
+    /// Every token's (teacher-forced scoring).
+    All,
+}
+
+/// What one forward pass returns.
+#[derive(Debug, Clone)]
+pub struct ForwardOutput {
+    /// `(n, n_vocab)`: one row per requested position.
+    pub logits: Vec<f32>,
+    /// Attention probabilities of this pass's tokens, when asked for.
+    pub attention: Option<AttentionTrace>,
+}
+
+/// A loaded model: its shape and weights, and the precision its matrix products run at.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Hyper-parameters.
+    pub config: Config,
+    /// Tensors.
+    pub weights: Weights,
+    /// Exact (f32 activations) or 8-bit activations.
+    pub precision: Precision,
+}
+
+impl Model {
+    /// Reads a llama-family model from a whole GGUF file.
+    pub fn load(gguf: &Gguf, file: &[u8], precision: Precision) -> Result<Self> {
+        let config = Config::from_gguf(gguf)?;
+        let weights = Weights::load(gguf, file, &config)?;
+        Ok(Self { config, weights, precision })
+    }
+
+    /// An empty KV cache for this model that will hold up to `max_tokens` positions.
+    pub fn new_cache(&self, max_tokens: usize) -> KvCache {
+        KvCache::new(&self.config, max_tokens.min(self.config.n_ctx))
+    }
+
+    /// Runs `tokens` (at positions `cache.len()..`) through the model, appending their keys and values to
+    /// `cache`. With `trace`, also returns every head's attention probabilities for these tokens.
+    pub fn forward(&self, cache: &mut KvCache, tokens: &[u32], logits_for: LogitsFor, trace: bool) -> Result<ForwardOutput> {
+        let c = &self.config;
+        let (n, d) = (tokens.len(), c.n_embd);
+        if n == 0 {
+            return Err(EngineError::EmptyPrompt);
+        }
+        let start = cache.len();
+        if start + n > cache.capacity() {
+            return Err(EngineError::ContextFull { needed: start + n, limit: cache.capacity() });
+        }
+        if let Some(&id) = tokens.iter().find(|&&id| id as usize >= c.n_vocab) {
+            return Err(EngineError::BadTokenId { id, vocab: c.n_vocab });
+        }
+
+        // x: (n, n_embd), the residual stream.
+        let mut x = vec![0.0f32; n * d];
+        for (row, &id) in x.chunks_exact_mut(d).zip(tokens) {
+            self.weights.token_embd.dequantize_row(id as usize, row)?;
+        }
+        let mut attention = trace.then(|| AttentionTrace::new(c.n_layer, c.n_head, start, n));
+        let mut h = vec![0.0f32; n * d]; // (n, n_embd): normalised input of each sub-layer
+        for (l, layer) in self.weights.layers.iter().enumerate() {
+            rms_norm(&x, &layer.attn_norm, c.rms_eps, &mut h);
+            let att = self.attention(&h, n, layer, l, cache, attention.as_mut());
+            add_into(&mut x, &att);
+            rms_norm(&x, &layer.ffn_norm, c.rms_eps, &mut h);
+            let ffn = self.feed_forward(&h, n, layer);
+            add_into(&mut x, &ffn);
+        }
+        cache.advance(n);
+
+        let rows = match logits_for {
+            LogitsFor::Last => &x[(n - 1) * d..],
+            LogitsFor::All => &x[..],
+        };
+        let n_rows = rows.len() / d;
+        let mut normed = vec![0.0f32; rows.len()];
+        rms_norm(rows, &self.weights.output_norm, c.rms_eps, &mut normed);
+        let mut logits = vec![0.0f32; n_rows * c.n_vocab];
+        matmul(self.weights.output_head(), &normed, n_rows, &mut logits, self.precision);
+        Ok(ForwardOutput { logits, attention })
+    }
+
+    /// Causal grouped-query self-attention of `n` new tokens (`h`: `(n, n_embd)`) over the cache and
+    /// themselves. Returns `(n, n_embd)`, already through the output projection.
+    fn attention(&self, h: &[f32], n: usize, layer: &Layer, l: usize, cache: &mut KvCache, mut trace: Option<&mut AttentionTrace>) -> Vec<f32> {
+        let c = &self.config;
+        let (hd, kv_dim, q_dim) = (c.head_dim, c.kv_dim(), c.n_head * c.head_dim);
+        let mut q = vec![0.0f32; n * q_dim]; // (n, n_head, head_dim)
+        let mut k = vec![0.0f32; n * kv_dim]; // (n, n_head_kv, head_dim)
+        let mut v = vec![0.0f32; n * kv_dim]; // (n, n_head_kv, head_dim)
+        matmul(&layer.wq, h, n, &mut q, self.precision);
+        matmul(&layer.wk, h, n, &mut k, self.precision);
+        matmul(&layer.wv, h, n, &mut v, self.precision);
+        let start = cache.len();
+        for t in 0..n {
+            rope(&mut q[t * q_dim..(t + 1) * q_dim], hd, c.rope_dim, start + t, c.rope_theta);
+            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], hd, c.rope_dim, start + t, c.rope_theta);
+        }
+        cache.write(l, &k, &v);
+
+        let (keys, values) = cache.layer(l, start + n); // each (start + n, kv_dim)
+        let group = c.n_head / c.n_head_kv;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let mut out = vec![0.0f32; n * q_dim]; // (n, n_head, head_dim)
+        let mut probs = vec![0.0f32; start + n];
+        for t in 0..n {
+            let n_keys = start + t + 1; // causal: this token sees positions 0..=start+t
+            for head in 0..c.n_head {
+                let kv_off = (head / group) * hd;
+                let qh = &q[t * q_dim + head * hd..][..hd];
+                for (j, p) in probs[..n_keys].iter_mut().enumerate() {
+                    *p = cpu::dot_f32(qh, &keys[j * kv_dim + kv_off..][..hd]) * scale;
+                }
+                softmax(&mut probs[..n_keys]);
+                let oh = &mut out[t * q_dim + head * hd..][..hd];
+                for (j, &p) in probs[..n_keys].iter().enumerate() {
+                    for (o, vv) in oh.iter_mut().zip(&values[j * kv_dim + kv_off..][..hd]) {
+                        *o += p * vv;
+                    }
+                }
+                if let Some(trace) = trace.as_deref_mut() {
+                    trace.record(l, head, t, &probs[..n_keys]);
+                }
+            }
+        }
+        let mut projected = vec![0.0f32; n * c.n_embd];
+        matmul(&layer.wo, &out, n, &mut projected, self.precision);
+        projected
+    }
+
+    /// SwiGLU feed-forward: `w_down · (silu(w_gate · h) ⊙ (w_up · h))`.
+    fn feed_forward(&self, h: &[f32], n: usize, layer: &Layer) -> Vec<f32> {
+        let f = self.config.n_ff;
+        let mut gate = vec![0.0f32; n * f]; // (n, n_ff)
+        let mut up = vec![0.0f32; n * f]; // (n, n_ff)
+        matmul(&layer.w_gate, h, n, &mut gate, self.precision);
+        matmul(&layer.w_up, h, n, &mut up, self.precision);
+        swiglu(&mut gate, &up);
+        let mut out = vec![0.0f32; n * self.config.n_embd];
+        matmul(&layer.w_down, &gate, n, &mut out, self.precision);
+        out
+    }
+}
+
+fn add_into(x: &mut [f32], y: &[f32]) {
+    for (a, b) in x.iter_mut().zip(y) {
+        *a += b;
+    }
+}
