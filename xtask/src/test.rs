@@ -65,6 +65,11 @@ pub fn run_all(root: &Path) -> Result<()> {
     let model = model::ensure()?;
     let path = tools.path()?;
     let mut tally = Tally::default();
+    // wgpu's Vulkan loader wants a runtime dir; CI's environment may not have one.
+    let runtime_dir = crate::cache_dir()?.join("xdg-runtime");
+    std::fs::create_dir_all(&runtime_dir)?;
+    std::fs::set_permissions(&runtime_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").unwrap_or(runtime_dir.into_os_string());
 
     let native_ok = run_counted(
         &mut tally,
@@ -72,6 +77,7 @@ pub fn run_all(root: &Path) -> Result<()> {
         Command::new("cargo")
             .args(["test", "--workspace", "--exclude", "app", "--release"])
             .env("WGPU_BACKEND", "vulkan")
+            .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env("GLASSBOX_MODEL", &model),
     )?;
 
