@@ -4,9 +4,11 @@
 pub mod backend;
 pub mod chat;
 pub mod error;
+pub mod generate;
 pub mod gguf;
 pub mod model;
 pub mod quant;
+pub mod sample;
 pub mod tokenizer;
 pub mod trace;
 

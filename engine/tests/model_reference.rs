@@ -69,3 +69,40 @@ fn int8_path_matches_reference_within_llama_cpp_like_error() {
     assert!(mean <= INT8_MEAN && max <= INT8_MAX, "mean {mean} (≤ {INT8_MEAN}), max {max} (≤ {INT8_MAX})");
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
+
+/// Greedy ids must equal llama.cpp's up to the first position where either reference margin is < 0.5
+/// (beyond it, correct engines may legitimately diverge at a near-tie). Stated as: wherever we first
+/// differ from llama.cpp's greedy continuation, that position is such a near-tie.
+fn greedy_matches_llama_cpp(precision: Precision) {
+    let engine = engine::generate::Engine::from_gguf_bytes(common::model_bytes(), precision).expect("engine");
+    for case in &common::reference().chat {
+        let options = engine::generate::GenerateOptions { max_tokens: case.greedy_ids.len(), ..Default::default() };
+        let mut generator = engine.generate(case.prompt_ids.clone(), options).expect("start");
+        let mut ids = generator.run_to_end().expect("run");
+        if generator.finish_reason() == Some(engine::generate::FinishReason::EndOfSequence) {
+            ids.extend(engine.tokenizer.eos); // llama.cpp's greedy ids end with the EOS token itself
+        }
+        let agree = ids.iter().zip(&case.greedy_ids).take_while(|(a, b)| a == b).count();
+        if agree < case.greedy_ids.len() {
+            let (exact, llama) = (&case.exact_teacher_forced[agree], &case.teacher_forced[agree]);
+            assert!(
+                exact.margin < CONFIDENT_MARGIN || llama.margin < CONFIDENT_MARGIN,
+                "{:?} ({precision:?}): diverged at {agree} where margins are {} (exact) and {} (llama.cpp)",
+                case.user,
+                exact.margin,
+                llama.margin
+            );
+        }
+        eprintln!("{precision:?}: {:?}: {agree} of {} greedy tokens equal llama.cpp's", case.user, case.greedy_ids.len());
+    }
+}
+
+#[test]
+fn exact_greedy_matches_llama_cpp_up_to_the_first_near_tie() {
+    greedy_matches_llama_cpp(Precision::Exact);
+}
+
+#[test]
+fn int8_greedy_matches_llama_cpp_up_to_the_first_near_tie() {
+    greedy_matches_llama_cpp(Precision::Int8);
+}
