@@ -4,7 +4,7 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
     /// The file does not start with `GGUF`.
-    #[error("not a GGUF file: it starts with {found:?}, not \"GGUF\"")]
+    #[error("not a GGUF file: it starts with \"{}\", not \"GGUF\"", .found.escape_ascii())]
     BadMagic {
         /// The first four bytes.
         found: [u8; 4],

@@ -1,0 +1,220 @@
+//! `glassbox`: the engine's command-line front door (native only).
+//!
+//! ```text
+//! cargo run --release -p engine --bin glassbox -- tokenize --model M --text "Hello" --json
+//! cargo run --release -p engine --bin glassbox -- generate --model M --prompt "Hi" --chat --json
+//! cargo run --release -p engine --bin glassbox -- score --model M --ids 1,2,3 --top 5 --json
+//! ```
+//! With `--json`, the last line of stdout is one JSON value. Errors are one line on stderr, exit code 1.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    match cli::run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("glassbox: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::io::Write;
+    use std::path::PathBuf;
+    use std::time::Instant;
+
+    use clap::{Args, Parser, Subcommand, ValueEnum};
+    use engine::backend::cpu::Precision;
+    use engine::chat::Message;
+    use engine::generate::{Engine, GenerateOptions};
+    use engine::model::LogitsFor;
+    use engine::sample::SamplerConfig;
+    use engine::trace::top_k;
+    use serde_json::json;
+
+    #[derive(Parser)]
+    #[command(name = "glassbox", about = "Glassbox's transformer engine on the command line")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Text → token ids.
+        Tokenize {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// The text (typed by a user: control-token strings stay text).
+            #[arg(long)]
+            text: String,
+            /// Print `{"ids":[...]}`.
+            #[arg(long)]
+            json: bool,
+        },
+        /// Continue a prompt.
+        Generate {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// The prompt.
+            #[arg(long)]
+            prompt: String,
+            /// Wrap the prompt as one user message in the model's chat template.
+            #[arg(long)]
+            chat: bool,
+            /// Most new tokens.
+            #[arg(long, default_value_t = 128)]
+            max_tokens: usize,
+            /// 0 is greedy.
+            #[arg(long, default_value_t = 0.0)]
+            temperature: f32,
+            /// Keep the k most likely tokens (0: all).
+            #[arg(long, default_value_t = 0)]
+            top_k: usize,
+            /// Nucleus sampling threshold.
+            #[arg(long, default_value_t = 1.0)]
+            top_p: f32,
+            /// RNG seed.
+            #[arg(long, default_value_t = 0)]
+            seed: u64,
+            /// One JSON object: prompt ids, ids, text, prefill and decode speed.
+            #[arg(long)]
+            json: bool,
+        },
+        /// Teacher-forced top-k logits at every position of a sequence of ids.
+        Score {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// Comma-separated token ids.
+            #[arg(long, value_delimiter = ',')]
+            ids: Vec<u32>,
+            /// How many logits per position.
+            #[arg(long, default_value_t = 5)]
+            top: usize,
+            /// A JSON array, one `{"ids":[...],"logits":[...]}` per position.
+            #[arg(long)]
+            json: bool,
+        },
+    }
+
+    #[derive(Args)]
+    struct ModelArgs {
+        /// A GGUF file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Compute backend.
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+        /// f32 activations throughout (the reference path) instead of 8-bit activations.
+        #[arg(long)]
+        exact: bool,
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    enum Backend {
+        Cpu,
+    }
+
+    impl ModelArgs {
+        fn load(&self) -> Result<Engine, String> {
+            let bytes = std::fs::read(&self.model).map_err(|e| format!("cannot read model file {}: {e}", self.model.display()))?;
+            let precision = if self.exact { Precision::Exact } else { Precision::Int8 };
+            let Backend::Cpu = self.backend;
+            Engine::from_gguf_bytes(&bytes, precision).map_err(|e| format!("{}: {e}", self.model.display()))
+        }
+    }
+
+    pub fn run() -> Result<(), String> {
+        match Cli::parse().command {
+            Command::Tokenize { model, text, json } => {
+                let engine = model.load()?;
+                let ids = engine.tokenizer.encode_text(&text).map_err(|e| e.to_string())?;
+                if json {
+                    println!("{}", json!({ "ids": ids }));
+                } else {
+                    for id in ids {
+                        println!("{id}\t{:?}", engine.tokenizer.token_label(id).map_err(|e| e.to_string())?);
+                    }
+                }
+                Ok(())
+            }
+            Command::Generate { model, prompt, chat, max_tokens, temperature, top_k, top_p, seed, json } => {
+                if prompt.is_empty() {
+                    return Err("the prompt is empty".into());
+                }
+                let engine = model.load()?;
+                let prompt_ids = if chat {
+                    engine.chat_prompt(&[Message::user(prompt)])
+                } else {
+                    engine.tokenizer.encode_text(&prompt).map(|ids| engine.tokenizer.add_bos.then_some(engine.tokenizer.bos).flatten().into_iter().chain(ids).collect())
+                }
+                .map_err(|e| e.to_string())?;
+                let sampler = SamplerConfig { temperature, top_k, top_p, seed, ..SamplerConfig::default() };
+                let options = GenerateOptions { max_tokens, sampler, ..GenerateOptions::default() };
+                let mut generator = engine.generate(prompt_ids.clone(), options).map_err(|e| e.to_string())?;
+                let started = Instant::now();
+                let mut prefill_s = 0.0;
+                let mut stdout = std::io::stdout();
+                while let Some(step) = generator.step().map_err(|e| e.to_string())? {
+                    if prefill_s == 0.0 {
+                        prefill_s = started.elapsed().as_secs_f64();
+                    }
+                    if !json {
+                        print!("{}", step.text);
+                        stdout.flush().ok();
+                    }
+                }
+                let total_s = started.elapsed().as_secs_f64();
+                let n = generator.generated().len();
+                let prefill_tok_s = prompt_ids.len() as f64 / prefill_s.max(1e-9);
+                // The first token comes out of the prefill; each later one costs one decode step.
+                let decode_tok_s = if n > 1 { (n - 1) as f64 / (total_s - prefill_s).max(1e-9) } else { 0.0 };
+                if json {
+                    println!(
+                        "{}",
+                        json!({
+                            "prompt_ids": prompt_ids,
+                            "ids": generator.generated(),
+                            "text": generator.text(),
+                            "finish": format!("{:?}", generator.finish_reason()),
+                            "prefill_tok_s": prefill_tok_s,
+                            "decode_tok_s": decode_tok_s,
+                        })
+                    );
+                } else {
+                    println!();
+                    eprintln!("[{} prompt tokens at {prefill_tok_s:.1} tok/s, {n} new at {decode_tok_s:.1} tok/s]", prompt_ids.len());
+                }
+                Ok(())
+            }
+            Command::Score { model, ids, top, json } => {
+                let engine = model.load()?;
+                if ids.is_empty() {
+                    return Err("no ids to score".into());
+                }
+                let mut cache = engine.model.new_cache(ids.len());
+                let out = engine.model.forward(&mut cache, &ids, LogitsFor::All, false).map_err(|e| e.to_string())?;
+                let rows: Vec<_> = out
+                    .logits
+                    .chunks_exact(engine.model.config.n_vocab)
+                    .map(|row| {
+                        let best = top_k(row, top);
+                        json!({ "ids": best.iter().map(|b| b.0).collect::<Vec<_>>(), "logits": best.iter().map(|b| b.1).collect::<Vec<_>>() })
+                    })
+                    .collect();
+                if json {
+                    println!("{}", serde_json::Value::Array(rows));
+                } else {
+                    for (i, row) in rows.iter().enumerate() {
+                        println!("{i}\t{row}");
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
