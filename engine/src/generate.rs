@@ -4,12 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::cpu::Precision;
 use crate::chat::{ChatTemplate, Message};
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
-use crate::model::{KvCache, LogitsFor, Model};
+use crate::model::{FileBytes, KvCache, LogitsFor, Model};
 use crate::sample::{Sampler, SamplerConfig};
-use crate::backend::cpu::Precision;
 use crate::tokenizer::Tokenizer;
 use crate::trace::{AttentionTrace, Distribution};
 
@@ -25,19 +25,27 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads everything from a whole GGUF file.
-    pub fn from_gguf_bytes(bytes: &[u8], precision: Precision) -> Result<Self> {
-        let gguf = Gguf::parse(bytes)?;
-        let model = Model::load(&gguf, bytes, precision)?;
+    /// Loads everything from a whole GGUF file, which the weights keep referring to (no copy).
+    pub fn from_gguf(file: FileBytes, precision: Precision) -> Result<Self> {
+        let gguf = Gguf::parse(file.as_slice())?;
+        let model = Model::load(&gguf, &file, precision)?;
         let tokenizer = Tokenizer::from_gguf(&gguf)?;
         if tokenizer.vocab_size() != model.config.n_vocab {
             return Err(EngineError::BadTensorShape {
                 name: "token_embd.weight".into(),
-                reason: format!("{} rows for {} tokens", model.config.n_vocab, tokenizer.vocab_size()),
+                reason: format!(
+                    "{} rows for {} tokens",
+                    model.config.n_vocab,
+                    tokenizer.vocab_size()
+                ),
             });
         }
         let template = ChatTemplate::from_gguf(&gguf, &tokenizer)?;
-        Ok(Self { model, tokenizer, template })
+        Ok(Self {
+            model,
+            tokenizer,
+            template,
+        })
     }
 
     /// The prompt ids of a conversation, ready for the assistant's turn.
@@ -50,9 +58,15 @@ impl Engine {
         if prompt.is_empty() {
             return Err(EngineError::EmptyPrompt);
         }
-        let limit = options.context.unwrap_or(self.model.config.n_ctx).min(self.model.config.n_ctx);
+        let limit = options
+            .context
+            .unwrap_or(self.model.config.n_ctx)
+            .min(self.model.config.n_ctx);
         if prompt.len() >= limit {
-            return Err(EngineError::ContextFull { needed: prompt.len() + 1, limit });
+            return Err(EngineError::ContextFull {
+                needed: prompt.len() + 1,
+                limit,
+            });
         }
         let cache = self.model.new_cache(limit);
         Ok(Generator::new(self, cache, prompt, options))
@@ -81,11 +95,20 @@ pub struct GenerateOptions {
     pub trace: TraceOptions,
     /// Context positions to allow (`None`: the model's).
     pub context: Option<usize>,
+    /// Keep going past the end-of-sequence token (benchmarks that need a fixed length).
+    pub ignore_eos: bool,
 }
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        Self { max_tokens: 256, sampler: SamplerConfig::default(), stop: Vec::new(), trace: TraceOptions::default(), context: None }
+        Self {
+            max_tokens: 256,
+            sampler: SamplerConfig::default(),
+            stop: Vec::new(),
+            trace: TraceOptions::default(),
+            context: None,
+            ignore_eos: false,
+        }
     }
 }
 
@@ -142,7 +165,17 @@ pub struct Generator<'e> {
 impl<'e> Generator<'e> {
     fn new(engine: &'e Engine, cache: KvCache, prompt: Vec<u32>, options: GenerateOptions) -> Self {
         let sampler = Sampler::new(options.sampler.clone());
-        Self { engine, cache, sampler, options, history: prompt.clone(), pending: prompt, generated: Vec::new(), text: String::new(), finished: None }
+        Self {
+            engine,
+            cache,
+            sampler,
+            options,
+            history: prompt.clone(),
+            pending: prompt,
+            generated: Vec::new(),
+            text: String::new(),
+            finished: None,
+        }
     }
 
     /// Generated ids so far.
@@ -175,10 +208,16 @@ impl<'e> Generator<'e> {
             return Ok(None);
         }
         let model = &self.engine.model;
-        let out = model.forward(&mut self.cache, &self.pending, LogitsFor::Last, self.options.trace.attention)?;
+        let out = model.forward(
+            &mut self.cache,
+            &self.pending,
+            LogitsFor::Last,
+            self.options.trace.attention,
+        )?;
         let logits = &out.logits;
         let id = self.sampler.sample(logits, &self.history);
-        let distribution = (self.options.trace.top_k > 0).then(|| Distribution::from_logits(logits, self.options.trace.top_k));
+        let distribution = (self.options.trace.top_k > 0)
+            .then(|| Distribution::from_logits(logits, self.options.trace.top_k));
         let prob = probability_of(logits, id);
         self.pending = vec![id];
         self.history.push(id);
@@ -186,14 +225,20 @@ impl<'e> Generator<'e> {
         let tokenizer = &self.engine.tokenizer;
         let mut finish = None;
         let mut delta = String::new();
-        if Some(id) == tokenizer.eos {
+        if Some(id) == tokenizer.eos && !self.options.ignore_eos {
             finish = Some(FinishReason::EndOfSequence);
         } else {
             self.generated.push(id);
             let full = tokenizer.decode(&self.generated)?;
             // Hold back a trailing incomplete character (decoded as U+FFFD) until its other bytes arrive.
             let settled = full.trim_end_matches('\u{FFFD}');
-            if let Some((cut, _)) = self.options.stop.iter().filter_map(|s| settled.find(s.as_str()).map(|at| (at, s))).min() {
+            if let Some((cut, _)) = self
+                .options
+                .stop
+                .iter()
+                .filter_map(|s| settled.find(s.as_str()).map(|at| (at, s)))
+                .min()
+            {
                 finish = Some(FinishReason::StopString);
                 delta = settled[self.text.len().min(cut)..cut].to_owned();
                 self.text.push_str(&delta);
@@ -208,7 +253,15 @@ impl<'e> Generator<'e> {
             }
         }
         self.finished = finish;
-        Ok(Some(Step { position, id, text: delta, prob, distribution, attention: out.attention, finish }))
+        Ok(Some(Step {
+            position,
+            id,
+            text: delta,
+            prob,
+            distribution,
+            attention: out.attention,
+            finish,
+        }))
     }
 
     /// Runs to the end; returns the generated ids.

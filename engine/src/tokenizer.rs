@@ -40,7 +40,10 @@ fn tok_err(err: impl std::fmt::Display) -> EngineError {
 fn string_array<'a>(gguf: &'a Gguf, key: &str) -> Result<&'a crate::gguf::StringArray> {
     match gguf.array(key)? {
         Array::String(strings) => Ok(strings),
-        _ => Err(EngineError::WrongMetadataType { key: key.to_owned(), expected: "an array of strings" }),
+        _ => Err(EngineError::WrongMetadataType {
+            key: key.to_owned(),
+            expected: "an array of strings",
+        }),
     }
 }
 
@@ -49,7 +52,12 @@ fn optional_id(gguf: &Gguf, key: &str) -> Result<Option<u32>> {
         return Ok(None);
     }
     let id = gguf.u64(key)?;
-    u32::try_from(id).map(Some).map_err(|_| EngineError::WrongMetadataType { key: key.to_owned(), expected: "a token id" })
+    u32::try_from(id)
+        .map(Some)
+        .map_err(|_| EngineError::WrongMetadataType {
+            key: key.to_owned(),
+            expected: "a token id",
+        })
 }
 
 impl Tokenizer {
@@ -57,25 +65,45 @@ impl Tokenizer {
     pub fn from_gguf(gguf: &Gguf) -> Result<Self> {
         let model = gguf.str("tokenizer.ggml.model")?;
         if model != "gpt2" {
-            return Err(EngineError::Tokenizer(format!("tokenizer model {model:?} is not supported (gpt2-style BPE is)")));
+            return Err(EngineError::Tokenizer(format!(
+                "tokenizer model {model:?} is not supported (gpt2-style BPE is)"
+            )));
         }
         let tokens = string_array(gguf, "tokenizer.ggml.tokens")?;
         let merges = string_array(gguf, "tokenizer.ggml.merges")?;
         let token_types: Vec<i32> = match gguf.get("tokenizer.ggml.token_type") {
             Some(crate::gguf::Value::Array(Array::I32(types))) => types.clone(),
-            Some(_) => return Err(EngineError::WrongMetadataType { key: "tokenizer.ggml.token_type".into(), expected: "an array of i32" }),
+            Some(_) => {
+                return Err(EngineError::WrongMetadataType {
+                    key: "tokenizer.ggml.token_type".into(),
+                    expected: "an array of i32",
+                })
+            }
             None => vec![1; tokens.len()],
         };
         if token_types.len() != tokens.len() {
-            return Err(EngineError::Tokenizer("token_type and tokens differ in length".into()));
+            return Err(EngineError::Tokenizer(
+                "token_type and tokens differ in length".into(),
+            ));
         }
 
-        let vocab: tokenizers::models::bpe::Vocab = tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
+        let vocab: tokenizers::models::bpe::Vocab = tokens
+            .iter()
+            .enumerate()
+            .map(|(id, t)| (t.to_owned(), id as u32))
+            .collect();
         let merges = merges
             .iter()
-            .map(|m| m.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())).ok_or_else(|| tok_err(format!("bad merge {m:?}"))))
+            .map(|m| {
+                m.split_once(' ')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .ok_or_else(|| tok_err(format!("bad merge {m:?}")))
+            })
             .collect::<Result<Vec<_>>>()?;
-        let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(tok_err)?;
+        let bpe = BPE::builder()
+            .vocab_and_merges(vocab, merges)
+            .build()
+            .map_err(tok_err)?;
 
         let pre = gguf.get("tokenizer.ggml.pre").and_then(|v| match v {
             crate::gguf::Value::String(s) => Some(s.as_str()),
@@ -98,12 +126,17 @@ impl Tokenizer {
             .filter(|(_, ty)| **ty == TOKEN_TYPE_USER_DEFINED)
             .map(|(t, _)| AddedToken::from(t.to_owned(), false))
             .collect();
-        with_specials.add_special_tokens(specials).map_err(tok_err)?;
+        with_specials
+            .add_special_tokens(specials)
+            .map_err(tok_err)?;
         with_specials.add_tokens(user_defined).map_err(tok_err)?;
         let mut plain = with_specials.clone();
         plain.set_encode_special_tokens(true);
 
-        let add_bos = matches!(gguf.get("tokenizer.ggml.add_bos_token"), Some(crate::gguf::Value::Bool(true)));
+        let add_bos = matches!(
+            gguf.get("tokenizer.ggml.add_bos_token"),
+            Some(crate::gguf::Value::Bool(true))
+        );
         Ok(Self {
             with_specials,
             plain,
@@ -121,12 +154,22 @@ impl Tokenizer {
 
     /// Ids of text a user typed: control-token strings in it stay plain text.
     pub fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.plain.encode(text, false).map_err(tok_err)?.get_ids().to_vec())
+        Ok(self
+            .plain
+            .encode(text, false)
+            .map_err(tok_err)?
+            .get_ids()
+            .to_vec())
     }
 
     /// Ids of trusted text (a rendered chat template's own markup): control-token strings become control ids.
     pub fn encode_with_specials(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.with_specials.encode(text, false).map_err(tok_err)?.get_ids().to_vec())
+        Ok(self
+            .with_specials
+            .encode(text, false)
+            .map_err(tok_err)?
+            .get_ids()
+            .to_vec())
     }
 
     /// Text of `ids`, control tokens included.
@@ -139,7 +182,11 @@ impl Tokenizer {
     pub fn token_bytes(&self, id: u32) -> Result<Vec<u8>> {
         self.check_ids(&[id])?;
         let piece = self.with_specials.id_to_token(id).unwrap_or_default();
-        if self.with_specials.get_added_vocabulary().is_special_token(&piece) {
+        if self
+            .with_specials
+            .get_added_vocabulary()
+            .is_special_token(&piece)
+        {
             return Ok(piece.into_bytes());
         }
         Ok(piece.chars().map(byte_of_char).collect())
@@ -151,13 +198,20 @@ impl Tokenizer {
         let bytes = self.token_bytes(id)?;
         Ok(match String::from_utf8(bytes) {
             Ok(s) => s,
-            Err(e) => e.into_bytes().iter().map(|b| format!("<0x{b:02X}>")).collect(),
+            Err(e) => e
+                .into_bytes()
+                .iter()
+                .map(|b| format!("<0x{b:02X}>"))
+                .collect(),
         })
     }
 
     fn check_ids(&self, ids: &[u32]) -> Result<()> {
         match ids.iter().find(|&&id| id as usize >= self.vocab_size) {
-            Some(&id) => Err(EngineError::BadTokenId { id, vocab: self.vocab_size }),
+            Some(&id) => Err(EngineError::BadTokenId {
+                id,
+                vocab: self.vocab_size,
+            }),
             None => Ok(()),
         }
     }
@@ -168,11 +222,14 @@ impl Tokenizer {
 fn pre_tokenizer_for(name: &str) -> Result<Sequence> {
     let byte_level = PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, true));
     match name {
-        "smollm" | "starcoder" | "refact" => {
-            Ok(Sequence::new(vec![PreTokenizerWrapper::Digits(Digits::new(true)), byte_level]))
-        }
+        "smollm" | "starcoder" | "refact" => Ok(Sequence::new(vec![
+            PreTokenizerWrapper::Digits(Digits::new(true)),
+            byte_level,
+        ])),
         "gpt-2" | "gpt2" | "default" => Ok(Sequence::new(vec![byte_level])),
-        other => Err(EngineError::Tokenizer(format!("pre-tokenizer {other:?} is not supported"))),
+        other => Err(EngineError::Tokenizer(format!(
+            "pre-tokenizer {other:?} is not supported"
+        ))),
     }
 }
 
@@ -184,7 +241,10 @@ fn byte_of_char(c: char) -> u8 {
         // Bytes without a printable char were shifted to 256.. in order.
         0x100..=0x143 => {
             let shifted = (code - 0x100) as u8;
-            (0u8..=255).filter(|b| !matches!(b, 0x21..=0x7e | 0xa1..=0xac | 0xae..=0xff)).nth(shifted as usize).unwrap_or(b'?')
+            (0u8..=255)
+                .filter(|b| !matches!(b, 0x21..=0x7e | 0xa1..=0xac | 0xae..=0xff))
+                .nth(shifted as usize)
+                .unwrap_or(b'?')
         }
         _ => b'?',
     }

@@ -6,7 +6,10 @@ mod common;
 use std::process::{Command, Output};
 
 fn glassbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_glassbox")).args(args).output().expect("run glassbox")
+    Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .output()
+        .expect("run glassbox")
 }
 
 fn model_path() -> String {
@@ -15,7 +18,11 @@ fn model_path() -> String {
 }
 
 fn last_json_line(out: &Output) -> serde_json::Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(stdout.lines().last().expect("a line")).expect("JSON")
 }
@@ -23,8 +30,14 @@ fn last_json_line(out: &Output) -> serde_json::Value {
 #[test]
 fn tokenize_prints_llama_cpp_ids_as_json() {
     let model = model_path();
-    for case in common::reference().tokenize.iter().filter(|c| !c.text.is_empty()) {
-        let value = last_json_line(&glassbox(&["tokenize", "--model", &model, "--text", &case.text, "--json"]));
+    for case in common::reference()
+        .tokenize
+        .iter()
+        .filter(|c| !c.text.is_empty())
+    {
+        let value = last_json_line(&glassbox(&[
+            "tokenize", "--model", &model, "--text", &case.text, "--json",
+        ]));
         assert_eq!(value["ids"], serde_json::json!(case.ids), "{:?}", case.text);
     }
 }
@@ -33,7 +46,17 @@ fn tokenize_prints_llama_cpp_ids_as_json() {
 fn generate_chat_json_has_llama_cpps_prompt_ids_and_speeds() {
     let model = model_path();
     let case = &common::reference().chat[0];
-    let value = last_json_line(&glassbox(&["generate", "--model", &model, "--prompt", &case.user, "--chat", "--max-tokens", "4", "--json"]));
+    let value = last_json_line(&glassbox(&[
+        "generate",
+        "--model",
+        &model,
+        "--prompt",
+        &case.user,
+        "--chat",
+        "--max-tokens",
+        "4",
+        "--json",
+    ]));
     assert_eq!(value["prompt_ids"], serde_json::json!(case.prompt_ids));
     assert_eq!(value["ids"], serde_json::json!(case.greedy_ids[..4]));
     assert!(value["text"].as_str().is_some_and(|t| !t.is_empty()));
@@ -45,8 +68,23 @@ fn generate_chat_json_has_llama_cpps_prompt_ids_and_speeds() {
 fn score_gives_top_k_logits_per_position_best_first() {
     let model = model_path();
     let case = &common::reference().chat[1];
-    let ids: Vec<String> = case.prompt_ids.iter().chain(&case.greedy_ids[..3]).map(u32::to_string).collect();
-    let value = last_json_line(&glassbox(&["score", "--model", &model, "--ids", &ids.join(","), "--top", "5", "--exact", "--json"]));
+    let ids: Vec<String> = case
+        .prompt_ids
+        .iter()
+        .chain(&case.greedy_ids[..3])
+        .map(u32::to_string)
+        .collect();
+    let value = last_json_line(&glassbox(&[
+        "score",
+        "--model",
+        &model,
+        "--ids",
+        &ids.join(","),
+        "--top",
+        "5",
+        "--exact",
+        "--json",
+    ]));
     let rows = value.as_array().expect("array");
     assert_eq!(rows.len(), ids.len());
     for (i, exact) in case.exact_teacher_forced[..3].iter().enumerate() {
@@ -64,15 +102,39 @@ fn assert_one_line_failure(out: &Output, needle: &str) {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains(needle), "{stderr:?} should mention {needle:?}");
+    assert!(
+        stderr.contains(needle),
+        "{stderr:?} should mention {needle:?}"
+    );
 }
 
 #[test]
 fn bad_input_gets_one_clear_line_and_a_failure_exit() {
     let model = model_path();
-    assert_one_line_failure(&glassbox(&["generate", "--model", "/no/such/model.gguf", "--prompt", "hi"]), "cannot read model file");
+    assert_one_line_failure(
+        &glassbox(&[
+            "generate",
+            "--model",
+            "/no/such/model.gguf",
+            "--prompt",
+            "hi",
+        ]),
+        "cannot read model file",
+    );
     let foreign = std::env::temp_dir().join("glassbox-cli-foreign.gguf");
     std::fs::write(&foreign, b"<html>not a model</html>").expect("write");
-    assert_one_line_failure(&glassbox(&["generate", "--model", foreign.to_str().expect("utf8"), "--prompt", "hi"]), "not a GGUF file");
-    assert_one_line_failure(&glassbox(&["generate", "--model", &model, "--prompt", ""]), "prompt is empty");
+    assert_one_line_failure(
+        &glassbox(&[
+            "generate",
+            "--model",
+            foreign.to_str().expect("utf8"),
+            "--prompt",
+            "hi",
+        ]),
+        "not a GGUF file",
+    );
+    assert_one_line_failure(
+        &glassbox(&["generate", "--model", &model, "--prompt", ""]),
+        "prompt is empty",
+    );
 }

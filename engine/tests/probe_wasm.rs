@@ -11,6 +11,8 @@ async fn probe_finds_webgpu_in_a_chromium_worker() {
     let backend = engine::probe_compute().await;
     match &backend {
         engine::ComputeBackend::Gpu { api, .. } => assert_eq!(api, "BrowserWebGpu"),
-        engine::ComputeBackend::Cpu { reason } => panic!("expected WebGPU in Chromium, got the CPU: {reason}"),
+        engine::ComputeBackend::Cpu { reason } => {
+            panic!("expected WebGPU in Chromium, got the CPU: {reason}")
+        }
     }
 }

@@ -31,13 +31,16 @@ mod cli {
     use engine::backend::cpu::Precision;
     use engine::chat::Message;
     use engine::generate::{Engine, GenerateOptions};
-    use engine::model::LogitsFor;
+    use engine::model::{FileBytes, LogitsFor};
     use engine::sample::SamplerConfig;
     use engine::trace::top_k;
     use serde_json::json;
 
     #[derive(Parser)]
-    #[command(name = "glassbox", about = "Glassbox's transformer engine on the command line")]
+    #[command(
+        name = "glassbox",
+        about = "Glassbox's transformer engine on the command line"
+    )]
     struct Cli {
         #[command(subcommand)]
         command: Command,
@@ -81,6 +84,9 @@ mod cli {
             /// RNG seed.
             #[arg(long, default_value_t = 0)]
             seed: u64,
+            /// Keep generating past the end-of-sequence token (fixed-length benchmarks).
+            #[arg(long)]
+            ignore_eos: bool,
             /// One JSON object: prompt ids, ids, text, prefill and decode speed.
             #[arg(long)]
             json: bool,
@@ -121,10 +127,15 @@ mod cli {
 
     impl ModelArgs {
         fn load(&self) -> Result<Engine, String> {
-            let bytes = std::fs::read(&self.model).map_err(|e| format!("cannot read model file {}: {e}", self.model.display()))?;
-            let precision = if self.exact { Precision::Exact } else { Precision::Int8 };
+            let file = FileBytes::map(&self.model)
+                .map_err(|e| format!("cannot read model file {}: {e}", self.model.display()))?;
+            let precision = if self.exact {
+                Precision::Exact
+            } else {
+                Precision::Int8
+            };
             let Backend::Cpu = self.backend;
-            Engine::from_gguf_bytes(&bytes, precision).map_err(|e| format!("{}: {e}", self.model.display()))
+            Engine::from_gguf(file, precision).map_err(|e| format!("{}: {e}", self.model.display()))
         }
     }
 
@@ -132,17 +143,37 @@ mod cli {
         match Cli::parse().command {
             Command::Tokenize { model, text, json } => {
                 let engine = model.load()?;
-                let ids = engine.tokenizer.encode_text(&text).map_err(|e| e.to_string())?;
+                let ids = engine
+                    .tokenizer
+                    .encode_text(&text)
+                    .map_err(|e| e.to_string())?;
                 if json {
                     println!("{}", json!({ "ids": ids }));
                 } else {
                     for id in ids {
-                        println!("{id}\t{:?}", engine.tokenizer.token_label(id).map_err(|e| e.to_string())?);
+                        println!(
+                            "{id}\t{:?}",
+                            engine
+                                .tokenizer
+                                .token_label(id)
+                                .map_err(|e| e.to_string())?
+                        );
                     }
                 }
                 Ok(())
             }
-            Command::Generate { model, prompt, chat, max_tokens, temperature, top_k, top_p, seed, json } => {
+            Command::Generate {
+                model,
+                prompt,
+                chat,
+                max_tokens,
+                temperature,
+                top_k,
+                top_p,
+                seed,
+                ignore_eos,
+                json,
+            } => {
                 if prompt.is_empty() {
                     return Err("the prompt is empty".into());
                 }
@@ -150,12 +181,34 @@ mod cli {
                 let prompt_ids = if chat {
                     engine.chat_prompt(&[Message::user(prompt)])
                 } else {
-                    engine.tokenizer.encode_text(&prompt).map(|ids| engine.tokenizer.add_bos.then_some(engine.tokenizer.bos).flatten().into_iter().chain(ids).collect())
+                    engine.tokenizer.encode_text(&prompt).map(|ids| {
+                        engine
+                            .tokenizer
+                            .add_bos
+                            .then_some(engine.tokenizer.bos)
+                            .flatten()
+                            .into_iter()
+                            .chain(ids)
+                            .collect()
+                    })
                 }
                 .map_err(|e| e.to_string())?;
-                let sampler = SamplerConfig { temperature, top_k, top_p, seed, ..SamplerConfig::default() };
-                let options = GenerateOptions { max_tokens, sampler, ..GenerateOptions::default() };
-                let mut generator = engine.generate(prompt_ids.clone(), options).map_err(|e| e.to_string())?;
+                let sampler = SamplerConfig {
+                    temperature,
+                    top_k,
+                    top_p,
+                    seed,
+                    ..SamplerConfig::default()
+                };
+                let options = GenerateOptions {
+                    max_tokens,
+                    sampler,
+                    ignore_eos,
+                    ..GenerateOptions::default()
+                };
+                let mut generator = engine
+                    .generate(prompt_ids.clone(), options)
+                    .map_err(|e| e.to_string())?;
                 let started = Instant::now();
                 let mut prefill_s = 0.0;
                 let mut stdout = std::io::stdout();
@@ -172,7 +225,11 @@ mod cli {
                 let n = generator.generated().len();
                 let prefill_tok_s = prompt_ids.len() as f64 / prefill_s.max(1e-9);
                 // The first token comes out of the prefill; each later one costs one decode step.
-                let decode_tok_s = if n > 1 { (n - 1) as f64 / (total_s - prefill_s).max(1e-9) } else { 0.0 };
+                let decode_tok_s = if n > 1 {
+                    (n - 1) as f64 / (total_s - prefill_s).max(1e-9)
+                } else {
+                    0.0
+                };
                 if json {
                     println!(
                         "{}",
@@ -191,13 +248,21 @@ mod cli {
                 }
                 Ok(())
             }
-            Command::Score { model, ids, top, json } => {
+            Command::Score {
+                model,
+                ids,
+                top,
+                json,
+            } => {
                 let engine = model.load()?;
                 if ids.is_empty() {
                     return Err("no ids to score".into());
                 }
                 let mut cache = engine.model.new_cache(ids.len());
-                let out = engine.model.forward(&mut cache, &ids, LogitsFor::All, false).map_err(|e| e.to_string())?;
+                let out = engine
+                    .model
+                    .forward(&mut cache, &ids, LogitsFor::All, false)
+                    .map_err(|e| e.to_string())?;
                 let rows: Vec<_> = out
                     .logits
                     .chunks_exact(engine.model.config.n_vocab)

@@ -70,7 +70,9 @@ impl Gguf {
         let mut cursor = Cursor::new(bytes);
         let magic = cursor.u32("magic")?;
         if magic != GGUF_MAGIC {
-            return Err(EngineError::BadMagic { found: magic.to_le_bytes() });
+            return Err(EngineError::BadMagic {
+                found: magic.to_le_bytes(),
+            });
         }
         let version = cursor.u32("version")?;
         if !(2..=3).contains(&version) {
@@ -99,29 +101,54 @@ impl Gguf {
         let alignment = match metadata.get("general.alignment") {
             None => DEFAULT_ALIGNMENT,
             Some(Value::Uint(a)) if *a > 0 && a.is_power_of_two() && *a <= 1 << 16 => *a,
-            Some(_) => return Err(EngineError::WrongMetadataType { key: "general.alignment".into(), expected: "a power of two u32" }),
+            Some(_) => {
+                return Err(EngineError::WrongMetadataType {
+                    key: "general.alignment".into(),
+                    expected: "a power of two u32",
+                })
+            }
         };
         let header_end = cursor.position() as u64;
         let data_offset = header_end.div_ceil(alignment) * alignment;
         let file_len = bytes.len() as u64;
         if data_offset > file_len && !tensors.is_empty() {
-            return Err(EngineError::TruncatedTensorData { name: tensors[0].name.clone() });
+            return Err(EngineError::TruncatedTensorData {
+                name: tensors[0].name.clone(),
+            });
         }
         for t in &tensors {
             if t.offset % alignment != 0 {
-                return Err(EngineError::MisalignedTensor { name: t.name.clone(), offset: t.offset });
+                return Err(EngineError::MisalignedTensor {
+                    name: t.name.clone(),
+                    offset: t.offset,
+                });
             }
-            let end = data_offset.checked_add(t.offset).and_then(|start| start.checked_add(t.size));
+            let end = data_offset
+                .checked_add(t.offset)
+                .and_then(|start| start.checked_add(t.size));
             if end.is_none_or(|end| end > file_len) {
-                return Err(EngineError::TruncatedTensorData { name: t.name.clone() });
+                return Err(EngineError::TruncatedTensorData {
+                    name: t.name.clone(),
+                });
             }
         }
-        Ok(Self { version, metadata, tensors, data_offset, file_len })
+        Ok(Self {
+            version,
+            metadata,
+            tensors,
+            data_offset,
+            file_len,
+        })
     }
 
     /// The tensor called `name`.
     pub fn tensor(&self, name: &str) -> Result<&TensorInfo> {
-        self.tensors.iter().find(|t| t.name == name).ok_or_else(|| EngineError::MissingTensor { name: name.to_owned() })
+        self.tensors
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| EngineError::MissingTensor {
+                name: name.to_owned(),
+            })
     }
 
     /// The bytes of `tensor` inside `file` (the same bytes the header was parsed from).
@@ -131,7 +158,9 @@ impl Gguf {
             .ok()
             .zip(usize::try_from(start + tensor.size).ok())
             .and_then(|(s, e)| file.get(s..e))
-            .ok_or_else(|| EngineError::TruncatedTensorData { name: tensor.name.clone() })
+            .ok_or_else(|| EngineError::TruncatedTensorData {
+                name: tensor.name.clone(),
+            })
     }
 
     /// A metadata value, if present.
@@ -173,19 +202,29 @@ impl Gguf {
     }
 
     fn require(&self, key: &str) -> Result<&Value> {
-        self.metadata.get(key).ok_or_else(|| EngineError::MissingMetadata { key: key.to_owned() })
+        self.metadata
+            .get(key)
+            .ok_or_else(|| EngineError::MissingMetadata {
+                key: key.to_owned(),
+            })
     }
 }
 
 fn wrong_type(key: &str, expected: &'static str) -> EngineError {
-    EngineError::WrongMetadataType { key: key.to_owned(), expected }
+    EngineError::WrongMetadataType {
+        key: key.to_owned(),
+        expected,
+    }
 }
 
 fn read_tensor_info(cursor: &mut Cursor<'_>) -> Result<TensorInfo> {
     let name = cursor.string("tensor name")?.to_owned();
     let n_dims = cursor.u32("tensor dimension count")? as usize;
     if n_dims == 0 || n_dims > MAX_DIMS {
-        return Err(EngineError::BadTensorShape { name, reason: format!("{n_dims} dimensions (1 to {MAX_DIMS} allowed)") });
+        return Err(EngineError::BadTensorShape {
+            name,
+            reason: format!("{n_dims} dimensions (1 to {MAX_DIMS} allowed)"),
+        });
     }
     let mut dims = Vec::with_capacity(n_dims);
     for _ in 0..n_dims {
@@ -193,12 +232,25 @@ fn read_tensor_info(cursor: &mut Cursor<'_>) -> Result<TensorInfo> {
     }
     let type_offset = cursor.position() as u64;
     let code = cursor.u32("tensor type")?;
-    let ty = GgmlType::from_code(code).ok_or(EngineError::UnknownTensorType { name: name.clone(), code, offset: type_offset })?;
+    let ty = GgmlType::from_code(code).ok_or(EngineError::UnknownTensorType {
+        name: name.clone(),
+        code,
+        offset: type_offset,
+    })?;
     let offset = cursor.u64("tensor offset")?;
     let n_elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
     let size = n_elements.and_then(|n| ty.bytes_for(n, dims[0]));
     let Some(size) = size else {
-        return Err(EngineError::BadTensorShape { name, reason: format!("{dims:?} does not fit {ty:?} blocks") });
+        return Err(EngineError::BadTensorShape {
+            name,
+            reason: format!("{dims:?} does not fit {ty:?} blocks"),
+        });
     };
-    Ok(TensorInfo { name, dims, ty, offset, size })
+    Ok(TensorInfo {
+        name,
+        dims,
+        ty,
+        offset,
+        size,
+    })
 }

@@ -48,26 +48,48 @@ impl Config {
         let usize_of = |name: &str| -> Result<usize> {
             let k = key(name);
             let v = gguf.u64(&k)?;
-            usize::try_from(v).ok().filter(|&v| v > 0 && v <= 1 << 20).ok_or(EngineError::WrongMetadataType { key: k, expected: "a positive size" })
+            usize::try_from(v)
+                .ok()
+                .filter(|&v| v > 0 && v <= 1 << 20)
+                .ok_or(EngineError::WrongMetadataType {
+                    key: k,
+                    expected: "a positive size",
+                })
         };
         let n_embd = usize_of("embedding_length")?;
         let n_head = usize_of("attention.head_count")?;
-        let n_head_kv = if gguf.get(&key("attention.head_count_kv")).is_some() { usize_of("attention.head_count_kv")? } else { n_head };
+        let n_head_kv = if gguf.get(&key("attention.head_count_kv")).is_some() {
+            usize_of("attention.head_count_kv")?
+        } else {
+            n_head
+        };
         if n_embd % n_head != 0 || n_head % n_head_kv != 0 {
             return Err(EngineError::BadTensorShape {
                 name: "attention".into(),
-                reason: format!("{n_embd} wide with {n_head} heads and {n_head_kv} KV heads does not divide"),
+                reason: format!(
+                    "{n_embd} wide with {n_head} heads and {n_head_kv} KV heads does not divide"
+                ),
             });
         }
         let head_dim = n_embd / n_head;
-        let rope_dim = if gguf.get(&key("rope.dimension_count")).is_some() { usize_of("rope.dimension_count")? } else { head_dim };
+        let rope_dim = if gguf.get(&key("rope.dimension_count")).is_some() {
+            usize_of("rope.dimension_count")?
+        } else {
+            head_dim
+        };
         if rope_dim > head_dim || rope_dim % 2 != 0 {
-            return Err(EngineError::WrongMetadataType { key: key("rope.dimension_count"), expected: "an even number ≤ head_dim" });
+            return Err(EngineError::WrongMetadataType {
+                key: key("rope.dimension_count"),
+                expected: "an even number ≤ head_dim",
+            });
         }
         let embd = gguf.tensor("token_embd.weight")?;
         let n_vocab = usize::try_from(*embd.dims.get(1).unwrap_or(&0)).unwrap_or(0);
         if n_vocab == 0 || embd.dims[0] as usize != n_embd {
-            return Err(EngineError::BadTensorShape { name: embd.name.clone(), reason: format!("{:?}, expected [{n_embd}, n_vocab]", embd.dims) });
+            return Err(EngineError::BadTensorShape {
+                name: embd.name.clone(),
+                reason: format!("{:?}, expected [{n_embd}, n_vocab]", embd.dims),
+            });
         }
         let float_or = |name: &str, default: f64| -> Result<f32> {
             match gguf.get(&key(name)) {

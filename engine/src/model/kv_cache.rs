@@ -16,7 +16,13 @@ pub struct KvCache {
 impl KvCache {
     /// An empty cache for `config` holding at most `capacity` positions.
     pub fn new(config: &Config, capacity: usize) -> Self {
-        Self { keys: vec![Vec::new(); config.n_layer], values: vec![Vec::new(); config.n_layer], kv_dim: config.kv_dim(), len: 0, capacity }
+        Self {
+            keys: vec![Vec::new(); config.n_layer],
+            values: vec![Vec::new(); config.n_layer],
+            kv_dim: config.kv_dim(),
+            len: 0,
+            capacity,
+        }
     }
 
     /// Positions filled.
@@ -53,7 +59,10 @@ impl KvCache {
 
     /// Layer `l`'s keys and values for positions `0..n`.
     pub(crate) fn layer(&self, l: usize, n: usize) -> (&[f32], &[f32]) {
-        (&self.keys[l][..n * self.kv_dim], &self.values[l][..n * self.kv_dim])
+        (
+            &self.keys[l][..n * self.kv_dim],
+            &self.values[l][..n * self.kv_dim],
+        )
     }
 
     /// Marks `n` more positions as filled (after every layer wrote them).

@@ -7,7 +7,7 @@ mod weights;
 
 pub use config::Config;
 pub use kv_cache::KvCache;
-pub use weights::{load_vector, Layer, QMatrix, Weights};
+pub use weights::{load_vector, FileBytes, Layer, QMatrix, Weights};
 
 use crate::backend::cpu::{self, matmul, rms_norm, rope, softmax, swiglu, Precision};
 use crate::error::{EngineError, Result};
@@ -44,11 +44,15 @@ pub struct Model {
 }
 
 impl Model {
-    /// Reads a llama-family model from a whole GGUF file.
-    pub fn load(gguf: &Gguf, file: &[u8], precision: Precision) -> Result<Self> {
+    /// Reads a llama-family model from a whole GGUF file (parsed into `gguf`); the weights stay in `file`.
+    pub fn load(gguf: &Gguf, file: &FileBytes, precision: Precision) -> Result<Self> {
         let config = Config::from_gguf(gguf)?;
         let weights = Weights::load(gguf, file, &config)?;
-        Ok(Self { config, weights, precision })
+        Ok(Self {
+            config,
+            weights,
+            precision,
+        })
     }
 
     /// An empty KV cache for this model that will hold up to `max_tokens` positions.
@@ -58,7 +62,13 @@ impl Model {
 
     /// Runs `tokens` (at positions `cache.len()..`) through the model, appending their keys and values to
     /// `cache`. With `trace`, also returns every head's attention probabilities for these tokens.
-    pub fn forward(&self, cache: &mut KvCache, tokens: &[u32], logits_for: LogitsFor, trace: bool) -> Result<ForwardOutput> {
+    pub fn forward(
+        &self,
+        cache: &mut KvCache,
+        tokens: &[u32],
+        logits_for: LogitsFor,
+        trace: bool,
+    ) -> Result<ForwardOutput> {
         let c = &self.config;
         let (n, d) = (tokens.len(), c.n_embd);
         if n == 0 {
@@ -66,10 +76,16 @@ impl Model {
         }
         let start = cache.len();
         if start + n > cache.capacity() {
-            return Err(EngineError::ContextFull { needed: start + n, limit: cache.capacity() });
+            return Err(EngineError::ContextFull {
+                needed: start + n,
+                limit: cache.capacity(),
+            });
         }
         if let Some(&id) = tokens.iter().find(|&&id| id as usize >= c.n_vocab) {
-            return Err(EngineError::BadTokenId { id, vocab: c.n_vocab });
+            return Err(EngineError::BadTokenId {
+                id,
+                vocab: c.n_vocab,
+            });
         }
 
         // x: (n, n_embd), the residual stream.
@@ -97,13 +113,27 @@ impl Model {
         let mut normed = vec![0.0f32; rows.len()];
         rms_norm(rows, &self.weights.output_norm, c.rms_eps, &mut normed);
         let mut logits = vec![0.0f32; n_rows * c.n_vocab];
-        matmul(self.weights.output_head(), &normed, n_rows, &mut logits, self.precision);
+        matmul(
+            self.weights.output_head(),
+            &normed,
+            n_rows,
+            &mut logits,
+            self.precision,
+        );
         Ok(ForwardOutput { logits, attention })
     }
 
     /// Causal grouped-query self-attention of `n` new tokens (`h`: `(n, n_embd)`) over the cache and
     /// themselves. Returns `(n, n_embd)`, already through the output projection.
-    fn attention(&self, h: &[f32], n: usize, layer: &Layer, l: usize, cache: &mut KvCache, mut trace: Option<&mut AttentionTrace>) -> Vec<f32> {
+    fn attention(
+        &self,
+        h: &[f32],
+        n: usize,
+        layer: &Layer,
+        l: usize,
+        cache: &mut KvCache,
+        mut trace: Option<&mut AttentionTrace>,
+    ) -> Vec<f32> {
         let c = &self.config;
         let (hd, kv_dim, q_dim) = (c.head_dim, c.kv_dim(), c.n_head * c.head_dim);
         let mut q = vec![0.0f32; n * q_dim]; // (n, n_head, head_dim)
@@ -114,8 +144,20 @@ impl Model {
         matmul(&layer.wv, h, n, &mut v, self.precision);
         let start = cache.len();
         for t in 0..n {
-            rope(&mut q[t * q_dim..(t + 1) * q_dim], hd, c.rope_dim, start + t, c.rope_theta);
-            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], hd, c.rope_dim, start + t, c.rope_theta);
+            rope(
+                &mut q[t * q_dim..(t + 1) * q_dim],
+                hd,
+                c.rope_dim,
+                start + t,
+                c.rope_theta,
+            );
+            rope(
+                &mut k[t * kv_dim..(t + 1) * kv_dim],
+                hd,
+                c.rope_dim,
+                start + t,
+                c.rope_theta,
+            );
         }
         cache.write(l, &k, &v);
 

@@ -1,12 +1,51 @@
 //! The model's tensors, kept in their quantized block layout (rows of blocks) as the GGUF stores them.
 
+use std::sync::Arc;
+
+use half::f16;
+
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
 use crate::model::Config;
 use crate::quant::{dequantize, GgmlType};
 
+/// A whole GGUF file in memory (a `Vec`, a static slice in tests, a memory map natively), shared by
+/// every tensor that lives in it: weights are never copied out of the file.
+#[derive(Clone)]
+pub struct FileBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
+
+impl FileBytes {
+    /// Wraps any owner of the file's bytes.
+    pub fn new(owner: impl AsRef<[u8]> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(owner))
+    }
+
+    /// Maps the file at `path` into memory (native only): pages are read on first touch and shared with
+    /// the OS page cache, so loading costs no copy.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn map(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        // SAFETY: the map is read-only; like every mmap-based loader (llama.cpp included) we rely on the
+        // file not being truncated while the model is loaded.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(Self::new(map))
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
+impl std::fmt::Debug for FileBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileBytes({} bytes)", self.as_slice().len())
+    }
+}
+
 /// A weight matrix `(rows, cols)`: each of the `rows` output features is one row of `cols` inputs,
-/// stored as `cols / block_size` consecutive blocks of `ty`.
+/// stored as `cols / block_size` consecutive blocks of `ty`, in place in the GGUF file. The blocks' f16
+/// constants are also kept unpacked as f32 (`scales`), so the hot loops never convert them.
 #[derive(Debug, Clone)]
 pub struct QMatrix {
     /// Block format.
@@ -15,19 +54,61 @@ pub struct QMatrix {
     pub rows: usize,
     /// Input features (the contiguous dimension).
     pub cols: usize,
-    /// `rows * row_bytes()` bytes.
-    pub data: Vec<u8>,
+    file: FileBytes,
+    /// Where the tensor's `rows * row_bytes()` bytes start in `file`.
+    offset: usize,
+    /// Per block, its constants as f32: `d` (Q4_0, Q8_0) or `d, m` (Q4_1); empty for float types.
+    /// `(rows, blocks_per_row * scales_per_block)`.
+    pub scales: Vec<f32>,
 }
 
 impl QMatrix {
     /// Reads tensor `name`, checking it is `(rows, cols)` (ggml dims `[cols, rows]`).
-    pub fn load(gguf: &Gguf, file: &[u8], name: &str, rows: usize, cols: usize) -> Result<Self> {
+    pub fn load(
+        gguf: &Gguf,
+        file: &FileBytes,
+        name: &str,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Self> {
         let info = gguf.tensor(name)?;
         if info.dims != [cols as u64, rows as u64] {
-            return Err(EngineError::BadTensorShape { name: name.to_owned(), reason: format!("{:?}, expected [{cols}, {rows}]", info.dims) });
+            return Err(EngineError::BadTensorShape {
+                name: name.to_owned(),
+                reason: format!("{:?}, expected [{cols}, {rows}]", info.dims),
+            });
         }
-        let data = gguf.tensor_data(file, info)?.to_vec();
-        Ok(Self { ty: info.ty, rows, cols, data })
+        let data = gguf.tensor_data(file.as_slice(), info)?;
+        let offset = data.as_ptr() as usize - file.as_slice().as_ptr() as usize;
+        let scales = unpack_scales(info.ty, data);
+        Ok(Self {
+            ty: info.ty,
+            rows,
+            cols,
+            file: file.clone(),
+            offset,
+            scales,
+        })
+    }
+
+    /// A matrix over `bytes` (`rows` rows of `cols / block_size` blocks of `ty`), e.g. built in a test.
+    pub fn from_bytes(ty: GgmlType, rows: usize, cols: usize, bytes: Vec<u8>) -> Result<Self> {
+        let expected = ty.bytes_for((rows * cols) as u64, cols as u64);
+        if expected != Some(bytes.len() as u64) {
+            return Err(EngineError::BadTensorShape {
+                name: format!("{ty:?} matrix"),
+                reason: format!("{} bytes for ({rows}, {cols})", bytes.len()),
+            });
+        }
+        let scales = unpack_scales(ty, &bytes);
+        Ok(Self {
+            ty,
+            rows,
+            cols,
+            file: FileBytes::new(bytes),
+            offset: 0,
+            scales,
+        })
     }
 
     /// Bytes per row.
@@ -38,7 +119,13 @@ impl QMatrix {
     /// The raw blocks of row `r`.
     pub fn row(&self, r: usize) -> &[u8] {
         let n = self.row_bytes();
-        &self.data[r * n..(r + 1) * n]
+        &self.file.as_slice()[self.offset + r * n..self.offset + (r + 1) * n]
+    }
+
+    /// The f32 constants of row `r`'s blocks.
+    pub fn row_scales(&self, r: usize) -> &[f32] {
+        let n = self.scales.len() / self.rows;
+        &self.scales[r * n..(r + 1) * n]
     }
 
     /// Row `r` as floats.
@@ -47,14 +134,35 @@ impl QMatrix {
     }
 }
 
+/// The f16 constants of every block, as f32, in block order.
+fn unpack_scales(ty: GgmlType, data: &[u8]) -> Vec<f32> {
+    let per_block = match ty {
+        GgmlType::Q4_0 | GgmlType::Q8_0 => 1,
+        GgmlType::Q4_1 => 2,
+        GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => return Vec::new(),
+    };
+    let mut scales = Vec::with_capacity(data.len() / ty.block_bytes() * per_block);
+    for block in data.chunks_exact(ty.block_bytes()) {
+        for k in 0..per_block {
+            scales.push(
+                f16::from_bits(u16::from_le_bytes([block[2 * k], block[2 * k + 1]])).to_f32(),
+            );
+        }
+    }
+    scales
+}
+
 /// Reads a 1-D tensor of any float or block type as f32 values, checking its length.
-pub fn load_vector(gguf: &Gguf, file: &[u8], name: &str, len: usize) -> Result<Vec<f32>> {
+pub fn load_vector(gguf: &Gguf, file: &FileBytes, name: &str, len: usize) -> Result<Vec<f32>> {
     let info = gguf.tensor(name)?;
     if info.dims != [len as u64] {
-        return Err(EngineError::BadTensorShape { name: name.to_owned(), reason: format!("{:?}, expected [{len}]", info.dims) });
+        return Err(EngineError::BadTensorShape {
+            name: name.to_owned(),
+            reason: format!("{:?}, expected [{len}]", info.dims),
+        });
     }
     let mut out = vec![0.0; len];
-    dequantize(info.ty, gguf.tensor_data(file, info)?, &mut out)?;
+    dequantize(info.ty, gguf.tensor_data(file.as_slice(), info)?, &mut out)?;
     Ok(out)
 }
 
@@ -96,8 +204,12 @@ pub struct Weights {
 
 impl Weights {
     /// Loads every tensor `config` calls for from the GGUF `file`.
-    pub fn load(gguf: &Gguf, file: &[u8], config: &Config) -> Result<Self> {
-        let (d, q_dim, kv_dim) = (config.n_embd, config.n_head * config.head_dim, config.kv_dim());
+    pub fn load(gguf: &Gguf, file: &FileBytes, config: &Config) -> Result<Self> {
+        let (d, q_dim, kv_dim) = (
+            config.n_embd,
+            config.n_head * config.head_dim,
+            config.kv_dim(),
+        );
         let matrix = |name: &str, rows, cols| QMatrix::load(gguf, file, name, rows, cols);
         let layers = (0..config.n_layer)
             .map(|i| {

@@ -40,8 +40,10 @@ pub struct TokenizeCase {
 pub fn reference() -> &'static Reference {
     static REFERENCE: OnceLock<Reference> = OnceLock::new();
     REFERENCE.get_or_init(|| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/smollm2-135m-instruct-q4_1.reference.json");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/reference/smollm2-135m-instruct-q4_1.reference.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         serde_json::from_str(&text).expect("reference JSON")
     })
 }
@@ -54,4 +56,9 @@ pub fn model_bytes() -> &'static [u8] {
             .expect("GLASSBOX_MODEL is not set: run the tests with `cargo xtask test`, or set it to the model's path (`cargo xtask model` prints it)");
         std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path:?}: {e}"))
     })
+}
+
+/// The default model as the engine's shared file bytes (no copy).
+pub fn model_file() -> engine::model::FileBytes {
+    engine::model::FileBytes::new(model_bytes())
 }

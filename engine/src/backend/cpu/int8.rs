@@ -1,8 +1,11 @@
 //! 8-bit activations and integer block dot products. Each 32-value activation block keeps its f32 scale
-//! and the sum of its quantized values (Q4_0's offset and Q4_1's minimum need it).
+//! and `d · Σq` (Q4_0's offset and Q4_1's minimum need it); weight blocks are read in place, their
+//! constants from the matrix's unpacked f32 `scales`.
+//!
+//! Three implementations of one contract: `scalar` (the reference), `avx2` (x86-64, chosen at run time),
+//! `simd128` (wasm, chosen at compile time). Tests hold the fast ones to the scalar one.
 
-use half::f16;
-
+use crate::model::QMatrix;
 use crate::quant::{GgmlType, QK};
 
 /// One activation row quantized in blocks of 32: `x ≈ d[b] · qs[b*32 + i]`.
@@ -12,14 +15,18 @@ pub struct Q8Row {
     pub d: Vec<f32>,
     /// Quantized values, `[-127, 127]`.
     pub qs: Vec<i8>,
-    /// Σ qs per block.
-    pub sums: Vec<i32>,
+    /// `d[b] · Σ qs` per block.
+    pub dsum: Vec<f32>,
 }
 
 /// Quantizes one row (its length a multiple of 32) with round-to-nearest per block.
 pub fn quantize_row_q8(x: &[f32]) -> Q8Row {
     let n_blocks = x.len() / QK;
-    let mut row = Q8Row { d: Vec::with_capacity(n_blocks), qs: Vec::with_capacity(x.len()), sums: Vec::with_capacity(n_blocks) };
+    let mut row = Q8Row {
+        d: Vec::with_capacity(n_blocks),
+        qs: Vec::with_capacity(x.len()),
+        dsum: Vec::with_capacity(n_blocks),
+    };
     for block in x.chunks_exact(QK) {
         let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let d = amax / 127.0;
@@ -31,150 +38,321 @@ pub fn quantize_row_q8(x: &[f32]) -> Q8Row {
             row.qs.push(q);
         }
         row.d.push(d);
-        row.sums.push(sum);
+        row.dsum.push(d * sum as f32);
     }
     row
 }
 
-/// Whether [`dot`] handles weights of type `ty`.
+/// Whether [`matmul`] handles weights of type `ty`.
 pub fn supports(ty: GgmlType) -> bool {
     matches!(ty, GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0)
 }
 
-fn f16_at(b: &[u8], at: usize) -> f32 {
-    f16::from_bits(u16::from_le_bytes([b[at], b[at + 1]])).to_f32()
-}
+/// One weight row (its raw blocks and their f32 constants) against one activation row.
+pub type RowDot = fn(&[u8], &[f32], &Q8Row) -> f32;
 
-/// Σ over a weight row's blocks of (weight block · activation block), with integer inner products.
-pub fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+/// The fastest implementation of the row dot for `ty` on this CPU.
+pub fn row_dot(ty: GgmlType) -> RowDot {
     #[cfg(target_arch = "x86_64")]
     {
         if avx2::available() {
-            // SAFETY: AVX2 and FMA were detected at run time just above.
-            return unsafe { avx2::dot(ty, row, act) };
+            return match ty {
+                GgmlType::Q4_0 => avx2::q4_0,
+                GgmlType::Q4_1 => avx2::q4_1,
+                _ => avx2::q8_0,
+            };
         }
     }
-    dot_scalar(ty, row, act)
-}
-
-/// The scalar reference of [`dot`].
-pub fn dot_scalar(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
-    let mut total = 0.0f32;
-    let blocks = row.chunks_exact(ty.block_bytes());
-    for (b, block) in blocks.enumerate() {
-        let x = &act.qs[b * QK..(b + 1) * QK];
-        let dx = act.d[b];
-        total += match ty {
-            GgmlType::Q4_0 => {
-                let qdot = nibble_dot(&block[2..], x);
-                f16_at(block, 0) * dx * (qdot - 8 * act.sums[b]) as f32
-            }
-            GgmlType::Q4_1 => {
-                let qdot = nibble_dot(&block[4..], x);
-                f16_at(block, 0) * dx * qdot as f32 + f16_at(block, 2) * dx * act.sums[b] as f32
-            }
-            GgmlType::Q8_0 => {
-                let qdot: i32 = block[2..].iter().zip(x).map(|(&w, &x)| (w as i8 as i32) * x as i32).sum();
-                f16_at(block, 0) * dx * qdot as f32
-            }
-            _ => 0.0,
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        return match ty {
+            GgmlType::Q4_0 => simd128::q4_0,
+            GgmlType::Q4_1 => simd128::q4_1,
+            _ => simd128::q8_0,
         };
     }
-    total
+    #[allow(unreachable_code)]
+    scalar_row_dot(ty)
 }
 
-/// Σ nibble·x for 16 bytes of nibbles (low nibbles are values 0..16, high nibbles 16..32).
-fn nibble_dot(nibbles: &[u8], x: &[i8]) -> i32 {
-    let mut sum = 0i32;
-    for (j, &q) in nibbles.iter().enumerate() {
-        sum += (q & 0x0f) as i32 * x[j] as i32 + (q >> 4) as i32 * x[j + QK / 2] as i32;
+/// The scalar reference implementation for `ty`.
+pub fn scalar_row_dot(ty: GgmlType) -> RowDot {
+    match ty {
+        GgmlType::Q4_0 => scalar::q4_0,
+        GgmlType::Q4_1 => scalar::q4_1,
+        _ => scalar::q8_0,
     }
-    sum
+}
+
+/// `out[t][r] = w[r] · acts[t]` with the given row dot.
+pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot) {
+    for r in 0..w.rows {
+        let (row, scales) = (w.row(r), w.row_scales(r));
+        for (t, act) in acts.iter().enumerate() {
+            out[t * w.rows + r] = dot(row, scales, act);
+        }
+    }
+}
+
+mod scalar {
+    //! The reference: integer products per block, scaled in f32.
+
+    use super::Q8Row;
+    use crate::quant::QK;
+
+    /// Σ nibble·x over one block's 16 bytes (low nibbles are values 0..16, high nibbles 16..32).
+    fn nibble_dot(nibbles: &[u8], x: &[i8]) -> i32 {
+        nibbles
+            .iter()
+            .enumerate()
+            .map(|(j, &q)| (q & 0x0f) as i32 * x[j] as i32 + (q >> 4) as i32 * x[j + QK / 2] as i32)
+            .sum()
+    }
+
+    pub fn q4_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        row.chunks_exact(18)
+            .enumerate()
+            .map(|(b, block)| {
+                let dot = nibble_dot(&block[2..], &act.qs[b * QK..]);
+                scales[b] * (act.d[b] * dot as f32 - 8.0 * act.dsum[b])
+            })
+            .sum()
+    }
+
+    pub fn q4_1(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        row.chunks_exact(20)
+            .enumerate()
+            .map(|(b, block)| {
+                let dot = nibble_dot(&block[4..], &act.qs[b * QK..]);
+                scales[2 * b] * act.d[b] * dot as f32 + scales[2 * b + 1] * act.dsum[b]
+            })
+            .sum()
+    }
+
+    pub fn q8_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        row.chunks_exact(34)
+            .enumerate()
+            .map(|(b, block)| {
+                let dot: i32 = block[2..]
+                    .iter()
+                    .zip(&act.qs[b * QK..])
+                    .map(|(&w, &x)| (w as i8 as i32) * x as i32)
+                    .sum();
+                scales[b] * act.d[b] * dot as f32
+            })
+            .sum()
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! AVX2 + FMA: 32 products per instruction with `maddubs` (unsigned × signed bytes).
+    //! AVX2 + FMA: 32 byte products per `maddubs` (unsigned × signed).
 
     use std::arch::x86_64::*;
 
-    use super::{f16_at, Q8Row};
-    use crate::quant::{GgmlType, QK};
+    use super::Q8Row;
+    use crate::quant::QK;
 
     pub fn available() -> bool {
         is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
     }
 
-    /// Sums 8 lanes of i32 pairs from `maddubs` output (16 × i16) into 8 × i32, as f32.
+    /// 16 × i16 pair sums from `maddubs` → 8 × f32.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn madd_to_f32(products16: __m256i) -> __m256 {
+    fn pairs_to_f32(products16: __m256i) -> __m256 {
         _mm256_cvtepi32_ps(_mm256_madd_epi16(products16, _mm256_set1_epi16(1)))
     }
 
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     fn hsum(v: __m256) -> f32 {
-        let lo = _mm256_castps256_ps128(v);
-        let hi = _mm256_extractf128_ps(v, 1);
-        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-        _mm_cvtss_f32(s)
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)))
     }
 
     /// 16 bytes of nibbles → 32 bytes in value order (low nibbles, then high nibbles).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn unpack_nibbles(p: *const u8) -> __m256i {
-        // SAFETY: the caller passes a pointer to 16 readable bytes.
-        let raw = unsafe { _mm_loadu_si128(p as *const __m128i) };
+    fn unpack_nibbles(bytes: &[u8]) -> __m256i {
+        assert!(bytes.len() >= 16);
+        // SAFETY: 16 readable bytes, checked above.
+        let raw = unsafe { _mm_loadu_si128(bytes.as_ptr() as *const __m128i) };
         let mask = _mm_set1_epi8(0x0f);
-        let lo = _mm_and_si128(raw, mask);
-        let hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
-        _mm256_set_m128i(hi, lo)
+        _mm256_set_m128i(
+            _mm_and_si128(_mm_srli_epi16(raw, 4), mask),
+            _mm_and_si128(raw, mask),
+        )
     }
 
-    /// AVX2 twin of `dot_scalar`.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA; `row` holds whole blocks of `ty` matching `act`'s length.
+    #[inline]
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
-        let bb = ty.block_bytes();
-        let n_blocks = row.len() / bb;
-        assert!(act.qs.len() >= n_blocks * QK && act.d.len() >= n_blocks);
+    fn load_acts(act: &Q8Row, b: usize) -> __m256i {
+        let qs = &act.qs[b * QK..(b + 1) * QK];
+        // SAFETY: `qs` is 32 readable bytes.
+        unsafe { _mm256_loadu_si256(qs.as_ptr() as *const __m256i) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn q4_1_impl(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
         let mut acc = _mm256_setzero_ps();
-        let mut offset_acc = 0.0f32;
-        for b in 0..n_blocks {
-            let block = &row[b * bb..(b + 1) * bb];
-            // SAFETY: b < n_blocks, and the assert above guarantees 32 activation bytes at b * QK.
-            let x = unsafe { _mm256_loadu_si256(act.qs.as_ptr().add(b * QK) as *const __m256i) };
-            let dx = act.d[b];
-            match ty {
-                GgmlType::Q4_0 | GgmlType::Q4_1 => {
-                    let start = if ty == GgmlType::Q4_0 { 2 } else { 4 };
-                    // SAFETY: a Q4 block has 16 nibble bytes after its header.
-                    let w = unsafe { unpack_nibbles(block.as_ptr().add(start)) };
-                    let prod = madd_to_f32(_mm256_maddubs_epi16(w, x));
-                    let dw = f16_at(block, 0);
-                    acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx), prod, acc);
-                    offset_acc += if ty == GgmlType::Q4_0 {
-                        -8.0 * dw * dx * act.sums[b] as f32
-                    } else {
-                        f16_at(block, 2) * dx * act.sums[b] as f32
-                    };
-                }
-                GgmlType::Q8_0 => {
-                    // SAFETY: a Q8_0 block has 32 value bytes after its 2-byte scale.
-                    let w = unsafe { _mm256_loadu_si256(block.as_ptr().add(2) as *const __m256i) };
-                    // maddubs wants unsigned × signed: move w's sign onto x.
-                    let prod = madd_to_f32(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)));
-                    acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_at(block, 0) * dx), prod, acc);
-                }
-                _ => {}
-            }
+        let mut minimums = 0.0f32;
+        for (b, block) in row.chunks_exact(20).enumerate() {
+            let prod = pairs_to_f32(_mm256_maddubs_epi16(
+                unpack_nibbles(&block[4..]),
+                load_acts(act, b),
+            ));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(scales[2 * b] * act.d[b]), prod, acc);
+            minimums += scales[2 * b + 1] * act.dsum[b];
         }
-        hsum(acc) + offset_acc
+        hsum(acc) + minimums
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn q4_0_impl(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        let mut acc = _mm256_setzero_ps();
+        let mut offsets = 0.0f32;
+        for (b, block) in row.chunks_exact(18).enumerate() {
+            let prod = pairs_to_f32(_mm256_maddubs_epi16(
+                unpack_nibbles(&block[2..]),
+                load_acts(act, b),
+            ));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(scales[b] * act.d[b]), prod, acc);
+            offsets += scales[b] * act.dsum[b];
+        }
+        hsum(acc) - 8.0 * offsets
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn q8_0_impl(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        let mut acc = _mm256_setzero_ps();
+        for (b, block) in row.chunks_exact(34).enumerate() {
+            let values = &block[2..34];
+            // SAFETY: `values` is 32 readable bytes.
+            let w = unsafe { _mm256_loadu_si256(values.as_ptr() as *const __m256i) };
+            let x = load_acts(act, b);
+            // maddubs wants unsigned × signed: move w's sign onto x.
+            let prod = pairs_to_f32(_mm256_maddubs_epi16(
+                _mm256_sign_epi8(w, w),
+                _mm256_sign_epi8(x, w),
+            ));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(scales[b] * act.d[b]), prod, acc);
+        }
+        hsum(acc)
+    }
+
+    // Safe entry points: `row_dot` hands these out only after `available()` said yes.
+    pub fn q4_1(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        // SAFETY: only reachable once AVX2 and FMA were detected.
+        unsafe { q4_1_impl(row, scales, act) }
+    }
+    pub fn q4_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        // SAFETY: only reachable once AVX2 and FMA were detected.
+        unsafe { q4_0_impl(row, scales, act) }
+    }
+    pub fn q8_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        // SAFETY: only reachable once AVX2 and FMA were detected.
+        unsafe { q8_0_impl(row, scales, act) }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128 {
+    //! wasm simd128 (every current browser): byte products widened to 16 bits, summed pairwise to 32.
+
+    use std::arch::wasm32::*;
+
+    use super::Q8Row;
+    use crate::quant::QK;
+
+    #[inline]
+    fn load16(bytes: &[u8]) -> v128 {
+        assert!(bytes.len() >= 16);
+        // SAFETY: 16 readable bytes, checked above; v128_load has no alignment requirement.
+        unsafe { v128_load(bytes.as_ptr() as *const v128) }
+    }
+
+    #[inline]
+    fn acts(act: &Q8Row, b: usize) -> (v128, v128) {
+        let qs = &act.qs[b * QK..(b + 1) * QK];
+        // SAFETY: i8 and u8 have the same layout; `qs` is 32 bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(qs.as_ptr() as *const u8, QK) };
+        (load16(bytes), load16(&bytes[16..]))
+    }
+
+    /// Σ nibble·x over one block as 4 × i32: products ≤ 15·127, so four of them still fit in i16.
+    #[inline]
+    fn nibble_block(nibbles: &[u8], x0: v128, x1: v128) -> v128 {
+        let raw = load16(nibbles);
+        let lo = v128_and(raw, u8x16_splat(0x0f));
+        let hi = u8x16_shr(raw, 4);
+        let s = i16x8_add(
+            i16x8_add(
+                i16x8_extmul_low_i8x16(lo, x0),
+                i16x8_extmul_high_i8x16(lo, x0),
+            ),
+            i16x8_add(
+                i16x8_extmul_low_i8x16(hi, x1),
+                i16x8_extmul_high_i8x16(hi, x1),
+            ),
+        );
+        i32x4_extadd_pairwise_i16x8(s)
+    }
+
+    #[inline]
+    fn hsum(v: v128) -> f32 {
+        f32x4_extract_lane::<0>(v)
+            + f32x4_extract_lane::<1>(v)
+            + f32x4_extract_lane::<2>(v)
+            + f32x4_extract_lane::<3>(v)
+    }
+
+    pub fn q4_1(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        let mut acc = f32x4_splat(0.0);
+        let mut minimums = 0.0f32;
+        for (b, block) in row.chunks_exact(20).enumerate() {
+            let (x0, x1) = acts(act, b);
+            let dot = f32x4_convert_i32x4(nibble_block(&block[4..], x0, x1));
+            acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(scales[2 * b] * act.d[b])));
+            minimums += scales[2 * b + 1] * act.dsum[b];
+        }
+        hsum(acc) + minimums
+    }
+
+    pub fn q4_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        let mut acc = f32x4_splat(0.0);
+        let mut offsets = 0.0f32;
+        for (b, block) in row.chunks_exact(18).enumerate() {
+            let (x0, x1) = acts(act, b);
+            let dot = f32x4_convert_i32x4(nibble_block(&block[2..], x0, x1));
+            acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(scales[b] * act.d[b])));
+            offsets += scales[b] * act.dsum[b];
+        }
+        hsum(acc) - 8.0 * offsets
+    }
+
+    pub fn q8_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+        let mut acc = f32x4_splat(0.0);
+        for (b, block) in row.chunks_exact(34).enumerate() {
+            let (x0, x1) = acts(act, b);
+            let (w0, w1) = (load16(&block[2..]), load16(&block[18..]));
+            // Products reach 128·127: widen to i16 and let the dot product sum pairs into i32.
+            let dot = i32x4_add(
+                i32x4_add(
+                    i32x4_dot_i16x8(i16x8_extend_low_i8x16(w0), i16x8_extend_low_i8x16(x0)),
+                    i32x4_dot_i16x8(i16x8_extend_high_i8x16(w0), i16x8_extend_high_i8x16(x0)),
+                ),
+                i32x4_add(
+                    i32x4_dot_i16x8(i16x8_extend_low_i8x16(w1), i16x8_extend_low_i8x16(x1)),
+                    i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), i16x8_extend_high_i8x16(x1)),
+                ),
+            );
+            acc = f32x4_add(
+                acc,
+                f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(scales[b] * act.d[b])),
+            );
+        }
+        hsum(acc)
     }
 }

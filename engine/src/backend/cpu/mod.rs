@@ -7,7 +7,7 @@ mod int8;
 use crate::model::QMatrix;
 use crate::quant::{dequantize, QK};
 
-pub use int8::{quantize_row_q8, Q8Row};
+pub use int8::{quantize_row_q8, row_dot, scalar_row_dot, Q8Row, RowDot};
 
 /// How activations meet quantized weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -28,12 +28,7 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tokens: usize, out: &mut [f32], precisio
     let int8 = precision == Precision::Int8 && int8::supports(w.ty);
     if int8 {
         let acts: Vec<Q8Row> = x.chunks_exact(w.cols).map(quantize_row_q8).collect();
-        for r in 0..w.rows {
-            let row = w.row(r);
-            for (t, act) in acts.iter().enumerate() {
-                out[t * w.rows + r] = int8::dot(w.ty, row, act);
-            }
-        }
+        int8::matmul(w, &acts, out, row_dot(w.ty));
     } else {
         let mut dense = vec![0.0f32; w.cols];
         for r in 0..w.rows {
@@ -63,7 +58,10 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
 
 /// `out = x / rms(x) · gain`, row by row; `x` and `out` are `(n, gain.len())`.
 pub fn rms_norm(x: &[f32], gain: &[f32], eps: f32, out: &mut [f32]) {
-    for (xr, or) in x.chunks_exact(gain.len()).zip(out.chunks_exact_mut(gain.len())) {
+    for (xr, or) in x
+        .chunks_exact(gain.len())
+        .zip(out.chunks_exact_mut(gain.len()))
+    {
         let mean_sq = xr.iter().map(|v| v * v).sum::<f32>() / gain.len() as f32;
         let scale = 1.0 / (mean_sq + eps).sqrt();
         for ((o, v), g) in or.iter_mut().zip(xr).zip(gain) {

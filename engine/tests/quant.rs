@@ -1,0 +1,179 @@
+//! Block formats: the dequantizer against the format's definition written out element by element, and
+//! every integer dot product (scalar, AVX2 or simd128) against the f32 dot of what it stands for.
+
+use engine::backend::cpu::{matmul, quantize_row_q8, row_dot, scalar_row_dot, Precision};
+use engine::model::QMatrix;
+use engine::quant::{dequantize, GgmlType, QK};
+use half::{bf16, f16};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Relative tolerance of a block dot product against its f32 twin: both sum the same exact integer
+/// products; only the order of f32 roundings differs.
+const DOT_REL: f32 = 1e-5;
+
+fn random_blocks(ty: GgmlType, n_blocks: usize, seed: u64) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut bytes = vec![0u8; n_blocks * ty.block_bytes()];
+    rng.fill_bytes(&mut bytes);
+    // Keep the f16 constants finite and modest: exponent bits from a small range.
+    let scale = |rng: &mut ChaCha8Rng| {
+        f16::from_f32((rng.next_u32() % 1000) as f32 / 20_000.0 - 0.02)
+            .to_bits()
+            .to_le_bytes()
+    };
+    for block in bytes.chunks_exact_mut(ty.block_bytes()) {
+        match ty {
+            GgmlType::Q4_0 | GgmlType::Q8_0 => block[..2].copy_from_slice(&scale(&mut rng)),
+            GgmlType::Q4_1 => {
+                block[..2].copy_from_slice(&scale(&mut rng));
+                block[2..4].copy_from_slice(&scale(&mut rng));
+            }
+            GgmlType::F16 => block.copy_from_slice(&scale(&mut rng)),
+            GgmlType::BF16 => block.copy_from_slice(
+                &bf16::from_f32(rng.next_u32() as f32 / 1e9 - 2.0)
+                    .to_bits()
+                    .to_le_bytes(),
+            ),
+            GgmlType::F32 => {
+                block.copy_from_slice(&(rng.next_u32() as f32 / 1e9 - 2.0).to_le_bytes())
+            }
+        }
+    }
+    bytes
+}
+
+/// Element `i` of a block, straight from the format's definition.
+fn element(ty: GgmlType, block: &[u8], i: usize) -> f32 {
+    let h = |at: usize| f16::from_bits(u16::from_le_bytes([block[at], block[at + 1]])).to_f32();
+    let nibble = |start: usize| if i < 16 { block[start + i] & 0x0f } else { block[start + i - 16] >> 4 } as f32;
+    match ty {
+        GgmlType::F32 => f32::from_le_bytes([block[0], block[1], block[2], block[3]]),
+        GgmlType::F16 => h(0),
+        GgmlType::BF16 => bf16::from_bits(u16::from_le_bytes([block[0], block[1]])).to_f32(),
+        GgmlType::Q4_0 => (nibble(2) - 8.0) * h(0),
+        GgmlType::Q4_1 => nibble(4) * h(0) + h(2),
+        GgmlType::Q8_0 => block[2 + i] as i8 as f32 * h(0),
+    }
+}
+
+#[test]
+fn dequantize_matches_the_format_definition_for_every_type() {
+    for ty in [
+        GgmlType::F32,
+        GgmlType::F16,
+        GgmlType::BF16,
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+        GgmlType::Q8_0,
+    ] {
+        let n_values = 7 * QK;
+        let n_blocks = n_values / ty.block_size();
+        let bytes = random_blocks(ty, n_blocks, 1);
+        let mut out = vec![0.0; n_values];
+        dequantize(ty, &bytes, &mut out).expect("dequantize");
+        for (v, value) in out.iter().enumerate() {
+            let (b, i) = (v / ty.block_size(), v % ty.block_size());
+            let want = element(
+                ty,
+                &bytes[b * ty.block_bytes()..(b + 1) * ty.block_bytes()],
+                i,
+            );
+            assert_eq!(*value, want, "{ty:?} value {v}");
+        }
+        assert!(
+            dequantize(ty, &bytes[..bytes.len() - 1], &mut out).is_err(),
+            "{ty:?}: a partial block is an error"
+        );
+    }
+}
+
+#[test]
+fn int8_activations_round_trip_within_half_a_step() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let x: Vec<f32> = (0..5 * QK)
+        .map(|_| (rng.next_u32() as f32 / u32::MAX as f32 - 0.5) * 8.0)
+        .collect();
+    let q = quantize_row_q8(&x);
+    for (i, v) in x.iter().enumerate() {
+        let d = q.d[i / QK];
+        assert!((q.qs[i] as f32 * d - v).abs() <= d / 2.0 + 1e-6);
+    }
+}
+
+#[test]
+fn fast_and_scalar_block_dots_match_the_f32_dot_at_awkward_sizes() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
+        for n_blocks in [1, 3, 18, 48, 55] {
+            let cols = n_blocks * QK;
+            let row = random_blocks(ty, n_blocks, rng.next_u32() as u64);
+            let x: Vec<f32> = (0..cols)
+                .map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 4.0 - 2.0)
+                .collect();
+            let act = quantize_row_q8(&x);
+            let matrix = QMatrix::from_bytes(ty, 1, cols, row.clone()).expect("matrix");
+
+            // What the integer dot stands for: dequantized weights · dequantized activations.
+            let mut w = vec![0.0; cols];
+            dequantize(ty, &row, &mut w).expect("dequantize");
+            let want: f32 = w
+                .iter()
+                .enumerate()
+                .map(|(i, wi)| wi * act.qs[i] as f32 * act.d[i / QK])
+                .sum();
+            let magnitude: f32 = w
+                .iter()
+                .enumerate()
+                .map(|(i, wi)| (wi * act.qs[i] as f32 * act.d[i / QK]).abs())
+                .sum();
+
+            let scalar = scalar_row_dot(ty)(&row, matrix.row_scales(0), &act);
+            let fast = row_dot(ty)(&row, matrix.row_scales(0), &act);
+            for (name, got) in [("scalar", scalar), ("fast", fast)] {
+                assert!(
+                    (got - want).abs() <= DOT_REL * magnitude.max(1.0),
+                    "{ty:?} × {n_blocks} blocks, {name}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn int8_matmul_tracks_the_exact_matmul_over_rows_that_are_not_a_round_number() {
+    let (rows, cols, n_tokens) = (37, 5 * QK, 3);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let x: Vec<f32> = (0..n_tokens * cols)
+        .map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 2.0 - 1.0)
+        .collect();
+    for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
+        let w = QMatrix::from_bytes(ty, rows, cols, random_blocks(ty, rows * cols / QK, 5))
+            .expect("matrix");
+        let (mut exact, mut int8) = (vec![0.0; n_tokens * rows], vec![0.0; n_tokens * rows]);
+        matmul(&w, &x, n_tokens, &mut exact, Precision::Exact);
+        matmul(&w, &x, n_tokens, &mut int8, Precision::Int8);
+        // 8-bit activations: each product is off by ≤ half a quantization step of x.
+        for (t, (e_row, i_row)) in exact.chunks(rows).zip(int8.chunks(rows)).enumerate() {
+            let xt = &x[t * cols..(t + 1) * cols];
+            for r in 0..rows {
+                let mut wr = vec![0.0; cols];
+                w.dequantize_row(r, &mut wr).expect("row");
+                let bound: f32 = (0..cols)
+                    .map(|c| {
+                        wr[c].abs()
+                            * xt[c / QK * QK..][..QK]
+                                .iter()
+                                .fold(0.0f32, |m, v| m.max(v.abs()))
+                            / 127.0
+                            / 2.0
+                    })
+                    .sum();
+                assert!(
+                    (e_row[r] - i_row[r]).abs() <= bound * 1.01 + 1e-6,
+                    "{ty:?} row {r} token {t}"
+                );
+            }
+        }
+    }
+}

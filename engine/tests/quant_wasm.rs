@@ -1,0 +1,55 @@
+//! In the browser: the simd128 block dots against the scalar reference, and GGUF parsing of a file built
+//! in code, inside a dedicated worker like the app's engine.
+#![cfg(target_arch = "wasm32")]
+
+use engine::backend::cpu::{quantize_row_q8, row_dot, scalar_row_dot};
+use engine::model::QMatrix;
+use engine::quant::{GgmlType, QK};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+#[wasm_bindgen_test]
+fn simd128_block_dots_match_scalar() {
+    let mut state = 12345u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
+        let n_blocks = 19;
+        let mut bytes: Vec<u8> = (0..n_blocks * ty.block_bytes())
+            .map(|_| next() as u8)
+            .collect();
+        for block in bytes.chunks_exact_mut(ty.block_bytes()) {
+            block[..2].copy_from_slice(&half::f16::from_f32(0.01).to_bits().to_le_bytes());
+            if ty == GgmlType::Q4_1 {
+                block[2..4].copy_from_slice(&half::f16::from_f32(-0.03).to_bits().to_le_bytes());
+            }
+        }
+        let x: Vec<f32> = (0..n_blocks * QK)
+            .map(|_| (next() % 2000) as f32 / 1000.0 - 1.0)
+            .collect();
+        let act = quantize_row_q8(&x);
+        let matrix = QMatrix::from_bytes(ty, 1, n_blocks * QK, bytes.clone()).expect("matrix");
+        let scalar = scalar_row_dot(ty)(&bytes, matrix.row_scales(0), &act);
+        let simd = row_dot(ty)(&bytes, matrix.row_scales(0), &act);
+        assert!(
+            (scalar - simd).abs() <= 1e-5 * scalar.abs().max(1.0),
+            "{ty:?}: {simd} vs {scalar}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn gguf_built_in_code_parses_in_the_browser() {
+    let bytes = engine::gguf::GgufBuilder::new()
+        .string("general.architecture", "llama")
+        .tensor_f32("t", &[2], &[1.0, 2.0])
+        .build();
+    let gguf = engine::gguf::Gguf::parse(&bytes).expect("parse");
+    assert_eq!(gguf.str("general.architecture"), Ok("llama"));
+    assert!(engine::gguf::Gguf::parse(&bytes[..bytes.len() - 1]).is_err());
+}
