@@ -7,7 +7,5 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!(
-        "the app runs in a browser: `cargo xtask serve` builds and serves it (see README.md)"
-    );
+    eprintln!("the app runs in a browser: `cargo xtask serve` builds and serves it (see README.md)");
 }

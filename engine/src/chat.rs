@@ -41,24 +41,15 @@ pub struct Message {
 impl Message {
     /// A user turn.
     pub fn user(content: impl Into<String>) -> Self {
-        Self {
-            role: Role::User,
-            content: content.into(),
-        }
+        Self { role: Role::User, content: content.into() }
     }
     /// An assistant turn.
     pub fn assistant(content: impl Into<String>) -> Self {
-        Self {
-            role: Role::Assistant,
-            content: content.into(),
-        }
+        Self { role: Role::Assistant, content: content.into() }
     }
     /// A system turn.
     pub fn system(content: impl Into<String>) -> Self {
-        Self {
-            role: Role::System,
-            content: content.into(),
-        }
+        Self { role: Role::System, content: content.into() }
     }
 }
 
@@ -83,35 +74,21 @@ impl ChatTemplate {
             }
             None => CHATML.to_owned(),
         };
-        let text = |id: Option<u32>| {
-            id.and_then(|id| tokenizer.decode(&[id]).ok())
-                .unwrap_or_default()
-        };
-        Ok(Self {
-            source,
-            bos: text(tokenizer.bos),
-            eos: text(tokenizer.eos),
-        })
+        let text = |id: Option<u32>| id.and_then(|id| tokenizer.decode(&[id]).ok()).unwrap_or_default();
+        Ok(Self { source, bos: text(tokenizer.bos), eos: text(tokenizer.eos) })
     }
 
     /// A template from its Jinja source.
     pub fn new(source: impl Into<String>) -> Self {
-        Self {
-            source: source.into(),
-            bos: String::new(),
-            eos: String::new(),
-        }
+        Self { source: source.into(), bos: String::new(), eos: String::new() }
     }
 
     /// The prompt text the model sees.
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
         let mut env = Environment::new();
-        env.add_function(
-            "raise_exception",
-            |message: String| -> std::result::Result<String, JinjaError> {
-                Err(JinjaError::new(ErrorKind::InvalidOperation, message))
-            },
-        );
+        env.add_function("raise_exception", |message: String| -> std::result::Result<String, JinjaError> {
+            Err(JinjaError::new(ErrorKind::InvalidOperation, message))
+        });
         env.add_template("chat", &self.source).map_err(jinja_err)?;
         let template = env.get_template("chat").map_err(jinja_err)?;
         template
@@ -126,24 +103,14 @@ impl ChatTemplate {
 
     /// The prompt's ids: the template's markup with control tokens recognised, each message's content as
     /// plain text.
-    pub fn encode(
-        &self,
-        tokenizer: &Tokenizer,
-        messages: &[Message],
-        add_generation_prompt: bool,
-    ) -> Result<Vec<u32>> {
+    pub fn encode(&self, tokenizer: &Tokenizer, messages: &[Message], add_generation_prompt: bool) -> Result<Vec<u32>> {
         if messages.iter().any(|m| m.content.contains([OPEN, CLOSE])) {
-            return Err(EngineError::ChatTemplate(
-                "a message contains reserved private-use characters".into(),
-            ));
+            return Err(EngineError::ChatTemplate("a message contains reserved private-use characters".into()));
         }
         let marked: Vec<Message> = messages
             .iter()
             .enumerate()
-            .map(|(i, m)| Message {
-                role: m.role,
-                content: format!("{OPEN}{i}{CLOSE}"),
-            })
+            .map(|(i, m)| Message { role: m.role, content: format!("{OPEN}{i}{CLOSE}") })
             .collect();
         let rendered = self.render(&marked, add_generation_prompt)?;
         let mut ids = Vec::new();
@@ -154,15 +121,14 @@ impl ChatTemplate {
         while let Some(open) = rest.find(OPEN) {
             ids.extend(tokenizer.encode_with_specials(&rest[..open])?);
             let after = &rest[open + OPEN.len_utf8()..];
-            let close = after.find(CLOSE).ok_or_else(|| {
-                EngineError::ChatTemplate("the template cut a message apart".into())
-            })?;
+            let close = after
+                .find(CLOSE)
+                .ok_or_else(|| EngineError::ChatTemplate("the template cut a message apart".into()))?;
             let index: usize = after[..close]
                 .parse()
                 .map_err(|_| EngineError::ChatTemplate("the template altered a message".into()))?;
-            let message = messages
-                .get(index)
-                .ok_or_else(|| EngineError::ChatTemplate("unknown message marker".into()))?;
+            let message =
+                messages.get(index).ok_or_else(|| EngineError::ChatTemplate("unknown message marker".into()))?;
             ids.extend(tokenizer.encode_text(&message.content)?);
             rest = &after[close + CLOSE.len_utf8()..];
         }

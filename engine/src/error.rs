@@ -46,9 +46,7 @@ pub enum EngineError {
         offset: u64,
     },
     /// A tensor type this engine does not know.
-    #[error(
-        "tensor {name} has type code {code} (at byte {offset}), which this engine does not support"
-    )]
+    #[error("tensor {name} has type code {code} (at byte {offset}), which this engine does not support")]
     UnknownTensorType {
         /// The tensor.
         name: String,

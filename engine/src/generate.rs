@@ -33,19 +33,11 @@ impl Engine {
         if tokenizer.vocab_size() != model.config.n_vocab {
             return Err(EngineError::BadTensorShape {
                 name: "token_embd.weight".into(),
-                reason: format!(
-                    "{} rows for {} tokens",
-                    model.config.n_vocab,
-                    tokenizer.vocab_size()
-                ),
+                reason: format!("{} rows for {} tokens", model.config.n_vocab, tokenizer.vocab_size()),
             });
         }
         let template = ChatTemplate::from_gguf(&gguf, &tokenizer)?;
-        Ok(Self {
-            model,
-            tokenizer,
-            template,
-        })
+        Ok(Self { model, tokenizer, template })
     }
 
     /// The prompt ids of a conversation, ready for the assistant's turn.
@@ -58,15 +50,9 @@ impl Engine {
         if prompt.is_empty() {
             return Err(EngineError::EmptyPrompt);
         }
-        let limit = options
-            .context
-            .unwrap_or(self.model.config.n_ctx)
-            .min(self.model.config.n_ctx);
+        let limit = options.context.unwrap_or(self.model.config.n_ctx).min(self.model.config.n_ctx);
         if prompt.len() >= limit {
-            return Err(EngineError::ContextFull {
-                needed: prompt.len() + 1,
-                limit,
-            });
+            return Err(EngineError::ContextFull { needed: prompt.len() + 1, limit });
         }
         let cache = self.model.new_cache(limit);
         Ok(Generator::new(self, cache, prompt, options))
@@ -208,16 +194,11 @@ impl<'e> Generator<'e> {
             return Ok(None);
         }
         let model = &self.engine.model;
-        let out = model.forward(
-            &mut self.cache,
-            &self.pending,
-            LogitsFor::Last,
-            self.options.trace.attention,
-        )?;
+        let out = model.forward(&mut self.cache, &self.pending, LogitsFor::Last, self.options.trace.attention)?;
         let logits = &out.logits;
         let id = self.sampler.sample(logits, &self.history);
-        let distribution = (self.options.trace.top_k > 0)
-            .then(|| Distribution::from_logits(logits, self.options.trace.top_k));
+        let distribution =
+            (self.options.trace.top_k > 0).then(|| Distribution::from_logits(logits, self.options.trace.top_k));
         let prob = probability_of(logits, id);
         self.pending = vec![id];
         self.history.push(id);
@@ -232,12 +213,8 @@ impl<'e> Generator<'e> {
             let full = tokenizer.decode(&self.generated)?;
             // Hold back a trailing incomplete character (decoded as U+FFFD) until its other bytes arrive.
             let settled = full.trim_end_matches('\u{FFFD}');
-            if let Some((cut, _)) = self
-                .options
-                .stop
-                .iter()
-                .filter_map(|s| settled.find(s.as_str()).map(|at| (at, s)))
-                .min()
+            if let Some((cut, _)) =
+                self.options.stop.iter().filter_map(|s| settled.find(s.as_str()).map(|at| (at, s))).min()
             {
                 finish = Some(FinishReason::StopString);
                 delta = settled[self.text.len().min(cut)..cut].to_owned();
@@ -253,15 +230,7 @@ impl<'e> Generator<'e> {
             }
         }
         self.finished = finish;
-        Ok(Some(Step {
-            position,
-            id,
-            text: delta,
-            prob,
-            distribution,
-            attention: out.attention,
-            finish,
-        }))
+        Ok(Some(Step { position, id, text: delta, prob, distribution, attention: out.attention, finish }))
     }
 
     /// Runs to the end; returns the generated ids.

@@ -26,15 +26,7 @@ pub struct SamplerConfig {
 
 impl Default for SamplerConfig {
     fn default() -> Self {
-        Self {
-            temperature: 0.0,
-            top_k: 0,
-            top_p: 1.0,
-            min_p: 0.0,
-            repetition_penalty: 1.0,
-            repeat_last_n: 64,
-            seed: 0,
-        }
+        Self { temperature: 0.0, top_k: 0, top_p: 1.0, min_p: 0.0, repetition_penalty: 1.0, repeat_last_n: 64, seed: 0 }
     }
 }
 
@@ -68,11 +60,7 @@ impl Sampler {
             seen.dedup();
             for id in seen {
                 if let Some(l) = logits.get_mut(id as usize) {
-                    *l = if *l > 0.0 {
-                        *l / c.repetition_penalty
-                    } else {
-                        *l * c.repetition_penalty
-                    };
+                    *l = if *l > 0.0 { *l / c.repetition_penalty } else { *l * c.repetition_penalty };
                 }
             }
         }
@@ -81,20 +69,13 @@ impl Sampler {
         }
 
         // Candidates best first, each with its logit.
-        let mut candidates: Vec<(u32, f32)> = logits
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| (i as u32, l))
-            .collect();
+        let mut candidates: Vec<(u32, f32)> = logits.iter().enumerate().map(|(i, &l)| (i as u32, l)).collect();
         candidates.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         if c.top_k > 0 {
             candidates.truncate(c.top_k);
         }
         let max = candidates[0].1 / c.temperature;
-        let mut probs: Vec<f32> = candidates
-            .iter()
-            .map(|&(_, l)| (l / c.temperature - max).exp())
-            .collect();
+        let mut probs: Vec<f32> = candidates.iter().map(|&(_, l)| (l / c.temperature - max).exp()).collect();
         let total: f32 = probs.iter().sum();
         probs.iter_mut().for_each(|p| *p /= total);
 
@@ -152,34 +133,22 @@ mod tests {
 
     #[test]
     fn greedy_takes_the_largest_logit() {
-        assert_eq!(
-            Sampler::new(SamplerConfig::default()).sample(&logits(), &[]),
-            1
-        );
+        assert_eq!(Sampler::new(SamplerConfig::default()).sample(&logits(), &[]), 1);
     }
 
     #[test]
     fn repetition_penalty_demotes_seen_tokens() {
-        let config = SamplerConfig {
-            repetition_penalty: 1.5,
-            ..SamplerConfig::default()
-        };
+        let config = SamplerConfig { repetition_penalty: 1.5, ..SamplerConfig::default() };
         // 3.0 / 1.5 = 2.0 < 2.9: token 5 wins once token 1 was seen.
         assert_eq!(Sampler::new(config).sample(&logits(), &[1]), 5);
     }
 
     #[test]
     fn same_seed_same_draws_and_different_seed_differs() {
-        let config = |seed| SamplerConfig {
-            temperature: 1.5,
-            seed,
-            ..SamplerConfig::default()
-        };
+        let config = |seed| SamplerConfig { temperature: 1.5, seed, ..SamplerConfig::default() };
         let draws = |seed| {
             let mut s = Sampler::new(config(seed));
-            (0..64)
-                .map(|_| s.sample(&logits(), &[]))
-                .collect::<Vec<_>>()
+            (0..64).map(|_| s.sample(&logits(), &[])).collect::<Vec<_>>()
         };
         assert_eq!(draws(7), draws(7));
         assert_ne!(draws(7), draws(8));
@@ -187,53 +156,28 @@ mod tests {
 
     #[test]
     fn top_k_one_is_greedy_and_top_k_limits_the_support() {
-        let mut s = Sampler::new(SamplerConfig {
-            temperature: 2.0,
-            top_k: 1,
-            seed: 3,
-            ..SamplerConfig::default()
-        });
+        let mut s = Sampler::new(SamplerConfig { temperature: 2.0, top_k: 1, seed: 3, ..SamplerConfig::default() });
         assert!((0..100).all(|_| s.sample(&logits(), &[]) == 1));
-        let mut s = Sampler::new(SamplerConfig {
-            temperature: 5.0,
-            top_k: 3,
-            seed: 3,
-            ..SamplerConfig::default()
-        });
+        let mut s = Sampler::new(SamplerConfig { temperature: 5.0, top_k: 3, seed: 3, ..SamplerConfig::default() });
         assert!((0..500).all(|_| [1, 5, 2].contains(&s.sample(&logits(), &[]))));
     }
 
     #[test]
     fn top_p_and_min_p_cut_the_tail() {
         // At temperature 1 the probabilities are ≈ [.05 .33 .20 .007 .02 .30]: top-p 0.6 keeps {1, 5}.
-        let mut s = Sampler::new(SamplerConfig {
-            temperature: 1.0,
-            top_p: 0.6,
-            seed: 1,
-            ..SamplerConfig::default()
-        });
+        let mut s = Sampler::new(SamplerConfig { temperature: 1.0, top_p: 0.6, seed: 1, ..SamplerConfig::default() });
         let draws: Vec<u32> = (0..500).map(|_| s.sample(&logits(), &[])).collect();
         assert!(draws.iter().all(|d| [1, 5].contains(d)));
         assert!(draws.contains(&1) && draws.contains(&5));
         // min-p 0.7 keeps tokens with p ≥ 0.7 · p(1): {1, 5} (0.30/0.33 ≈ 0.9), not 2 (0.6).
-        let mut s = Sampler::new(SamplerConfig {
-            temperature: 1.0,
-            min_p: 0.7,
-            seed: 1,
-            ..SamplerConfig::default()
-        });
+        let mut s = Sampler::new(SamplerConfig { temperature: 1.0, min_p: 0.7, seed: 1, ..SamplerConfig::default() });
         assert!((0..500).all(|_| [1, 5].contains(&s.sample(&logits(), &[]))));
     }
 
     #[test]
     fn sampling_follows_the_distribution() {
         // p(1)/p(2) at temperature 1 is e^0.5 ≈ 1.65 with top-k 2; 20k draws put it within ±0.1.
-        let mut s = Sampler::new(SamplerConfig {
-            temperature: 1.0,
-            top_k: 2,
-            seed: 11,
-            ..SamplerConfig::default()
-        });
+        let mut s = Sampler::new(SamplerConfig { temperature: 1.0, top_k: 2, seed: 11, ..SamplerConfig::default() });
         let logits = vec![1.0, 3.0, 2.5];
         let ones = (0..20_000).filter(|_| s.sample(&logits, &[]) == 1).count() as f32;
         let ratio = ones / (20_000.0 - ones);

@@ -1,8 +1,9 @@
 //! The model's tokenizer, rebuilt from GGUF metadata as a `tokenizers::Tokenizer`: a byte-level BPE with
 //! the GGUF's vocabulary and merges, digits split one by one, control tokens as special tokens.
 //!
-//! Two encoders share one vocabulary: `with_specials` turns `<|im_start|>` in a chat template's own text
-//! into its control id; `plain` never does, so whatever a user types stays text.
+//! The `tokenizers` encoder never turns text into control tokens (`encode_special_tokens`), so whatever a
+//! user types stays text; a chat template's own markup goes through [`Tokenizer::encode_with_specials`],
+//! which cuts the control-token strings out first.
 
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::BPE;
@@ -22,8 +23,9 @@ const TOKEN_TYPE_USER_DEFINED: i32 = 4;
 /// The GGUF's tokenizer, ready to encode and decode.
 #[derive(Debug, Clone)]
 pub struct Tokenizer {
-    with_specials: tokenizers::Tokenizer,
     plain: tokenizers::Tokenizer,
+    /// Control tokens' strings and ids, longest string first (so a longer match wins).
+    controls: Vec<(String, u32)>,
     /// Beginning-of-sequence id, if the model has one.
     pub bos: Option<u32>,
     /// End-of-sequence id.
@@ -40,10 +42,7 @@ fn tok_err(err: impl std::fmt::Display) -> EngineError {
 fn string_array<'a>(gguf: &'a Gguf, key: &str) -> Result<&'a crate::gguf::StringArray> {
     match gguf.array(key)? {
         Array::String(strings) => Ok(strings),
-        _ => Err(EngineError::WrongMetadataType {
-            key: key.to_owned(),
-            expected: "an array of strings",
-        }),
+        _ => Err(EngineError::WrongMetadataType { key: key.to_owned(), expected: "an array of strings" }),
     }
 }
 
@@ -54,10 +53,7 @@ fn optional_id(gguf: &Gguf, key: &str) -> Result<Option<u32>> {
     let id = gguf.u64(key)?;
     u32::try_from(id)
         .map(Some)
-        .map_err(|_| EngineError::WrongMetadataType {
-            key: key.to_owned(),
-            expected: "a token id",
-        })
+        .map_err(|_| EngineError::WrongMetadataType { key: key.to_owned(), expected: "a token id" })
 }
 
 impl Tokenizer {
@@ -82,16 +78,11 @@ impl Tokenizer {
             None => vec![1; tokens.len()],
         };
         if token_types.len() != tokens.len() {
-            return Err(EngineError::Tokenizer(
-                "token_type and tokens differ in length".into(),
-            ));
+            return Err(EngineError::Tokenizer("token_type and tokens differ in length".into()));
         }
 
-        let vocab: tokenizers::models::bpe::Vocab = tokens
-            .iter()
-            .enumerate()
-            .map(|(id, t)| (t.to_owned(), id as u32))
-            .collect();
+        let vocab: tokenizers::models::bpe::Vocab =
+            tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
         let merges = merges
             .iter()
             .map(|m| {
@@ -100,10 +91,7 @@ impl Tokenizer {
                     .ok_or_else(|| tok_err(format!("bad merge {m:?}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        let bpe = BPE::builder()
-            .vocab_and_merges(vocab, merges)
-            .build()
-            .map_err(tok_err)?;
+        let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(tok_err)?;
 
         let pre = gguf.get("tokenizer.ggml.pre").and_then(|v| match v {
             crate::gguf::Value::String(s) => Some(s.as_str()),
@@ -111,9 +99,9 @@ impl Tokenizer {
         });
         let pre_tokenizer = pre_tokenizer_for(pre.unwrap_or("default"))?;
 
-        let mut with_specials = tokenizers::Tokenizer::new(bpe);
-        with_specials.with_pre_tokenizer(Some(pre_tokenizer));
-        with_specials.with_decoder(Some(ByteLevelDecoder::default()));
+        let mut plain = tokenizers::Tokenizer::new(bpe);
+        plain.with_pre_tokenizer(Some(pre_tokenizer));
+        plain.with_decoder(Some(ByteLevelDecoder::default()));
         let specials: Vec<AddedToken> = tokens
             .iter()
             .zip(&token_types)
@@ -126,20 +114,21 @@ impl Tokenizer {
             .filter(|(_, ty)| **ty == TOKEN_TYPE_USER_DEFINED)
             .map(|(t, _)| AddedToken::from(t.to_owned(), false))
             .collect();
-        with_specials
-            .add_special_tokens(specials)
-            .map_err(tok_err)?;
-        with_specials.add_tokens(user_defined).map_err(tok_err)?;
-        let mut plain = with_specials.clone();
+        plain.add_special_tokens(specials).map_err(tok_err)?;
+        plain.add_tokens(user_defined).map_err(tok_err)?;
         plain.set_encode_special_tokens(true);
+        let mut controls: Vec<(String, u32)> = tokens
+            .iter()
+            .enumerate()
+            .filter(|&(id, t)| token_types[id] == TOKEN_TYPE_CONTROL && !t.is_empty())
+            .map(|(id, t)| (t.to_owned(), id as u32))
+            .collect();
+        controls.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
 
-        let add_bos = matches!(
-            gguf.get("tokenizer.ggml.add_bos_token"),
-            Some(crate::gguf::Value::Bool(true))
-        );
+        let add_bos = matches!(gguf.get("tokenizer.ggml.add_bos_token"), Some(crate::gguf::Value::Bool(true)));
         Ok(Self {
-            with_specials,
             plain,
+            controls,
             bos: optional_id(gguf, "tokenizer.ggml.bos_token_id")?,
             eos: optional_id(gguf, "tokenizer.ggml.eos_token_id")?,
             add_bos,
@@ -154,39 +143,45 @@ impl Tokenizer {
 
     /// Ids of text a user typed: control-token strings in it stay plain text.
     pub fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self
-            .plain
-            .encode(text, false)
-            .map_err(tok_err)?
-            .get_ids()
-            .to_vec())
+        Ok(self.plain.encode(text, false).map_err(tok_err)?.get_ids().to_vec())
     }
 
-    /// Ids of trusted text (a rendered chat template's own markup): control-token strings become control ids.
+    /// Ids of trusted text (a rendered chat template's own markup): control-token strings become control ids,
+    /// the text between them is encoded as in [`Tokenizer::encode_text`].
     pub fn encode_with_specials(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self
-            .with_specials
-            .encode(text, false)
-            .map_err(tok_err)?
-            .get_ids()
-            .to_vec())
+        let mut ids = Vec::new();
+        let mut plain_start = 0;
+        let mut at = 0;
+        while at < text.len() {
+            match self.controls.iter().find(|(s, _)| text[at..].starts_with(s.as_str())) {
+                Some((s, id)) => {
+                    if plain_start < at {
+                        ids.extend(self.encode_text(&text[plain_start..at])?);
+                    }
+                    ids.push(*id);
+                    at += s.len();
+                    plain_start = at;
+                }
+                None => at += text[at..].chars().next().map_or(1, char::len_utf8),
+            }
+        }
+        if plain_start < text.len() {
+            ids.extend(self.encode_text(&text[plain_start..])?);
+        }
+        Ok(ids)
     }
 
     /// Text of `ids`, control tokens included.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.check_ids(ids)?;
-        self.with_specials.decode(ids, false).map_err(tok_err)
+        self.plain.decode(ids, false).map_err(tok_err)
     }
 
     /// The raw bytes one token stands for (a piece of UTF-8 that may be incomplete on its own).
     pub fn token_bytes(&self, id: u32) -> Result<Vec<u8>> {
         self.check_ids(&[id])?;
-        let piece = self.with_specials.id_to_token(id).unwrap_or_default();
-        if self
-            .with_specials
-            .get_added_vocabulary()
-            .is_special_token(&piece)
-        {
+        let piece = self.plain.id_to_token(id).unwrap_or_default();
+        if self.plain.get_added_vocabulary().is_special_token(&piece) {
             return Ok(piece.into_bytes());
         }
         Ok(piece.chars().map(byte_of_char).collect())
@@ -198,20 +193,13 @@ impl Tokenizer {
         let bytes = self.token_bytes(id)?;
         Ok(match String::from_utf8(bytes) {
             Ok(s) => s,
-            Err(e) => e
-                .into_bytes()
-                .iter()
-                .map(|b| format!("<0x{b:02X}>"))
-                .collect(),
+            Err(e) => e.into_bytes().iter().map(|b| format!("<0x{b:02X}>")).collect(),
         })
     }
 
     fn check_ids(&self, ids: &[u32]) -> Result<()> {
         match ids.iter().find(|&&id| id as usize >= self.vocab_size) {
-            Some(&id) => Err(EngineError::BadTokenId {
-                id,
-                vocab: self.vocab_size,
-            }),
+            Some(&id) => Err(EngineError::BadTokenId { id, vocab: self.vocab_size }),
             None => Ok(()),
         }
     }
@@ -222,14 +210,11 @@ impl Tokenizer {
 fn pre_tokenizer_for(name: &str) -> Result<Sequence> {
     let byte_level = PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, true));
     match name {
-        "smollm" | "starcoder" | "refact" => Ok(Sequence::new(vec![
-            PreTokenizerWrapper::Digits(Digits::new(true)),
-            byte_level,
-        ])),
+        "smollm" | "starcoder" | "refact" => {
+            Ok(Sequence::new(vec![PreTokenizerWrapper::Digits(Digits::new(true)), byte_level]))
+        }
         "gpt-2" | "gpt2" | "default" => Ok(Sequence::new(vec![byte_level])),
-        other => Err(EngineError::Tokenizer(format!(
-            "pre-tokenizer {other:?} is not supported"
-        ))),
+        other => Err(EngineError::Tokenizer(format!("pre-tokenizer {other:?} is not supported"))),
     }
 }
 

@@ -22,13 +22,7 @@ pub struct AttentionTrace {
 impl AttentionTrace {
     /// An all-zero trace for a pass of `n_query` tokens starting at position `first`.
     pub fn new(n_layer: usize, n_head: usize, first: usize, n_query: usize) -> Self {
-        Self {
-            n_layer,
-            n_head,
-            first,
-            n_query,
-            probs: vec![0.0; n_layer * n_head * n_query * (first + n_query)],
-        }
+        Self { n_layer, n_head, first, n_query, probs: vec![0.0; n_layer * n_head * n_query * (first + n_query)] }
     }
 
     /// Number of key positions in each row.
@@ -85,11 +79,7 @@ impl Distribution {
             .sum::<f32>();
         let top = top_k(logits, k)
             .into_iter()
-            .map(|(id, logit)| Candidate {
-                id,
-                logit,
-                prob: (logit - log_z).exp(),
-            })
+            .map(|(id, logit)| Candidate { id, logit, prob: (logit - log_z).exp() })
             .collect();
         Self { top, entropy }
     }

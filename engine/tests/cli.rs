@@ -6,10 +6,7 @@ mod common;
 use std::process::{Command, Output};
 
 fn glassbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(args)
-        .output()
-        .expect("run glassbox")
+    Command::new(env!("CARGO_BIN_EXE_glassbox")).args(args).output().expect("run glassbox")
 }
 
 fn model_path() -> String {
@@ -18,11 +15,7 @@ fn model_path() -> String {
 }
 
 fn last_json_line(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(stdout.lines().last().expect("a line")).expect("JSON")
 }
@@ -30,14 +23,8 @@ fn last_json_line(out: &Output) -> serde_json::Value {
 #[test]
 fn tokenize_prints_llama_cpp_ids_as_json() {
     let model = model_path();
-    for case in common::reference()
-        .tokenize
-        .iter()
-        .filter(|c| !c.text.is_empty())
-    {
-        let value = last_json_line(&glassbox(&[
-            "tokenize", "--model", &model, "--text", &case.text, "--json",
-        ]));
+    for case in common::reference().tokenize.iter().filter(|c| !c.text.is_empty()) {
+        let value = last_json_line(&glassbox(&["tokenize", "--model", &model, "--text", &case.text, "--json"]));
         assert_eq!(value["ids"], serde_json::json!(case.ids), "{:?}", case.text);
     }
 }
@@ -68,12 +55,7 @@ fn generate_chat_json_has_llama_cpps_prompt_ids_and_speeds() {
 fn score_gives_top_k_logits_per_position_best_first() {
     let model = model_path();
     let case = &common::reference().chat[1];
-    let ids: Vec<String> = case
-        .prompt_ids
-        .iter()
-        .chain(&case.greedy_ids[..3])
-        .map(u32::to_string)
-        .collect();
+    let ids: Vec<String> = case.prompt_ids.iter().chain(&case.greedy_ids[..3]).map(u32::to_string).collect();
     let value = last_json_line(&glassbox(&[
         "score",
         "--model",
@@ -102,39 +84,21 @@ fn assert_one_line_failure(out: &Output, needle: &str) {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(
-        stderr.contains(needle),
-        "{stderr:?} should mention {needle:?}"
-    );
+    assert!(stderr.contains(needle), "{stderr:?} should mention {needle:?}");
 }
 
 #[test]
 fn bad_input_gets_one_clear_line_and_a_failure_exit() {
     let model = model_path();
     assert_one_line_failure(
-        &glassbox(&[
-            "generate",
-            "--model",
-            "/no/such/model.gguf",
-            "--prompt",
-            "hi",
-        ]),
+        &glassbox(&["generate", "--model", "/no/such/model.gguf", "--prompt", "hi"]),
         "cannot read model file",
     );
     let foreign = std::env::temp_dir().join("glassbox-cli-foreign.gguf");
     std::fs::write(&foreign, b"<html>not a model</html>").expect("write");
     assert_one_line_failure(
-        &glassbox(&[
-            "generate",
-            "--model",
-            foreign.to_str().expect("utf8"),
-            "--prompt",
-            "hi",
-        ]),
+        &glassbox(&["generate", "--model", foreign.to_str().expect("utf8"), "--prompt", "hi"]),
         "not a GGUF file",
     );
-    assert_one_line_failure(
-        &glassbox(&["generate", "--model", &model, "--prompt", ""]),
-        "prompt is empty",
-    );
+    assert_one_line_failure(&glassbox(&["generate", "--model", &model, "--prompt", ""]), "prompt is empty");
 }

@@ -16,18 +16,13 @@ fn engine() -> &'static Engine {
 }
 
 fn prompt(text: &str) -> Vec<u32> {
-    engine()
-        .chat_prompt(&[Message::user(text)])
-        .expect("prompt")
+    engine().chat_prompt(&[Message::user(text)]).expect("prompt")
 }
 
 #[test]
 fn an_empty_prompt_is_a_clear_error() {
     assert_eq!(
-        engine()
-            .generate(Vec::new(), GenerateOptions::default())
-            .map(|_| ())
-            .unwrap_err(),
+        engine().generate(Vec::new(), GenerateOptions::default()).map(|_| ()).unwrap_err(),
         EngineError::EmptyPrompt
     );
 }
@@ -35,10 +30,7 @@ fn an_empty_prompt_is_a_clear_error() {
 #[test]
 fn a_prompt_longer_than_the_context_is_a_clear_error() {
     let ids = prompt("Hello there, how are you today?");
-    let options = GenerateOptions {
-        context: Some(ids.len() - 1),
-        ..Default::default()
-    };
+    let options = GenerateOptions { context: Some(ids.len() - 1), ..Default::default() };
     let err = engine().generate(ids, options).map(|_| ()).unwrap_err();
     assert!(matches!(err, EngineError::ContextFull { .. }), "{err}");
     assert!(err.to_string().contains("context"), "{err}");
@@ -47,15 +39,9 @@ fn a_prompt_longer_than_the_context_is_a_clear_error() {
 #[test]
 fn a_full_context_ends_the_answer_without_an_error() {
     let ids = prompt("Tell me a long story about the sea.");
-    let options = GenerateOptions {
-        context: Some(ids.len() + 3),
-        max_tokens: 100,
-        ..Default::default()
-    };
+    let options = GenerateOptions { context: Some(ids.len() + 3), max_tokens: 100, ..Default::default() };
     let mut generator = engine().generate(ids, options).expect("start");
-    let generated = generator
-        .run_to_end()
-        .expect("no error at the context limit");
+    let generated = generator.run_to_end().expect("no error at the context limit");
     assert_eq!(generated.len(), 3);
     assert_eq!(generator.finish_reason(), Some(FinishReason::ContextFull));
 }
@@ -63,43 +49,18 @@ fn a_full_context_ends_the_answer_without_an_error() {
 #[test]
 fn max_tokens_and_stop_strings_end_the_answer() {
     let ids = prompt("Write one sentence about cats.");
-    let mut generator = engine()
-        .generate(
-            ids.clone(),
-            GenerateOptions {
-                max_tokens: 5,
-                ..Default::default()
-            },
-        )
-        .expect("start");
+    let mut generator =
+        engine().generate(ids.clone(), GenerateOptions { max_tokens: 5, ..Default::default() }).expect("start");
     assert_eq!(generator.run_to_end().expect("run").len(), 5);
     assert_eq!(generator.finish_reason(), Some(FinishReason::MaxTokens));
 
-    let mut free = engine()
-        .generate(
-            ids.clone(),
-            GenerateOptions {
-                max_tokens: 24,
-                ..Default::default()
-            },
-        )
-        .expect("start");
+    let mut free =
+        engine().generate(ids.clone(), GenerateOptions { max_tokens: 24, ..Default::default() }).expect("start");
     free.run_to_end().expect("run");
     let text = free.text().to_owned();
-    let stop = text
-        .split_whitespace()
-        .nth(2)
-        .map(str::to_owned)
-        .expect("a third word to stop on");
+    let stop = text.split_whitespace().nth(2).map(str::to_owned).expect("a third word to stop on");
     let mut stopped = engine()
-        .generate(
-            ids,
-            GenerateOptions {
-                max_tokens: 24,
-                stop: vec![stop.clone()],
-                ..Default::default()
-            },
-        )
+        .generate(ids, GenerateOptions { max_tokens: 24, stop: vec![stop.clone()], ..Default::default() })
         .expect("start");
     stopped.run_to_end().expect("run");
     assert_eq!(stopped.finish_reason(), Some(FinishReason::StopString));
@@ -113,13 +74,7 @@ fn max_tokens_and_stop_strings_end_the_answer() {
 #[test]
 fn streamed_text_equals_the_decoded_answer() {
     let mut generator = engine()
-        .generate(
-            prompt("Write a haiku about the sea."),
-            GenerateOptions {
-                max_tokens: 40,
-                ..Default::default()
-            },
-        )
+        .generate(prompt("Write a haiku about the sea."), GenerateOptions { max_tokens: 40, ..Default::default() })
         .expect("start");
     let mut streamed = String::new();
     while let Some(step) = generator.step().expect("step") {
@@ -127,11 +82,7 @@ fn streamed_text_equals_the_decoded_answer() {
     }
     assert_eq!(
         streamed,
-        engine()
-            .tokenizer
-            .decode(generator.generated())
-            .expect("decode")
-            .trim_end_matches('\u{FFFD}')
+        engine().tokenizer.decode(generator.generated()).expect("decode").trim_end_matches('\u{FFFD}')
     );
     assert!(!streamed.is_empty());
 }
@@ -139,101 +90,48 @@ fn streamed_text_equals_the_decoded_answer() {
 #[test]
 fn the_same_seed_gives_the_same_text() {
     let run = |seed| {
-        let sampler = SamplerConfig {
-            temperature: 0.9,
-            top_p: 0.95,
-            seed,
-            ..Default::default()
-        };
-        let options = GenerateOptions {
-            max_tokens: 20,
-            sampler,
-            ..Default::default()
-        };
-        engine()
-            .generate(prompt("Invent a name for a cat."), options)
-            .expect("start")
-            .run_to_end()
-            .expect("run")
+        let sampler = SamplerConfig { temperature: 0.9, top_p: 0.95, seed, ..Default::default() };
+        let options = GenerateOptions { max_tokens: 20, sampler, ..Default::default() };
+        engine().generate(prompt("Invent a name for a cat."), options).expect("start").run_to_end().expect("run")
     };
     assert_eq!(run(42), run(42));
-    assert_ne!(
-        run(42),
-        run(43),
-        "different seeds should differ within 20 sampled tokens"
-    );
+    assert_ne!(run(42), run(43), "different seeds should differ within 20 sampled tokens");
 }
 
 #[test]
 fn traces_report_attention_rows_that_sum_to_one_and_a_consistent_distribution() {
     let ids = prompt("Hi");
     let n_prompt = ids.len();
-    let options = GenerateOptions {
-        max_tokens: 2,
-        trace: TraceOptions {
-            attention: true,
-            top_k: 5,
-        },
-        ..Default::default()
-    };
+    let options =
+        GenerateOptions { max_tokens: 2, trace: TraceOptions { attention: true, top_k: 5 }, ..Default::default() };
     let mut generator = engine().generate(ids, options).expect("start");
     let first = generator.step().expect("step").expect("a token");
     let attention = first.attention.as_ref().expect("attention traced");
-    assert_eq!(
-        (attention.first, attention.n_query, attention.n_key()),
-        (0, n_prompt, n_prompt)
-    );
+    assert_eq!((attention.first, attention.n_query, attention.n_key()), (0, n_prompt, n_prompt));
     let c = &engine().model.config;
-    for (layer, head, q) in [
-        (0, 0, 0),
-        (c.n_layer - 1, c.n_head - 1, n_prompt - 1),
-        (7, 3, n_prompt / 2),
-    ] {
+    for (layer, head, q) in [(0, 0, 0), (c.n_layer - 1, c.n_head - 1, n_prompt - 1), (7, 3, n_prompt / 2)] {
         let row = attention.row(layer, head, q);
         let sum: f32 = row.iter().sum();
         assert!((sum - 1.0).abs() < 1e-4, "row sums to {sum}");
-        assert!(
-            row[q + 1..].iter().all(|&p| p == 0.0),
-            "causal: no weight on the future"
-        );
+        assert!(row[q + 1..].iter().all(|&p| p == 0.0), "causal: no weight on the future");
     }
     let distribution = first.distribution.as_ref().expect("distribution traced");
     assert_eq!(distribution.top.len(), 5);
-    assert_eq!(
-        distribution.top[0].id, first.id,
-        "greedy picks the top candidate"
-    );
+    assert_eq!(distribution.top[0].id, first.id, "greedy picks the top candidate");
     assert!((distribution.top[0].prob - first.prob).abs() < 1e-6);
     assert!(distribution.top.windows(2).all(|w| w[0].prob >= w[1].prob));
     assert!(distribution.entropy > 0.0 && distribution.entropy < (c.n_vocab as f32).ln());
 
     let second = generator.step().expect("step").expect("a token");
     let attention = second.attention.as_ref().expect("attention traced");
-    assert_eq!(
-        (attention.first, attention.n_query, attention.n_key()),
-        (n_prompt, 1, n_prompt + 1)
-    );
+    assert_eq!((attention.first, attention.n_query, attention.n_key()), (n_prompt, 1, n_prompt + 1));
 }
 
 #[test]
 fn tracing_does_not_change_the_tokens() {
     let run = |trace| {
-        let options = GenerateOptions {
-            max_tokens: 8,
-            trace,
-            ..Default::default()
-        };
-        engine()
-            .generate(prompt("Name a colour."), options)
-            .expect("start")
-            .run_to_end()
-            .expect("run")
+        let options = GenerateOptions { max_tokens: 8, trace, ..Default::default() };
+        engine().generate(prompt("Name a colour."), options).expect("start").run_to_end().expect("run")
     };
-    assert_eq!(
-        run(TraceOptions::default()),
-        run(TraceOptions {
-            attention: true,
-            top_k: 10
-        })
-    );
+    assert_eq!(run(TraceOptions::default()), run(TraceOptions { attention: true, top_k: 10 }));
 }

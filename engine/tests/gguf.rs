@@ -33,38 +33,21 @@ fn every_value_type_round_trips() {
     assert_eq!(gguf.f64("llama.rope.freq_base"), Ok(10000.0));
     assert_eq!(gguf.f64("pi"), Ok(std::f64::consts::PI));
     assert_eq!(gguf.get("flag"), Some(&Value::Bool(true)));
-    let Ok(Array::String(tokens)) = gguf.array("tokenizer.ggml.tokens") else {
-        panic!("tokens")
-    };
+    let Ok(Array::String(tokens)) = gguf.array("tokenizer.ggml.tokens") else { panic!("tokens") };
     assert_eq!(tokens.iter().collect::<Vec<_>>(), ["a", "bc", "", "é"]);
-    assert_eq!(
-        gguf.array("tokenizer.ggml.token_type"),
-        Ok(&Array::I32(vec![1, 3, 1, 1]))
-    );
+    assert_eq!(gguf.array("tokenizer.ggml.token_type"), Ok(&Array::I32(vec![1, 3, 1, 1])));
     assert_eq!(gguf.array("scores"), Ok(&Array::F32(vec![0.5, -1.0])));
-    assert!(matches!(
-        gguf.u64("general.architecture"),
-        Err(EngineError::WrongMetadataType { .. })
-    ));
-    assert!(matches!(
-        gguf.u64("absent"),
-        Err(EngineError::MissingMetadata { .. })
-    ));
+    assert!(matches!(gguf.u64("general.architecture"), Err(EngineError::WrongMetadataType { .. })));
+    assert!(matches!(gguf.u64("absent"), Err(EngineError::MissingMetadata { .. })));
 
     let a = gguf.tensor("a.weight").expect("a");
-    assert_eq!(
-        (a.dims.as_slice(), a.ty, a.size),
-        (&[3u64, 2][..], GgmlType::F32, 24)
-    );
+    assert_eq!((a.dims.as_slice(), a.ty, a.size), (&[3u64, 2][..], GgmlType::F32, 24));
     let data = gguf.tensor_data(&bytes, a).expect("data");
     assert_eq!(&data[..4], &1.0f32.to_le_bytes());
     let b = gguf.tensor("b.weight").expect("b");
     assert_eq!((b.offset % 32, b.size), (0, 34));
     assert_eq!(gguf.tensor_data(&bytes, b).expect("data"), &[7u8; 34][..]);
-    assert!(matches!(
-        gguf.tensor("c"),
-        Err(EngineError::MissingTensor { .. })
-    ));
+    assert!(matches!(gguf.tensor("c"), Err(EngineError::MissingTensor { .. })));
 }
 
 #[test]
@@ -101,10 +84,7 @@ fn corrupting_any_header_byte_never_panics() {
             // Any outcome but a panic is acceptable; an Ok must still describe in-bounds tensors.
             if let Ok(gguf) = Gguf::parse(&corrupt) {
                 for t in &gguf.tensors {
-                    assert!(
-                        gguf.tensor_data(&corrupt, t).is_ok(),
-                        "byte {at} = {poison:#x}"
-                    );
+                    assert!(gguf.tensor_data(&corrupt, t).is_ok(), "byte {at} = {poison:#x}");
                 }
             }
         }
@@ -115,56 +95,30 @@ fn corrupting_any_header_byte_never_panics() {
 fn named_corruptions_give_named_errors() {
     let mut bytes = fixture().build();
     bytes[0] = b'X';
-    assert!(matches!(
-        Gguf::parse(&bytes),
-        Err(EngineError::BadMagic { .. })
-    ));
+    assert!(matches!(Gguf::parse(&bytes), Err(EngineError::BadMagic { .. })));
 
     for version in [1, 4] {
         let bytes = fixture().version(version).build();
-        assert_eq!(
-            Gguf::parse(&bytes).map(|_| ()),
-            Err(EngineError::UnsupportedVersion { version })
-        );
+        assert_eq!(Gguf::parse(&bytes).map(|_| ()), Err(EngineError::UnsupportedVersion { version }));
     }
 
     let bytes = GgufBuilder::new().raw("k", 13, vec![0; 8]).build();
-    assert!(matches!(
-        Gguf::parse(&bytes),
-        Err(EngineError::UnknownValueType { code: 13, .. })
-    ));
+    assert!(matches!(Gguf::parse(&bytes), Err(EngineError::UnknownValueType { code: 13, .. })));
 
     let bytes = GgufBuilder::new().raw("flag", 7, vec![2]).build();
-    assert!(matches!(
-        Gguf::parse(&bytes),
-        Err(EngineError::InvalidBool { .. })
-    ));
+    assert!(matches!(Gguf::parse(&bytes), Err(EngineError::InvalidBool { .. })));
 
     let bytes = GgufBuilder::new().u32("k", 1).u32("k", 2).build();
-    assert!(matches!(
-        Gguf::parse(&bytes),
-        Err(EngineError::DuplicateKey { .. })
-    ));
+    assert!(matches!(Gguf::parse(&bytes), Err(EngineError::DuplicateKey { .. })));
 
-    let bytes = GgufBuilder::new()
-        .tensor("q", &[31, 1], GgmlType::Q4_0, vec![0; 18])
-        .build();
-    assert!(matches!(
-        Gguf::parse(&bytes),
-        Err(EngineError::BadTensorShape { .. })
-    ));
+    let bytes = GgufBuilder::new().tensor("q", &[31, 1], GgmlType::Q4_0, vec![0; 18]).build();
+    assert!(matches!(Gguf::parse(&bytes), Err(EngineError::BadTensorShape { .. })));
 
     // An array that claims 2^60 elements must be refused before anything is allocated.
     let mut huge = 4u32.to_le_bytes().to_vec();
     huge.extend_from_slice(&(1u64 << 60).to_le_bytes());
     let bytes = GgufBuilder::new().raw("huge", 9, huge).build();
-    assert!(matches!(
-        Gguf::parse(&bytes),
-        Err(EngineError::TruncatedHeader {
-            what: "array length",
-            ..
-        })
-    ));
+    assert!(matches!(Gguf::parse(&bytes), Err(EngineError::TruncatedHeader { what: "array length", .. })));
 
     // Arrays nested without end are refused, not recursed into.
     let mut nested = Vec::new();
@@ -175,10 +129,7 @@ fn named_corruptions_give_named_errors() {
     nested.extend_from_slice(&0u32.to_le_bytes());
     nested.extend_from_slice(&0u64.to_le_bytes());
     let bytes = GgufBuilder::new().raw("deep", 9, nested).build();
-    assert!(matches!(
-        Gguf::parse(&bytes),
-        Err(EngineError::ArrayTooDeep { .. })
-    ));
+    assert!(matches!(Gguf::parse(&bytes), Err(EngineError::ArrayTooDeep { .. })));
 }
 
 #[test]
@@ -188,8 +139,5 @@ fn unknown_tensor_type_is_named() {
     let name_at = bytes.windows(1).rposition(|w| w == b"t").expect("name");
     let type_at = name_at + 1 + 4 + 8;
     bytes[type_at..type_at + 4].copy_from_slice(&12u32.to_le_bytes()); // Q4_K: not supported
-    assert!(matches!(
-        Gguf::parse(&bytes),
-        Err(EngineError::UnknownTensorType { code: 12, .. })
-    ));
+    assert!(matches!(Gguf::parse(&bytes), Err(EngineError::UnknownTensorType { code: 12, .. })));
 }

@@ -17,11 +17,8 @@ fn random_blocks(ty: GgmlType, n_blocks: usize, seed: u64) -> Vec<u8> {
     let mut bytes = vec![0u8; n_blocks * ty.block_bytes()];
     rng.fill_bytes(&mut bytes);
     // Keep the f16 constants finite and modest: exponent bits from a small range.
-    let scale = |rng: &mut ChaCha8Rng| {
-        f16::from_f32((rng.next_u32() % 1000) as f32 / 20_000.0 - 0.02)
-            .to_bits()
-            .to_le_bytes()
-    };
+    let scale =
+        |rng: &mut ChaCha8Rng| f16::from_f32((rng.next_u32() % 1000) as f32 / 20_000.0 - 0.02).to_bits().to_le_bytes();
     for block in bytes.chunks_exact_mut(ty.block_bytes()) {
         match ty {
             GgmlType::Q4_0 | GgmlType::Q8_0 => block[..2].copy_from_slice(&scale(&mut rng)),
@@ -30,14 +27,10 @@ fn random_blocks(ty: GgmlType, n_blocks: usize, seed: u64) -> Vec<u8> {
                 block[2..4].copy_from_slice(&scale(&mut rng));
             }
             GgmlType::F16 => block.copy_from_slice(&scale(&mut rng)),
-            GgmlType::BF16 => block.copy_from_slice(
-                &bf16::from_f32(rng.next_u32() as f32 / 1e9 - 2.0)
-                    .to_bits()
-                    .to_le_bytes(),
-            ),
-            GgmlType::F32 => {
-                block.copy_from_slice(&(rng.next_u32() as f32 / 1e9 - 2.0).to_le_bytes())
+            GgmlType::BF16 => {
+                block.copy_from_slice(&bf16::from_f32(rng.next_u32() as f32 / 1e9 - 2.0).to_bits().to_le_bytes())
             }
+            GgmlType::F32 => block.copy_from_slice(&(rng.next_u32() as f32 / 1e9 - 2.0).to_le_bytes()),
         }
     }
     bytes
@@ -59,14 +52,7 @@ fn element(ty: GgmlType, block: &[u8], i: usize) -> f32 {
 
 #[test]
 fn dequantize_matches_the_format_definition_for_every_type() {
-    for ty in [
-        GgmlType::F32,
-        GgmlType::F16,
-        GgmlType::BF16,
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q8_0,
-    ] {
+    for ty in [GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
         let n_values = 7 * QK;
         let n_blocks = n_values / ty.block_size();
         let bytes = random_blocks(ty, n_blocks, 1);
@@ -74,26 +60,17 @@ fn dequantize_matches_the_format_definition_for_every_type() {
         dequantize(ty, &bytes, &mut out).expect("dequantize");
         for (v, value) in out.iter().enumerate() {
             let (b, i) = (v / ty.block_size(), v % ty.block_size());
-            let want = element(
-                ty,
-                &bytes[b * ty.block_bytes()..(b + 1) * ty.block_bytes()],
-                i,
-            );
+            let want = element(ty, &bytes[b * ty.block_bytes()..(b + 1) * ty.block_bytes()], i);
             assert_eq!(*value, want, "{ty:?} value {v}");
         }
-        assert!(
-            dequantize(ty, &bytes[..bytes.len() - 1], &mut out).is_err(),
-            "{ty:?}: a partial block is an error"
-        );
+        assert!(dequantize(ty, &bytes[..bytes.len() - 1], &mut out).is_err(), "{ty:?}: a partial block is an error");
     }
 }
 
 #[test]
 fn int8_activations_round_trip_within_half_a_step() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let x: Vec<f32> = (0..5 * QK)
-        .map(|_| (rng.next_u32() as f32 / u32::MAX as f32 - 0.5) * 8.0)
-        .collect();
+    let x: Vec<f32> = (0..5 * QK).map(|_| (rng.next_u32() as f32 / u32::MAX as f32 - 0.5) * 8.0).collect();
     let q = quantize_row_q8(&x);
     for (i, v) in x.iter().enumerate() {
         let d = q.d[i / QK];
@@ -108,25 +85,16 @@ fn fast_and_scalar_block_dots_match_the_f32_dot_at_awkward_sizes() {
         for n_blocks in [1, 3, 18, 48, 55] {
             let cols = n_blocks * QK;
             let row = random_blocks(ty, n_blocks, rng.next_u32() as u64);
-            let x: Vec<f32> = (0..cols)
-                .map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 4.0 - 2.0)
-                .collect();
+            let x: Vec<f32> = (0..cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 4.0 - 2.0).collect();
             let act = quantize_row_q8(&x);
             let matrix = QMatrix::from_bytes(ty, 1, cols, row.clone()).expect("matrix");
 
             // What the integer dot stands for: dequantized weights · dequantized activations.
             let mut w = vec![0.0; cols];
             dequantize(ty, &row, &mut w).expect("dequantize");
-            let want: f32 = w
-                .iter()
-                .enumerate()
-                .map(|(i, wi)| wi * act.qs[i] as f32 * act.d[i / QK])
-                .sum();
-            let magnitude: f32 = w
-                .iter()
-                .enumerate()
-                .map(|(i, wi)| (wi * act.qs[i] as f32 * act.d[i / QK]).abs())
-                .sum();
+            let want: f32 = w.iter().enumerate().map(|(i, wi)| wi * act.qs[i] as f32 * act.d[i / QK]).sum();
+            let magnitude: f32 =
+                w.iter().enumerate().map(|(i, wi)| (wi * act.qs[i] as f32 * act.d[i / QK]).abs()).sum();
 
             let scalar = scalar_row_dot(ty)(&row, matrix.row_scales(0), &act);
             let fast = row_dot(ty)(&row, matrix.row_scales(0), &act);
@@ -144,12 +112,9 @@ fn fast_and_scalar_block_dots_match_the_f32_dot_at_awkward_sizes() {
 fn int8_matmul_tracks_the_exact_matmul_over_rows_that_are_not_a_round_number() {
     let (rows, cols, n_tokens) = (37, 5 * QK, 3);
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let x: Vec<f32> = (0..n_tokens * cols)
-        .map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 2.0 - 1.0)
-        .collect();
+    let x: Vec<f32> = (0..n_tokens * cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 2.0 - 1.0).collect();
     for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
-        let w = QMatrix::from_bytes(ty, rows, cols, random_blocks(ty, rows * cols / QK, 5))
-            .expect("matrix");
+        let w = QMatrix::from_bytes(ty, rows, cols, random_blocks(ty, rows * cols / QK, 5)).expect("matrix");
         let (mut exact, mut int8) = (vec![0.0; n_tokens * rows], vec![0.0; n_tokens * rows]);
         matmul(&w, &x, n_tokens, &mut exact, Precision::Exact);
         matmul(&w, &x, n_tokens, &mut int8, Precision::Int8);
@@ -161,18 +126,10 @@ fn int8_matmul_tracks_the_exact_matmul_over_rows_that_are_not_a_round_number() {
                 w.dequantize_row(r, &mut wr).expect("row");
                 let bound: f32 = (0..cols)
                     .map(|c| {
-                        wr[c].abs()
-                            * xt[c / QK * QK..][..QK]
-                                .iter()
-                                .fold(0.0f32, |m, v| m.max(v.abs()))
-                            / 127.0
-                            / 2.0
+                        wr[c].abs() * xt[c / QK * QK..][..QK].iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0 / 2.0
                     })
                     .sum();
-                assert!(
-                    (e_row[r] - i_row[r]).abs() <= bound * 1.01 + 1e-6,
-                    "{ty:?} row {r} token {t}"
-                );
+                assert!((e_row[r] - i_row[r]).abs() <= bound * 1.01 + 1e-6, "{ty:?} row {r} token {t}");
             }
         }
     }

@@ -20,26 +20,19 @@ fn simd128_block_dots_match_scalar() {
     };
     for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
         let n_blocks = 19;
-        let mut bytes: Vec<u8> = (0..n_blocks * ty.block_bytes())
-            .map(|_| next() as u8)
-            .collect();
+        let mut bytes: Vec<u8> = (0..n_blocks * ty.block_bytes()).map(|_| next() as u8).collect();
         for block in bytes.chunks_exact_mut(ty.block_bytes()) {
             block[..2].copy_from_slice(&half::f16::from_f32(0.01).to_bits().to_le_bytes());
             if ty == GgmlType::Q4_1 {
                 block[2..4].copy_from_slice(&half::f16::from_f32(-0.03).to_bits().to_le_bytes());
             }
         }
-        let x: Vec<f32> = (0..n_blocks * QK)
-            .map(|_| (next() % 2000) as f32 / 1000.0 - 1.0)
-            .collect();
+        let x: Vec<f32> = (0..n_blocks * QK).map(|_| (next() % 2000) as f32 / 1000.0 - 1.0).collect();
         let act = quantize_row_q8(&x);
         let matrix = QMatrix::from_bytes(ty, 1, n_blocks * QK, bytes.clone()).expect("matrix");
         let scalar = scalar_row_dot(ty)(&bytes, matrix.row_scales(0), &act);
         let simd = row_dot(ty)(&bytes, matrix.row_scales(0), &act);
-        assert!(
-            (scalar - simd).abs() <= 1e-5 * scalar.abs().max(1.0),
-            "{ty:?}: {simd} vs {scalar}"
-        );
+        assert!((scalar - simd).abs() <= 1e-5 * scalar.abs().max(1.0), "{ty:?}: {simd} vs {scalar}");
     }
 }
 

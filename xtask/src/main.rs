@@ -44,11 +44,9 @@ fn run() -> Result<()> {
     match command.as_str() {
         "serve" => {
             let port = match args.iter().position(|a| a == "--port") {
-                Some(i) => args
-                    .get(i + 1)
-                    .context("--port needs a number")?
-                    .parse()
-                    .context("--port needs a number")?,
+                Some(i) => {
+                    args.get(i + 1).context("--port needs a number")?.parse().context("--port needs a number")?
+                }
                 None => 8080,
             };
             let tools = setup::Tools::ensure(setup::Need::Build)?;
@@ -73,10 +71,7 @@ fn run() -> Result<()> {
 /// The workspace root: the parent of this crate's manifest directory.
 fn repo_root() -> Result<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map(PathBuf::from)
-        .context("xtask has no parent directory")
+    manifest.parent().map(PathBuf::from).context("xtask has no parent directory")
 }
 
 /// Where tools and the model are cached, shared by every clone on this machine.

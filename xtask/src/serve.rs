@@ -31,21 +31,10 @@ pub fn serve_forever(dist: &Path, model: &Path, port: u16) -> Result<()> {
 pub fn start(dist: &Path, model: &Path, port: u16) -> Result<Running> {
     let server = Server::http(("127.0.0.1", port))
         .map_err(|err| anyhow::anyhow!("{err}"))
-        .with_context(|| {
-            format!(
-                "cannot listen on 127.0.0.1:{port} (is another server running there? try --port)"
-            )
-        })?;
-    let actual_port = server
-        .server_addr()
-        .to_ip()
-        .context("server has no IP address")?
-        .port();
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port} (is another server running there? try --port)"))?;
+    let actual_port = server.server_addr().to_ip().context("server has no IP address")?.port();
     let server = Arc::new(server);
-    let site = Arc::new(Site {
-        dist: dist.to_path_buf(),
-        model: model.to_path_buf(),
-    });
+    let site = Arc::new(Site { dist: dist.to_path_buf(), model: model.to_path_buf() });
     for _ in 0..THREADS {
         let (server, site) = (Arc::clone(&server), Arc::clone(&site));
         std::thread::spawn(move || {
@@ -54,9 +43,7 @@ pub fn start(dist: &Path, model: &Path, port: u16) -> Result<Running> {
             }
         });
     }
-    Ok(Running {
-        url: format!("http://127.0.0.1:{actual_port}/"),
-    })
+    Ok(Running { url: format!("http://127.0.0.1:{actual_port}/") })
 }
 
 struct Site {
@@ -70,17 +57,15 @@ impl Site {
             match self.resolve(request.url()) {
                 Some(path) => match File::open(&path) {
                     Ok(file) => {
-                        let response = Response::from_file(file)
-                            .with_header(header("Content-Type", content_type(&path)));
+                        let response =
+                            Response::from_file(file).with_header(header("Content-Type", content_type(&path)));
                         request.respond(with_common_headers(response))
                     }
-                    Err(_) => request.respond(with_common_headers(
-                        Response::from_string("not found").with_status_code(404),
-                    )),
+                    Err(_) => {
+                        request.respond(with_common_headers(Response::from_string("not found").with_status_code(404)))
+                    }
                 },
-                None => request.respond(with_common_headers(
-                    Response::from_string("not found").with_status_code(404),
-                )),
+                None => request.respond(with_common_headers(Response::from_string("not found").with_status_code(404))),
             }
         } else {
             request.respond(Response::from_string("method not allowed").with_status_code(405))
@@ -95,21 +80,14 @@ impl Site {
     fn resolve(&self, url: &str) -> Option<PathBuf> {
         let path = url.split(['?', '#']).next().unwrap_or("/");
         if let Some(name) = path.strip_prefix("/models/") {
-            return (Some(std::ffi::OsStr::new(name)) == self.model.file_name())
-                .then(|| self.model.clone());
+            return (Some(std::ffi::OsStr::new(name)) == self.model.file_name()).then(|| self.model.clone());
         }
         let relative = Path::new(path.trim_start_matches('/'));
-        if relative
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-        {
+        if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
             return None;
         }
-        let candidate = if path.ends_with('/') {
-            self.dist.join(relative).join("index.html")
-        } else {
-            self.dist.join(relative)
-        };
+        let candidate =
+            if path.ends_with('/') { self.dist.join(relative).join("index.html") } else { self.dist.join(relative) };
         candidate.is_file().then_some(candidate)
     }
 }
@@ -126,8 +104,7 @@ fn with_common_headers<R: std::io::Read>(response: Response<R>) -> Response<R> {
 
 fn header(name: &str, value: &str) -> Header {
     // Both are ASCII literals from this file, so this cannot fail.
-    Header::from_bytes(name.as_bytes(), value.as_bytes())
-        .unwrap_or_else(|()| unreachable!("ASCII header"))
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap_or_else(|()| unreachable!("ASCII header"))
 }
 
 fn content_type(path: &Path) -> &'static str {

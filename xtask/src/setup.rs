@@ -14,10 +14,7 @@ const BINARYEN_VERSION: &str = "132";
 const APT_PACKAGES: [(&str, &str); 3] = [
     ("chromium", "/usr/bin/chromium"),
     ("chromium-driver", "/usr/bin/chromedriver"),
-    (
-        "mesa-vulkan-drivers",
-        "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json",
-    ),
+    ("mesa-vulkan-drivers", "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"),
 ];
 
 /// How much to set up.
@@ -44,31 +41,19 @@ impl Tools {
         let bindgen_version = cargo_lock_version("wasm-bindgen")?;
         check_trunk_toml(&bindgen_version)?;
         let trunk = cargo_install(&tools_dir, "trunk", TRUNK_VERSION, "trunk", true)?;
-        let bindgen = cargo_install(
-            &tools_dir,
-            "wasm-bindgen-cli",
-            &bindgen_version,
-            "wasm-bindgen",
-            false,
-        )?;
+        let bindgen = cargo_install(&tools_dir, "wasm-bindgen-cli", &bindgen_version, "wasm-bindgen", false)?;
         let binaryen = npm_tool(&tools_dir, "binaryen", BINARYEN_VERSION, "wasm-opt")?;
         if need == Need::Everything {
             ensure_apt_packages()?;
             ensure_playwright()?;
         }
-        Ok(Self {
-            bin_dirs: vec![trunk, bindgen, binaryen],
-        })
+        Ok(Self { bin_dirs: vec![trunk, bindgen, binaryen] })
     }
 
     /// `PATH` with the pinned tools first (ahead of, say, Debian's older wasm-opt).
     pub fn path(&self) -> Result<OsString> {
         let current = std::env::var_os("PATH").unwrap_or_default();
-        let dirs = self
-            .bin_dirs
-            .iter()
-            .cloned()
-            .chain(std::env::split_paths(&current));
+        let dirs = self.bin_dirs.iter().cloned().chain(std::env::split_paths(&current));
         std::env::join_paths(dirs).context("building PATH")
     }
 }
@@ -89,10 +74,7 @@ pub fn trunk_build(tools: &Tools) -> Result<()> {
 
 fn ensure_wasm_target() -> Result<()> {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if !installed
-        .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
-    {
+    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
     Ok(())
@@ -102,10 +84,7 @@ fn ensure_wasm_target() -> Result<()> {
 pub fn cargo_lock_version(package: &str) -> Result<String> {
     let lock = std::fs::read_to_string("Cargo.lock").context("reading Cargo.lock")?;
     let needle = format!("name = \"{package}\"\nversion = \"");
-    let start = lock
-        .find(&needle)
-        .with_context(|| format!("{package} is not in Cargo.lock"))?
-        + needle.len();
+    let start = lock.find(&needle).with_context(|| format!("{package} is not in Cargo.lock"))? + needle.len();
     let end = lock[start..].find('"').context("malformed Cargo.lock")?;
     Ok(lock[start..start + end].to_owned())
 }
@@ -122,13 +101,7 @@ fn check_trunk_toml(bindgen_version: &str) -> Result<()> {
 }
 
 /// `cargo install` into `<tools>/<crate>-<version>`; returns its `bin/` directory.
-fn cargo_install(
-    tools: &Path,
-    krate: &str,
-    version: &str,
-    binary: &str,
-    locked: bool,
-) -> Result<PathBuf> {
+fn cargo_install(tools: &Path, krate: &str, version: &str, binary: &str, locked: bool) -> Result<PathBuf> {
     let root = tools.join(format!("{krate}-{version}"));
     let bin = root.join("bin");
     if bin.join(binary).exists() {
@@ -136,8 +109,7 @@ fn cargo_install(
     }
     eprintln!("xtask: installing {krate} {version} (once per machine; this takes minutes)");
     let mut cmd = Command::new("cargo");
-    cmd.args(["install", krate, "--version", version, "--root"])
-        .arg(&root);
+    cmd.args(["install", krate, "--version", version, "--root"]).arg(&root);
     if locked {
         cmd.arg("--locked");
     }
@@ -166,38 +138,24 @@ fn npm_tool(tools: &Path, package: &str, version: &str, binary: &str) -> Result<
 
 /// Chromium, ChromeDriver and Mesa's Vulkan drivers (lavapipe) from apt, when running as root on Debian.
 fn ensure_apt_packages() -> Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
-        .iter()
-        .filter(|(_, file)| !Path::new(file).exists())
-        .map(|(package, _)| *package)
-        .collect();
+    let missing: Vec<&str> =
+        APT_PACKAGES.iter().filter(|(_, file)| !Path::new(file).exists()).map(|(package, _)| *package).collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let is_root = output(Command::new("id").arg("-u"))
-        .map(|uid| uid.trim() == "0")
-        .unwrap_or(false);
+    let is_root = output(Command::new("id").arg("-u")).map(|uid| uid.trim() == "0").unwrap_or(false);
     if !is_root || !Path::new("/usr/bin/apt-get").exists() {
-        bail!(
-            "please install these packages, then run this command again: {}",
-            missing.join(" ")
-        );
+        bail!("please install these packages, then run this command again: {}", missing.join(" "));
     }
     eprintln!("xtask: apt-get install {}", missing.join(" "));
     run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-qq"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+    run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 /// playwright-core (never a browser download: the tests drive Debian's Chromium) into `tests/node_modules`.
 fn ensure_playwright() -> Result<()> {
-    let wanted = json_string_field(
-        &std::fs::read_to_string("tests/package.json")?,
-        "playwright-core",
-    )
-    .context("tests/package.json pins no playwright-core")?;
+    let wanted = json_string_field(&std::fs::read_to_string("tests/package.json")?, "playwright-core")
+        .context("tests/package.json pins no playwright-core")?;
     let installed = std::fs::read_to_string("tests/node_modules/playwright-core/package.json")
         .ok()
         .and_then(|manifest| json_string_field(&manifest, "version"));

@@ -41,10 +41,7 @@ impl Tally {
 /// no line said so (a build error, a crash).
 fn run_counted(tally: &mut Tally, step: &str, cmd: &mut Command) -> Result<bool> {
     eprintln!("xtask: {step}");
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {step}"))?;
+    let mut child = cmd.stdout(Stdio::piped()).spawn().with_context(|| format!("starting {step}"))?;
     let stdout = child.stdout.take().context("no stdout")?;
     let mut seen = Tally::default();
     for line in BufReader::new(stdout).lines() {
@@ -71,10 +68,7 @@ pub fn run_all(root: &Path) -> Result<()> {
     // wgpu's Vulkan loader wants a runtime dir; CI's environment may not have one.
     let runtime_dir = crate::cache_dir()?.join("xdg-runtime");
     std::fs::create_dir_all(&runtime_dir)?;
-    std::fs::set_permissions(
-        &runtime_dir,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )?;
+    std::fs::set_permissions(&runtime_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").unwrap_or(runtime_dir.into_os_string());
 
     let native_ok = run_counted(
@@ -102,10 +96,7 @@ pub fn run_all(root: &Path) -> Result<()> {
     let server = serve::start(&root.join("dist"), &model, 0)?;
     let e2e_ok = run_counted(
         &mut tally,
-        &format!(
-            "end-to-end tests in headless Chromium against {}",
-            server.url
-        ),
+        &format!("end-to-end tests in headless Chromium against {}", server.url),
         Command::new("node")
             .args(["--test", "--test-reporter=tap", "--test-concurrency=1"])
             .args(e2e_test_files(root)?)
@@ -125,22 +116,14 @@ pub fn run_all(root: &Path) -> Result<()> {
 fn wasm_test_targets(root: &Path) -> Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(root.join("engine").join("tests"))?
         .filter_map(|entry| {
-            entry
-                .ok()?
-                .file_name()
-                .to_str()?
-                .strip_suffix("_wasm.rs")
-                .map(|stem| format!("{stem}_wasm"))
+            entry.ok()?.file_name().to_str()?.strip_suffix("_wasm.rs").map(|stem| format!("{stem}_wasm"))
         })
         .collect();
     names.sort();
     if names.is_empty() {
         bail!("no wasm tests found in engine/tests/*_wasm.rs");
     }
-    Ok(names
-        .into_iter()
-        .flat_map(|name| ["--test".to_owned(), name])
-        .collect())
+    Ok(names.into_iter().flat_map(|name| ["--test".to_owned(), name]).collect())
 }
 
 /// `tests/*.test.mjs`, sorted: Node 20 has no glob of its own for `--test`.
@@ -163,12 +146,8 @@ mod tests {
     #[test]
     fn tally_reads_cargo_and_tap_summaries() {
         let mut tally = Tally::default();
-        tally.read_line(
-            "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out",
-        );
-        tally.read_line(
-            "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
-        );
+        tally.read_line("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out");
+        tally.read_line("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out");
         tally.read_line("# pass 4");
         tally.read_line("# fail 1");
         tally.read_line("ok 1 - page mounts");

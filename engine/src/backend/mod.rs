@@ -28,25 +28,13 @@ impl ComputeBackend {
     /// A short label for the user: "WebGPU: <adapter>", "Vulkan: <adapter> (software)", or "CPU".
     pub fn label(&self) -> String {
         match self {
-            Self::Gpu {
-                name,
-                api,
-                device_type,
-            } => {
+            Self::Gpu { name, api, device_type } => {
                 let api = match api.as_str() {
                     "BrowserWebGpu" => "WebGPU",
                     other => other,
                 };
-                let name = if name.is_empty() {
-                    "unnamed adapter"
-                } else {
-                    name
-                };
-                let software = if device_type == "Cpu" {
-                    " (software)"
-                } else {
-                    ""
-                };
+                let name = if name.is_empty() { "unnamed adapter" } else { name };
+                let software = if device_type == "Cpu" { " (software)" } else { "" };
                 format!("{api}: {name}{software}")
             }
             Self::Cpu { .. } => "CPU".to_owned(),
@@ -66,16 +54,13 @@ pub async fn probe_compute() -> ComputeBackend {
                 device_type: format!("{:?}", info.device_type),
             }
         }
-        Err(err) => ComputeBackend::Cpu {
-            reason: err.to_string(),
-        },
+        Err(err) => ComputeBackend::Cpu { reason: err.to_string() },
     }
 }
 
 /// Requests a high-performance adapter from the backends this build can use.
 pub async fn gpu_adapter() -> crate::Result<wgpu::Adapter> {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     instance
         .request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,

@@ -37,10 +37,7 @@ mod cli {
     use serde_json::json;
 
     #[derive(Parser)]
-    #[command(
-        name = "glassbox",
-        about = "Glassbox's transformer engine on the command line"
-    )]
+    #[command(name = "glassbox", about = "Glassbox's transformer engine on the command line")]
     struct Cli {
         #[command(subcommand)]
         command: Command,
@@ -129,35 +126,30 @@ mod cli {
         fn load(&self) -> Result<Engine, String> {
             let file = FileBytes::map(&self.model)
                 .map_err(|e| format!("cannot read model file {}: {e}", self.model.display()))?;
-            let precision = if self.exact {
-                Precision::Exact
-            } else {
-                Precision::Int8
-            };
+            let precision = if self.exact { Precision::Exact } else { Precision::Int8 };
             let Backend::Cpu = self.backend;
             Engine::from_gguf(file, precision).map_err(|e| format!("{}: {e}", self.model.display()))
         }
+    }
+
+    /// The process's peak resident memory (Linux's VmHWM), if the OS reports it.
+    fn peak_rss_bytes() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
     }
 
     pub fn run() -> Result<(), String> {
         match Cli::parse().command {
             Command::Tokenize { model, text, json } => {
                 let engine = model.load()?;
-                let ids = engine
-                    .tokenizer
-                    .encode_text(&text)
-                    .map_err(|e| e.to_string())?;
+                let ids = engine.tokenizer.encode_text(&text).map_err(|e| e.to_string())?;
                 if json {
                     println!("{}", json!({ "ids": ids }));
                 } else {
                     for id in ids {
-                        println!(
-                            "{id}\t{:?}",
-                            engine
-                                .tokenizer
-                                .token_label(id)
-                                .map_err(|e| e.to_string())?
-                        );
+                        println!("{id}\t{:?}", engine.tokenizer.token_label(id).map_err(|e| e.to_string())?);
                     }
                 }
                 Ok(())
@@ -193,22 +185,9 @@ mod cli {
                     })
                 }
                 .map_err(|e| e.to_string())?;
-                let sampler = SamplerConfig {
-                    temperature,
-                    top_k,
-                    top_p,
-                    seed,
-                    ..SamplerConfig::default()
-                };
-                let options = GenerateOptions {
-                    max_tokens,
-                    sampler,
-                    ignore_eos,
-                    ..GenerateOptions::default()
-                };
-                let mut generator = engine
-                    .generate(prompt_ids.clone(), options)
-                    .map_err(|e| e.to_string())?;
+                let sampler = SamplerConfig { temperature, top_k, top_p, seed, ..SamplerConfig::default() };
+                let options = GenerateOptions { max_tokens, sampler, ignore_eos, ..GenerateOptions::default() };
+                let mut generator = engine.generate(prompt_ids.clone(), options).map_err(|e| e.to_string())?;
                 let started = Instant::now();
                 let mut prefill_s = 0.0;
                 let mut stdout = std::io::stdout();
@@ -225,11 +204,7 @@ mod cli {
                 let n = generator.generated().len();
                 let prefill_tok_s = prompt_ids.len() as f64 / prefill_s.max(1e-9);
                 // The first token comes out of the prefill; each later one costs one decode step.
-                let decode_tok_s = if n > 1 {
-                    (n - 1) as f64 / (total_s - prefill_s).max(1e-9)
-                } else {
-                    0.0
-                };
+                let decode_tok_s = if n > 1 { (n - 1) as f64 / (total_s - prefill_s).max(1e-9) } else { 0.0 };
                 if json {
                     println!(
                         "{}",
@@ -240,29 +215,25 @@ mod cli {
                             "finish": format!("{:?}", generator.finish_reason()),
                             "prefill_tok_s": prefill_tok_s,
                             "decode_tok_s": decode_tok_s,
+                            "peak_rss_bytes": peak_rss_bytes(),
                         })
                     );
                 } else {
                     println!();
-                    eprintln!("[{} prompt tokens at {prefill_tok_s:.1} tok/s, {n} new at {decode_tok_s:.1} tok/s]", prompt_ids.len());
+                    eprintln!(
+                        "[{} prompt tokens at {prefill_tok_s:.1} tok/s, {n} new at {decode_tok_s:.1} tok/s]",
+                        prompt_ids.len()
+                    );
                 }
                 Ok(())
             }
-            Command::Score {
-                model,
-                ids,
-                top,
-                json,
-            } => {
+            Command::Score { model, ids, top, json } => {
                 let engine = model.load()?;
                 if ids.is_empty() {
                     return Err("no ids to score".into());
                 }
                 let mut cache = engine.model.new_cache(ids.len());
-                let out = engine
-                    .model
-                    .forward(&mut cache, &ids, LogitsFor::All, false)
-                    .map_err(|e| e.to_string())?;
+                let out = engine.model.forward(&mut cache, &ids, LogitsFor::All, false).map_err(|e| e.to_string())?;
                 let rows: Vec<_> = out
                     .logits
                     .chunks_exact(engine.model.config.n_vocab)

@@ -36,12 +36,7 @@ fn array_bytes(elem: ValueType, n: usize, items: impl IntoIterator<Item = Vec<u8
 impl GgufBuilder {
     /// An empty version-3 file with the default alignment.
     pub fn new() -> Self {
-        Self {
-            version: 3,
-            alignment: DEFAULT_ALIGNMENT,
-            kvs: Vec::new(),
-            tensors: Vec::new(),
-        }
+        Self { version: 3, alignment: DEFAULT_ALIGNMENT, kvs: Vec::new(), tensors: Vec::new() }
     }
 
     /// Sets the version field (2 and 3 are valid).
@@ -92,36 +87,23 @@ impl GgufBuilder {
     }
     /// An array of strings.
     pub fn strings<S: AsRef<str>>(self, key: &str, v: &[S]) -> Self {
-        let bytes = array_bytes(
-            ValueType::String,
-            v.len(),
-            v.iter().map(|s| string_bytes(s.as_ref())),
-        );
+        let bytes = array_bytes(ValueType::String, v.len(), v.iter().map(|s| string_bytes(s.as_ref())));
         self.raw(key, ValueType::Array as u32, bytes)
     }
     /// An array of i32.
     pub fn i32s(self, key: &str, v: &[i32]) -> Self {
-        let bytes = array_bytes(
-            ValueType::I32,
-            v.len(),
-            v.iter().map(|x| x.to_le_bytes().to_vec()),
-        );
+        let bytes = array_bytes(ValueType::I32, v.len(), v.iter().map(|x| x.to_le_bytes().to_vec()));
         self.raw(key, ValueType::Array as u32, bytes)
     }
     /// An array of f32.
     pub fn f32s(self, key: &str, v: &[f32]) -> Self {
-        let bytes = array_bytes(
-            ValueType::F32,
-            v.len(),
-            v.iter().map(|x| x.to_le_bytes().to_vec()),
-        );
+        let bytes = array_bytes(ValueType::F32, v.len(), v.iter().map(|x| x.to_le_bytes().to_vec()));
         self.raw(key, ValueType::Array as u32, bytes)
     }
 
     /// A tensor: `dims` in ggml order (contiguous first), `data` already in `ty`'s layout.
     pub fn tensor(mut self, name: &str, dims: &[u64], ty: GgmlType, data: Vec<u8>) -> Self {
-        self.tensors
-            .push((name.to_owned(), dims.to_vec(), ty, data));
+        self.tensors.push((name.to_owned(), dims.to_vec(), ty, data));
         self
     }
 

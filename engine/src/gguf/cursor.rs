@@ -26,10 +26,7 @@ impl<'a> Cursor<'a> {
     /// Takes the next `n` bytes; `what` names the field for the error message.
     pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8]> {
         if n > self.remaining() {
-            return Err(EngineError::TruncatedHeader {
-                what,
-                offset: self.pos as u64,
-            });
+            return Err(EngineError::TruncatedHeader { what, offset: self.pos as u64 });
         }
         let slice = &self.bytes[self.pos..self.pos + n];
         self.pos += n;

@@ -70,9 +70,7 @@ impl Gguf {
         let mut cursor = Cursor::new(bytes);
         let magic = cursor.u32("magic")?;
         if magic != GGUF_MAGIC {
-            return Err(EngineError::BadMagic {
-                found: magic.to_le_bytes(),
-            });
+            return Err(EngineError::BadMagic { found: magic.to_le_bytes() });
         }
         let version = cursor.u32("version")?;
         if !(2..=3).contains(&version) {
@@ -112,43 +110,23 @@ impl Gguf {
         let data_offset = header_end.div_ceil(alignment) * alignment;
         let file_len = bytes.len() as u64;
         if data_offset > file_len && !tensors.is_empty() {
-            return Err(EngineError::TruncatedTensorData {
-                name: tensors[0].name.clone(),
-            });
+            return Err(EngineError::TruncatedTensorData { name: tensors[0].name.clone() });
         }
         for t in &tensors {
             if t.offset % alignment != 0 {
-                return Err(EngineError::MisalignedTensor {
-                    name: t.name.clone(),
-                    offset: t.offset,
-                });
+                return Err(EngineError::MisalignedTensor { name: t.name.clone(), offset: t.offset });
             }
-            let end = data_offset
-                .checked_add(t.offset)
-                .and_then(|start| start.checked_add(t.size));
+            let end = data_offset.checked_add(t.offset).and_then(|start| start.checked_add(t.size));
             if end.is_none_or(|end| end > file_len) {
-                return Err(EngineError::TruncatedTensorData {
-                    name: t.name.clone(),
-                });
+                return Err(EngineError::TruncatedTensorData { name: t.name.clone() });
             }
         }
-        Ok(Self {
-            version,
-            metadata,
-            tensors,
-            data_offset,
-            file_len,
-        })
+        Ok(Self { version, metadata, tensors, data_offset, file_len })
     }
 
     /// The tensor called `name`.
     pub fn tensor(&self, name: &str) -> Result<&TensorInfo> {
-        self.tensors
-            .iter()
-            .find(|t| t.name == name)
-            .ok_or_else(|| EngineError::MissingTensor {
-                name: name.to_owned(),
-            })
+        self.tensors.iter().find(|t| t.name == name).ok_or_else(|| EngineError::MissingTensor { name: name.to_owned() })
     }
 
     /// The bytes of `tensor` inside `file` (the same bytes the header was parsed from).
@@ -158,9 +136,7 @@ impl Gguf {
             .ok()
             .zip(usize::try_from(start + tensor.size).ok())
             .and_then(|(s, e)| file.get(s..e))
-            .ok_or_else(|| EngineError::TruncatedTensorData {
-                name: tensor.name.clone(),
-            })
+            .ok_or_else(|| EngineError::TruncatedTensorData { name: tensor.name.clone() })
     }
 
     /// A metadata value, if present.
@@ -202,19 +178,12 @@ impl Gguf {
     }
 
     fn require(&self, key: &str) -> Result<&Value> {
-        self.metadata
-            .get(key)
-            .ok_or_else(|| EngineError::MissingMetadata {
-                key: key.to_owned(),
-            })
+        self.metadata.get(key).ok_or_else(|| EngineError::MissingMetadata { key: key.to_owned() })
     }
 }
 
 fn wrong_type(key: &str, expected: &'static str) -> EngineError {
-    EngineError::WrongMetadataType {
-        key: key.to_owned(),
-        expected,
-    }
+    EngineError::WrongMetadataType { key: key.to_owned(), expected }
 }
 
 fn read_tensor_info(cursor: &mut Cursor<'_>) -> Result<TensorInfo> {
@@ -241,16 +210,7 @@ fn read_tensor_info(cursor: &mut Cursor<'_>) -> Result<TensorInfo> {
     let n_elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
     let size = n_elements.and_then(|n| ty.bytes_for(n, dims[0]));
     let Some(size) = size else {
-        return Err(EngineError::BadTensorShape {
-            name,
-            reason: format!("{dims:?} does not fit {ty:?} blocks"),
-        });
+        return Err(EngineError::BadTensorShape { name, reason: format!("{dims:?} does not fit {ty:?} blocks") });
     };
-    Ok(TensorInfo {
-        name,
-        dims,
-        ty,
-        offset,
-        size,
-    })
+    Ok(TensorInfo { name, dims, ty, offset, size })
 }

@@ -237,10 +237,7 @@ fn read_array(cursor: &mut Cursor<'_>, depth: usize) -> Result<Array> {
         ValueType::F64 => collect!(F64, cursor.f64(W)?),
         ValueType::Bool => collect!(Bool, read_bool(cursor)?),
         ValueType::String => {
-            let mut strings = StringArray {
-                bytes: String::new(),
-                ends: Vec::with_capacity(n),
-            };
+            let mut strings = StringArray { bytes: String::new(), ends: Vec::with_capacity(n) };
             for _ in 0..n {
                 strings.push(cursor.string(W)?);
             }

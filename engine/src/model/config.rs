@@ -51,10 +51,7 @@ impl Config {
             usize::try_from(v)
                 .ok()
                 .filter(|&v| v > 0 && v <= 1 << 20)
-                .ok_or(EngineError::WrongMetadataType {
-                    key: k,
-                    expected: "a positive size",
-                })
+                .ok_or(EngineError::WrongMetadataType { key: k, expected: "a positive size" })
         };
         let n_embd = usize_of("embedding_length")?;
         let n_head = usize_of("attention.head_count")?;
@@ -66,17 +63,12 @@ impl Config {
         if n_embd % n_head != 0 || n_head % n_head_kv != 0 {
             return Err(EngineError::BadTensorShape {
                 name: "attention".into(),
-                reason: format!(
-                    "{n_embd} wide with {n_head} heads and {n_head_kv} KV heads does not divide"
-                ),
+                reason: format!("{n_embd} wide with {n_head} heads and {n_head_kv} KV heads does not divide"),
             });
         }
         let head_dim = n_embd / n_head;
-        let rope_dim = if gguf.get(&key("rope.dimension_count")).is_some() {
-            usize_of("rope.dimension_count")?
-        } else {
-            head_dim
-        };
+        let rope_dim =
+            if gguf.get(&key("rope.dimension_count")).is_some() { usize_of("rope.dimension_count")? } else { head_dim };
         if rope_dim > head_dim || rope_dim % 2 != 0 {
             return Err(EngineError::WrongMetadataType {
                 key: key("rope.dimension_count"),

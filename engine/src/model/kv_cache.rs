@@ -59,10 +59,7 @@ impl KvCache {
 
     /// Layer `l`'s keys and values for positions `0..n`.
     pub(crate) fn layer(&self, l: usize, n: usize) -> (&[f32], &[f32]) {
-        (
-            &self.keys[l][..n * self.kv_dim],
-            &self.values[l][..n * self.kv_dim],
-        )
+        (&self.keys[l][..n * self.kv_dim], &self.values[l][..n * self.kv_dim])
     }
 
     /// Marks `n` more positions as filled (after every layer wrote them).

@@ -48,11 +48,7 @@ impl Model {
     pub fn load(gguf: &Gguf, file: &FileBytes, precision: Precision) -> Result<Self> {
         let config = Config::from_gguf(gguf)?;
         let weights = Weights::load(gguf, file, &config)?;
-        Ok(Self {
-            config,
-            weights,
-            precision,
-        })
+        Ok(Self { config, weights, precision })
     }
 
     /// An empty KV cache for this model that will hold up to `max_tokens` positions.
@@ -76,16 +72,10 @@ impl Model {
         }
         let start = cache.len();
         if start + n > cache.capacity() {
-            return Err(EngineError::ContextFull {
-                needed: start + n,
-                limit: cache.capacity(),
-            });
+            return Err(EngineError::ContextFull { needed: start + n, limit: cache.capacity() });
         }
         if let Some(&id) = tokens.iter().find(|&&id| id as usize >= c.n_vocab) {
-            return Err(EngineError::BadTokenId {
-                id,
-                vocab: c.n_vocab,
-            });
+            return Err(EngineError::BadTokenId { id, vocab: c.n_vocab });
         }
 
         // x: (n, n_embd), the residual stream.
@@ -113,13 +103,7 @@ impl Model {
         let mut normed = vec![0.0f32; rows.len()];
         rms_norm(rows, &self.weights.output_norm, c.rms_eps, &mut normed);
         let mut logits = vec![0.0f32; n_rows * c.n_vocab];
-        matmul(
-            self.weights.output_head(),
-            &normed,
-            n_rows,
-            &mut logits,
-            self.precision,
-        );
+        matmul(self.weights.output_head(), &normed, n_rows, &mut logits, self.precision);
         Ok(ForwardOutput { logits, attention })
     }
 
@@ -144,20 +128,8 @@ impl Model {
         matmul(&layer.wv, h, n, &mut v, self.precision);
         let start = cache.len();
         for t in 0..n {
-            rope(
-                &mut q[t * q_dim..(t + 1) * q_dim],
-                hd,
-                c.rope_dim,
-                start + t,
-                c.rope_theta,
-            );
-            rope(
-                &mut k[t * kv_dim..(t + 1) * kv_dim],
-                hd,
-                c.rope_dim,
-                start + t,
-                c.rope_theta,
-            );
+            rope(&mut q[t * q_dim..(t + 1) * q_dim], hd, c.rope_dim, start + t, c.rope_theta);
+            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], hd, c.rope_dim, start + t, c.rope_theta);
         }
         cache.write(l, &k, &v);
 

@@ -44,8 +44,9 @@ impl std::fmt::Debug for FileBytes {
 }
 
 /// A weight matrix `(rows, cols)`: each of the `rows` output features is one row of `cols` inputs,
-/// stored as `cols / block_size` consecutive blocks of `ty`, in place in the GGUF file. The blocks' f16
-/// constants are also kept unpacked as f32 (`scales`), so the hot loops never convert them.
+/// stored as `cols / block_size` consecutive blocks of `ty`, in place in the GGUF file. In wasm, which
+/// has no f16 conversion instruction, the blocks' f16 constants are also kept unpacked as f32 (`scales`,
+/// +8% memory) so the hot loops never convert them; natively F16C converts them in the loop for free.
 #[derive(Debug, Clone)]
 pub struct QMatrix {
     /// Block format.
@@ -57,20 +58,14 @@ pub struct QMatrix {
     file: FileBytes,
     /// Where the tensor's `rows * row_bytes()` bytes start in `file`.
     offset: usize,
-    /// Per block, its constants as f32: `d` (Q4_0, Q8_0) or `d, m` (Q4_1); empty for float types.
-    /// `(rows, blocks_per_row * scales_per_block)`.
+    /// Per block, its constants as f32: `d` (Q4_0, Q8_0) or `d, m` (Q4_1); empty for float types and
+    /// outside wasm. `(rows, blocks_per_row * scales_per_block)`.
     pub scales: Vec<f32>,
 }
 
 impl QMatrix {
     /// Reads tensor `name`, checking it is `(rows, cols)` (ggml dims `[cols, rows]`).
-    pub fn load(
-        gguf: &Gguf,
-        file: &FileBytes,
-        name: &str,
-        rows: usize,
-        cols: usize,
-    ) -> Result<Self> {
+    pub fn load(gguf: &Gguf, file: &FileBytes, name: &str, rows: usize, cols: usize) -> Result<Self> {
         let info = gguf.tensor(name)?;
         if info.dims != [cols as u64, rows as u64] {
             return Err(EngineError::BadTensorShape {
@@ -81,14 +76,7 @@ impl QMatrix {
         let data = gguf.tensor_data(file.as_slice(), info)?;
         let offset = data.as_ptr() as usize - file.as_slice().as_ptr() as usize;
         let scales = unpack_scales(info.ty, data);
-        Ok(Self {
-            ty: info.ty,
-            rows,
-            cols,
-            file: file.clone(),
-            offset,
-            scales,
-        })
+        Ok(Self { ty: info.ty, rows, cols, file: file.clone(), offset, scales })
     }
 
     /// A matrix over `bytes` (`rows` rows of `cols / block_size` blocks of `ty`), e.g. built in a test.
@@ -101,14 +89,7 @@ impl QMatrix {
             });
         }
         let scales = unpack_scales(ty, &bytes);
-        Ok(Self {
-            ty,
-            rows,
-            cols,
-            file: FileBytes::new(bytes),
-            offset: 0,
-            scales,
-        })
+        Ok(Self { ty, rows, cols, file: FileBytes::new(bytes), offset: 0, scales })
     }
 
     /// Bytes per row.
@@ -124,7 +105,7 @@ impl QMatrix {
 
     /// The f32 constants of row `r`'s blocks.
     pub fn row_scales(&self, r: usize) -> &[f32] {
-        let n = self.scales.len() / self.rows;
+        let n = self.scales.len() / self.rows.max(1);
         &self.scales[r * n..(r + 1) * n]
     }
 
@@ -134,8 +115,11 @@ impl QMatrix {
     }
 }
 
-/// The f16 constants of every block, as f32, in block order.
+/// The f16 constants of every block, as f32, in block order (wasm only: see [`QMatrix`]).
 fn unpack_scales(ty: GgmlType, data: &[u8]) -> Vec<f32> {
+    if !cfg!(target_arch = "wasm32") {
+        return Vec::new();
+    }
     let per_block = match ty {
         GgmlType::Q4_0 | GgmlType::Q8_0 => 1,
         GgmlType::Q4_1 => 2,
@@ -144,9 +128,7 @@ fn unpack_scales(ty: GgmlType, data: &[u8]) -> Vec<f32> {
     let mut scales = Vec::with_capacity(data.len() / ty.block_bytes() * per_block);
     for block in data.chunks_exact(ty.block_bytes()) {
         for k in 0..per_block {
-            scales.push(
-                f16::from_bits(u16::from_le_bytes([block[2 * k], block[2 * k + 1]])).to_f32(),
-            );
+            scales.push(f16::from_bits(u16::from_le_bytes([block[2 * k], block[2 * k + 1]])).to_f32());
         }
     }
     scales
@@ -205,11 +187,7 @@ pub struct Weights {
 impl Weights {
     /// Loads every tensor `config` calls for from the GGUF `file`.
     pub fn load(gguf: &Gguf, file: &FileBytes, config: &Config) -> Result<Self> {
-        let (d, q_dim, kv_dim) = (
-            config.n_embd,
-            config.n_head * config.head_dim,
-            config.kv_dim(),
-        );
+        let (d, q_dim, kv_dim) = (config.n_embd, config.n_head * config.head_dim, config.kv_dim());
         let matrix = |name: &str, rows, cols| QMatrix::load(gguf, file, name, rows, cols);
         let layers = (0..config.n_layer)
             .map(|i| {

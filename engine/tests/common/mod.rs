@@ -42,8 +42,7 @@ pub fn reference() -> &'static Reference {
     REFERENCE.get_or_init(|| {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../shared/reference/smollm2-135m-instruct-q4_1.reference.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         serde_json::from_str(&text).expect("reference JSON")
     })
 }

@@ -1,6 +1,8 @@
 //! 8-bit activations and integer block dot products. Each 32-value activation block keeps its f32 scale
-//! and `d · Σq` (Q4_0's offset and Q4_1's minimum need it); weight blocks are read in place, their
-//! constants from the matrix's unpacked f32 `scales`.
+//! and `d · Σq` (Q4_0's offset and Q4_1's minimum need it); weight blocks are read in place. Their f16
+//! constants are converted on the fly where the CPU has an instruction for it (F16C natively, and the
+//! scalar reference reads the definition); wasm has none, so there the matrix's unpacked f32 `scales`
+//! are used instead (see `QMatrix::scales`).
 //!
 //! Three implementations of one contract: `scalar` (the reference), `avx2` (x86-64, chosen at run time),
 //! `simd128` (wasm, chosen at compile time). Tests hold the fast ones to the scalar one.
@@ -22,11 +24,8 @@ pub struct Q8Row {
 /// Quantizes one row (its length a multiple of 32) with round-to-nearest per block.
 pub fn quantize_row_q8(x: &[f32]) -> Q8Row {
     let n_blocks = x.len() / QK;
-    let mut row = Q8Row {
-        d: Vec::with_capacity(n_blocks),
-        qs: Vec::with_capacity(x.len()),
-        dsum: Vec::with_capacity(n_blocks),
-    };
+    let mut row =
+        Q8Row { d: Vec::with_capacity(n_blocks), qs: Vec::with_capacity(x.len()), dsum: Vec::with_capacity(n_blocks) };
     for block in x.chunks_exact(QK) {
         let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let d = amax / 127.0;
@@ -97,8 +96,14 @@ pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot) {
 mod scalar {
     //! The reference: integer products per block, scaled in f32.
 
+    use half::f16;
+
     use super::Q8Row;
     use crate::quant::QK;
+
+    fn f16_at(block: &[u8], at: usize) -> f32 {
+        f16::from_bits(u16::from_le_bytes([block[at], block[at + 1]])).to_f32()
+    }
 
     /// Σ nibble·x over one block's 16 bytes (low nibbles are values 0..16, high nibbles 16..32).
     fn nibble_dot(nibbles: &[u8], x: &[i8]) -> i32 {
@@ -109,36 +114,33 @@ mod scalar {
             .sum()
     }
 
-    pub fn q4_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+    pub fn q4_0(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
         row.chunks_exact(18)
             .enumerate()
             .map(|(b, block)| {
                 let dot = nibble_dot(&block[2..], &act.qs[b * QK..]);
-                scales[b] * (act.d[b] * dot as f32 - 8.0 * act.dsum[b])
+                f16_at(block, 0) * (act.d[b] * dot as f32 - 8.0 * act.dsum[b])
             })
             .sum()
     }
 
-    pub fn q4_1(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+    pub fn q4_1(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
         row.chunks_exact(20)
             .enumerate()
             .map(|(b, block)| {
                 let dot = nibble_dot(&block[4..], &act.qs[b * QK..]);
-                scales[2 * b] * act.d[b] * dot as f32 + scales[2 * b + 1] * act.dsum[b]
+                f16_at(block, 0) * act.d[b] * dot as f32 + f16_at(block, 2) * act.dsum[b]
             })
             .sum()
     }
 
-    pub fn q8_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+    pub fn q8_0(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
         row.chunks_exact(34)
             .enumerate()
             .map(|(b, block)| {
-                let dot: i32 = block[2..]
-                    .iter()
-                    .zip(&act.qs[b * QK..])
-                    .map(|(&w, &x)| (w as i8 as i32) * x as i32)
-                    .sum();
-                scales[b] * act.d[b] * dot as f32
+                let dot: i32 =
+                    block[2..].iter().zip(&act.qs[b * QK..]).map(|(&w, &x)| (w as i8 as i32) * x as i32).sum();
+                f16_at(block, 0) * act.d[b] * dot as f32
             })
             .sum()
     }
@@ -146,7 +148,7 @@ mod scalar {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! AVX2 + FMA: 32 byte products per `maddubs` (unsigned × signed).
+    //! AVX2 + FMA + F16C: 32 byte products per `maddubs` (unsigned × signed).
 
     use std::arch::x86_64::*;
 
@@ -154,18 +156,35 @@ mod avx2 {
     use crate::quant::QK;
 
     pub fn available() -> bool {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+    }
+
+    /// The two f16 values at `block[at..at + 4]` as f32 (F16C).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn f16_pair(block: &[u8], at: usize) -> (f32, f32) {
+        let bits = i32::from_le_bytes([block[at], block[at + 1], block[at + 2], block[at + 3]]);
+        let v = _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
+        (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps(v, v, 1)))
+    }
+
+    /// The f16 value at `block[at..at + 2]` as f32 (F16C).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn f16_one(block: &[u8], at: usize) -> f32 {
+        let bits = u16::from_le_bytes([block[at], block[at + 1]]) as i32;
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits)))
     }
 
     /// 16 × i16 pair sums from `maddubs` → 8 × f32.
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn pairs_to_f32(products16: __m256i) -> __m256 {
         _mm256_cvtepi32_ps(_mm256_madd_epi16(products16, _mm256_set1_epi16(1)))
     }
 
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn hsum(v: __m256) -> f32 {
         let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -174,58 +193,51 @@ mod avx2 {
 
     /// 16 bytes of nibbles → 32 bytes in value order (low nibbles, then high nibbles).
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn unpack_nibbles(bytes: &[u8]) -> __m256i {
         assert!(bytes.len() >= 16);
         // SAFETY: 16 readable bytes, checked above.
         let raw = unsafe { _mm_loadu_si128(bytes.as_ptr() as *const __m128i) };
         let mask = _mm_set1_epi8(0x0f);
-        _mm256_set_m128i(
-            _mm_and_si128(_mm_srli_epi16(raw, 4), mask),
-            _mm_and_si128(raw, mask),
-        )
+        _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask))
     }
 
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn load_acts(act: &Q8Row, b: usize) -> __m256i {
         let qs = &act.qs[b * QK..(b + 1) * QK];
         // SAFETY: `qs` is 32 readable bytes.
         unsafe { _mm256_loadu_si256(qs.as_ptr() as *const __m256i) }
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    fn q4_1_impl(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn q4_1_impl(row: &[u8], act: &Q8Row) -> f32 {
         let mut acc = _mm256_setzero_ps();
         let mut minimums = 0.0f32;
         for (b, block) in row.chunks_exact(20).enumerate() {
-            let prod = pairs_to_f32(_mm256_maddubs_epi16(
-                unpack_nibbles(&block[4..]),
-                load_acts(act, b),
-            ));
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(scales[2 * b] * act.d[b]), prod, acc);
-            minimums += scales[2 * b + 1] * act.dsum[b];
+            let prod = pairs_to_f32(_mm256_maddubs_epi16(unpack_nibbles(&block[4..]), load_acts(act, b)));
+            let (d, m) = f16_pair(block, 0);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * act.d[b]), prod, acc);
+            minimums += m * act.dsum[b];
         }
         hsum(acc) + minimums
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    fn q4_0_impl(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn q4_0_impl(row: &[u8], act: &Q8Row) -> f32 {
         let mut acc = _mm256_setzero_ps();
         let mut offsets = 0.0f32;
         for (b, block) in row.chunks_exact(18).enumerate() {
-            let prod = pairs_to_f32(_mm256_maddubs_epi16(
-                unpack_nibbles(&block[2..]),
-                load_acts(act, b),
-            ));
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(scales[b] * act.d[b]), prod, acc);
-            offsets += scales[b] * act.dsum[b];
+            let prod = pairs_to_f32(_mm256_maddubs_epi16(unpack_nibbles(&block[2..]), load_acts(act, b)));
+            let d = f16_one(block, 0);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * act.d[b]), prod, acc);
+            offsets += d * act.dsum[b];
         }
         hsum(acc) - 8.0 * offsets
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    fn q8_0_impl(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn q8_0_impl(row: &[u8], act: &Q8Row) -> f32 {
         let mut acc = _mm256_setzero_ps();
         for (b, block) in row.chunks_exact(34).enumerate() {
             let values = &block[2..34];
@@ -233,27 +245,24 @@ mod avx2 {
             let w = unsafe { _mm256_loadu_si256(values.as_ptr() as *const __m256i) };
             let x = load_acts(act, b);
             // maddubs wants unsigned × signed: move w's sign onto x.
-            let prod = pairs_to_f32(_mm256_maddubs_epi16(
-                _mm256_sign_epi8(w, w),
-                _mm256_sign_epi8(x, w),
-            ));
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(scales[b] * act.d[b]), prod, acc);
+            let prod = pairs_to_f32(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_one(block, 0) * act.d[b]), prod, acc);
         }
         hsum(acc)
     }
 
     // Safe entry points: `row_dot` hands these out only after `available()` said yes.
-    pub fn q4_1(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
-        // SAFETY: only reachable once AVX2 and FMA were detected.
-        unsafe { q4_1_impl(row, scales, act) }
+    pub fn q4_1(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
+        // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+        unsafe { q4_1_impl(row, act) }
     }
-    pub fn q4_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
-        // SAFETY: only reachable once AVX2 and FMA were detected.
-        unsafe { q4_0_impl(row, scales, act) }
+    pub fn q4_0(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
+        // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+        unsafe { q4_0_impl(row, act) }
     }
-    pub fn q8_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
-        // SAFETY: only reachable once AVX2 and FMA were detected.
-        unsafe { q8_0_impl(row, scales, act) }
+    pub fn q8_0(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
+        // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+        unsafe { q8_0_impl(row, act) }
     }
 }
 
@@ -288,14 +297,8 @@ mod simd128 {
         let lo = v128_and(raw, u8x16_splat(0x0f));
         let hi = u8x16_shr(raw, 4);
         let s = i16x8_add(
-            i16x8_add(
-                i16x8_extmul_low_i8x16(lo, x0),
-                i16x8_extmul_high_i8x16(lo, x0),
-            ),
-            i16x8_add(
-                i16x8_extmul_low_i8x16(hi, x1),
-                i16x8_extmul_high_i8x16(hi, x1),
-            ),
+            i16x8_add(i16x8_extmul_low_i8x16(lo, x0), i16x8_extmul_high_i8x16(lo, x0)),
+            i16x8_add(i16x8_extmul_low_i8x16(hi, x1), i16x8_extmul_high_i8x16(hi, x1)),
         );
         i32x4_extadd_pairwise_i16x8(s)
     }
@@ -348,10 +351,7 @@ mod simd128 {
                     i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), i16x8_extend_high_i8x16(x1)),
                 ),
             );
-            acc = f32x4_add(
-                acc,
-                f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(scales[b] * act.d[b])),
-            );
+            acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(scales[b] * act.d[b])));
         }
         hsum(acc)
     }

@@ -58,10 +58,7 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
 
 /// `out = x / rms(x) · gain`, row by row; `x` and `out` are `(n, gain.len())`.
 pub fn rms_norm(x: &[f32], gain: &[f32], eps: f32, out: &mut [f32]) {
-    for (xr, or) in x
-        .chunks_exact(gain.len())
-        .zip(out.chunks_exact_mut(gain.len()))
-    {
+    for (xr, or) in x.chunks_exact(gain.len()).zip(out.chunks_exact_mut(gain.len())) {
         let mean_sq = xr.iter().map(|v| v * v).sum::<f32>() / gain.len() as f32;
         let scale = 1.0 / (mean_sq + eps).sqrt();
         for ((o, v), g) in or.iter_mut().zip(xr).zip(gain) {
