@@ -2,6 +2,7 @@
 //! first (Debian 12, root, Rust via rustup): whatever is missing is installed from the package registries
 //! into a cache shared by every clone, and skipped when the right version is already there.
 
+mod bench;
 mod model;
 mod serve;
 mod setup;
@@ -18,6 +19,7 @@ usage: cargo xtask <command>
   serve [--port N]   set up, fetch the default model, build the app in release, serve it on 127.0.0.1
   test               set up, then run every test: native (incl. GPU kernels on lavapipe), wasm in
                      Chromium, end-to-end in Chromium; prints one summary line
+  bench [--runs N]   our CPU engine vs llama.cpp, interleaved runs, medians and ratios
   model              fetch and verify the default model; print its path
   setup              install every missing tool, nothing else
 
@@ -55,6 +57,13 @@ fn run() -> Result<()> {
             serve::serve_forever(&root.join("dist"), &model, port)
         }
         "test" => test::run_all(&root),
+        "bench" => {
+            let runs = match args.iter().position(|a| a == "--runs") {
+                Some(i) => args.get(i + 1).context("--runs needs a number")?.parse().context("--runs needs a number")?,
+                None => 5,
+            };
+            bench::run(&root, runs)
+        }
         "model" => {
             println!("{}", model::ensure()?.display());
             Ok(())
