@@ -1,14 +1,19 @@
-//! `cargo xtask bench`: our CPU engine against llama.cpp (llama-cpp-python, same file, same chat prompt,
-//! 128 greedy tokens, one thread), runs interleaved so both see the same machine; medians and ratios.
+//! `cargo xtask bench`: Glassbox's CPU engine against its peers on the same model file, the same chat
+//! prompt and 128 greedy tokens, one thread, runs interleaved so both see the same machine:
+//! natively against llama.cpp (llama-cpp-python), in headless Chromium against wllama (llama.cpp in wasm).
+//! Prints medians and ratios.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use serde_json::Value;
 
-use crate::model;
+use crate::setup::{self, Need, Tools};
+use crate::{model, serve};
 
 const LLAMA_CPP_PYTHON: &str = "0.3.36";
+const WLLAMA: &str = "3.13.0";
 const PROMPT: &str = "Explain in two sentences what an attention head does.";
 const N_TOKENS: usize = 128;
 
@@ -17,68 +22,133 @@ const N_TOKENS: usize = 128;
 struct Run {
     prefill_tok_s: f64,
     decode_tok_s: f64,
-    peak_rss_mb: f64,
+    memory_mb: Option<f64>,
 }
 
-/// Runs the benchmark and prints a table.
+impl Run {
+    fn from_json(v: &Value, memory_key: &str) -> Result<Self> {
+        let number = |key: &str| v[key].as_f64().with_context(|| format!("no {key} in {v}"));
+        Ok(Self {
+            prefill_tok_s: number("prefill_tok_s")?,
+            decode_tok_s: number("decode_tok_s")?,
+            memory_mb: v[memory_key].as_f64().map(|b| b / 1e6),
+        })
+    }
+}
+
+fn median(runs: &[Run], f: impl Fn(&Run) -> Option<f64>) -> Option<f64> {
+    let mut v: Vec<f64> = runs.iter().filter_map(f).collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// Prints one table of medians and the ratios of `ours` to `theirs`.
+fn report(title: &str, memory: &str, model_mb: f64, (our_name, ours): (&str, &[Run]), (their_name, theirs): (&str, &[Run])) {
+    println!("\n{title}; medians of {} interleaved runs", ours.len());
+    println!("{:<30} {:>13} {:>14} {:>20}", "engine", "decode tok/s", "prefill tok/s", memory);
+    for (name, runs) in [(our_name, ours), (their_name, theirs)] {
+        let mem = median(runs, |r| r.memory_mb).map_or("n/a".to_owned(), |m| format!("{m:.1}"));
+        let decode = median(runs, |r| Some(r.decode_tok_s)).unwrap_or(0.0);
+        let prefill = median(runs, |r| Some(r.prefill_tok_s)).unwrap_or(0.0);
+        println!("{name:<30} {decode:>13.1} {prefill:>14.1} {mem:>20}");
+    }
+    let ratio = |f: fn(&Run) -> f64| median(ours, |r| Some(f(r))).unwrap_or(0.0) / median(theirs, |r| Some(f(r))).unwrap_or(1.0);
+    print!("ratio {our_name} / {their_name}: decode {:.2}×, prefill {:.2}×", ratio(|r| r.decode_tok_s), ratio(|r| r.prefill_tok_s));
+    match median(ours, |r| r.memory_mb) {
+        Some(m) => println!("; {our_name} memory = {:.2}× the model file ({model_mb:.1} MB)", m / model_mb),
+        None => println!(),
+    }
+}
+
+/// Runs the native and the browser benchmark.
 pub fn run(root: &Path, runs: usize) -> Result<()> {
+    let tools = Tools::ensure(Need::Everything)?;
     let model = model::ensure()?;
     let model_mb = std::fs::metadata(&model)?.len() as f64 / 1e6;
-    eprintln!("xtask: building glassbox (release)");
-    let status = Command::new("cargo").args(["build", "--release", "-q", "-p", "engine", "--bin", "glassbox"]).status()?;
-    if !status.success() {
-        bail!("cargo build failed");
-    }
-    let glassbox = target_dir(root).join("release").join("glassbox");
-    let python = ensure_llama_cpp()?;
-    let script = root.join("xtask").join("bench").join("llama_cpp_bench.py");
-
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    let mut prompt_ids = String::new();
-    for i in 0..runs {
-        eprintln!("xtask: run {}/{runs}", i + 1);
-        let out = json_of(Command::new(&glassbox).args(["generate", "--model"]).arg(&model).args([
-            "--prompt",
-            PROMPT,
-            "--chat",
-            "--max-tokens",
-            &N_TOKENS.to_string(),
-            "--ignore-eos",
-            "--json",
-        ]))?;
-        prompt_ids = field_ids(&out, "prompt_ids")?;
-        ours.push(run_of(&out)?);
-        let out = json_of(Command::new(&python).arg(&script).arg(&model).args([&prompt_ids, &N_TOKENS.to_string(), "1"]))?;
-        theirs.push(run_of(&out)?);
-    }
-
-    let median = |runs: &[Run], f: fn(&Run) -> f64| {
-        let mut v: Vec<f64> = runs.iter().map(f).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    println!("\nnative CPU, 1 thread, {N_TOKENS} greedy tokens after the chat prompt ({} ids); medians of {runs} interleaved runs", prompt_ids.split(',').count());
-    println!("{:<28} {:>14} {:>14} {:>16}", "engine", "decode tok/s", "prefill tok/s", "peak RSS (MB)");
-    for (name, r) in [("glassbox (int8, AVX2)", &ours), (&*format!("llama.cpp {LLAMA_CPP_PYTHON}"), &theirs)] {
-        println!(
-            "{:<28} {:>14.1} {:>14.1} {:>16.1}",
-            name,
-            median(r, |r| r.decode_tok_s),
-            median(r, |r| r.prefill_tok_s),
-            median(r, |r| r.peak_rss_mb)
-        );
-    }
-    println!(
-        "ratios glassbox / llama.cpp: decode {:.2}×, prefill {:.2}×; glassbox peak RSS = {:.2}× the model file ({model_mb:.1} MB)",
-        median(&ours, |r| r.decode_tok_s) / median(&theirs, |r| r.decode_tok_s),
-        median(&ours, |r| r.prefill_tok_s) / median(&theirs, |r| r.prefill_tok_s),
-        median(&ours, |r| r.peak_rss_mb) / model_mb,
+    let (ours, theirs, prompt_ids, prompt_text) = native(root, &model, runs)?;
+    let title = format!("native CPU, 1 thread, {N_TOKENS} greedy tokens after the chat prompt ({} ids)", prompt_ids.len());
+    report(&title, "peak RSS (MB)", model_mb, ("glassbox (int8, AVX2)", &ours), (&format!("llama.cpp {LLAMA_CPP_PYTHON}"), &theirs));
+    let (ours_web, theirs_web) = browser(root, &tools, &model, runs, &prompt_text)?;
+    report(
+        "headless Chromium, CPU, 1 thread, same prompt and length",
+        "wasm memory (MB)",
+        model_mb,
+        ("glassbox (int8, simd128)", &ours_web),
+        (&format!("wllama {WLLAMA}"), &theirs_web),
     );
     Ok(())
 }
 
 fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let status = Command::new("cargo").args(args).status()?;
+    if !status.success() {
+        bail!("cargo {} failed", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Our CLI against llama-cpp-python, interleaved. Returns both runs and the prompt's ids.
+fn native(root: &Path, model: &Path, runs: usize) -> Result<(Vec<Run>, Vec<Run>, Vec<u64>, String)> {
+    eprintln!("xtask: building glassbox (release)");
+    cargo(&["build", "--release", "-q", "-p", "engine", "--bin", "glassbox"])?;
+    let glassbox = target_dir(root).join("release").join("glassbox");
+    let python = ensure_llama_cpp()?;
+    let script = root.join("xtask").join("bench").join("llama_cpp_bench.py");
+    let (mut ours, mut theirs, mut prompt_ids, mut prompt_text) = (Vec::new(), Vec::new(), Vec::new(), String::new());
+    for i in 0..runs {
+        eprintln!("xtask: native run {}/{runs}", i + 1);
+        let n = N_TOKENS.to_string();
+        let out = json_of(Command::new(&glassbox).args(["generate", "--model"]).arg(model).args([
+            "--prompt",
+            PROMPT,
+            "--chat",
+            "--max-tokens",
+            &n,
+            "--ignore-eos",
+            "--json",
+        ]))?;
+        prompt_text = out["prompt_text"].as_str().context("prompt_text")?.to_owned();
+        prompt_ids = out["prompt_ids"].as_array().context("prompt_ids")?.iter().filter_map(Value::as_u64).collect();
+        ours.push(Run::from_json(&out, "peak_rss_bytes")?);
+        let ids = prompt_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let out = json_of(Command::new(&python).arg(&script).arg(model).args([&ids, &n, "1"]))?;
+        theirs.push(Run::from_json(&out, "peak_rss_bytes")?);
+    }
+    Ok((ours, theirs, prompt_ids, prompt_text))
+}
+
+/// Our engine in wasm (a module worker) against wllama, both in headless Chromium, interleaved.
+fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &str) -> Result<(Vec<Run>, Vec<Run>)> {
+    eprintln!("xtask: building the wasm engine for the browser benchmark");
+    cargo(&["build", "--release", "-q", "--target", "wasm32-unknown-unknown", "-p", "bench-wasm"])?;
+    let pkg = target_dir(root).join("bench-pkg");
+    let wasm = target_dir(root).join("wasm32-unknown-unknown").join("release").join("bench_wasm.wasm");
+    let status = Command::new("wasm-bindgen")
+        .args(["--target", "web", "--out-dir"])
+        .arg(&pkg)
+        .arg(&wasm)
+        .env("PATH", tools.path()?)
+        .status()?;
+    if !status.success() {
+        bail!("wasm-bindgen failed");
+    }
+    let wllama_bin = setup::npm_tool(&crate::cache_dir()?.join("tools"), "@wllama/wllama", WLLAMA, "")?;
+    let wllama = wllama_bin.parent().context("node_modules")?.join("@wllama").join("wllama");
+    let pages = root.join("xtask").join("bench");
+    let server = serve::start(&[("/bench/pkg/", &pkg), ("/bench/", &pages), ("/wllama/", &wllama)], model, 0)?;
+    let out = json_of(
+        Command::new("node")
+            .arg(pages.join("browser_bench.mjs"))
+            .args([&server.url, PROMPT, prompt_text, &N_TOKENS.to_string(), &runs.to_string()]),
+    )?;
+    let parse = |key: &str, memory: &str| -> Result<Vec<Run>> {
+        out[key].as_array().with_context(|| format!("no {key} runs"))?.iter().map(|v| Run::from_json(v, memory)).collect()
+    };
+    Ok((parse("glassbox", "wasm_memory_bytes")?, parse("wllama", "wasm_memory_bytes")?))
 }
 
 /// A virtualenv with llama-cpp-python built for this CPU (from PyPI's source package; minutes, once).
@@ -103,36 +173,12 @@ fn ensure_llama_cpp() -> Result<PathBuf> {
     Ok(python)
 }
 
-/// The JSON object on the last line of a command's stdout.
-fn json_of(cmd: &mut Command) -> Result<String> {
+/// The JSON value on the last line of a command's stdout.
+fn json_of(cmd: &mut Command) -> Result<Value> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout.lines().last().map(str::to_owned).context("no output")
-}
-
-/// A number field of a flat JSON object (no JSON crate needed for our own two producers).
-fn number(json: &str, key: &str) -> Result<f64> {
-    let at = json.find(&format!("\"{key}\"")).with_context(|| format!("no {key} in {json}"))? + key.len() + 2;
-    let rest = json[at..].trim_start_matches([':', ' ']);
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end].trim().parse().with_context(|| format!("{key} is not a number in {json}"))
-}
-
-/// An id array field, as "1,2,3".
-fn field_ids(json: &str, key: &str) -> Result<String> {
-    let at = json.find(&format!("\"{key}\"")).with_context(|| format!("no {key}"))?;
-    let open = at + json[at..].find('[').context("no array")? + 1;
-    let close = open + json[open..].find(']').context("no array end")?;
-    Ok(json[open..close].replace(' ', ""))
-}
-
-fn run_of(json: &str) -> Result<Run> {
-    Ok(Run {
-        prefill_tok_s: number(json, "prefill_tok_s")?,
-        decode_tok_s: number(json, "decode_tok_s")?,
-        peak_rss_mb: number(json, "peak_rss_bytes")? / 1e6,
-    })
+    serde_json::from_str(stdout.lines().last().context("no output")?).context("parsing the last line as JSON")
 }

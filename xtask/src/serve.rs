@@ -20,21 +20,24 @@ pub struct Running {
 
 /// Serves until the process is killed, printing the URL.
 pub fn serve_forever(dist: &Path, model: &Path, port: u16) -> Result<()> {
-    let running = start(dist, model, port)?;
+    let running = start(&[("/", dist)], model, port)?;
     println!("Glassbox is served on {}  (Ctrl-C stops it)", running.url);
     loop {
         std::thread::park();
     }
 }
 
-/// Starts the server on `port` (0: any free port) in background threads.
-pub fn start(dist: &Path, model: &Path, port: u16) -> Result<Running> {
+/// Starts the server on `port` (0: any free port) in background threads. `mounts` maps URL prefixes
+/// (each ending in `/`) to directories; the longest matching prefix wins.
+pub fn start(mounts: &[(&str, &Path)], model: &Path, port: u16) -> Result<Running> {
     let server = Server::http(("127.0.0.1", port))
         .map_err(|err| anyhow::anyhow!("{err}"))
         .with_context(|| format!("cannot listen on 127.0.0.1:{port} (is another server running there? try --port)"))?;
     let actual_port = server.server_addr().to_ip().context("server has no IP address")?.port();
     let server = Arc::new(server);
-    let site = Arc::new(Site { dist: dist.to_path_buf(), model: model.to_path_buf() });
+    let mut mounts: Vec<(String, PathBuf)> = mounts.iter().map(|(p, d)| (p.to_string(), d.to_path_buf())).collect();
+    mounts.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+    let site = Arc::new(Site { mounts, model: model.to_path_buf() });
     for _ in 0..THREADS {
         let (server, site) = (Arc::clone(&server), Arc::clone(&site));
         std::thread::spawn(move || {
@@ -47,7 +50,8 @@ pub fn start(dist: &Path, model: &Path, port: u16) -> Result<Running> {
 }
 
 struct Site {
-    dist: PathBuf,
+    /// URL prefix → directory, longest prefix first.
+    mounts: Vec<(String, PathBuf)>,
     model: PathBuf,
 }
 
@@ -75,19 +79,19 @@ impl Site {
         }
     }
 
-    /// Maps a URL path to a file: `/models/<the model>` or a file under `dist/` (`/` is `index.html`).
-    /// Anything that would climb out of `dist/` is refused.
+    /// Maps a URL path to a file: `/models/<the model>` or a file under a mount (`.../` is `index.html`).
+    /// Anything that would climb out of its mount is refused.
     fn resolve(&self, url: &str) -> Option<PathBuf> {
         let path = url.split(['?', '#']).next().unwrap_or("/");
         if let Some(name) = path.strip_prefix("/models/") {
             return (Some(std::ffi::OsStr::new(name)) == self.model.file_name()).then(|| self.model.clone());
         }
-        let relative = Path::new(path.trim_start_matches('/'));
+        let (prefix, dir) = self.mounts.iter().find(|(prefix, _)| path.starts_with(prefix.as_str()))?;
+        let relative = Path::new(&path[prefix.len()..]);
         if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
             return None;
         }
-        let candidate =
-            if path.ends_with('/') { self.dist.join(relative).join("index.html") } else { self.dist.join(relative) };
+        let candidate = if path.ends_with('/') { dir.join(relative).join("index.html") } else { dir.join(relative) };
         candidate.is_file().then_some(candidate)
     }
 }

@@ -120,10 +120,12 @@ fn cargo_install(tools: &Path, krate: &str, version: &str, binary: &str, locked:
 }
 
 /// `npm install <package>@<version>` into `<tools>/<package>-<version>`; returns its `.bin/` directory.
-fn npm_tool(tools: &Path, package: &str, version: &str, binary: &str) -> Result<PathBuf> {
-    let prefix = tools.join(format!("{package}-{version}"));
+/// `binary` names the executable whose presence means "installed" (empty: the package itself).
+pub fn npm_tool(tools: &Path, package: &str, version: &str, binary: &str) -> Result<PathBuf> {
+    let prefix = tools.join(format!("{}-{version}", package.trim_start_matches('@').replace('/', "-")));
     let bin = prefix.join("node_modules").join(".bin");
-    if bin.join(binary).exists() {
+    let installed = if binary.is_empty() { prefix.join("node_modules").join(package).join("package.json") } else { bin.join(binary) };
+    if installed.exists() {
         return Ok(bin);
     }
     eprintln!("xtask: installing {package}@{version} from npm");

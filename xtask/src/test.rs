@@ -93,7 +93,8 @@ pub fn run_all(root: &Path) -> Result<()> {
     )?;
 
     setup::trunk_build(&tools)?;
-    let server = serve::start(&root.join("dist"), &model, 0)?;
+    let dist = root.join("dist");
+    let server = serve::start(&[("/", &dist)], &model, 0)?;
     let e2e_ok = run_counted(
         &mut tally,
         &format!("end-to-end tests in headless Chromium against {}", server.url),

@@ -210,6 +210,7 @@ mod cli {
                         "{}",
                         json!({
                             "prompt_ids": prompt_ids,
+                            "prompt_text": engine.tokenizer.decode(&prompt_ids).map_err(|e| e.to_string())?,
                             "ids": generator.generated(),
                             "text": generator.text(),
                             "finish": format!("{:?}", generator.finish_reason()),

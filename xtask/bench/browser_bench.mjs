@@ -1,0 +1,27 @@
+// Drives the two browser benchmark pages in headless Chromium (Debian's, flags as in the tests) and
+// prints one JSON line: { glassbox: [...runs], wllama: [...runs] }, runs interleaved.
+import { launch } from "../../tests/browser.mjs";
+
+const [base, prompt, promptText, n, runs] = process.argv.slice(2);
+
+async function once(path) {
+  const context = await launch();
+  try {
+    const page = await context.newPage();
+    page.on("console", (msg) => { if (msg.type() === "error") console.error(`[${path}] ${msg.text()}`); });
+    await page.goto(new URL(path, base).href);
+    const result = await page.evaluate(() => window.benchResult);
+    if (result.error) throw new Error(`${path}: ${result.error}`);
+    return result.ok;
+  } finally {
+    await context.close();
+  }
+}
+
+const out = { glassbox: [], wllama: [] };
+for (let i = 0; i < Number(runs); i++) {
+  console.error(`browser run ${i + 1}/${runs}`);
+  out.glassbox.push(await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}`));
+  out.wllama.push(await once(`bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}`));
+}
+console.log(JSON.stringify(out));
