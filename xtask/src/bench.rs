@@ -43,7 +43,13 @@ fn median(runs: &[Run], f: impl Fn(&Run) -> Option<f64>) -> Option<f64> {
 }
 
 /// Prints one table of medians and the ratios of `ours` to `theirs`.
-fn report(title: &str, memory: &str, model_mb: f64, (our_name, ours): (&str, &[Run]), (their_name, theirs): (&str, &[Run])) {
+fn report(
+    title: &str,
+    memory: &str,
+    model_mb: f64,
+    (our_name, ours): (&str, &[Run]),
+    (their_name, theirs): (&str, &[Run]),
+) {
     println!("\n{title}; medians of {} interleaved runs", ours.len());
     println!("{:<30} {:>13} {:>14} {:>20}", "engine", "decode tok/s", "prefill tok/s", memory);
     for (name, runs) in [(our_name, ours), (their_name, theirs)] {
@@ -52,8 +58,14 @@ fn report(title: &str, memory: &str, model_mb: f64, (our_name, ours): (&str, &[R
         let prefill = median(runs, |r| Some(r.prefill_tok_s)).unwrap_or(0.0);
         println!("{name:<30} {decode:>13.1} {prefill:>14.1} {mem:>20}");
     }
-    let ratio = |f: fn(&Run) -> f64| median(ours, |r| Some(f(r))).unwrap_or(0.0) / median(theirs, |r| Some(f(r))).unwrap_or(1.0);
-    print!("ratio {our_name} / {their_name}: decode {:.2}×, prefill {:.2}×", ratio(|r| r.decode_tok_s), ratio(|r| r.prefill_tok_s));
+    let ratio = |f: fn(&Run) -> f64| {
+        median(ours, |r| Some(f(r))).unwrap_or(0.0) / median(theirs, |r| Some(f(r))).unwrap_or(1.0)
+    };
+    print!(
+        "ratio {our_name} / {their_name}: decode {:.2}×, prefill {:.2}×",
+        ratio(|r| r.decode_tok_s),
+        ratio(|r| r.prefill_tok_s)
+    );
     match median(ours, |r| r.memory_mb) {
         Some(m) => println!("; {our_name} memory = {:.2}× the model file ({model_mb:.1} MB)", m / model_mb),
         None => println!(),
@@ -66,8 +78,15 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
     let model = model::ensure()?;
     let model_mb = std::fs::metadata(&model)?.len() as f64 / 1e6;
     let (ours, theirs, prompt_ids, prompt_text) = native(root, &model, runs)?;
-    let title = format!("native CPU, 1 thread, {N_TOKENS} greedy tokens after the chat prompt ({} ids)", prompt_ids.len());
-    report(&title, "peak RSS (MB)", model_mb, ("glassbox (int8, AVX2)", &ours), (&format!("llama.cpp {LLAMA_CPP_PYTHON}"), &theirs));
+    let title =
+        format!("native CPU, 1 thread, {N_TOKENS} greedy tokens after the chat prompt ({} ids)", prompt_ids.len());
+    report(
+        &title,
+        "peak RSS (MB)",
+        model_mb,
+        ("glassbox (int8, AVX2)", &ours),
+        (&format!("llama.cpp {LLAMA_CPP_PYTHON}"), &theirs),
+    );
     let (ours_web, theirs_web) = browser(root, &tools, &model, runs, &prompt_text)?;
     report(
         "headless Chromium, CPU, 1 thread, same prompt and length",
@@ -140,13 +159,20 @@ fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &
     let wllama = wllama_bin.parent().context("node_modules")?.join("@wllama").join("wllama");
     let pages = root.join("xtask").join("bench");
     let server = serve::start(&[("/bench/pkg/", &pkg), ("/bench/", &pages), ("/wllama/", &wllama)], model, 0)?;
-    let out = json_of(
-        Command::new("node")
-            .arg(pages.join("browser_bench.mjs"))
-            .args([&server.url, PROMPT, prompt_text, &N_TOKENS.to_string(), &runs.to_string()]),
-    )?;
+    let out = json_of(Command::new("node").arg(pages.join("browser_bench.mjs")).args([
+        &server.url,
+        PROMPT,
+        prompt_text,
+        &N_TOKENS.to_string(),
+        &runs.to_string(),
+    ]))?;
     let parse = |key: &str, memory: &str| -> Result<Vec<Run>> {
-        out[key].as_array().with_context(|| format!("no {key} runs"))?.iter().map(|v| Run::from_json(v, memory)).collect()
+        out[key]
+            .as_array()
+            .with_context(|| format!("no {key} runs"))?
+            .iter()
+            .map(|v| Run::from_json(v, memory))
+            .collect()
     };
     Ok((parse("glassbox", "wasm_memory_bytes")?, parse("wllama", "wasm_memory_bytes")?))
 }

@@ -59,7 +59,9 @@ fn run() -> Result<()> {
         "test" => test::run_all(&root),
         "bench" => {
             let runs = match args.iter().position(|a| a == "--runs") {
-                Some(i) => args.get(i + 1).context("--runs needs a number")?.parse().context("--runs needs a number")?,
+                Some(i) => {
+                    args.get(i + 1).context("--runs needs a number")?.parse().context("--runs needs a number")?
+                }
                 None => 5,
             };
             bench::run(&root, runs)

@@ -124,7 +124,11 @@ fn cargo_install(tools: &Path, krate: &str, version: &str, binary: &str, locked:
 pub fn npm_tool(tools: &Path, package: &str, version: &str, binary: &str) -> Result<PathBuf> {
     let prefix = tools.join(format!("{}-{version}", package.trim_start_matches('@').replace('/', "-")));
     let bin = prefix.join("node_modules").join(".bin");
-    let installed = if binary.is_empty() { prefix.join("node_modules").join(package).join("package.json") } else { bin.join(binary) };
+    let installed = if binary.is_empty() {
+        prefix.join("node_modules").join(package).join("package.json")
+    } else {
+        bin.join(binary)
+    };
     if installed.exists() {
         return Ok(bin);
     }

@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use half::f16;
-
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
 use crate::model::Config;
@@ -44,9 +42,8 @@ impl std::fmt::Debug for FileBytes {
 }
 
 /// A weight matrix `(rows, cols)`: each of the `rows` output features is one row of `cols` inputs,
-/// stored as `cols / block_size` consecutive blocks of `ty`, in place in the GGUF file. In wasm, which
-/// has no f16 conversion instruction, the blocks' f16 constants are also kept unpacked as f32 (`scales`,
-/// +8% memory) so the hot loops never convert them; natively F16C converts them in the loop for free.
+/// stored as `cols / block_size` consecutive blocks of `ty`, in place in the GGUF file (no copy, no
+/// unpacked constants: the kernels convert each block's f16 constants as they go).
 #[derive(Debug, Clone)]
 pub struct QMatrix {
     /// Block format.
@@ -58,9 +55,6 @@ pub struct QMatrix {
     file: FileBytes,
     /// Where the tensor's `rows * row_bytes()` bytes start in `file`.
     offset: usize,
-    /// Per block, its constants as f32: `d` (Q4_0, Q8_0) or `d, m` (Q4_1); empty for float types and
-    /// outside wasm. `(rows, blocks_per_row * scales_per_block)`.
-    pub scales: Vec<f32>,
 }
 
 impl QMatrix {
@@ -75,8 +69,7 @@ impl QMatrix {
         }
         let data = gguf.tensor_data(file.as_slice(), info)?;
         let offset = data.as_ptr() as usize - file.as_slice().as_ptr() as usize;
-        let scales = unpack_scales(info.ty, data);
-        Ok(Self { ty: info.ty, rows, cols, file: file.clone(), offset, scales })
+        Ok(Self { ty: info.ty, rows, cols, file: file.clone(), offset })
     }
 
     /// A matrix over `bytes` (`rows` rows of `cols / block_size` blocks of `ty`), e.g. built in a test.
@@ -88,8 +81,7 @@ impl QMatrix {
                 reason: format!("{} bytes for ({rows}, {cols})", bytes.len()),
             });
         }
-        let scales = unpack_scales(ty, &bytes);
-        Ok(Self { ty, rows, cols, file: FileBytes::new(bytes), offset: 0, scales })
+        Ok(Self { ty, rows, cols, file: FileBytes::new(bytes), offset: 0 })
     }
 
     /// Bytes per row.
@@ -103,35 +95,10 @@ impl QMatrix {
         &self.file.as_slice()[self.offset + r * n..self.offset + (r + 1) * n]
     }
 
-    /// The f32 constants of row `r`'s blocks.
-    pub fn row_scales(&self, r: usize) -> &[f32] {
-        let n = self.scales.len() / self.rows.max(1);
-        &self.scales[r * n..(r + 1) * n]
-    }
-
     /// Row `r` as floats.
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) -> Result<()> {
         dequantize(self.ty, self.row(r), out)
     }
-}
-
-/// The f16 constants of every block, as f32, in block order (wasm only: see [`QMatrix`]).
-fn unpack_scales(ty: GgmlType, data: &[u8]) -> Vec<f32> {
-    if !cfg!(target_arch = "wasm32") {
-        return Vec::new();
-    }
-    let per_block = match ty {
-        GgmlType::Q4_0 | GgmlType::Q8_0 => 1,
-        GgmlType::Q4_1 => 2,
-        GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => return Vec::new(),
-    };
-    let mut scales = Vec::with_capacity(data.len() / ty.block_bytes() * per_block);
-    for block in data.chunks_exact(ty.block_bytes()) {
-        for k in 0..per_block {
-            scales.push(f16::from_bits(u16::from_le_bytes([block[2 * k], block[2 * k + 1]])).to_f32());
-        }
-    }
-    scales
 }
 
 /// Reads a 1-D tensor of any float or block type as f32 values, checking its length.

@@ -21,7 +21,8 @@ fn now_ms() -> f64 {
 #[wasm_bindgen]
 pub async fn run(model_url: String, prompt: String, n_tokens: usize) -> Result<String, JsValue> {
     let scope: web_sys::WorkerGlobalScope = js_sys::global().dyn_into()?;
-    let response: web_sys::Response = wasm_bindgen_futures::JsFuture::from(scope.fetch_with_str(&model_url)).await?.dyn_into()?;
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(scope.fetch_with_str(&model_url)).await?.dyn_into()?;
     let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer()?).await?;
     let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
     let engine = Engine::from_gguf(FileBytes::new(bytes), Precision::Int8).map_err(js_err)?;

@@ -1,8 +1,7 @@
 //! 8-bit activations and integer block dot products. Each 32-value activation block keeps its f32 scale
-//! and `d · Σq` (Q4_0's offset and Q4_1's minimum need it); weight blocks are read in place. Their f16
-//! constants are converted on the fly where the CPU has an instruction for it (F16C natively, and the
-//! scalar reference reads the definition); wasm has none, so there the matrix's unpacked f32 `scales`
-//! are used instead (see `QMatrix::scales`).
+//! and `d · Σq` (Q4_0's offset and Q4_1's minimum need it); weight blocks are read in place and their
+//! f16 constants converted on the fly: F16C natively, an exact shift-and-multiply in wasm (which has no
+//! conversion instruction), the `half` crate in the scalar reference.
 //!
 //! Three implementations of one contract: `scalar` (the reference), `avx2` (x86-64, chosen at run time),
 //! `simd128` (wasm, chosen at compile time). Tests hold the fast ones to the scalar one.
@@ -42,13 +41,27 @@ pub fn quantize_row_q8(x: &[f32]) -> Q8Row {
     row
 }
 
+/// A finite f16 (bits) as f32, exactly, without a conversion instruction: its exponent and mantissa bits
+/// placed in an f32 are the value scaled by 2^-112 (subnormals included), which one multiply undoes.
+/// (Infinities and NaNs come out as large finite values; block constants are finite.)
+#[inline]
+pub fn f16_to_f32(bits: u16) -> f32 {
+    let h = bits as u32;
+    let magnitude = f32::from_bits((h & 0x7fff) << 13) * f32::from_bits(0x7780_0000); // × 2^112
+    if h & 0x8000 != 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
 /// Whether [`matmul`] handles weights of type `ty`.
 pub fn supports(ty: GgmlType) -> bool {
     matches!(ty, GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0)
 }
 
-/// One weight row (its raw blocks and their f32 constants) against one activation row.
-pub type RowDot = fn(&[u8], &[f32], &Q8Row) -> f32;
+/// One weight row (its raw blocks) against one activation row.
+pub type RowDot = fn(&[u8], &Q8Row) -> f32;
 
 /// The fastest implementation of the row dot for `ty` on this CPU.
 pub fn row_dot(ty: GgmlType) -> RowDot {
@@ -86,9 +99,9 @@ pub fn scalar_row_dot(ty: GgmlType) -> RowDot {
 /// `out[t][r] = w[r] · acts[t]` with the given row dot.
 pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot) {
     for r in 0..w.rows {
-        let (row, scales) = (w.row(r), w.row_scales(r));
+        let row = w.row(r);
         for (t, act) in acts.iter().enumerate() {
-            out[t * w.rows + r] = dot(row, scales, act);
+            out[t * w.rows + r] = dot(row, act);
         }
     }
 }
@@ -114,7 +127,7 @@ mod scalar {
             .sum()
     }
 
-    pub fn q4_0(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
+    pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
         row.chunks_exact(18)
             .enumerate()
             .map(|(b, block)| {
@@ -124,7 +137,7 @@ mod scalar {
             .sum()
     }
 
-    pub fn q4_1(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
+    pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
         row.chunks_exact(20)
             .enumerate()
             .map(|(b, block)| {
@@ -134,7 +147,7 @@ mod scalar {
             .sum()
     }
 
-    pub fn q8_0(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
+    pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
         row.chunks_exact(34)
             .enumerate()
             .map(|(b, block)| {
@@ -252,15 +265,15 @@ mod avx2 {
     }
 
     // Safe entry points: `row_dot` hands these out only after `available()` said yes.
-    pub fn q4_1(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
+    pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
         // SAFETY: only reachable once AVX2, FMA and F16C were detected.
         unsafe { q4_1_impl(row, act) }
     }
-    pub fn q4_0(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
+    pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
         // SAFETY: only reachable once AVX2, FMA and F16C were detected.
         unsafe { q4_0_impl(row, act) }
     }
-    pub fn q8_0(row: &[u8], _: &[f32], act: &Q8Row) -> f32 {
+    pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
         // SAFETY: only reachable once AVX2, FMA and F16C were detected.
         unsafe { q8_0_impl(row, act) }
     }
@@ -274,6 +287,11 @@ mod simd128 {
 
     use super::Q8Row;
     use crate::quant::QK;
+
+    #[inline]
+    fn f16_at(block: &[u8], at: usize) -> f32 {
+        super::f16_to_f32(u16::from_le_bytes([block[at], block[at + 1]]))
+    }
 
     #[inline]
     fn load16(bytes: &[u8]) -> v128 {
@@ -311,31 +329,32 @@ mod simd128 {
             + f32x4_extract_lane::<3>(v)
     }
 
-    pub fn q4_1(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+    pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
         let mut acc = f32x4_splat(0.0);
         let mut minimums = 0.0f32;
         for (b, block) in row.chunks_exact(20).enumerate() {
             let (x0, x1) = acts(act, b);
             let dot = f32x4_convert_i32x4(nibble_block(&block[4..], x0, x1));
-            acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(scales[2 * b] * act.d[b])));
-            minimums += scales[2 * b + 1] * act.dsum[b];
+            acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(f16_at(block, 0) * act.d[b])));
+            minimums += f16_at(block, 2) * act.dsum[b];
         }
         hsum(acc) + minimums
     }
 
-    pub fn q4_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+    pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
         let mut acc = f32x4_splat(0.0);
         let mut offsets = 0.0f32;
         for (b, block) in row.chunks_exact(18).enumerate() {
             let (x0, x1) = acts(act, b);
             let dot = f32x4_convert_i32x4(nibble_block(&block[2..], x0, x1));
-            acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(scales[b] * act.d[b])));
-            offsets += scales[b] * act.dsum[b];
+            let d = f16_at(block, 0);
+            acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(d * act.d[b])));
+            offsets += d * act.dsum[b];
         }
         hsum(acc) - 8.0 * offsets
     }
 
-    pub fn q8_0(row: &[u8], scales: &[f32], act: &Q8Row) -> f32 {
+    pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
         let mut acc = f32x4_splat(0.0);
         for (b, block) in row.chunks_exact(34).enumerate() {
             let (x0, x1) = acts(act, b);
@@ -351,7 +370,7 @@ mod simd128 {
                     i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), i16x8_extend_high_i8x16(x1)),
                 ),
             );
-            acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(scales[b] * act.d[b])));
+            acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(f16_at(block, 0) * act.d[b])));
         }
         hsum(acc)
     }

@@ -7,7 +7,7 @@ mod int8;
 use crate::model::QMatrix;
 use crate::quant::{dequantize, QK};
 
-pub use int8::{quantize_row_q8, row_dot, scalar_row_dot, Q8Row, RowDot};
+pub use int8::{f16_to_f32, quantize_row_q8, row_dot, scalar_row_dot, Q8Row, RowDot};
 
 /// How activations meet quantized weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
