@@ -77,7 +77,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
     let tools = Tools::ensure(Need::Everything)?;
     let model = model::ensure()?;
     let model_mb = std::fs::metadata(&model)?.len() as f64 / 1e6;
-    let (ours, theirs, prompt_ids, prompt_text) = native(root, &model, runs)?;
+    let Native { ours, theirs, prompt_ids, prompt_text } = native(root, &model, runs)?;
     let title =
         format!("native CPU, 1 thread, {N_TOKENS} greedy tokens after the chat prompt ({} ids)", prompt_ids.len());
     report(
@@ -110,8 +110,16 @@ fn cargo(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Our CLI against llama-cpp-python, interleaved. Returns both runs and the prompt's ids.
-fn native(root: &Path, model: &Path, runs: usize) -> Result<(Vec<Run>, Vec<Run>, Vec<u64>, String)> {
+/// Our CLI against llama-cpp-python, interleaved.
+/// The native half's runs, and the prompt as our CLI built it.
+struct Native {
+    ours: Vec<Run>,
+    theirs: Vec<Run>,
+    prompt_ids: Vec<u64>,
+    prompt_text: String,
+}
+
+fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
     eprintln!("xtask: building glassbox (release)");
     cargo(&["build", "--release", "-q", "-p", "engine", "--bin", "glassbox"])?;
     let glassbox = target_dir(root).join("release").join("glassbox");
@@ -137,7 +145,7 @@ fn native(root: &Path, model: &Path, runs: usize) -> Result<(Vec<Run>, Vec<Run>,
         let out = json_of(Command::new(&python).arg(&script).arg(model).args([&ids, &n, "1"]))?;
         theirs.push(Run::from_json(&out, "peak_rss_bytes")?);
     }
-    Ok((ours, theirs, prompt_ids, prompt_text))
+    Ok(Native { ours, theirs, prompt_ids, prompt_text })
 }
 
 /// Our engine in wasm (a module worker) against wllama, both in headless Chromium, interleaved.

@@ -52,7 +52,7 @@ fn f16_at(bytes: &[u8], at: usize) -> f32 {
 /// Dequantizes `bytes` (whole blocks of `ty`) into `out`, which must hold exactly their values.
 pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<()> {
     let blocks = bytes.len() / ty.block_bytes();
-    if bytes.len() % ty.block_bytes() != 0 || blocks * ty.block_size() != out.len() {
+    if !bytes.len().is_multiple_of(ty.block_bytes()) || blocks * ty.block_size() != out.len() {
         return Err(EngineError::BadTensorShape {
             name: format!("{ty:?} data"),
             reason: format!("{} bytes cannot hold {} values", bytes.len(), out.len()),

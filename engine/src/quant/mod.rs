@@ -71,7 +71,7 @@ impl GgmlType {
     /// split into whole blocks or the size overflows.
     pub fn bytes_for(self, n_elements: u64, row_len: u64) -> Option<u64> {
         let block = self.block_size() as u64;
-        if row_len % block != 0 {
+        if !row_len.is_multiple_of(block) {
             return None;
         }
         (n_elements / block).checked_mul(self.block_bytes() as u64)
