@@ -71,11 +71,44 @@ pub fn run_all(root: &Path) -> Result<()> {
     std::fs::set_permissions(&runtime_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").unwrap_or(runtime_dir.into_os_string());
 
+    let lint_ok = run_counted(&mut tally, "rustfmt --check", Command::new("cargo").args(["fmt", "--all", "--check"]))?
+        && run_counted(
+            &mut tally,
+            "clippy (native crates, then the app for wasm), warnings denied",
+            Command::new("cargo").args([
+                "clippy",
+                "-q",
+                "--workspace",
+                "--exclude",
+                "app",
+                "--all-targets",
+                "--release",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )?
+        && run_counted(
+            &mut tally,
+            "clippy (app, wasm32)",
+            Command::new("cargo").args([
+                "clippy",
+                "-q",
+                "-p",
+                "app",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )?;
+
     let native_ok = run_counted(
         &mut tally,
         "native tests (GPU kernels on Mesa's lavapipe)",
         Command::new("cargo")
-            .args(["test", "--workspace", "--exclude", "app", "--release"])
+            .args(["test", "--workspace", "--exclude", "app", "--exclude", "bench-wasm", "--release"])
             .env("WGPU_BACKEND", "vulkan")
             .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env("GLASSBOX_MODEL", &model),
@@ -106,7 +139,7 @@ pub fn run_all(root: &Path) -> Result<()> {
     )?;
 
     println!("glassbox: {} passed, {} failed", tally.passed, tally.failed);
-    if !(native_ok && wasm_ok && e2e_ok) || tally.failed > 0 {
+    if !(lint_ok && native_ok && wasm_ok && e2e_ok) || tally.failed > 0 {
         bail!("some tests failed");
     }
     Ok(())
