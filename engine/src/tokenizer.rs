@@ -102,26 +102,24 @@ impl Tokenizer {
         let mut plain = tokenizers::Tokenizer::new(bpe);
         plain.with_pre_tokenizer(Some(pre_tokenizer));
         plain.with_decoder(Some(ByteLevelDecoder::default()));
-        let specials: Vec<AddedToken> = tokens
-            .iter()
-            .zip(&token_types)
-            .filter(|(_, ty)| **ty == TOKEN_TYPE_CONTROL)
-            .map(|(t, _)| AddedToken::from(t.to_owned(), true))
-            .collect();
-        let user_defined: Vec<AddedToken> = tokens
-            .iter()
-            .zip(&token_types)
-            .filter(|(_, ty)| **ty == TOKEN_TYPE_USER_DEFINED)
-            .map(|(t, _)| AddedToken::from(t.to_owned(), false))
-            .collect();
-        plain.add_special_tokens(specials).map_err(tok_err)?;
-        plain.add_tokens(user_defined).map_err(tok_err)?;
+        let of_type = |wanted: i32| -> Vec<(u32, &str)> {
+            tokens
+                .iter()
+                .enumerate()
+                .filter(|&(id, _)| token_types[id] == wanted)
+                .map(|(id, t)| (id as u32, t))
+                .collect()
+        };
+        let added = |wanted: i32, special: bool| -> Vec<AddedToken> {
+            of_type(wanted).into_iter().map(|(_, t)| AddedToken::from(t.to_owned(), special)).collect()
+        };
+        plain.add_special_tokens(added(TOKEN_TYPE_CONTROL, true)).map_err(tok_err)?;
+        plain.add_tokens(added(TOKEN_TYPE_USER_DEFINED, false)).map_err(tok_err)?;
         plain.set_encode_special_tokens(true);
-        let mut controls: Vec<(String, u32)> = tokens
-            .iter()
-            .enumerate()
-            .filter(|&(id, t)| token_types[id] == TOKEN_TYPE_CONTROL && !t.is_empty())
-            .map(|(id, t)| (t.to_owned(), id as u32))
+        let mut controls: Vec<(String, u32)> = of_type(TOKEN_TYPE_CONTROL)
+            .into_iter()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(id, t)| (t.to_owned(), id))
             .collect();
         controls.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
 
