@@ -135,3 +135,20 @@ fn tracing_does_not_change_the_tokens() {
     };
     assert_eq!(run(TraceOptions::default()), run(TraceOptions { attention: true, top_k: 10 }));
 }
+
+#[test]
+fn a_long_traced_prompt_keeps_the_attention_of_its_last_tokens_within_the_budget() {
+    let text = "The quick brown fox jumps over the lazy dog. ".repeat(40);
+    let ids = engine().tokenizer.encode_text(&text).expect("encode");
+    let c = &engine().model.config;
+    let budget_rows = engine::model::MAX_TRACE_VALUES / (c.n_layer * c.n_head * ids.len());
+    assert!(budget_rows < ids.len(), "the prompt must exceed the budget for this test to mean anything");
+    let options =
+        GenerateOptions { max_tokens: 1, trace: TraceOptions { attention: true, top_k: 0 }, ..Default::default() };
+    let step = engine().generate(ids.clone(), options).expect("start").step().expect("step").expect("a token");
+    let attention = step.attention.expect("attention traced");
+    assert_eq!((attention.first + attention.n_query, attention.n_query), (ids.len(), budget_rows));
+    assert!(attention.probs.len() <= engine::model::MAX_TRACE_VALUES);
+    let last = attention.row(c.n_layer - 1, 0, attention.n_query - 1);
+    assert!((last.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+}

@@ -14,6 +14,10 @@ use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
 use crate::trace::AttentionTrace;
 
+/// Most attention probabilities one traced pass records (64 MiB of f32). A prompt whose full
+/// query × key matrices would exceed it keeps the rows of its last tokens.
+pub const MAX_TRACE_VALUES: usize = 1 << 24;
+
 /// Which positions of a forward pass need logits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogitsFor {
@@ -57,7 +61,8 @@ impl Model {
     }
 
     /// Runs `tokens` (at positions `cache.len()..`) through the model, appending their keys and values to
-    /// `cache`. With `trace`, also returns every head's attention probabilities for these tokens.
+    /// `cache`. With `trace`, also returns every head's attention probabilities for these tokens (for a
+    /// prompt too long for [`MAX_TRACE_VALUES`], for its last tokens only).
     pub fn forward(
         &self,
         cache: &mut KvCache,
@@ -83,7 +88,10 @@ impl Model {
         for (row, &id) in x.chunks_exact_mut(d).zip(tokens) {
             self.weights.token_embd.dequantize_row(id as usize, row)?;
         }
-        let mut attention = trace.then(|| AttentionTrace::new(c.n_layer, c.n_head, start, n));
+        let n_key = start + n;
+        let traced_rows = (MAX_TRACE_VALUES / (c.n_layer * c.n_head * n_key)).clamp(1, n);
+        let traced_from = n - traced_rows; // first token (within this pass) whose attention is recorded
+        let mut attention = trace.then(|| AttentionTrace::new(c.n_layer, c.n_head, start + traced_from, traced_rows));
         let mut h = vec![0.0f32; n * d]; // (n, n_embd): normalised input of each sub-layer
         for (l, layer) in self.weights.layers.iter().enumerate() {
             rms_norm(&x, &layer.attn_norm, c.rms_eps, &mut h);
@@ -153,8 +161,8 @@ impl Model {
                         *o += p * vv;
                     }
                 }
-                if let Some(trace) = trace.as_deref_mut() {
-                    trace.record(l, head, t, &probs[..n_keys]);
+                if let Some(trace) = trace.as_deref_mut().filter(|trace| start + t >= trace.first) {
+                    trace.record(l, head, start + t - trace.first, &probs[..n_keys]);
                 }
             }
         }
