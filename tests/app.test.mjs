@@ -1,4 +1,5 @@
-// The release build mounts, reports its compute backend, finds the default model, and logs no error.
+// The release build mounts, reports its compute backend, finds the default model, logs no error and
+// sends no request outside its own origin.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { launch, openPage, screenshot } from "./browser.mjs";
@@ -22,6 +23,7 @@ test("the page mounts, names its compute backend and finds the model, without co
     const file = await screenshot(page, "home");
     console.log(`# compute backend: ${computeText}; screenshot: ${file}`);
     assert.deepEqual(page.errors, [], "console errors");
+    assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
   } finally {
     await context.close();
   }

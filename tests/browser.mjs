@@ -33,10 +33,19 @@ export async function launch() {
   return context;
 }
 
-/** Opens `path` and records console errors and uncaught exceptions into `page.errors`. */
+/**
+ * Opens `path` and records console errors and uncaught exceptions into `page.errors`, and every request
+ * that leaves the app's origin into `page.foreignRequests` (there must be none: nothing leaves the machine).
+ */
 export async function openPage(context, path = "") {
   const page = await context.newPage();
   page.errors = [];
+  page.foreignRequests = [];
+  const origin = new URL(BASE_URL).origin;
+  page.on("request", (request) => {
+    const url = request.url();
+    if (!url.startsWith(origin) && !url.startsWith("blob:") && !url.startsWith("data:")) page.foreignRequests.push(url);
+  });
   page.on("console", (msg) => {
     if (msg.type() === "error") page.errors.push(msg.text());
   });
