@@ -4,6 +4,7 @@
 
 pub mod components;
 pub mod protocol;
+pub mod state;
 pub mod worker;
 
 /// Where the worker's loader script is served (Trunk's `data-loader-shim`, with `filehash = false`).

@@ -1,14 +1,19 @@
 //! Leptos components. They stay thin: state lives in signals fed by worker messages.
 
+mod chat;
 mod status;
 
 use leptos::prelude::*;
 
+pub use chat::Chat;
 pub use status::SystemStatus;
+
+use crate::state::AppState;
 
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
+    let state = AppState::start();
     view! {
         <header class="masthead">
             <h1 class="brand">"Glassbox"</h1>
@@ -21,7 +26,8 @@ pub fn App() -> impl IntoView {
                 <Letter letter="P" word="Pre-trained" gist="The same small ideas, repeated over enormous amounts of text."/>
                 <Letter letter="Chat" word="Conversation" gist="Templates, sampling and preferences turn a text predictor into an assistant that can still be wrong."/>
             </section>
-            <SystemStatus/>
+            <Chat state=state/>
+            <SystemStatus state=state/>
         </main>
     }
 }

@@ -212,6 +212,12 @@ mod cli {
                             "prompt_ids": prompt_ids,
                             "prompt_text": engine.tokenizer.decode(&prompt_ids).map_err(|e| e.to_string())?,
                             "ids": generator.generated(),
+                            "pieces": generator
+                                .generated()
+                                .iter()
+                                .map(|&id| engine.tokenizer.token_label(id))
+                                .collect::<Result<Vec<_>, _>>()
+                                .map_err(|e| e.to_string())?,
                             "text": generator.text(),
                             "finish": format!("{:?}", generator.finish_reason()),
                             "prefill_tok_s": prefill_tok_s,
