@@ -34,7 +34,7 @@ test("the page mounts, names its compute backend and finds the model, without co
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
 const MODEL = process.env.GLASSBOX_MODEL;
 
-test("a greedy chat answer streams in, starts like the engine CLI's, and Stop ends it", async () => {
+test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends it, reload keeps it", async () => {
   const reference = JSON.parse(readFileSync(new URL("../../shared/reference/smollm2-135m-instruct-q4_1.reference.json", import.meta.url)));
   const chatCase = reference.chat[0];
   // The page (wasm simd128) and the CLI (native AVX2) run the same 8-bit path, but a different f32
@@ -69,6 +69,18 @@ test("a greedy chat answer streams in, starts like the engine CLI's, and Stop en
     assert.equal(await page.getByTestId("stop").isDisabled(), true, "Stop is disabled once the answer ended");
     assert.equal(await page.locator(".message.user").count(), 1);
     await screenshot(page, "chat");
+
+    // Reload: the conversation is still there, word for word (kept in this device's storage only).
+    const before = await page.locator(".message p").allTextContents();
+    await page.reload();
+    await page.locator(".message.assistant").first().waitFor({ timeout: 30_000 });
+    assert.deepEqual(await page.locator(".message p").allTextContents(), before);
+    await page.getByTestId("model-status").filter({ hasText: "loaded on this device" }).waitFor({ timeout: 60_000 });
+    await page.getByTestId("clear").click();
+    assert.equal(await page.locator(".message").count(), 0, "Clear forgets the conversation");
+    await page.reload();
+    await page.getByTestId("model-status").filter({ hasText: "loaded on this device" }).waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator(".message").count(), 0, "and it stays forgotten");
     assert.deepEqual(page.errors, [], "console errors");
     assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
   } finally {

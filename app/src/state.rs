@@ -53,7 +53,7 @@ impl AppState {
     pub fn start() -> Self {
         let compute = RwSignal::new(None);
         let model = RwSignal::new(ModelState::Loading { loaded: 0, total: 0 });
-        let messages = RwSignal::new(Vec::<Message>::new());
+        let messages = RwSignal::new(saved_conversation());
         let generating = RwSignal::new(false);
         let error = RwSignal::new(None);
         let speed = RwSignal::new(None);
@@ -83,7 +83,21 @@ impl AppState {
             .spawn(WORKER_LOADER_URL);
         bridge.send(Request::ProbeCompute);
         bridge.send(Request::LoadModel { url: DEFAULT_MODEL_URL.to_owned() });
+        // The conversation is kept on this device only, and saved whenever no answer is being written.
+        Effect::new(move |_| {
+            if !generating.get() {
+                save_conversation(&messages.get());
+            }
+        });
         Self { compute, model, messages, generating, error, speed, bridge: StoredValue::new_local(bridge) }
+    }
+
+    /// Forgets the conversation (here and in this device's storage).
+    pub fn clear(&self) {
+        if !self.generating.get_untracked() {
+            self.messages.set(Vec::new());
+            self.speed.set(None);
+        }
     }
 
     /// Adds the user's message and asks for the answer.
@@ -109,5 +123,28 @@ impl AppState {
     /// Stops the answer being written.
     pub fn stop(&self) {
         self.bridge.with_value(|b| b.send(Request::Stop));
+    }
+}
+
+/// Where the conversation is kept: the browser's local storage for this origin, nowhere else.
+const CONVERSATION_KEY: &str = "glassbox.conversation.v1";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The conversation saved by an earlier visit (empty if none, or if it cannot be read).
+fn saved_conversation() -> Vec<Message> {
+    storage()
+        .and_then(|s| s.get_item(CONVERSATION_KEY).ok().flatten())
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+fn save_conversation(messages: &[Message]) {
+    let kept: Vec<&Message> = messages.iter().filter(|m| !m.content.is_empty()).collect();
+    if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(&kept)) {
+        // A full storage only means the conversation is not kept; the page goes on.
+        let _ = storage.set_item(CONVERSATION_KEY, &json);
     }
 }

@@ -68,6 +68,16 @@ pub fn Chat(state: AppState) -> impl IntoView {
                 <button type="button" data-testid="stop" disabled=move || !state.generating.get() on:click=move |_| state.stop()>
                     "Stop"
                 </button>
+                <button
+                    type="button"
+                    class="secondary"
+                    data-testid="clear"
+                    title="Forget this conversation (it is kept on this device only)"
+                    disabled=move || state.generating.get() || state.messages.get().is_empty()
+                    on:click=move |_| state.clear()
+                >
+                    "Clear"
+                </button>
             </form>
             <p class="note" data-testid="chat-note">
                 {move || match (state.error.get(), state.speed.get()) {
