@@ -11,7 +11,7 @@ use crate::gguf::Gguf;
 use crate::model::{FileBytes, KvCache, LogitsFor, Model};
 use crate::sample::{Sampler, SamplerConfig};
 use crate::tokenizer::Tokenizer;
-use crate::trace::{AttentionTrace, Distribution};
+use crate::trace::{log_sum_exp, AttentionTrace, Distribution};
 
 /// A model with its tokenizer and chat template: everything needed to chat.
 #[derive(Debug, Clone)]
@@ -197,9 +197,11 @@ impl<'e> Generator<'e> {
         let out = model.forward(&mut self.cache, &self.pending, LogitsFor::Last, self.options.trace.attention)?;
         let logits = &out.logits;
         let id = self.sampler.sample(logits, &self.history);
+        // One pass over the vocabulary serves both the chosen token's probability and the summary.
+        let log_z = log_sum_exp(logits);
         let distribution =
-            (self.options.trace.top_k > 0).then(|| Distribution::from_logits(logits, self.options.trace.top_k));
-        let prob = probability_of(logits, id);
+            (self.options.trace.top_k > 0).then(|| Distribution::with_log_z(logits, self.options.trace.top_k, log_z));
+        let prob = (logits[id as usize] - log_z).exp();
         self.pending = vec![id];
         self.history.push(id);
 
@@ -238,11 +240,4 @@ impl<'e> Generator<'e> {
         while self.step()?.is_some() {}
         Ok(self.generated.clone())
     }
-}
-
-/// softmax(logits)[id] at temperature 1.
-fn probability_of(logits: &[f32], id: u32) -> f32 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let z: f32 = logits.iter().map(|l| (l - max).exp()).sum();
-    (logits[id as usize] - max).exp() / z
 }

@@ -67,9 +67,11 @@ pub struct Distribution {
 impl Distribution {
     /// Summarises `logits` (one row) into its top `k` and entropy.
     pub fn from_logits(logits: &[f32], k: usize) -> Self {
-        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let z: f32 = logits.iter().map(|l| (l - max).exp()).sum();
-        let log_z = z.ln() + max;
+        Self::with_log_z(logits, k, log_sum_exp(logits))
+    }
+
+    /// [`Distribution::from_logits`] for a caller that already has `log_z = log_sum_exp(logits)`.
+    pub fn with_log_z(logits: &[f32], k: usize, log_z: f32) -> Self {
         let entropy = -logits
             .iter()
             .map(|&l| {
@@ -83,6 +85,12 @@ impl Distribution {
             .collect();
         Self { top, entropy }
     }
+}
+
+/// `ln Σ exp(logits)`, computed stably: `softmax(logits)[i] = exp(logits[i] − log_sum_exp(logits))`.
+pub fn log_sum_exp(logits: &[f32]) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    logits.iter().map(|l| (l - max).exp()).sum::<f32>().ln() + max
 }
 
 /// The `k` largest logits with their ids, best first (ties: lower id first).

@@ -98,10 +98,6 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
     Ok(())
 }
 
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
-}
-
 fn cargo(args: &[&str]) -> Result<()> {
     let status = Command::new("cargo").args(args).status()?;
     if !status.success() {
@@ -122,7 +118,7 @@ struct Native {
 fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
     eprintln!("xtask: building glassbox (release)");
     cargo(&["build", "--release", "-q", "-p", "engine", "--bin", "glassbox"])?;
-    let glassbox = target_dir(root).join("release").join("glassbox");
+    let glassbox = crate::target_dir(root).join("release").join("glassbox");
     let python = ensure_llama_cpp()?;
     let script = root.join("xtask").join("bench").join("llama_cpp_bench.py");
     let (mut ours, mut theirs, mut prompt_ids, mut prompt_text) = (Vec::new(), Vec::new(), Vec::new(), String::new());
@@ -152,8 +148,8 @@ fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
 fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &str) -> Result<(Vec<Run>, Vec<Run>)> {
     eprintln!("xtask: building the wasm engine for the browser benchmark");
     cargo(&["build", "--release", "-q", "--target", "wasm32-unknown-unknown", "-p", "bench-wasm"])?;
-    let pkg = target_dir(root).join("bench-pkg");
-    let wasm = target_dir(root).join("wasm32-unknown-unknown").join("release").join("bench_wasm.wasm");
+    let pkg = crate::target_dir(root).join("bench-pkg");
+    let wasm = crate::target_dir(root).join("wasm32-unknown-unknown").join("release").join("bench_wasm.wasm");
     let status = Command::new("wasm-bindgen")
         .args(["--target", "web", "--out-dir"])
         .arg(&pkg)

@@ -85,6 +85,11 @@ fn repo_root() -> Result<PathBuf> {
     manifest.parent().map(PathBuf::from).context("xtask has no parent directory")
 }
 
+/// Cargo's target directory for this workspace (`CARGO_TARGET_DIR` when set, as in CI).
+pub fn target_dir(root: &std::path::Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
 /// Where tools and the model are cached, shared by every clone on this machine.
 pub fn cache_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("GLASSBOX_CACHE") {

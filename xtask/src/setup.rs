@@ -160,23 +160,18 @@ fn ensure_apt_packages() -> Result<()> {
 
 /// playwright-core (never a browser download: the tests drive Debian's Chromium) into `tests/node_modules`.
 fn ensure_playwright() -> Result<()> {
-    let wanted = json_string_field(&std::fs::read_to_string("tests/package.json")?, "playwright-core")
+    let manifest =
+        |path: &str| -> Option<serde_json::Value> { serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok() };
+    let wanted = manifest("tests/package.json")
+        .and_then(|m| m["devDependencies"]["playwright-core"].as_str().map(str::to_owned))
         .context("tests/package.json pins no playwright-core")?;
-    let installed = std::fs::read_to_string("tests/node_modules/playwright-core/package.json")
-        .ok()
-        .and_then(|manifest| json_string_field(&manifest, "version"));
+    let installed = manifest("tests/node_modules/playwright-core/package.json")
+        .and_then(|m| m["version"].as_str().map(str::to_owned));
     if installed.as_deref() != Some(wanted.as_str()) {
         eprintln!("xtask: npm ci in tests/ (playwright-core {wanted})");
         run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix", "tests"]))?;
     }
     Ok(())
-}
-
-/// The first `"key": "value"` string in a JSON text (enough for package manifests; no JSON crate needed).
-fn json_string_field(json: &str, key: &str) -> Option<String> {
-    let after_key = &json[json.find(&format!("\"{key}\""))? + key.len() + 2..];
-    let value = &after_key[after_key.find('"')? + 1..];
-    Some(value[..value.find('"')?].to_owned())
 }
 
 fn run(cmd: &mut Command) -> Result<()> {

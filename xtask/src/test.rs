@@ -136,7 +136,7 @@ pub fn run_all(root: &Path) -> Result<()> {
             .args(e2e_test_files(root)?)
             .env("GLASSBOX_URL", &server.url)
             .env("GLASSBOX_MODEL", &model)
-            .env("GLASSBOX_CLI", target_dir(root).join("release").join("glassbox"))
+            .env("GLASSBOX_CLI", crate::target_dir(root).join("release").join("glassbox"))
             .env("GLASSBOX_ARTIFACTS", root.join("tests").join("artifacts")),
     )?;
 
@@ -145,10 +145,6 @@ pub fn run_all(root: &Path) -> Result<()> {
         bail!("some tests failed");
     }
     Ok(())
-}
-
-fn target_dir(root: &Path) -> std::path::PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"))
 }
 
 /// `--test <name>` for each `engine/tests/*_wasm.rs`: only those run in the browser, so only they are

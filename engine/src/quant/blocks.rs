@@ -45,7 +45,8 @@ const _: () = assert!(size_of::<BlockQ4_0>() == 2 + QK / 2);
 const _: () = assert!(size_of::<BlockQ4_1>() == 2 + 2 + QK / 2);
 const _: () = assert!(size_of::<BlockQ8_0>() == 2 + QK);
 
-fn f16_at(bytes: &[u8], at: usize) -> f32 {
+/// The little-endian f16 at `bytes[at..at + 2]`, as f32.
+pub(crate) fn f16_at(bytes: &[u8], at: usize) -> f32 {
     f16::from_bits(u16::from_le_bytes([bytes[at], bytes[at + 1]])).to_f32()
 }
 

@@ -3,6 +3,7 @@
 
 mod blocks;
 
+pub(crate) use blocks::f16_at;
 pub use blocks::{dequantize, BlockQ4_0, BlockQ4_1, BlockQ8_0, QK};
 
 /// ggml's tensor types that this engine reads, with their on-disk codes.

@@ -109,14 +109,8 @@ pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot) {
 mod scalar {
     //! The reference: integer products per block, scaled in f32.
 
-    use half::f16;
-
     use super::Q8Row;
-    use crate::quant::QK;
-
-    fn f16_at(block: &[u8], at: usize) -> f32 {
-        f16::from_bits(u16::from_le_bytes([block[at], block[at + 1]])).to_f32()
-    }
+    use crate::quant::{f16_at, QK};
 
     /// Σ nibble·x over one block's 16 bytes (low nibbles are values 0..16, high nibbles 16..32).
     fn nibble_dot(nibbles: &[u8], x: &[i8]) -> i32 {

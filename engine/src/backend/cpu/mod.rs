@@ -70,10 +70,11 @@ pub fn rms_norm(x: &[f32], gain: &[f32], eps: f32, out: &mut [f32]) {
 /// Rotates adjacent pairs `(x[2i], x[2i+1])` of the first `rope_dim` dims of each head by
 /// `pos · θ^(-2i / rope_dim)`. `x` is one token's `(n_heads, head_dim)`.
 pub fn rope(x: &mut [f32], head_dim: usize, rope_dim: usize, pos: usize, theta: f32) {
-    for head in x.chunks_exact_mut(head_dim) {
-        for i in 0..rope_dim / 2 {
-            let freq = theta.powf(-2.0 * i as f32 / rope_dim as f32);
-            let (sin, cos) = (pos as f32 * freq).sin_cos();
+    // The angle depends on the pair, not the head: compute each once, rotate every head with it.
+    for i in 0..rope_dim / 2 {
+        let freq = theta.powf(-2.0 * i as f32 / rope_dim as f32);
+        let (sin, cos) = (pos as f32 * freq).sin_cos();
+        for head in x.chunks_exact_mut(head_dim) {
             let (a, b) = (head[2 * i], head[2 * i + 1]);
             head[2 * i] = a * cos - b * sin;
             head[2 * i + 1] = a * sin + b * cos;
