@@ -47,7 +47,11 @@ pub enum Response {
         n_layer: usize,
         /// File size in bytes.
         bytes: u64,
+        /// Where it runs, and why there ("WebGPU: <adapter>", or "CPU …" with the reason).
+        backend: String,
     },
+    /// Something the user should know mid-answer (the GPU was lost and the CPU took over).
+    Notice(String),
     /// Some text of the answer being written.
     Token {
         /// The new text (may be empty while a character is incomplete).

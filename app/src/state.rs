@@ -25,6 +25,8 @@ pub enum ModelState {
         name: String,
         /// File size.
         bytes: u64,
+        /// Where it runs.
+        backend: String,
     },
     /// Could not be loaded; the message says why.
     Failed(String),
@@ -61,7 +63,10 @@ impl AppState {
             .callback(move |response| match response {
                 Response::Compute(backend) => compute.set(Some(backend)),
                 Response::ModelProgress { loaded, total } => model.set(ModelState::Loading { loaded, total }),
-                Response::ModelReady { name, bytes, .. } => model.set(ModelState::Ready { name, bytes }),
+                Response::ModelReady { name, bytes, backend, .. } => {
+                    model.set(ModelState::Ready { name, bytes, backend })
+                }
+                Response::Notice(message) => error.set(Some(message)),
                 Response::Token { text, .. } => messages.update(|m| match m.last_mut() {
                     Some(last) if last.role == Role::Assistant => last.content.push_str(&text),
                     _ => m.push(Message::assistant(text)),

@@ -42,11 +42,12 @@ impl Worker for EngineWorker {
                 let slot = Rc::clone(&self.engine);
                 wasm_bindgen_futures::spawn_local(async move {
                     match load(&url, &scope, from).await {
-                        Ok((engine, bytes)) => {
+                        Ok((mut engine, bytes)) => {
                             let n_layer = engine.model.config.n_layer;
                             let name = url.rsplit('/').next().unwrap_or(&url).to_owned();
+                            let backend = place(&mut engine).await;
                             *slot.borrow_mut() = Some(Rc::new(engine));
-                            scope.respond(from, Response::ModelReady { name, n_layer, bytes });
+                            scope.respond(from, Response::ModelReady { name, n_layer, bytes, backend });
                         }
                         Err(message) => scope.respond(from, Response::Error(message)),
                     }
@@ -67,6 +68,22 @@ impl Worker for EngineWorker {
             }
             Request::Stop => self.stop.set(true),
         }
+    }
+}
+
+/// Puts the engine on the GPU when the browser offers a hardware adapter, and says where it runs. A
+/// software adapter (SwiftShader, lavapipe) is slower than the SIMD CPU engine, so it is left unused.
+async fn place(engine: &mut Engine) -> String {
+    const CPU: &str = "CPU (WebAssembly SIMD, 8-bit activations)";
+    match engine::probe_compute().await {
+        engine::ComputeBackend::Gpu { device_type, .. } if device_type != "Cpu" => match engine.use_gpu().await {
+            Ok(()) => format!("{} (f32, WGSL kernels)", engine.backend_label()),
+            Err(err) => format!("{CPU}: {err}"),
+        },
+        engine::ComputeBackend::Gpu { .. } => {
+            format!("{CPU}: the only GPU adapter is a software one, slower than this")
+        }
+        engine::ComputeBackend::Cpu { .. } => CPU.to_owned(),
     }
 }
 
@@ -134,8 +151,11 @@ async fn chat(
         if stop.get() {
             break;
         }
-        let Some(step) = generator.step().map_err(|e| e.to_string())? else { break };
+        let Some(step) = generator.step().await.map_err(|e| e.to_string())? else { break };
         first_token_at.get_or_insert_with(js_sys::Date::now);
+        if let Some(note) = step.note {
+            scope.respond(from, Response::Notice(note));
+        }
         scope.respond(from, Response::Token { text: step.text, prob: step.prob });
         // Let the worker's event loop deliver a `Stop` before the next token.
         gloo_timers::future::TimeoutFuture::new(0).await;

@@ -143,6 +143,15 @@ pub enum EngineError {
     /// No WebGPU / Vulkan adapter could be obtained; the caller falls back to the CPU.
     #[error("no GPU adapter is available: {0}")]
     NoAdapter(String),
+    /// The GPU refused the model or a kernel: the caller keeps (or falls back to) the CPU.
+    #[error("the GPU cannot run this model: {0}")]
+    GpuUnsupported(String),
+    /// The GPU device was lost (driver reset, GPU process crash, tab backgrounded too long...).
+    #[error("the GPU device was lost: {0}")]
+    GpuDeviceLost(String),
+    /// A GPU operation failed validation or ran out of memory.
+    #[error("GPU error: {0}")]
+    Gpu(String),
 }
 
 /// The engine's `Result` alias.

@@ -4,16 +4,21 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::backend::cpu::Precision;
+use crate::backend::gpu::{GpuContext, GpuModel, Readback, StepCounters};
 use crate::chat::{ChatTemplate, Message};
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
-use crate::model::{FileBytes, KvCache, LogitsFor, Model};
+use crate::model::{FileBytes, LogitsFor, Model};
 use crate::sample::{Sampler, SamplerConfig};
+use crate::session::Session;
 use crate::tokenizer::Tokenizer;
 use crate::trace::{log_sum_exp, AttentionTrace, Distribution};
 
-/// A model with its tokenizer and chat template: everything needed to chat.
+/// A model with its tokenizer and chat template: everything needed to chat. It runs on the CPU until
+/// [`Engine::use_gpu`] succeeds, then on the GPU, falling back to the CPU if the GPU is lost.
 #[derive(Debug, Clone)]
 pub struct Engine {
     /// Weights and shape.
@@ -22,6 +27,7 @@ pub struct Engine {
     pub tokenizer: Tokenizer,
     /// Conversation → prompt.
     pub template: ChatTemplate,
+    gpu: Option<Arc<GpuModel>>,
 }
 
 impl Engine {
@@ -37,7 +43,55 @@ impl Engine {
             });
         }
         let template = ChatTemplate::from_gguf(&gguf, &tokenizer)?;
-        Ok(Self { model, tokenizer, template })
+        Ok(Self { model, tokenizer, template, gpu: None })
+    }
+
+    /// Moves the model onto the best GPU adapter (WebGPU in the browser, Vulkan/Metal/DX12 natively).
+    /// On any error (no adapter, a model the adapter's limits cannot hold) the engine stays on the CPU
+    /// and the error says why, for the user.
+    pub async fn use_gpu(&mut self) -> Result<()> {
+        let ctx = GpuContext::new().await?;
+        let gpu = GpuModel::load(ctx, &self.model, self.model.config.n_ctx).await?;
+        #[allow(
+            clippy::arc_with_non_send_sync,
+            reason = "wgpu handles are !Send only in the browser, which has one thread"
+        )]
+        let gpu = Arc::new(gpu);
+        self.gpu = Some(gpu);
+        Ok(())
+    }
+
+    /// The GPU model, while the engine has a usable one.
+    pub fn gpu(&self) -> Option<&GpuModel> {
+        self.gpu.as_deref().filter(|g| !g.context().is_lost())
+    }
+
+    /// Where new sessions run: "WebGPU: <adapter>", "Vulkan: llvmpipe (software)", or "CPU".
+    pub fn backend_label(&self) -> String {
+        match self.gpu() {
+            Some(gpu) => {
+                let info = &gpu.context().info;
+                crate::ComputeBackend::Gpu {
+                    name: info.name.clone(),
+                    api: format!("{:?}", info.backend),
+                    device_type: format!("{:?}", info.device_type),
+                }
+                .label()
+            }
+            None => "CPU".to_owned(),
+        }
+    }
+
+    /// A fresh session of up to `capacity` positions, on the GPU when there is one. A GPU that cannot
+    /// make one (out of memory) leaves a CPU session and says why in the second value.
+    pub fn session(&self, capacity: usize) -> (Session<'_>, Option<String>) {
+        if let Some(gpu) = self.gpu() {
+            match gpu.session(capacity) {
+                Ok(s) => return (Session::Gpu(s), None),
+                Err(err) => return (Session::cpu(&self.model, capacity), Some(format!("{err}; using the CPU"))),
+            }
+        }
+        (Session::cpu(&self.model, capacity), None)
     }
 
     /// The prompt ids of a conversation, ready for the assistant's turn.
@@ -50,12 +104,17 @@ impl Engine {
         if prompt.is_empty() {
             return Err(EngineError::EmptyPrompt);
         }
-        let limit = options.context.unwrap_or(self.model.config.n_ctx).min(self.model.config.n_ctx);
+        let mut limit = options.context.unwrap_or(self.model.config.n_ctx).min(self.model.config.n_ctx);
+        if let Some(gpu) = self.gpu() {
+            limit = limit.min(gpu.max_context());
+        }
         if prompt.len() >= limit {
             return Err(EngineError::ContextFull { needed: prompt.len() + 1, limit });
         }
-        let cache = self.model.new_cache(limit);
-        Ok(Generator::new(self, cache, prompt, options))
+        let (session, note) = self.session(limit);
+        let mut generator = Generator::new(self, session, prompt, options);
+        generator.note = note;
+        Ok(generator)
     }
 }
 
@@ -128,13 +187,21 @@ pub struct Step {
     pub attention: Option<AttentionTrace>,
     /// Set on the last step.
     pub finish: Option<FinishReason>,
+    /// What this step cost on the GPU (zero on the CPU).
+    #[serde(default)]
+    pub counters: StepCounters,
+    /// Something the user should know, e.g. "the GPU device was lost: …; continuing on the CPU".
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// A generation in progress; see the module docs.
 #[derive(Debug)]
 pub struct Generator<'e> {
     engine: &'e Engine,
-    cache: KvCache,
+    session: Session<'e>,
+    /// A message for the next step (a fallback to the CPU).
+    note: Option<String>,
     sampler: Sampler,
     options: GenerateOptions,
     /// Tokens to feed at the next step: the prompt first, then the last sampled token.
@@ -149,11 +216,12 @@ pub struct Generator<'e> {
 }
 
 impl<'e> Generator<'e> {
-    fn new(engine: &'e Engine, cache: KvCache, prompt: Vec<u32>, options: GenerateOptions) -> Self {
+    fn new(engine: &'e Engine, session: Session<'e>, prompt: Vec<u32>, options: GenerateOptions) -> Self {
         let sampler = Sampler::new(options.sampler.clone());
         Self {
             engine,
-            cache,
+            session,
+            note: None,
             sampler,
             options,
             history: prompt.clone(),
@@ -179,8 +247,42 @@ impl<'e> Generator<'e> {
         self.finished
     }
 
+    /// Whether this generation runs on the GPU (false after a fallback to the CPU).
+    pub fn on_gpu(&self) -> bool {
+        self.session.is_gpu()
+    }
+
+    /// Whether the next token needs the whole distribution back from the GPU (sampling, a repetition
+    /// penalty, or a traced top-k); a plain greedy step needs only the GPU's argmax.
+    fn needs_logits(&self) -> bool {
+        let s = self.sampler.config();
+        (s.temperature > 0.0 && s.temperature.is_finite())
+            || (s.repetition_penalty != 1.0 && s.repetition_penalty > 0.0)
+            || self.options.trace.top_k > 0
+    }
+
+    /// Runs the pending tokens; if the GPU fails, rebuilds the conversation's cache on the CPU and
+    /// runs them there, so the answer goes on where it was.
+    async fn forward_pending(&mut self) -> Result<crate::session::Forward> {
+        let readback = if self.needs_logits() { Readback::Logits } else { Readback::Best };
+        let trace = self.options.trace.attention;
+        match self.session.forward(&self.pending, LogitsFor::Last, trace, readback).await {
+            Err(err) if self.session.is_gpu() && err.is_gpu_failure() => {
+                let mut cpu = Session::cpu(&self.engine.model, self.session.capacity());
+                let done = self.history.len() - self.pending.len();
+                if done > 0 {
+                    cpu.forward(&self.history[..done], LogitsFor::Last, false, Readback::Logits).await?;
+                }
+                self.session = cpu;
+                self.note = Some(format!("{err}; continuing on the CPU"));
+                self.session.forward(&self.pending, LogitsFor::Last, trace, Readback::Logits).await
+            }
+            other => other,
+        }
+    }
+
     /// Produces the next token, or `None` once finished.
-    pub fn step(&mut self) -> Result<Option<Step>> {
+    pub async fn step(&mut self) -> Result<Option<Step>> {
         if self.finished.is_some() {
             return Ok(None);
         }
@@ -188,20 +290,29 @@ impl<'e> Generator<'e> {
             self.finished = Some(FinishReason::MaxTokens);
             return Ok(None);
         }
-        let position = self.cache.len() + self.pending.len();
-        if position >= self.cache.capacity() {
+        let position = self.session.len() + self.pending.len();
+        if position >= self.session.capacity() {
             self.finished = Some(FinishReason::ContextFull);
             return Ok(None);
         }
-        let model = &self.engine.model;
-        let out = model.forward(&mut self.cache, &self.pending, LogitsFor::Last, self.options.trace.attention)?;
-        let logits = &out.logits;
-        let id = self.sampler.sample(logits, &self.history);
-        // One pass over the vocabulary serves both the chosen token's probability and the summary.
-        let log_z = log_sum_exp(logits);
-        let distribution =
-            (self.options.trace.top_k > 0).then(|| Distribution::with_log_z(logits, self.options.trace.top_k, log_z));
-        let prob = (logits[id as usize] - log_z).exp();
+        let out = self.forward_pending().await?;
+        let (id, prob, distribution) = match out.best {
+            Some(best) if out.logits.is_empty() => {
+                if best.id as usize >= self.engine.model.config.n_vocab {
+                    return Err(EngineError::Gpu("the GPU produced no finite logit".into()));
+                }
+                (best.id, (best.logit - best.log_z).exp(), None)
+            }
+            _ => {
+                let logits = &out.logits;
+                let id = self.sampler.sample(logits, &self.history);
+                // One pass over the vocabulary serves both the chosen token's probability and the summary.
+                let log_z = log_sum_exp(logits);
+                let top_k = self.options.trace.top_k;
+                let distribution = (top_k > 0).then(|| Distribution::with_log_z(logits, top_k, log_z));
+                (id, (logits[id as usize] - log_z).exp(), distribution)
+            }
+        };
         self.pending = vec![id];
         self.history.push(id);
 
@@ -227,17 +338,30 @@ impl<'e> Generator<'e> {
             }
             if finish.is_none() && self.generated.len() >= self.options.max_tokens {
                 finish = Some(FinishReason::MaxTokens);
-            } else if finish.is_none() && position + 1 >= self.cache.capacity() {
+            } else if finish.is_none() && position + 1 >= self.session.capacity() {
                 finish = Some(FinishReason::ContextFull);
             }
         }
         self.finished = finish;
-        Ok(Some(Step { position, id, text: delta, prob, distribution, attention: out.attention, finish }))
+        let (attention, counters, note) = (out.attention, out.counters, self.note.take());
+        Ok(Some(Step { position, id, text: delta, prob, distribution, attention, finish, counters, note }))
     }
 
     /// Runs to the end; returns the generated ids.
-    pub fn run_to_end(&mut self) -> Result<Vec<u32>> {
-        while self.step()?.is_some() {}
+    pub async fn run_to_end(&mut self) -> Result<Vec<u32>> {
+        while self.step().await?.is_some() {}
         Ok(self.generated.clone())
+    }
+
+    /// [`Self::step`], blocking (native callers: the CLI, tests, benchmarks).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn step_blocking(&mut self) -> Result<Option<Step>> {
+        pollster::block_on(self.step())
+    }
+
+    /// [`Self::run_to_end`], blocking.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn run_to_end_blocking(&mut self) -> Result<Vec<u32>> {
+        pollster::block_on(self.run_to_end())
     }
 }

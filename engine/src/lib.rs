@@ -9,6 +9,7 @@ pub mod gguf;
 pub mod model;
 pub mod quant;
 pub mod sample;
+pub mod session;
 pub mod tokenizer;
 pub mod trace;
 

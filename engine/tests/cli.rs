@@ -102,3 +102,32 @@ fn bad_input_gets_one_clear_line_and_a_failure_exit() {
     );
     assert_one_line_failure(&glassbox(&["generate", "--model", &model, "--prompt", ""]), "prompt is empty");
 }
+
+#[test]
+fn backend_gpu_generates_and_scores_like_the_reference_with_one_submit_per_token() {
+    let model = model_path();
+    let case = &common::reference().chat[0];
+    let args = ["--model", &model, "--backend", "gpu"];
+    let run = |extra: &[&str]| {
+        let mut all = vec!["generate"];
+        all.extend(args);
+        all.extend(["--prompt", &case.user, "--chat", "--max-tokens", "6", "--json"]);
+        all.extend(extra);
+        last_json_line(&glassbox(&all))
+    };
+    let value = run(&[]);
+    assert_eq!(value["ids"], serde_json::json!(case.greedy_ids[..6]));
+    assert!(value["backend"].as_str().is_some_and(|b| b != "CPU"), "{}", value["backend"]);
+    assert_eq!(value["per_decode_token"]["submits"], 1.0);
+    assert_eq!(value["per_decode_token"]["readbacks"], 1.0);
+    assert_eq!(run(&["--exact"])["ids"], value["ids"], "--exact changes nothing on the GPU");
+
+    let ids: Vec<String> = case.prompt_ids.iter().map(u32::to_string).collect();
+    let mut all = vec!["score"];
+    all.extend(args);
+    let joined = ids.join(",");
+    all.extend(["--ids", &joined, "--top", "1", "--json"]);
+    let rows = last_json_line(&glassbox(&all));
+    let last = &rows.as_array().expect("rows")[ids.len() - 1];
+    assert_eq!(last["ids"][0], case.greedy_ids[0], "the last prompt position predicts the first answer token");
+}

@@ -41,7 +41,7 @@ fn a_full_context_ends_the_answer_without_an_error() {
     let ids = prompt("Tell me a long story about the sea.");
     let options = GenerateOptions { context: Some(ids.len() + 3), max_tokens: 100, ..Default::default() };
     let mut generator = engine().generate(ids, options).expect("start");
-    let generated = generator.run_to_end().expect("no error at the context limit");
+    let generated = generator.run_to_end_blocking().expect("no error at the context limit");
     assert_eq!(generated.len(), 3);
     assert_eq!(generator.finish_reason(), Some(FinishReason::ContextFull));
 }
@@ -51,18 +51,18 @@ fn max_tokens_and_stop_strings_end_the_answer() {
     let ids = prompt("Write one sentence about cats.");
     let mut generator =
         engine().generate(ids.clone(), GenerateOptions { max_tokens: 5, ..Default::default() }).expect("start");
-    assert_eq!(generator.run_to_end().expect("run").len(), 5);
+    assert_eq!(generator.run_to_end_blocking().expect("run").len(), 5);
     assert_eq!(generator.finish_reason(), Some(FinishReason::MaxTokens));
 
     let mut free =
         engine().generate(ids.clone(), GenerateOptions { max_tokens: 24, ..Default::default() }).expect("start");
-    free.run_to_end().expect("run");
+    free.run_to_end_blocking().expect("run");
     let text = free.text().to_owned();
     let stop = text.split_whitespace().nth(2).map(str::to_owned).expect("a third word to stop on");
     let mut stopped = engine()
         .generate(ids, GenerateOptions { max_tokens: 24, stop: vec![stop.clone()], ..Default::default() })
         .expect("start");
-    stopped.run_to_end().expect("run");
+    stopped.run_to_end_blocking().expect("run");
     assert_eq!(stopped.finish_reason(), Some(FinishReason::StopString));
     assert!(
         !stopped.text().contains(&stop) && text.starts_with(stopped.text()),
@@ -77,7 +77,7 @@ fn streamed_text_equals_the_decoded_answer() {
         .generate(prompt("Write a haiku about the sea."), GenerateOptions { max_tokens: 40, ..Default::default() })
         .expect("start");
     let mut streamed = String::new();
-    while let Some(step) = generator.step().expect("step") {
+    while let Some(step) = generator.step_blocking().expect("step") {
         streamed.push_str(&step.text);
     }
     assert_eq!(
@@ -92,7 +92,11 @@ fn the_same_seed_gives_the_same_text() {
     let run = |seed| {
         let sampler = SamplerConfig { temperature: 0.9, top_p: 0.95, seed, ..Default::default() };
         let options = GenerateOptions { max_tokens: 20, sampler, ..Default::default() };
-        engine().generate(prompt("Invent a name for a cat."), options).expect("start").run_to_end().expect("run")
+        engine()
+            .generate(prompt("Invent a name for a cat."), options)
+            .expect("start")
+            .run_to_end_blocking()
+            .expect("run")
     };
     assert_eq!(run(42), run(42));
     assert_ne!(run(42), run(43), "different seeds should differ within 20 sampled tokens");
@@ -105,7 +109,7 @@ fn traces_report_attention_rows_that_sum_to_one_and_a_consistent_distribution() 
     let options =
         GenerateOptions { max_tokens: 2, trace: TraceOptions { attention: true, top_k: 5 }, ..Default::default() };
     let mut generator = engine().generate(ids, options).expect("start");
-    let first = generator.step().expect("step").expect("a token");
+    let first = generator.step_blocking().expect("step").expect("a token");
     let attention = first.attention.as_ref().expect("attention traced");
     assert_eq!((attention.first, attention.n_query, attention.n_key()), (0, n_prompt, n_prompt));
     let c = &engine().model.config;
@@ -122,7 +126,7 @@ fn traces_report_attention_rows_that_sum_to_one_and_a_consistent_distribution() 
     assert!(distribution.top.windows(2).all(|w| w[0].prob >= w[1].prob));
     assert!(distribution.entropy > 0.0 && distribution.entropy < (c.n_vocab as f32).ln());
 
-    let second = generator.step().expect("step").expect("a token");
+    let second = generator.step_blocking().expect("step").expect("a token");
     let attention = second.attention.as_ref().expect("attention traced");
     assert_eq!((attention.first, attention.n_query, attention.n_key()), (n_prompt, 1, n_prompt + 1));
 }
@@ -131,7 +135,7 @@ fn traces_report_attention_rows_that_sum_to_one_and_a_consistent_distribution() 
 fn tracing_does_not_change_the_tokens() {
     let run = |trace| {
         let options = GenerateOptions { max_tokens: 8, trace, ..Default::default() };
-        engine().generate(prompt("Name a colour."), options).expect("start").run_to_end().expect("run")
+        engine().generate(prompt("Name a colour."), options).expect("start").run_to_end_blocking().expect("run")
     };
     assert_eq!(run(TraceOptions::default()), run(TraceOptions { attention: true, top_k: 10 }));
 }
@@ -145,7 +149,7 @@ fn a_long_traced_prompt_keeps_the_attention_of_its_last_tokens_within_the_budget
     assert!(budget_rows < ids.len(), "the prompt must exceed the budget for this test to mean anything");
     let options =
         GenerateOptions { max_tokens: 1, trace: TraceOptions { attention: true, top_k: 0 }, ..Default::default() };
-    let step = engine().generate(ids.clone(), options).expect("start").step().expect("step").expect("a token");
+    let step = engine().generate(ids.clone(), options).expect("start").step_blocking().expect("step").expect("a token");
     let attention = step.attention.expect("attention traced");
     assert_eq!((attention.first + attention.n_query, attention.n_query), (ids.len(), budget_rows));
     assert!(attention.probs.len() <= engine::model::MAX_TRACE_VALUES);

@@ -79,7 +79,7 @@ fn greedy_matches_llama_cpp(precision: Precision) {
     for case in &common::reference().chat {
         let options = engine::generate::GenerateOptions { max_tokens: case.greedy_ids.len(), ..Default::default() };
         let mut generator = engine.generate(case.prompt_ids.clone(), options).expect("start");
-        let mut ids = generator.run_to_end().expect("run");
+        let mut ids = generator.run_to_end_blocking().expect("run");
         if generator.finish_reason() == Some(engine::generate::FinishReason::EndOfSequence) {
             ids.extend(engine.tokenizer.eos); // llama.cpp's greedy ids end with the EOS token itself
         }

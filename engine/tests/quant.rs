@@ -1,6 +1,9 @@
 //! Block formats: the dequantizer against the format's definition written out element by element, and
 //! every integer dot product (scalar, AVX2 or simd128) against the f32 dot of what it stands for.
 
+mod common;
+
+use common::synthetic::random_blocks;
 use engine::backend::cpu::{matmul, quantize_row_q8, row_dot, scalar_row_dot, Precision};
 use engine::model::QMatrix;
 use engine::quant::{dequantize, GgmlType, QK};
@@ -11,30 +14,6 @@ use rand_chacha::ChaCha8Rng;
 /// Relative tolerance of a block dot product against its f32 twin: both sum the same exact integer
 /// products; only the order of f32 roundings differs.
 const DOT_REL: f32 = 1e-5;
-
-fn random_blocks(ty: GgmlType, n_blocks: usize, seed: u64) -> Vec<u8> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut bytes = vec![0u8; n_blocks * ty.block_bytes()];
-    rng.fill_bytes(&mut bytes);
-    // Keep the f16 constants finite and modest: exponent bits from a small range.
-    let scale =
-        |rng: &mut ChaCha8Rng| f16::from_f32((rng.next_u32() % 1000) as f32 / 20_000.0 - 0.02).to_bits().to_le_bytes();
-    for block in bytes.chunks_exact_mut(ty.block_bytes()) {
-        match ty {
-            GgmlType::Q4_0 | GgmlType::Q8_0 => block[..2].copy_from_slice(&scale(&mut rng)),
-            GgmlType::Q4_1 => {
-                block[..2].copy_from_slice(&scale(&mut rng));
-                block[2..4].copy_from_slice(&scale(&mut rng));
-            }
-            GgmlType::F16 => block.copy_from_slice(&scale(&mut rng)),
-            GgmlType::BF16 => {
-                block.copy_from_slice(&bf16::from_f32(rng.next_u32() as f32 / 1e9 - 2.0).to_bits().to_le_bytes())
-            }
-            GgmlType::F32 => block.copy_from_slice(&(rng.next_u32() as f32 / 1e9 - 2.0).to_le_bytes()),
-        }
-    }
-    bytes
-}
 
 /// Element `i` of a block, straight from the format's definition.
 fn element(ty: GgmlType, block: &[u8], i: usize) -> f32 {

@@ -72,6 +72,74 @@ fn report(
     }
 }
 
+/// `cargo xtask bench gpu`: the engine on the GPU adapter wgpu finds (lavapipe on a machine without a
+/// GPU) beside the CPU backend (8-bit and exact), interleaved, same prompt and length; prints medians,
+/// ratios and what one decoded token costs on the GPU (dispatches, submits, readbacks, bytes back).
+pub fn run_gpu(root: &Path, runs: usize) -> Result<()> {
+    let model = model::ensure()?;
+    eprintln!("xtask: building glassbox (release)");
+    cargo(&["build", "--release", "-q", "-p", "engine", "--bin", "glassbox"])?;
+    let glassbox = crate::target_dir(root).join("release").join("glassbox");
+    let runtime_dir = std::env::temp_dir().join("glassbox-xdg");
+    std::fs::create_dir_all(&runtime_dir)?;
+    let configs: [(&str, &[&str]); 3] = [
+        ("gpu", &["--backend", "gpu"]),
+        ("cpu int8", &["--backend", "cpu"]),
+        ("cpu exact", &["--backend", "cpu", "--exact"]),
+    ];
+    let mut results: Vec<(Vec<Run>, Vec<Value>)> = vec![(Vec::new(), Vec::new()); configs.len()];
+    let n = N_TOKENS.to_string();
+    for i in 0..runs {
+        for ((name, flags), (runs_of, jsons)) in configs.iter().zip(results.iter_mut()) {
+            eprintln!("xtask: run {}/{runs}: {name}", i + 1);
+            let out = json_of(
+                Command::new(&glassbox)
+                    .args(["generate", "--model"])
+                    .arg(&model)
+                    .args(["--prompt", PROMPT, "--chat", "--max-tokens", &n, "--ignore-eos", "--json"])
+                    .args(*flags)
+                    .env("XDG_RUNTIME_DIR", &runtime_dir),
+            )?;
+            runs_of.push(Run::from_json(&out, "peak_rss_bytes")?);
+            jsons.push(out);
+        }
+    }
+    let adapter = results[0].1.last().and_then(|v| v["backend"].as_str()).unwrap_or("?").to_owned();
+    println!(
+        "\nglassbox on {adapter} vs the CPU backend; {N_TOKENS} greedy tokens, medians of {runs} interleaved runs"
+    );
+    println!("{:<12} {:>13} {:>14}", "backend", "decode tok/s", "prefill tok/s");
+    for ((name, _), (r, _)) in configs.iter().zip(&results) {
+        let decode = median(r, |r| Some(r.decode_tok_s)).unwrap_or(0.0);
+        let prefill = median(r, |r| Some(r.prefill_tok_s)).unwrap_or(0.0);
+        println!("{name:<12} {decode:>13.1} {prefill:>14.1}");
+    }
+    let ratio = |a: usize, b: usize, f: fn(&Run) -> f64| {
+        median(&results[a].0, |r| Some(f(r))).unwrap_or(0.0) / median(&results[b].0, |r| Some(f(r))).unwrap_or(1.0)
+    };
+    println!(
+        "ratio gpu / cpu int8: decode {:.2}×, prefill {:.2}×; gpu / cpu exact: decode {:.2}×, prefill {:.2}×",
+        ratio(0, 1, |r| r.decode_tok_s),
+        ratio(0, 1, |r| r.prefill_tok_s),
+        ratio(0, 2, |r| r.decode_tok_s),
+        ratio(0, 2, |r| r.prefill_tok_s)
+    );
+    if let Some(last) = results[0].1.last() {
+        let per = &last["per_decode_token"];
+        let n_layer = last["n_layer"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "per decoded token on the GPU: {} dispatches ({:.1} per layer), {} submits, {} readbacks, {} bytes back; GPU memory {:.1} MB",
+            per["dispatches"],
+            per["dispatches"].as_f64().unwrap_or(0.0) / n_layer,
+            per["submits"],
+            per["readbacks"],
+            per["readback_bytes"],
+            last["gpu_memory_bytes"].as_f64().unwrap_or(0.0) / 1e6
+        );
+    }
+    Ok(())
+}
+
 /// Runs the native and the browser benchmark.
 pub fn run(root: &Path, runs: usize) -> Result<()> {
     let tools = Tools::ensure(Need::Everything)?;

@@ -20,6 +20,7 @@ usage: cargo xtask <command>
   test               set up, then run every test: native (incl. GPU kernels on lavapipe), wasm in
                      Chromium, end-to-end in Chromium; prints one summary line
   bench [--runs N]   our CPU engine vs llama.cpp, interleaved runs, medians and ratios
+  bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
   model              fetch and verify the default model; print its path
   setup              install every missing tool, nothing else
 
@@ -64,7 +65,11 @@ fn run() -> Result<()> {
                 }
                 None => 5,
             };
-            bench::run(&root, runs)
+            if args.iter().any(|a| a == "gpu") {
+                bench::run_gpu(&root, runs)
+            } else {
+                bench::run(&root, runs)
+            }
         }
         "model" => {
             println!("{}", model::ensure()?.display());

@@ -12,7 +12,12 @@ pub fn SystemStatus(state: AppState) -> impl IntoView {
             <h2>"This machine"</h2>
             <dl>
                 <dt>"Engine runs on"</dt>
-                <dd data-testid="engine-backend">"CPU (WebAssembly SIMD, 8-bit activations)"</dd>
+                <dd data-testid="engine-backend">
+                    {move || match state.model.get() {
+                        ModelState::Ready { backend, .. } => backend,
+                        _ => "decided once the model is loaded".to_owned(),
+                    }}
+                </dd>
                 <dt>"GPU found"</dt>
                 <dd data-testid="compute-backend">
                     {move || match state.compute.get() {
@@ -27,7 +32,7 @@ pub fn SystemStatus(state: AppState) -> impl IntoView {
                             format!("loading… {:.0} / {:.0} MB", loaded as f64 / 1e6, total as f64 / 1e6)
                         }
                         ModelState::Loading { .. } => "loading…".to_owned(),
-                        ModelState::Ready { name, bytes } => {
+                        ModelState::Ready { name, bytes, .. } => {
                             format!("{name}, {:.1} MB, loaded on this device", bytes as f64 / 1e6)
                         }
                         ModelState::Failed(message) => message,

@@ -2,6 +2,7 @@
 //! through `wgpu` (WebGPU in the browser, Vulkan natively, where Mesa's lavapipe stands in for a GPU).
 
 pub mod cpu;
+pub mod gpu;
 
 use serde::{Deserialize, Serialize};
 

@@ -29,6 +29,7 @@ mod cli {
 
     use clap::{Args, Parser, Subcommand, ValueEnum};
     use engine::backend::cpu::Precision;
+    use engine::backend::gpu::Readback;
     use engine::chat::Message;
     use engine::generate::{Engine, GenerateOptions};
     use engine::model::{FileBytes, LogitsFor};
@@ -109,17 +110,20 @@ mod cli {
         /// A GGUF file.
         #[arg(long)]
         model: PathBuf,
-        /// Compute backend.
+        /// Compute backend: `gpu` fails when no adapter can run the model, `auto` falls back to the CPU.
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
         backend: Backend,
-        /// f32 activations throughout (the reference path) instead of 8-bit activations.
+        /// CPU: f32 activations throughout (the reference path) instead of 8-bit activations. The GPU is
+        /// always exact, so there it changes nothing.
         #[arg(long)]
         exact: bool,
     }
 
-    #[derive(Clone, Copy, ValueEnum)]
+    #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
     enum Backend {
         Cpu,
+        Gpu,
+        Auto,
     }
 
     impl ModelArgs {
@@ -127,8 +131,16 @@ mod cli {
             let file = FileBytes::map(&self.model)
                 .map_err(|e| format!("cannot read model file {}: {e}", self.model.display()))?;
             let precision = if self.exact { Precision::Exact } else { Precision::Int8 };
-            let Backend::Cpu = self.backend;
-            Engine::from_gguf(file, precision).map_err(|e| format!("{}: {e}", self.model.display()))
+            let mut engine =
+                Engine::from_gguf(file, precision).map_err(|e| format!("{}: {e}", self.model.display()))?;
+            if self.backend != Backend::Cpu {
+                match pollster::block_on(engine.use_gpu()) {
+                    Ok(()) => {}
+                    Err(err) if self.backend == Backend::Gpu => return Err(err.to_string()),
+                    Err(err) => eprintln!("glassbox: {err}; using the CPU"),
+                }
+            }
+            Ok(engine)
         }
     }
 
@@ -191,9 +203,20 @@ mod cli {
                 let started = Instant::now();
                 let mut prefill_s = 0.0;
                 let mut stdout = std::io::stdout();
-                while let Some(step) = generator.step().map_err(|e| e.to_string())? {
+                let (mut dispatches, mut submits, mut readbacks, mut readback_bytes) = (0u64, 0u64, 0u64, 0u64);
+                let mut decode_steps = 0u64;
+                while let Some(step) = generator.step_blocking().map_err(|e| e.to_string())? {
                     if prefill_s == 0.0 {
                         prefill_s = started.elapsed().as_secs_f64();
+                    } else {
+                        decode_steps += 1;
+                        dispatches += u64::from(step.counters.dispatches);
+                        submits += u64::from(step.counters.submits);
+                        readbacks += u64::from(step.counters.readbacks);
+                        readback_bytes += step.counters.readback_bytes;
+                    }
+                    if let Some(note) = &step.note {
+                        eprintln!("glassbox: {note}");
                     }
                     if !json {
                         print!("{}", step.text);
@@ -223,6 +246,15 @@ mod cli {
                             "prefill_tok_s": prefill_tok_s,
                             "decode_tok_s": decode_tok_s,
                             "peak_rss_bytes": peak_rss_bytes(),
+                            "backend": engine.backend_label(),
+                            "n_layer": engine.model.config.n_layer,
+                            "gpu_memory_bytes": engine.gpu().map(|g| g.memory_in_use()),
+                            "per_decode_token": (decode_steps > 0).then_some(decode_steps as f64).map(|d| json!({
+                                "dispatches": dispatches as f64 / d,
+                                "submits": submits as f64 / d,
+                                "readbacks": readbacks as f64 / d,
+                                "readback_bytes": readback_bytes as f64 / d,
+                            })),
                         })
                     );
                 } else {
@@ -239,8 +271,12 @@ mod cli {
                 if ids.is_empty() {
                     return Err("no ids to score".into());
                 }
-                let mut cache = engine.model.new_cache(ids.len());
-                let out = engine.model.forward(&mut cache, &ids, LogitsFor::All, false).map_err(|e| e.to_string())?;
+                let (mut session, note) = engine.session(ids.len());
+                if let Some(note) = note {
+                    eprintln!("glassbox: {note}");
+                }
+                let out = pollster::block_on(session.forward(&ids, LogitsFor::All, false, Readback::Logits))
+                    .map_err(|e| e.to_string())?;
                 let rows: Vec<_> = out
                     .logits
                     .chunks_exact(engine.model.config.n_vocab)

@@ -11,6 +11,8 @@ pub struct KvCache {
     kv_dim: usize,
     len: usize,
     capacity: usize,
+    /// Round what is stored to f16, as the GPU's cache does (to test the GPU against its exact twin).
+    f16: bool,
 }
 
 impl KvCache {
@@ -22,7 +24,15 @@ impl KvCache {
             kv_dim: config.kv_dim(),
             len: 0,
             capacity,
+            f16: false,
         }
+    }
+
+    /// The same cache storing keys and values rounded to f16, as the GPU backend keeps them: the CPU
+    /// twin the GPU is compared with where attention is sharp enough for that rounding to show.
+    pub fn rounding_to_f16(mut self) -> Self {
+        self.f16 = true;
+        self
     }
 
     /// Positions filled.
@@ -53,7 +63,11 @@ impl KvCache {
         let at = self.len * self.kv_dim;
         for (store, new) in [(&mut self.keys[l], k), (&mut self.values[l], v)] {
             store.truncate(at);
-            store.extend_from_slice(new);
+            if self.f16 {
+                store.extend(new.iter().map(|&v| half::f16::from_f32(v).to_f32()));
+            } else {
+                store.extend_from_slice(new);
+            }
         }
     }
 

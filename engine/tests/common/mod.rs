@@ -2,6 +2,8 @@
 //! after verifying the file) and llama.cpp's reference outputs in `shared/reference/`.
 #![allow(dead_code)]
 
+pub mod synthetic;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -31,7 +31,7 @@ pub async fn run(model_url: String, prompt: String, n_tokens: usize) -> Result<S
     let mut generator = engine.generate(prompt_ids.clone(), options).map_err(js_err)?;
     let started = now_ms();
     let mut prefill_ms = 0.0;
-    while generator.step().map_err(js_err)?.is_some() {
+    while generator.step().await.map_err(js_err)?.is_some() {
         if prefill_ms == 0.0 {
             prefill_ms = now_ms() - started;
         }

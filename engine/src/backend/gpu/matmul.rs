@@ -1,0 +1,59 @@
+//! Quantized weights × activations (`matmul.wgsl`): the decode matrix-vector product and the prefill
+//! matrix-matrix product are one kernel (a workgroup owns 8 rows × 8 tokens), with the residual add or
+//! SwiGLU fused into its epilogue. CPU twin: [`crate::backend::cpu::matmul`] (+ `swiglu`, residual add).
+
+use super::pack::GpuFormat;
+use super::{Dispatch, GpuContext, Grid, Tracked};
+use crate::error::Result;
+
+const SOURCE: &str = concat!(include_str!("step.wgsl"), include_str!("dequant.wgsl"), include_str!("matmul.wgsl"));
+
+/// What happens to each output value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Epilogue {
+    /// `y = Wx`.
+    Store = 0,
+    /// `y += Wx` (the residual stream).
+    Add = 1,
+    /// Rows are interleaved (gate, up) pairs: `y = silu(gate) · up`, half as many outputs.
+    SwiGlu = 2,
+}
+
+/// A matrix on the GPU: its words and shape.
+#[derive(Debug)]
+pub(crate) struct GpuMatrix {
+    pub words: Tracked,
+    pub format: GpuFormat,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+/// Where a product reads and writes.
+pub(crate) struct MatmulIo<'a> {
+    pub x: &'a wgpu::Buffer,
+    pub y: &'a wgpu::Buffer,
+    /// Floats between consecutive tokens' outputs in `y`.
+    pub y_stride: usize,
+    /// Offset of output 0 within a token's row of `y`.
+    pub y_offset: usize,
+}
+
+/// `y (op)= W · x` for the chunk's tokens; `head`: the output head's rows (see `Step.head_*`).
+pub(crate) fn dispatch(
+    ctx: &GpuContext,
+    w: &GpuMatrix,
+    io: MatmulIo<'_>,
+    epilogue: Epilogue,
+    head: bool,
+) -> Result<(Dispatch, Tracked)> {
+    let constants =
+        [("FORMAT", w.format.constant()), ("EPILOGUE", epilogue as u32 as f64), ("HEAD", u32::from(head) as f64)];
+    let pipeline = ctx.pipeline("matmul", SOURCE, &constants)?;
+    let params =
+        ctx.uniform("matmul params", &[w.rows as u32, w.cols as u32, io.y_stride as u32, io.y_offset as u32])?;
+    let step = ctx.step_buffer();
+    let bind_group = ctx.bind(&pipeline, &[step, &params, &w.words, io.x, io.y]);
+    let x = w.rows.div_ceil(8) as u32;
+    let grid = if head { Grid::HeadTiles { x } } else { Grid::Tiles { x } };
+    Ok((Dispatch { pipeline, bind_group, grid }, params))
+}

@@ -1,0 +1,86 @@
+// Weights × activations for the chunk's tokens: y[t][r] = Σ_c W[r][c] · x[t][c]. A workgroup owns 8
+// rows × 8 tokens; 8 lanes per row stride over the row's blocks, so each weight block is dequantized
+// once for 8 tokens (prefill) and the decode step (1 token) reads each weight once.
+// EPILOGUE 0: y = Wx; 1: y += Wx (the residual add, fused); 2: rows come as (gate, up) pairs and
+// y = silu(gate) · up (SwiGLU, fused). HEAD 1: the output head, which reads rows head_row0.. of x.
+override EPILOGUE: u32 = 0u;
+override HEAD: u32 = 0u;
+
+struct Params {
+    rows: u32,
+    cols: u32,
+    y_stride: u32,
+    y_offset: u32,
+}
+
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+const ROWS: u32 = 8u;
+const LANES: u32 = 8u;
+const TILE: u32 = 8u;
+
+var<workgroup> partial: array<f32, 512>; // ROWS × LANES × TILE
+var<workgroup> sums: array<f32, 64>; // ROWS × TILE
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let row_in = li / LANES;
+    let lane = li % LANES;
+    let r = wg.x * ROWS + row_in;
+    var n = step.n;
+    var row0 = 0u;
+    if HEAD == 1u {
+        n = step.head_n;
+        row0 = step.head_row0;
+    }
+    let t0 = wg.y * TILE;
+    let nt = min(TILE, n - min(n, t0));
+    let nb = p.cols / 32u;
+    let cols4 = p.cols / 4u;
+    var acc: array<f32, 8>;
+    if r < p.rows {
+        for (var b = lane; b < nb; b += LANES) {
+            let blk = load_block(r * nb + b);
+            for (var t = 0u; t < nt; t++) {
+                let xb = (row0 + t0 + t) * cols4 + b * 8u;
+                var s = vec4<f32>(0.0);
+                var sx = vec4<f32>(0.0);
+                for (var i = 0u; i < 8u; i++) {
+                    let xv = x[xb + i];
+                    s += blk.q[i] * xv;
+                    sx += xv;
+                }
+                acc[t] += blk.d * (s.x + s.y + s.z + s.w) + blk.m * (sx.x + sx.y + sx.z + sx.w);
+            }
+        }
+    }
+    for (var t = 0u; t < TILE; t++) {
+        partial[(row_in * LANES + lane) * TILE + t] = acc[t];
+    }
+    workgroupBarrier();
+    // Lane l of each row now totals that row for token l.
+    let t = lane;
+    var total = 0.0;
+    for (var l = 0u; l < LANES; l++) {
+        total += partial[(row_in * LANES + l) * TILE + t];
+    }
+    if EPILOGUE == 2u {
+        sums[row_in * TILE + t] = total;
+        workgroupBarrier();
+        if r < p.rows && t < nt && row_in % 2u == 0u {
+            let g = total;
+            let u = sums[(row_in + 1u) * TILE + t];
+            y[(t0 + t) * p.y_stride + p.y_offset + r / 2u] = g / (1.0 + exp(-g)) * u;
+        }
+    } else if r < p.rows && t < nt {
+        let at = (t0 + t) * p.y_stride + p.y_offset + r;
+        if EPILOGUE == 1u {
+            y[at] += total;
+        } else {
+            y[at] = total;
+        }
+    }
+}

@@ -1,0 +1,46 @@
+// RoPE and the KV append, fused: for each token of the chunk, rotates the query and key pairs of the
+// fused QKV projection by the angles of its position (a table computed on the CPU at load, so the GPU and
+// the CPU rotate by the very same f32 angles), writes the queries to `q` and appends the key and value to
+// this layer's cache as f16 pairs.
+struct Params {
+    q_dim: u32,
+    kv_dim: u32,
+    head_dim: u32,
+    rope_pairs: u32,
+}
+
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> qkv: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read> table: array<vec2<f32>>; // (position, pair) → (cos, sin)
+@group(0) @binding(4) var<storage, read_write> q: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read_write> k_cache: array<u32>;
+@group(0) @binding(6) var<storage, read_write> v_cache: array<u32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let t = gid.y;
+    let q_pairs = p.q_dim / 2u;
+    let kv_pairs = p.kv_dim / 2u;
+    let width = q_pairs + 2u * kv_pairs;
+    if i >= width || t >= step.n {
+        return;
+    }
+    let pos = step.start + t;
+    let ab = qkv[t * width + i];
+    if i < q_pairs + kv_pairs {
+        let j = i % (p.head_dim / 2u);
+        var v = ab;
+        if j < p.rope_pairs {
+            let cs = table[pos * p.rope_pairs + j];
+            v = vec2<f32>(ab.x * cs.x - ab.y * cs.y, ab.x * cs.y + ab.y * cs.x);
+        }
+        if i < q_pairs {
+            q[t * q_pairs + i] = v;
+        } else {
+            k_cache[pos * kv_pairs + i - q_pairs] = pack2x16float(v);
+        }
+    } else {
+        v_cache[pos * kv_pairs + i - q_pairs - kv_pairs] = pack2x16float(ab);
+    }
+}

@@ -1,0 +1,120 @@
+//! Fixtures built in code: random quantized blocks, and small random llama models as GGUF files (no
+//! tokenizer: enough for `Model::load` and the GPU's upload, on any backend, natively or in the browser).
+
+use engine::gguf::GgufBuilder;
+use engine::quant::GgmlType;
+use half::{bf16, f16};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// `n_blocks` random blocks of `ty` with finite, modest constants (|scale| ≤ 0.02).
+pub fn random_blocks(ty: GgmlType, n_blocks: usize, seed: u64) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut bytes = vec![0u8; n_blocks * ty.block_bytes()];
+    rng.fill_bytes(&mut bytes);
+    // Keep the f16 constants finite and modest: exponent bits from a small range.
+    let scale =
+        |rng: &mut ChaCha8Rng| f16::from_f32((rng.next_u32() % 1000) as f32 / 20_000.0 - 0.02).to_bits().to_le_bytes();
+    for block in bytes.chunks_exact_mut(ty.block_bytes()) {
+        match ty {
+            GgmlType::Q4_0 | GgmlType::Q8_0 => block[..2].copy_from_slice(&scale(&mut rng)),
+            GgmlType::Q4_1 => {
+                block[..2].copy_from_slice(&scale(&mut rng));
+                block[2..4].copy_from_slice(&scale(&mut rng));
+            }
+            GgmlType::F16 => block.copy_from_slice(&scale(&mut rng)),
+            GgmlType::BF16 => {
+                block.copy_from_slice(&bf16::from_f32(rng.next_u32() as f32 / 1e9 - 2.0).to_bits().to_le_bytes())
+            }
+            GgmlType::F32 => block.copy_from_slice(&(rng.next_u32() as f32 / 1e9 - 2.0).to_le_bytes()),
+        }
+    }
+    bytes
+}
+
+/// The shape and block types of a small random llama model.
+#[derive(Debug, Clone)]
+pub struct TinyLlama {
+    pub n_layer: usize,
+    pub n_embd: usize,
+    pub n_head: usize,
+    pub n_head_kv: usize,
+    pub n_ff: usize,
+    pub n_vocab: usize,
+    pub n_ctx: usize,
+    /// Types of wq, wk, wv, wo, gate, up, down.
+    pub types: [GgmlType; 7],
+    /// Embedding type.
+    pub embd: GgmlType,
+    /// `Some(type)`: a separate output head; `None`: tied to the embeddings.
+    pub output: Option<GgmlType>,
+}
+
+impl TinyLlama {
+    /// Every matrix Q4_1, output tied: the GPU's fused fast paths.
+    pub fn uniform() -> Self {
+        Self {
+            n_layer: 2,
+            n_embd: 128,
+            n_head: 4,
+            n_head_kv: 2,
+            n_ff: 352, // 11 blocks: not a multiple of the 8 lanes
+            n_vocab: 301,
+            n_ctx: 512,
+            types: [GgmlType::Q4_1; 7],
+            embd: GgmlType::Q4_1,
+            output: None,
+        }
+    }
+
+    /// Mixed types (Q4_0, Q8_0, F16, BF16, F32), a separate head: every repacking and the f32 fallback.
+    pub fn mixed() -> Self {
+        use GgmlType::*;
+        Self { types: [Q4_0, Q8_0, Q4_0, Q8_0, F16, F16, Q4_0], embd: Q8_0, output: Some(BF16), ..Self::uniform() }
+    }
+
+    /// The GGUF file.
+    pub fn build(&self, seed: u64) -> Vec<u8> {
+        let (d, hd) = (self.n_embd, self.n_embd / self.n_head);
+        let kv = self.n_head_kv * hd;
+        let gain_seed = seed ^ 0x5eed;
+        let mut seed = seed;
+        let mut matrix = |b: GgufBuilder, ty: GgmlType, name: &str, rows: usize, cols: usize| {
+            seed += 1;
+            b.tensor(name, &[cols as u64, rows as u64], ty, random_blocks(ty, rows * cols / ty.block_size(), seed))
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(gain_seed);
+        let mut gains =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| 0.5 + (rng.next_u32() % 1000) as f32 / 1000.0).collect() };
+        let mut b = GgufBuilder::new()
+            .string("general.architecture", "llama")
+            .u32("llama.block_count", self.n_layer as u32)
+            .u32("llama.embedding_length", d as u32)
+            .u32("llama.attention.head_count", self.n_head as u32)
+            .u32("llama.attention.head_count_kv", self.n_head_kv as u32)
+            .u32("llama.feed_forward_length", self.n_ff as u32)
+            .u32("llama.context_length", self.n_ctx as u32)
+            .f32("llama.rope.freq_base", 10_000.0)
+            .f32("llama.attention.layer_norm_rms_epsilon", 1e-5);
+        let e = self.embd;
+        b = matrix(b, e, "token_embd.weight", self.n_vocab, d);
+        let [tq, tk, tv, to, tg, tu, td] = self.types;
+        for i in 0..self.n_layer {
+            let name = |t: &str| format!("blk.{i}.{t}.weight");
+            b = b.tensor_f32(&name("attn_norm"), &[d as u64], &gains(d));
+            b = matrix(b, tq, &name("attn_q"), d, d);
+            b = matrix(b, tk, &name("attn_k"), kv, d);
+            b = matrix(b, tv, &name("attn_v"), kv, d);
+            b = matrix(b, to, &name("attn_output"), d, d);
+            b = b.tensor_f32(&name("ffn_norm"), &[d as u64], &gains(d));
+            b = matrix(b, tg, &name("ffn_gate"), self.n_ff, d);
+            b = matrix(b, tu, &name("ffn_up"), self.n_ff, d);
+            b = matrix(b, td, &name("ffn_down"), d, self.n_ff);
+        }
+        b = b.tensor_f32("output_norm.weight", &[d as u64], &gains(d));
+        if let Some(ty) = self.output {
+            b = matrix(b, ty, "output.weight", self.n_vocab, d);
+        }
+        b.build()
+    }
+}

@@ -1,0 +1,246 @@
+//! The whole model on the GPU (natively: Mesa's lavapipe when the machine has no GPU) against llama.cpp's
+//! float64 reference, against the CPU's exact path, and through a device lost mid-answer.
+//!
+//! Tolerances (issue #4): teacher-forced logits of the reference's top 5 within 0.1 (max) at every
+//! position; top-1 equal wherever both margins are ≥ 0.5; greedy ids equal to llama.cpp's up to the first
+//! near-tie. Against the CPU's exact path (same weights, f32 activations; the GPU keeps keys and values in
+//! f16), every logit of every position within `GPU_VS_CPU_MAX`.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::synthetic::TinyLlama;
+use engine::backend::cpu::Precision;
+use engine::backend::gpu::{GpuContext, GpuModel, Readback, CHUNK};
+use engine::chat::Message;
+use engine::generate::{Engine, FinishReason, GenerateOptions, TraceOptions};
+use engine::gguf::Gguf;
+use engine::model::{FileBytes, LogitsFor, Model};
+use engine::session::Session;
+use engine::trace::top_k;
+
+const REFERENCE_MAX: f32 = 0.1;
+const CONFIDENT_MARGIN: f32 = 0.5;
+/// Every logit, GPU vs the CPU's exact path (f32 cache), default model, logits spanning about ±30: the
+/// GPU's f16 keys and values account for most of it (measured 0.040 over 10.8 M logits).
+const GPU_VS_CPU_MAX: f32 = 0.06;
+
+fn gpu_engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut engine = Engine::from_gguf(common::model_file(), Precision::Exact).expect("engine");
+        pollster::block_on(engine.use_gpu())
+            .expect("no GPU adapter: install Mesa's Vulkan drivers (mesa-vulkan-drivers), as `cargo xtask setup` does");
+        engine
+    })
+}
+
+fn reference_sequences() -> impl Iterator<Item = (&'static common::ChatCase, Vec<u32>)> {
+    common::reference()
+        .chat
+        .iter()
+        .map(|case| (case, case.prompt_ids.iter().chain(&case.greedy_ids).copied().collect()))
+}
+
+fn gpu_logits(engine: &Engine, ids: &[u32]) -> Vec<f32> {
+    let (mut session, note) = engine.session(ids.len());
+    assert!(session.is_gpu() && note.is_none(), "expected a GPU session: {note:?}");
+    pollster::block_on(session.forward(ids, LogitsFor::All, false, Readback::Logits)).expect("forward").logits
+}
+
+#[test]
+fn gpu_teacher_forced_matches_float64_reference_within_0_1() {
+    let engine = gpu_engine();
+    let n_vocab = engine.model.config.n_vocab;
+    let (mut worst, mut count, mut mismatches) = (0.0f32, 0, Vec::new());
+    assert!(reference_sequences().any(|(_, ids)| ids.len() > CHUNK), "a sequence spans more than one prefill chunk");
+    for (case, ids) in reference_sequences() {
+        let logits = gpu_logits(engine, &ids);
+        for (i, (exact, llama)) in case.exact_teacher_forced.iter().zip(&case.teacher_forced).enumerate() {
+            let row = &logits[(case.prompt_ids.len() - 1 + i) * n_vocab..][..n_vocab];
+            for (&id, &want) in exact.top5_ids.iter().zip(&exact.top5_logits) {
+                worst = worst.max((row[id as usize] - want).abs());
+                count += 1;
+            }
+            let ours = top_k(row, 1)[0].0;
+            if exact.margin >= CONFIDENT_MARGIN && llama.margin >= CONFIDENT_MARGIN && ours != exact.top5_ids[0] {
+                mismatches.push(format!("{:?} position {i}: ours {ours}, reference {}", case.user, exact.top5_ids[0]));
+            }
+        }
+    }
+    eprintln!("GPU teacher-forced: {count} logits, max |Δ| {worst:.5} (limit {REFERENCE_MAX})");
+    assert!(worst <= REFERENCE_MAX, "max |Δ| {worst}");
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+#[test]
+fn gpu_logits_match_the_cpu_exact_path_at_every_position() {
+    let engine = gpu_engine();
+    let (mut worst, mut count) = (0.0f32, 0);
+    for (_, ids) in reference_sequences() {
+        let gpu = gpu_logits(engine, &ids);
+        let mut cache = engine.model.new_cache(ids.len());
+        let cpu = engine.model.forward(&mut cache, &ids, LogitsFor::All, false).expect("cpu").logits;
+        assert_eq!(gpu.len(), cpu.len());
+        for (g, c) in gpu.iter().zip(&cpu) {
+            worst = worst.max((g - c).abs());
+        }
+        count += gpu.len();
+    }
+    eprintln!("GPU vs CPU exact: {count} logits, max |Δ| {worst:.5} (limit {GPU_VS_CPU_MAX})");
+    assert!(worst <= GPU_VS_CPU_MAX, "max |Δ| {worst}");
+}
+
+#[test]
+fn gpu_greedy_matches_llama_cpp_up_to_the_first_near_tie() {
+    let engine = gpu_engine();
+    for case in &common::reference().chat {
+        let options = GenerateOptions { max_tokens: case.greedy_ids.len(), ..Default::default() };
+        let mut generator = engine.generate(case.prompt_ids.clone(), options).expect("start");
+        assert!(generator.on_gpu());
+        let mut ids = generator.run_to_end_blocking().expect("run");
+        if generator.finish_reason() == Some(FinishReason::EndOfSequence) {
+            ids.extend(engine.tokenizer.eos);
+        }
+        let agree = ids.iter().zip(&case.greedy_ids).take_while(|(a, b)| a == b).count();
+        if agree < case.greedy_ids.len() {
+            let (exact, llama) = (&case.exact_teacher_forced[agree], &case.teacher_forced[agree]);
+            assert!(
+                exact.margin < CONFIDENT_MARGIN || llama.margin < CONFIDENT_MARGIN,
+                "{:?}: diverged at {agree} where margins are {} and {}",
+                case.user,
+                exact.margin,
+                llama.margin
+            );
+        }
+        eprintln!("GPU: {:?}: {agree} of {} greedy tokens equal llama.cpp's", case.user, case.greedy_ids.len());
+    }
+}
+
+#[test]
+fn gpu_decode_costs_one_submit_one_16_byte_readback_and_8_dispatches_per_layer() {
+    let engine = gpu_engine();
+    let n_layer = engine.model.config.n_layer as u32;
+    let prompt = engine.chat_prompt(&[Message::user("Count from one to twenty.")]).expect("prompt");
+    let options = GenerateOptions { max_tokens: 12, ignore_eos: true, ..Default::default() };
+    let mut generator = engine.generate(prompt, options).expect("start");
+    let first = generator.step_blocking().expect("prefill").expect("a token");
+    assert_eq!(first.counters.readbacks, 1, "the prompt's pass reads back once");
+    let mut decode = 0;
+    while let Some(step) = generator.step_blocking().expect("step") {
+        let c = step.counters;
+        assert_eq!((c.submits, c.readbacks, c.readback_bytes), (1, 1, 16), "{c:?}");
+        assert_eq!(c.dispatches, 1 + 8 * n_layer + 3, "embed + 8 per layer + norm, head, argmax");
+        assert!(c.gpu_memory_bytes > 0);
+        decode += 1;
+    }
+    assert_eq!(decode, 11);
+}
+
+#[test]
+fn gpu_attention_trace_and_distribution_match_the_cpu() {
+    let gpu = gpu_engine();
+    let cpu = Engine::from_gguf(common::model_file(), Precision::Exact).expect("cpu engine");
+    let prompt = cpu.chat_prompt(&[Message::user("Why is the sky blue?")]).expect("prompt");
+    let options = GenerateOptions {
+        max_tokens: 4,
+        trace: TraceOptions { attention: true, top_k: 5 },
+        ignore_eos: true,
+        ..Default::default()
+    };
+    let mut on_gpu = gpu.generate(prompt.clone(), options.clone()).expect("gpu");
+    let mut on_cpu = cpu.generate(prompt, options).expect("cpu");
+    let mut worst = 0.0f32;
+    while let (Some(g), Some(c)) =
+        (on_gpu.step_blocking().expect("gpu step"), on_cpu.step_blocking().expect("cpu step"))
+    {
+        assert_eq!(g.id, c.id, "same greedy token at {}", g.position);
+        let (ga, ca) = (g.attention.expect("gpu trace"), c.attention.expect("cpu trace"));
+        assert_eq!((ga.first, ga.n_query, ga.n_layer, ga.n_head), (ca.first, ca.n_query, ca.n_layer, ca.n_head));
+        for (a, b) in ga.probs.iter().zip(&ca.probs) {
+            worst = worst.max((a - b).abs());
+        }
+        let (gd, cd) = (g.distribution.expect("gpu top-k"), c.distribution.expect("cpu top-k"));
+        assert_eq!(gd.top.iter().map(|t| t.id).collect::<Vec<_>>(), cd.top.iter().map(|t| t.id).collect::<Vec<_>>());
+        assert!((g.prob - c.prob).abs() < 1e-3, "{} vs {}", g.prob, c.prob);
+    }
+    // The GPU's keys are f16: scores move by up to ~1e-3 of their size (measured 1.65e-3 at most).
+    eprintln!("attention probabilities, GPU vs CPU: max |Δ| {worst:.2e}");
+    assert!(worst <= 5e-3, "max |Δ| {worst}");
+}
+
+#[test]
+fn a_device_lost_mid_answer_finishes_the_answer_on_the_cpu() {
+    let mut engine = Engine::from_gguf(common::model_file(), Precision::Exact).expect("engine");
+    pollster::block_on(engine.use_gpu()).expect("GPU");
+    let prompt = engine.chat_prompt(&[Message::user("What is the capital of France?")]).expect("prompt");
+    let options = GenerateOptions { max_tokens: 24, ..Default::default() };
+    let reference =
+        engine.generate(prompt.clone(), options.clone()).expect("start").run_to_end_blocking().expect("run");
+
+    let mut generator = engine.generate(prompt, options).expect("start");
+    let mut ids = Vec::new();
+    let mut notes = Vec::new();
+    for _ in 0..3 {
+        ids.push(generator.step_blocking().expect("step").expect("token").id);
+    }
+    engine.gpu().expect("still on the GPU").context().simulate_device_loss();
+    while let Some(step) = generator.step_blocking().expect("the answer goes on after the loss") {
+        notes.extend(step.note);
+        if step.finish != Some(FinishReason::EndOfSequence) {
+            ids.push(step.id);
+        }
+    }
+    assert!(!generator.on_gpu(), "moved to the CPU");
+    assert_eq!(notes.len(), 1, "one note says so: {notes:?}");
+    assert!(notes[0].contains("lost") && notes[0].contains("CPU"), "{notes:?}");
+    assert_eq!(ids, reference, "the same answer as without the loss");
+    assert!(engine.gpu().is_none(), "new sessions go to the CPU");
+    assert_eq!(engine.backend_label(), "CPU");
+    let again = engine.generate(vec![1, 2, 3], GenerateOptions { max_tokens: 2, ..Default::default() }).expect("start");
+    assert!(!again.on_gpu());
+}
+
+/// Small random models built in code: prefill across several chunks and two attention tiles, then decode
+/// steps, every logit compared with the CPU's exact path.
+#[test]
+fn synthetic_models_run_the_same_on_gpu_and_cpu_for_every_weight_layout() {
+    let ctx_then = || pollster::block_on(GpuContext::new()).expect("GPU adapter");
+    for (name, spec) in [("uniform Q4_1, tied head", TinyLlama::uniform()), ("mixed types", TinyLlama::mixed())] {
+        let bytes = spec.build(7);
+        let gguf = Gguf::parse(&bytes).expect("parse");
+        let model = Model::load(&gguf, &FileBytes::new(bytes.clone()), Precision::Exact).expect("load");
+        let gpu = pollster::block_on(GpuModel::load(ctx_then(), &model, 512)).expect("upload");
+        let ids: Vec<u32> = (0..300u32).map(|i| (i * 37 + 11) % spec.n_vocab as u32).collect();
+        let (prefill, decode) = ids.split_at(290);
+
+        // The CPU twin rounds its cached keys and values to f16 as the GPU does: random weights make
+        // attention far sharper than a trained model's, sharp enough for that rounding to move logits by
+        // ~1 at a few positions; with it, what remains is the kernels' own rounding.
+        let mut cpu = Session::Cpu { model: &model, cache: model.new_cache(512).rounding_to_f16() };
+        let mut on_gpu = Session::Gpu(gpu.session(512).expect("session"));
+        let mut worst = 0.0f32;
+        let mut scale = 0.0f32;
+        let mut compare = |tokens: &[u32], cpu: &mut Session, on_gpu: &mut Session, all: bool| {
+            let lf = if all { LogitsFor::All } else { LogitsFor::Last };
+            let c = pollster::block_on(cpu.forward(tokens, lf, false, Readback::Logits)).expect("cpu");
+            let g = pollster::block_on(on_gpu.forward(tokens, lf, false, Readback::Logits)).expect("gpu");
+            assert_eq!(c.logits.len(), g.logits.len());
+            for (a, b) in c.logits.iter().zip(&g.logits) {
+                worst = worst.max((a - b).abs());
+                scale = scale.max(a.abs());
+            }
+            if !all {
+                let best = g.best.expect("argmax on the GPU");
+                assert_eq!(best.id, engine::sample::argmax(&c.logits), "{name}: greedy choice");
+            }
+        };
+        compare(prefill, &mut cpu, &mut on_gpu, true);
+        for &id in decode {
+            compare(&[id], &mut cpu, &mut on_gpu, false);
+        }
+        eprintln!("{name}: max |Δ| {worst:.2e} over logits up to {scale:.1}");
+        assert!(worst <= 2e-3 * scale.max(1.0), "{name}: max |Δ| {worst} (logits up to {scale})");
+    }
+}
