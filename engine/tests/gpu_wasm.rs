@@ -22,6 +22,7 @@ async fn synthetic_models_run_the_same_on_webgpu_and_cpu() {
         let gguf = Gguf::parse(&bytes).expect("parse");
         let model = Model::load(&gguf, &FileBytes::new(bytes.clone()), Precision::Exact).expect("load");
         let ctx = GpuContext::new().await.expect("a WebGPU adapter (Chromium runs with --enable-unsafe-webgpu)");
+        console_log!("adapter {:?}, subgroups {}", ctx.info.name, ctx.subgroups);
         let gpu = GpuModel::load(ctx, &model, 256).await.expect("upload");
         let ids: Vec<u32> = (0..80u32).map(|i| (i * 53 + 7) % spec.n_vocab as u32).collect();
         let mut cpu = Session::Cpu { model: &model, cache: model.new_cache(256).rounding_to_f16() };

@@ -6,7 +6,28 @@ use super::pack::GpuFormat;
 use super::{Dispatch, GpuContext, Grid, Tracked};
 use crate::error::Result;
 
-const SOURCE: &str = concat!(include_str!("step.wgsl"), include_str!("dequant.wgsl"), include_str!("matmul.wgsl"));
+const SOURCE: &str = concat!(
+    include_str!("step.wgsl"),
+    include_str!("dequant.wgsl"),
+    include_str!("lanes.wgsl"),
+    include_str!("matmul.wgsl")
+);
+/// The same kernel reducing across lanes with subgroup shuffles.
+#[cfg(not(target_arch = "wasm32"))]
+const SOURCE_SUBGROUP: &str = concat!(
+    include_str!("lanes_subgroup.wgsl"),
+    include_str!("step.wgsl"),
+    include_str!("dequant.wgsl"),
+    include_str!("matmul.wgsl")
+);
+#[cfg(target_arch = "wasm32")]
+const SOURCE_SUBGROUP: &str = concat!(
+    include_str!("enable_subgroups.wgsl"),
+    include_str!("lanes_subgroup.wgsl"),
+    include_str!("step.wgsl"),
+    include_str!("dequant.wgsl"),
+    include_str!("matmul.wgsl")
+);
 
 /// What happens to each output value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +69,11 @@ pub(crate) fn dispatch(
 ) -> Result<(Dispatch, Tracked)> {
     let constants =
         [("FORMAT", w.format.constant()), ("EPILOGUE", epilogue as u32 as f64), ("HEAD", u32::from(head) as f64)];
-    let pipeline = ctx.pipeline("matmul", SOURCE, &constants)?;
+    let pipeline = if ctx.subgroups {
+        ctx.pipeline("matmul_subgroup", SOURCE_SUBGROUP, &constants)?
+    } else {
+        ctx.pipeline("matmul", SOURCE, &constants)?
+    };
     let params =
         ctx.uniform("matmul params", &[w.rows as u32, w.cols as u32, io.y_stride as u32, io.y_offset as u32])?;
     let step = ctx.step_buffer();

@@ -22,7 +22,6 @@ const ROWS: u32 = 8u;
 const LANES: u32 = 8u;
 const TILE: u32 = 8u;
 
-var<workgroup> partial: array<f32, 512>; // ROWS × LANES × TILE
 var<workgroup> sums: array<f32, 64>; // ROWS × TILE
 
 @compute @workgroup_size(64)
@@ -57,16 +56,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             }
         }
     }
-    for (var t = 0u; t < TILE; t++) {
-        partial[(row_in * LANES + lane) * TILE + t] = acc[t];
-    }
-    workgroupBarrier();
-    // Lane l of each row now totals that row for token l.
+    // Lane l of each row now gets that row's total for token l (lanes.wgsl or lanes_subgroup.wgsl).
     let t = lane;
-    var total = 0.0;
-    for (var l = 0u; l < LANES; l++) {
-        total += partial[(row_in * LANES + l) * TILE + t];
-    }
+    let total = lane_total(acc, row_in, lane);
     if EPILOGUE == 2u {
         sums[row_in * TILE + t] = total;
         workgroupBarrier();

@@ -49,6 +49,8 @@ pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     /// The limits the device was created with (WebGPU's defaults when the adapter has them).
     pub limits: wgpu::Limits,
+    /// Whether the kernels use subgroup operations (the adapter has them, with subgroups of ≥ 8).
+    pub subgroups: bool,
     lost: Arc<Mutex<Option<String>>>,
     errors: Arc<Mutex<Vec<String>>>,
     memory: Arc<AtomicU64>,
@@ -68,6 +70,11 @@ impl GpuContext {
     /// Opens the best adapter with WebGPU's default limits (which every WebGPU device offers), capturing
     /// errors instead of letting wgpu panic, and noting a lost device.
     pub async fn new() -> Result<Self> {
+        Self::with_subgroups(true).await
+    }
+
+    /// [`Self::new`], using subgroup operations only if `allow` (tests run both reductions).
+    pub async fn with_subgroups(allow: bool) -> Result<Self> {
         let adapter = super::gpu_adapter().await?;
         let info = adapter.get_info();
         let limits = if adapter.limits().check_limits(&wgpu::Limits::defaults()) {
@@ -75,10 +82,12 @@ impl GpuContext {
         } else {
             adapter.limits()
         };
+        let subgroups = adapter.features().contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8 && allow;
+        let features = if subgroups { wgpu::Features::SUBGROUP } else { wgpu::Features::empty() };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("glassbox"),
-                required_features: wgpu::Features::empty(),
+                required_features: features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -111,6 +120,7 @@ impl GpuContext {
             queue,
             info,
             limits,
+            subgroups,
             lost,
             errors,
             memory: Arc::new(AtomicU64::new(STEP_BYTES)),
