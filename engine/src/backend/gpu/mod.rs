@@ -15,7 +15,7 @@ mod model;
 mod pack;
 mod rms_norm;
 mod rope;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 use std::collections::HashMap;

@@ -127,20 +127,19 @@ fn matmul_without_subgroups_matches_cpu_too() {
 }
 
 fn matmul_matches_cpu(ctx: &GpuContext) {
-    let ctx = ctx;
     let (rows, cols) = (1757, 55 * QK);
     for (seed, ty) in
         [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::F16, GgmlType::F32].into_iter().enumerate()
     {
         let w = random_matrix(ty, rows, cols, seed as u64);
-        let gw = upload_matrix(&ctx, &[&w], false);
+        let gw = upload_matrix(ctx, &[&w], false);
         for n in [1, 13] {
             let x = uniform(&mut rng(100 + n as u64), n * cols, 1.0);
             let (want, mag) = cpu_matmul(&w, &x, n);
-            let (xb, yb) = (f32_buffer(&ctx, &x), f32_buffer(&ctx, &vec![0.0; n * rows]));
+            let (xb, yb) = (f32_buffer(ctx, &x), f32_buffer(ctx, &vec![0.0; n * rows]));
             let io = MatmulIo { x: &xb, y: &yb, y_stride: rows, y_offset: 0 };
-            let (op, _p) = matmul::dispatch(&ctx, &gw, io, Epilogue::Store, false).expect("dispatch");
-            let got = run(&ctx, &op, tokens(n), &yb, n * rows);
+            let (op, _p) = matmul::dispatch(ctx, &gw, io, Epilogue::Store, false).expect("dispatch");
+            let got = run(ctx, &op, tokens(n), &yb, n * rows);
             assert_close(&format!("{ty:?} × {n} tokens"), &got, &want, &mag);
         }
     }
