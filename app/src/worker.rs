@@ -78,10 +78,10 @@ async fn place(engine: &mut Engine) -> String {
     match engine::probe_compute().await {
         engine::ComputeBackend::Gpu { device_type, .. } if device_type != "Cpu" => match engine.use_gpu().await {
             Ok(()) => format!("{} (f32, WGSL kernels)", engine.backend_label()),
-            Err(err) => format!("{CPU}: {err}"),
+            Err(err) => format!("{CPU}; {err}"),
         },
         engine::ComputeBackend::Gpu { .. } => {
-            format!("{CPU}: the only GPU adapter is a software one, slower than this")
+            format!("{CPU}; the GPU found is a software one, slower than the CPU")
         }
         engine::ComputeBackend::Cpu { .. } => CPU.to_owned(),
     }
