@@ -83,10 +83,7 @@ impl<'e> Session<'e> {
                     counters: StepCounters::default(),
                 })
             }
-            Self::Gpu(s) => {
-                let out = s.forward(tokens, logits_for, trace, readback).await?;
-                Ok(Forward { logits: out.logits, best: out.best, attention: out.attention, counters: out.counters })
-            }
+            Self::Gpu(s) => s.forward(tokens, logits_for, trace, readback).await,
         }
     }
 }

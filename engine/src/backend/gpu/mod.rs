@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use model::{Best, GpuForward, GpuModel, GpuSession, Readback, CHUNK, MAX_GPU_CONTEXT};
+pub use model::{Best, GpuModel, GpuSession, Readback, CHUNK, MAX_GPU_CONTEXT};
 
 use crate::error::{EngineError, Result};
 

@@ -17,6 +17,7 @@ use super::{argmax, attention, embed, matmul, rms_norm, rope};
 use super::{Dispatch, GpuContext, StepCounters, StepUniform, Tracked};
 use crate::error::{EngineError, Result};
 use crate::model::{Config, LogitsFor, Model, QMatrix, MAX_TRACE_VALUES};
+use crate::session::Forward;
 use crate::trace::AttentionTrace;
 
 /// Most tokens one submit processes; longer prompts go through in chunks of this many.
@@ -42,20 +43,6 @@ pub struct Best {
     pub logit: f32,
     /// log Σ exp(logits) over the vocabulary.
     pub log_z: f32,
-}
-
-/// What one GPU forward pass returns.
-#[derive(Debug, Clone)]
-pub struct GpuForward {
-    /// `(rows, n_vocab)`: every token's logits for [`LogitsFor::All`], the last token's for
-    /// [`LogitsFor::Last`] with [`Readback::Logits`], else empty.
-    pub logits: Vec<f32>,
-    /// The last token's most likely successor ([`LogitsFor::Last`] only).
-    pub best: Option<Best>,
-    /// Attention probabilities, when traced (same layout as the CPU's).
-    pub attention: Option<AttentionTrace>,
-    /// What this pass cost.
-    pub counters: StepCounters,
 }
 
 struct Layer {
@@ -409,7 +396,7 @@ impl<'m> GpuSession<'m> {
         logits_for: LogitsFor,
         trace: bool,
         readback: Readback,
-    ) -> Result<GpuForward> {
+    ) -> Result<Forward> {
         let m = self.model;
         let (ctx, c, s) = (&m.ctx, &m.config, &m.s);
         let n = tokens.len();
@@ -440,7 +427,7 @@ impl<'m> GpuSession<'m> {
         let trace_first = start + n - trace_rows;
         let v = c.n_vocab;
 
-        let mut out = GpuForward { logits: Vec::new(), best: None, attention: None, counters: StepCounters::default() };
+        let mut out = Forward { logits: Vec::new(), best: None, attention: None, counters: StepCounters::default() };
         let n_chunks = n.div_ceil(CHUNK);
         for (ci, chunk) in tokens.chunks(CHUNK).enumerate() {
             let last = ci + 1 == n_chunks;
