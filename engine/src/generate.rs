@@ -256,9 +256,7 @@ impl<'e> Generator<'e> {
     /// penalty, or a traced top-k); a plain greedy step needs only the GPU's argmax.
     fn needs_logits(&self) -> bool {
         let s = self.sampler.config();
-        (s.temperature > 0.0 && s.temperature.is_finite())
-            || (s.repetition_penalty != 1.0 && s.repetition_penalty > 0.0)
-            || self.options.trace.top_k > 0
+        !s.is_greedy() || s.penalises_repeats() || self.options.trace.top_k > 0
     }
 
     /// Runs the pending tokens; if the GPU fails, rebuilds the conversation's cache on the CPU and

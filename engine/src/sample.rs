@@ -30,6 +30,18 @@ impl Default for SamplerConfig {
     }
 }
 
+impl SamplerConfig {
+    /// Whether a token is chosen by argmax alone (temperature 0, or not a usable number).
+    pub fn is_greedy(&self) -> bool {
+        self.temperature <= 0.0 || !self.temperature.is_finite()
+    }
+
+    /// Whether the repetition penalty changes any logit.
+    pub fn penalises_repeats(&self) -> bool {
+        self.repetition_penalty != 1.0 && self.repetition_penalty > 0.0
+    }
+}
+
 /// A sampler with its RNG state.
 #[derive(Debug, Clone)]
 pub struct Sampler {
@@ -53,7 +65,7 @@ impl Sampler {
     pub fn sample(&mut self, logits: &[f32], history: &[u32]) -> u32 {
         let c = &self.config;
         let mut logits = logits.to_vec();
-        if c.repetition_penalty != 1.0 && c.repetition_penalty > 0.0 {
+        if c.penalises_repeats() {
             let recent = &history[history.len().saturating_sub(c.repeat_last_n)..];
             let mut seen = recent.to_vec();
             seen.sort_unstable();
@@ -64,7 +76,7 @@ impl Sampler {
                 }
             }
         }
-        if c.temperature <= 0.0 || !c.temperature.is_finite() {
+        if c.is_greedy() {
             return argmax(&logits);
         }
 

@@ -105,6 +105,28 @@ impl Config {
         })
     }
 
+    /// Checks a forward pass of `tokens` at positions `start..` into a cache of `capacity` positions:
+    /// not empty, not past the capacity, every id in the vocabulary (both backends run this).
+    pub fn check_pass(&self, tokens: &[u32], start: usize, capacity: usize) -> Result<()> {
+        if tokens.is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        if start + tokens.len() > capacity {
+            return Err(EngineError::ContextFull { needed: start + tokens.len(), limit: capacity });
+        }
+        match tokens.iter().find(|&&id| id as usize >= self.n_vocab) {
+            Some(&id) => Err(EngineError::BadTokenId { id, vocab: self.n_vocab }),
+            None => Ok(()),
+        }
+    }
+
+    /// How many of a pass's `n` tokens (the last ones) get their attention traced when each traced row
+    /// holds every layer's and head's probabilities over `n_key` keys and at most `max_values` fit.
+    /// At least one: the newest token is always traced.
+    pub fn traced_rows(&self, n: usize, n_key: usize, max_values: usize) -> usize {
+        (max_values / (self.n_layer * self.n_head * n_key)).clamp(1, n)
+    }
+
     /// Width of all key (or value) heads together.
     pub fn kv_dim(&self) -> usize {
         self.n_head_kv * self.head_dim

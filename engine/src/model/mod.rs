@@ -10,7 +10,7 @@ pub use kv_cache::KvCache;
 pub use weights::{load_vector, FileBytes, Layer, QMatrix, Weights};
 
 use crate::backend::cpu::{self, matmul, rms_norm, rope, softmax, swiglu, Precision};
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 use crate::gguf::Gguf;
 use crate::trace::AttentionTrace;
 
@@ -72,16 +72,8 @@ impl Model {
     ) -> Result<ForwardOutput> {
         let c = &self.config;
         let (n, d) = (tokens.len(), c.n_embd);
-        if n == 0 {
-            return Err(EngineError::EmptyPrompt);
-        }
         let start = cache.len();
-        if start + n > cache.capacity() {
-            return Err(EngineError::ContextFull { needed: start + n, limit: cache.capacity() });
-        }
-        if let Some(&id) = tokens.iter().find(|&&id| id as usize >= c.n_vocab) {
-            return Err(EngineError::BadTokenId { id, vocab: c.n_vocab });
-        }
+        c.check_pass(tokens, start, cache.capacity())?;
 
         // x: (n, n_embd), the residual stream.
         let mut x = vec![0.0f32; n * d];
@@ -89,7 +81,7 @@ impl Model {
             self.weights.token_embd.dequantize_row(id as usize, row)?;
         }
         let n_key = start + n;
-        let traced_rows = (MAX_TRACE_VALUES / (c.n_layer * c.n_head * n_key)).clamp(1, n);
+        let traced_rows = c.traced_rows(n, n_key, MAX_TRACE_VALUES);
         let traced_from = n - traced_rows; // first token (within this pass) whose attention is recorded
         let mut attention = trace.then(|| AttentionTrace::new(c.n_layer, c.n_head, start + traced_from, traced_rows));
         let mut h = vec![0.0f32; n * d]; // (n, n_embd): normalised input of each sub-layer

@@ -72,7 +72,7 @@ pub fn rms_norm(x: &[f32], gain: &[f32], eps: f32, out: &mut [f32]) {
 pub fn rope(x: &mut [f32], head_dim: usize, rope_dim: usize, pos: usize, theta: f32) {
     // The angle depends on the pair, not the head: compute each once, rotate every head with it.
     for i in 0..rope_dim / 2 {
-        let freq = theta.powf(-2.0 * i as f32 / rope_dim as f32);
+        let freq = rope_freq(i, rope_dim, theta);
         let (sin, cos) = (pos as f32 * freq).sin_cos();
         for head in x.chunks_exact_mut(head_dim) {
             let (a, b) = (head[2 * i], head[2 * i + 1]);
@@ -80,6 +80,12 @@ pub fn rope(x: &mut [f32], head_dim: usize, rope_dim: usize, pos: usize, theta: 
             head[2 * i + 1] = a * sin + b * cos;
         }
     }
+}
+
+/// The rotation frequency of pair `i`: `θ^(-2i / rope_dim)` (radians per position). The GPU's angle
+/// table uses it too, so both backends rotate by the same f32 angles.
+pub fn rope_freq(i: usize, rope_dim: usize, theta: f32) -> f32 {
+    theta.powf(-2.0 * i as f32 / rope_dim as f32)
 }
 
 /// In-place softmax.

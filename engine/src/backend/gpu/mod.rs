@@ -185,9 +185,8 @@ impl GpuContext {
         self.memory.load(Ordering::Relaxed)
     }
 
-    /// A buffer of `size` bytes (rounded up to 16), counted in [`Self::memory_in_use`] until dropped.
-    pub(crate) fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> Result<Tracked> {
-        let size = size.max(16).next_multiple_of(16);
+    /// `Err` with the reason when a buffer of `size` bytes used as `usage` exceeds this device's limits.
+    pub(crate) fn check_fits(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> Result<()> {
         if usage.contains(wgpu::BufferUsages::STORAGE) && size > self.limits.max_storage_buffer_binding_size {
             return Err(EngineError::GpuUnsupported(format!(
                 "{label} needs {} MiB in one binding; this GPU allows {} MiB",
@@ -202,6 +201,13 @@ impl GpuContext {
                 self.limits.max_buffer_size >> 20
             )));
         }
+        Ok(())
+    }
+
+    /// A buffer of `size` bytes (rounded up to 16), counted in [`Self::memory_in_use`] until dropped.
+    pub(crate) fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> Result<Tracked> {
+        let size = size.max(16).next_multiple_of(16);
+        self.check_fits(label, size, usage)?;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,

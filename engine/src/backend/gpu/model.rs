@@ -104,14 +104,8 @@ pub(crate) fn upload(ctx: &GpuContext, label: &str, mats: &[&QMatrix], interleav
     let format = if formats.iter().all(|&f| f == formats[0]) { formats[0] } else { GpuFormat::F32 };
     let rows: usize = mats.iter().map(|m| m.rows).sum();
     let words_per_row = cols / 32 * format.block_words();
-    let bytes = (rows * words_per_row * 4) as u64;
-    if bytes > ctx.limits.max_storage_buffer_binding_size {
-        return Err(EngineError::GpuUnsupported(format!(
-            "{label} takes {} MiB, over this GPU's {} MiB per binding",
-            bytes >> 20,
-            ctx.limits.max_storage_buffer_binding_size >> 20
-        )));
-    }
+    // Refused before packing, not after: a model too large for the device should fail fast.
+    ctx.check_fits(label, (rows * words_per_row * 4) as u64, wgpu::BufferUsages::STORAGE)?;
     if rows.div_ceil(8) > ctx.limits.max_compute_workgroups_per_dimension as usize {
         return Err(EngineError::GpuUnsupported(format!("{label} has {rows} rows, too many for one dispatch")));
     }
@@ -245,7 +239,7 @@ impl GpuModel {
         self.max_context
     }
 
-    /// Weights and scratch buffers uploaded, in bytes (what `memory_in_use` counts before any session).
+    /// GPU memory held by the model and its live sessions, in bytes.
     pub fn memory_in_use(&self) -> u64 {
         self.ctx.memory_in_use()
     }
@@ -253,12 +247,6 @@ impl GpuModel {
     /// A fresh session (its own KV cache, preallocated for `capacity` positions).
     pub fn session(&self, capacity: usize) -> Result<GpuSession<'_>> {
         GpuSession::new(self, capacity)
-    }
-
-    /// Dispatches one chunk costs (embed, 8 per layer, and the head's 3 when it runs).
-    pub fn dispatches_per_chunk(&self, with_head: bool) -> u32 {
-        let head = if with_head { 3 } else { 0 };
-        (1 + 8 * self.config.n_layer + head) as u32
     }
 }
 
@@ -346,11 +334,6 @@ impl<'m> GpuSession<'m> {
         self.capacity
     }
 
-    /// The model it runs.
-    pub fn model(&self) -> &'m GpuModel {
-        self.model
-    }
-
     /// Makes room for `floats` traced probabilities (and the staging buffer to read them back),
     /// rebuilding the bind groups that reach the trace buffer.
     fn ensure_trace(&mut self, floats: usize) -> Result<()> {
@@ -399,17 +382,8 @@ impl<'m> GpuSession<'m> {
     ) -> Result<Forward> {
         let m = self.model;
         let (ctx, c, s) = (&m.ctx, &m.config, &m.s);
-        let n = tokens.len();
-        if n == 0 {
-            return Err(EngineError::EmptyPrompt);
-        }
-        let start = self.len;
-        if start + n > self.capacity {
-            return Err(EngineError::ContextFull { needed: start + n, limit: self.capacity });
-        }
-        if let Some(&id) = tokens.iter().find(|&&id| id as usize >= c.n_vocab) {
-            return Err(EngineError::BadTokenId { id, vocab: c.n_vocab });
-        }
+        let (n, start) = (tokens.len(), self.len);
+        c.check_pass(tokens, start, self.capacity)?;
         ctx.check()?;
         let _busy = Busy::take(&m.busy)?;
 
@@ -417,7 +391,7 @@ impl<'m> GpuSession<'m> {
         let per_row = c.n_layer * c.n_head * n_key;
         let trace_rows = if trace {
             let cap = MAX_TRACE_VALUES.min(ctx.limits.max_storage_buffer_binding_size as usize / 4);
-            let rows = (cap / per_row).clamp(1, n);
+            let rows = c.traced_rows(n, n_key, cap);
             self.ensure_trace(rows * per_row)?;
             rows
         } else {

@@ -2,6 +2,7 @@
 //! `KvCache::write`.
 
 use super::{Dispatch, GpuContext, Grid, Tracked};
+use crate::backend::cpu::rope_freq;
 use crate::error::Result;
 use crate::model::Config;
 
@@ -11,8 +12,7 @@ const SOURCE: &str = concat!(include_str!("step.wgsl"), include_str!("rope.wgsl"
 /// [`crate::backend::cpu::rope`] does, so that both backends rotate by the same f32 angles.
 pub(crate) fn table(config: &Config, positions: usize) -> Vec<u32> {
     let pairs = config.rope_dim / 2;
-    let freqs: Vec<f32> =
-        (0..pairs).map(|i| config.rope_theta.powf(-2.0 * i as f32 / config.rope_dim as f32)).collect();
+    let freqs: Vec<f32> = (0..pairs).map(|i| rope_freq(i, config.rope_dim, config.rope_theta)).collect();
     let mut out = Vec::with_capacity(positions * pairs * 2);
     for pos in 0..positions {
         for &freq in &freqs {
