@@ -17,13 +17,13 @@ use engine::chat::Message;
 use engine::generate::{Engine, FinishReason, GenerateOptions, TraceOptions};
 use engine::gguf::Gguf;
 use engine::model::{FileBytes, LogitsFor, Model};
-use engine::session::Session;
-use engine::trace::top_k;
 
 const REFERENCE_MAX: f32 = 0.1;
-const CONFIDENT_MARGIN: f32 = 0.5;
 /// Every logit, GPU vs the CPU's exact path (f32 cache), default model, logits spanning about ±30: the
-/// GPU's f16 keys and values account for most of it (measured 0.040 over 10.8 M logits).
+/// GPU's f16 keys and values account for it. The CPU alone, given an f16 cache, moves by up to 0.050
+/// (mean 0.004); the GPU measures 0.057 with subgroup reductions, 0.040 without (mean 0.003–0.004). A
+/// CPU twin that rounds to f16 too does not close the gap on this model: a last-bit difference in a key
+/// flips its f16 rounding, so both sides carry f16-sized errors at different entries.
 const GPU_VS_CPU_MAX: f32 = 0.06;
 
 fn gpu_engine() -> &'static Engine {
@@ -52,24 +52,11 @@ fn gpu_logits(engine: &Engine, ids: &[u32]) -> Vec<f32> {
 #[test]
 fn gpu_teacher_forced_matches_float64_reference_within_0_1() {
     let engine = gpu_engine();
-    let n_vocab = engine.model.config.n_vocab;
-    let (mut worst, mut count, mut mismatches) = (0.0f32, 0, Vec::new());
     assert!(reference_sequences().any(|(_, ids)| ids.len() > CHUNK), "a sequence spans more than one prefill chunk");
-    for (case, ids) in reference_sequences() {
-        let logits = gpu_logits(engine, &ids);
-        for (i, (exact, llama)) in case.exact_teacher_forced.iter().zip(&case.teacher_forced).enumerate() {
-            let row = &logits[(case.prompt_ids.len() - 1 + i) * n_vocab..][..n_vocab];
-            for (&id, &want) in exact.top5_ids.iter().zip(&exact.top5_logits) {
-                worst = worst.max((row[id as usize] - want).abs());
-                count += 1;
-            }
-            let ours = top_k(row, 1)[0].0;
-            if exact.margin >= CONFIDENT_MARGIN && llama.margin >= CONFIDENT_MARGIN && ours != exact.top5_ids[0] {
-                mismatches.push(format!("{:?} position {i}: ours {ours}, reference {}", case.user, exact.top5_ids[0]));
-            }
-        }
-    }
-    eprintln!("GPU teacher-forced: {count} logits, max |Δ| {worst:.5} (limit {REFERENCE_MAX})");
+    let (errors, mismatches) =
+        common::teacher_forced_errors(engine.model.config.n_vocab, |ids| gpu_logits(engine, ids));
+    let worst = errors.iter().copied().fold(0.0, f32::max);
+    eprintln!("GPU teacher-forced: {} logits, max |Δ| {worst:.5} (limit {REFERENCE_MAX})", errors.len());
     assert!(worst <= REFERENCE_MAX, "max |Δ| {worst}");
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
@@ -95,27 +82,8 @@ fn gpu_logits_match_the_cpu_exact_path_at_every_position() {
 #[test]
 fn gpu_greedy_matches_llama_cpp_up_to_the_first_near_tie() {
     let engine = gpu_engine();
-    for case in &common::reference().chat {
-        let options = GenerateOptions { max_tokens: case.greedy_ids.len(), ..Default::default() };
-        let mut generator = engine.generate(case.prompt_ids.clone(), options).expect("start");
-        assert!(generator.on_gpu());
-        let mut ids = generator.run_to_end_blocking().expect("run");
-        if generator.finish_reason() == Some(FinishReason::EndOfSequence) {
-            ids.extend(engine.tokenizer.eos);
-        }
-        let agree = ids.iter().zip(&case.greedy_ids).take_while(|(a, b)| a == b).count();
-        if agree < case.greedy_ids.len() {
-            let (exact, llama) = (&case.exact_teacher_forced[agree], &case.teacher_forced[agree]);
-            assert!(
-                exact.margin < CONFIDENT_MARGIN || llama.margin < CONFIDENT_MARGIN,
-                "{:?}: diverged at {agree} where margins are {} and {}",
-                case.user,
-                exact.margin,
-                llama.margin
-            );
-        }
-        eprintln!("GPU: {:?}: {agree} of {} greedy tokens equal llama.cpp's", case.user, case.greedy_ids.len());
-    }
+    assert!(engine.gpu().is_some());
+    common::assert_greedy_matches_llama_cpp(engine, "GPU");
 }
 
 #[test]
@@ -165,7 +133,7 @@ fn gpu_attention_trace_and_distribution_match_the_cpu() {
         assert_eq!(gd.top.iter().map(|t| t.id).collect::<Vec<_>>(), cd.top.iter().map(|t| t.id).collect::<Vec<_>>());
         assert!((g.prob - c.prob).abs() < 1e-3, "{} vs {}", g.prob, c.prob);
     }
-    // The GPU's keys are f16: scores move by up to ~1e-3 of their size (measured 1.65e-3 at most).
+    // The GPU's keys are f16: scores move by up to ~1e-3 of their size (measured 2.4e-3 at most).
     eprintln!("attention probabilities, GPU vs CPU: max |Δ| {worst:.2e}");
     assert!(worst <= 5e-3, "max |Δ| {worst}");
 }
@@ -206,40 +174,14 @@ fn a_device_lost_mid_answer_finishes_the_answer_on_the_cpu() {
 /// steps, every logit compared with the CPU's exact path.
 #[test]
 fn synthetic_models_run_the_same_on_gpu_and_cpu_for_every_weight_layout() {
-    let ctx_then = || pollster::block_on(GpuContext::new()).expect("GPU adapter");
     for (name, spec) in [("uniform Q4_1, tied head", TinyLlama::uniform()), ("mixed types", TinyLlama::mixed())] {
         let bytes = spec.build(7);
         let gguf = Gguf::parse(&bytes).expect("parse");
         let model = Model::load(&gguf, &FileBytes::new(bytes.clone()), Precision::Exact).expect("load");
-        let gpu = pollster::block_on(GpuModel::load(ctx_then(), &model, 512)).expect("upload");
+        let ctx = pollster::block_on(GpuContext::new()).expect("GPU adapter");
+        let gpu = pollster::block_on(GpuModel::load(ctx, &model, 512)).expect("upload");
         let ids: Vec<u32> = (0..300u32).map(|i| (i * 37 + 11) % spec.n_vocab as u32).collect();
-        let (prefill, decode) = ids.split_at(290);
-
-        // The CPU twin rounds its cached keys and values to f16 as the GPU does: random weights make
-        // attention far sharper than a trained model's, sharp enough for that rounding to move logits by
-        // ~1 at a few positions; with it, what remains is the kernels' own rounding.
-        let mut cpu = Session::Cpu { model: &model, cache: model.new_cache(512).rounding_to_f16() };
-        let mut on_gpu = Session::Gpu(gpu.session(512).expect("session"));
-        let mut worst = 0.0f32;
-        let mut scale = 0.0f32;
-        let mut compare = |tokens: &[u32], cpu: &mut Session, on_gpu: &mut Session, all: bool| {
-            let lf = if all { LogitsFor::All } else { LogitsFor::Last };
-            let c = pollster::block_on(cpu.forward(tokens, lf, false, Readback::Logits)).expect("cpu");
-            let g = pollster::block_on(on_gpu.forward(tokens, lf, false, Readback::Logits)).expect("gpu");
-            assert_eq!(c.logits.len(), g.logits.len());
-            for (a, b) in c.logits.iter().zip(&g.logits) {
-                worst = worst.max((a - b).abs());
-                scale = scale.max(a.abs());
-            }
-            if !all {
-                let best = g.best.expect("argmax on the GPU");
-                assert_eq!(best.id, engine::sample::argmax(&c.logits), "{name}: greedy choice");
-            }
-        };
-        compare(prefill, &mut cpu, &mut on_gpu, true);
-        for &id in decode {
-            compare(&[id], &mut cpu, &mut on_gpu, false);
-        }
+        let (worst, scale) = pollster::block_on(common::synthetic::gpu_vs_cpu(&model, &gpu, &ids, 290, 512));
         eprintln!("{name}: max |Δ| {worst:.2e} over logits up to {scale:.1}");
         assert!(worst <= 2e-3 * scale.max(1.0), "{name}: max |Δ| {worst} (logits up to {scale})");
     }

@@ -7,10 +7,9 @@ mod common;
 
 use common::synthetic::TinyLlama;
 use engine::backend::cpu::Precision;
-use engine::backend::gpu::{GpuContext, GpuModel, Readback};
+use engine::backend::gpu::{GpuContext, GpuModel};
 use engine::gguf::Gguf;
-use engine::model::{FileBytes, LogitsFor, Model};
-use engine::session::Session;
+use engine::model::{FileBytes, Model};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -25,25 +24,7 @@ async fn synthetic_models_run_the_same_on_webgpu_and_cpu() {
         console_log!("adapter {:?}, subgroups {}", ctx.info.name, ctx.subgroups);
         let gpu = GpuModel::load(ctx, &model, 256).await.expect("upload");
         let ids: Vec<u32> = (0..80u32).map(|i| (i * 53 + 7) % spec.n_vocab as u32).collect();
-        let mut cpu = Session::Cpu { model: &model, cache: model.new_cache(256).rounding_to_f16() };
-        let mut on_gpu = Session::Gpu(gpu.session(256).expect("session"));
-        let (prefill, decode) = ids.split_at(70);
-        let mut worst = 0.0f32;
-        let mut scale = 0.0f32;
-        for (tokens, all) in std::iter::once((prefill, true)).chain(decode.chunks(1).map(|t| (t, false))) {
-            let lf = if all { LogitsFor::All } else { LogitsFor::Last };
-            let c = cpu.forward(tokens, lf, false, Readback::Logits).await.expect("cpu");
-            let g = on_gpu.forward(tokens, lf, false, Readback::Logits).await.expect("gpu");
-            assert_eq!(c.logits.len(), g.logits.len());
-            for (a, b) in c.logits.iter().zip(&g.logits) {
-                worst = worst.max((a - b).abs());
-                scale = scale.max(a.abs());
-            }
-            if !all {
-                assert_eq!(g.best.expect("argmax").id, engine::sample::argmax(&c.logits));
-                assert_eq!((g.counters.submits, g.counters.readbacks), (1, 1));
-            }
-        }
+        let (worst, scale) = common::synthetic::gpu_vs_cpu(&model, &gpu, &ids, 70, 256).await;
         assert!(worst <= 2e-3 * scale.max(1.0), "max |Δ| {worst} over logits up to {scale}");
     }
 }

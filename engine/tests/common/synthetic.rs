@@ -1,8 +1,11 @@
 //! Fixtures built in code: random quantized blocks, and small random llama models as GGUF files (no
 //! tokenizer: enough for `Model::load` and the GPU's upload, on any backend, natively or in the browser).
 
+use engine::backend::gpu::{GpuModel, Readback};
 use engine::gguf::GgufBuilder;
+use engine::model::{LogitsFor, Model};
 use engine::quant::GgmlType;
+use engine::session::Session;
 use half::{bf16, f16};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -117,4 +120,32 @@ impl TinyLlama {
         }
         b.build()
     }
+}
+
+/// Feeds `ids` to `model` on the CPU and on `gpu`: the first `prefill` as one pass (every logit), then one
+/// token per pass (the last logits and the GPU's argmax, which must pick the CPU's greedy token; one
+/// submit and one readback each). Returns (max |Δ logit|, max |logit|). The CPU twin rounds its cached
+/// keys and values to f16 as the GPU does: random weights make attention far sharper than a trained
+/// model's, sharp enough for that rounding to move logits by ~1 at a few positions; with it, what
+/// remains is the kernels' own rounding.
+pub async fn gpu_vs_cpu(model: &Model, gpu: &GpuModel, ids: &[u32], prefill: usize, capacity: usize) -> (f32, f32) {
+    let mut cpu = Session::Cpu { model, cache: model.new_cache(capacity).rounding_to_f16() };
+    let mut on_gpu = Session::Gpu(gpu.session(capacity).expect("session"));
+    let (first, rest) = ids.split_at(prefill);
+    let (mut worst, mut scale) = (0.0f32, 0.0f32);
+    for (tokens, all) in std::iter::once((first, true)).chain(rest.chunks(1).map(|t| (t, false))) {
+        let lf = if all { LogitsFor::All } else { LogitsFor::Last };
+        let c = cpu.forward(tokens, lf, false, Readback::Logits).await.expect("cpu");
+        let g = on_gpu.forward(tokens, lf, false, Readback::Logits).await.expect("gpu");
+        assert_eq!(c.logits.len(), g.logits.len());
+        for (a, b) in c.logits.iter().zip(&g.logits) {
+            worst = worst.max((a - b).abs());
+            scale = scale.max(a.abs());
+        }
+        if !all {
+            assert_eq!(g.best.expect("argmax on the GPU").id, engine::sample::argmax(&c.logits), "greedy choice");
+            assert_eq!((g.counters.submits, g.counters.readbacks), (1, 1));
+        }
+    }
+    (worst, scale)
 }
