@@ -69,15 +69,7 @@ impl Engine {
     /// Where new sessions run: "WebGPU: <adapter>", "Vulkan: llvmpipe (software)", or "CPU".
     pub fn backend_label(&self) -> String {
         match self.gpu() {
-            Some(gpu) => {
-                let info = &gpu.context().info;
-                crate::ComputeBackend::Gpu {
-                    name: info.name.clone(),
-                    api: format!("{:?}", info.backend),
-                    device_type: format!("{:?}", info.device_type),
-                }
-                .label()
-            }
+            Some(gpu) => crate::ComputeBackend::from_info(&gpu.context().info).label(),
             None => "CPU".to_owned(),
         }
     }

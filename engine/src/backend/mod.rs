@@ -26,6 +26,15 @@ pub enum ComputeBackend {
 }
 
 impl ComputeBackend {
+    /// The GPU backend an adapter stands for.
+    pub fn from_info(info: &wgpu::AdapterInfo) -> Self {
+        Self::Gpu {
+            name: info.name.clone(),
+            api: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+        }
+    }
+
     /// A short label for the user: "WebGPU: <adapter>", "Vulkan: <adapter> (software)", or "CPU".
     pub fn label(&self) -> String {
         match self {
@@ -47,14 +56,7 @@ impl ComputeBackend {
 /// backend the engine will use. Never fails: the absence of an adapter is an answer, not an error.
 pub async fn probe_compute() -> ComputeBackend {
     match gpu_adapter().await {
-        Ok(adapter) => {
-            let info = adapter.get_info();
-            ComputeBackend::Gpu {
-                name: info.name,
-                api: format!("{:?}", info.backend),
-                device_type: format!("{:?}", info.device_type),
-            }
-        }
+        Ok(adapter) => ComputeBackend::from_info(&adapter.get_info()),
         Err(err) => ComputeBackend::Cpu { reason: err.to_string() },
     }
 }
