@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { launch, openPage, screenshot } from "./browser.mjs";
+import { launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
 
 test("the page mounts, names its compute backend and finds the model, without console errors", async () => {
   const context = await launch();
@@ -19,8 +19,8 @@ test("the page mounts, names its compute backend and finds the model, without co
     assert.match(computeText, /^(WebGPU: .+|CPU)$/, `compute backend label: ${computeText}`);
 
     const model = page.getByTestId("model-status");
-    await model.filter({ hasNotText: "loading" }).waitFor({ timeout: 60_000 });
-    assert.match((await model.textContent()).trim(), /^SmolLM2-135M-Instruct\.Q4_1\.gguf, 98\.4 MB, loaded on this device$/);
+    await waitForModel(page);
+    assert.match((await model.textContent()).trim(), /^SmolLM2-135M-Instruct\.Q4_1\.gguf, 98\.4 MB, loaded on this device/);
 
     const file = await screenshot(page, "home");
     console.log(`# compute backend: ${computeText}; screenshot: ${file}`);
@@ -54,10 +54,11 @@ test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends i
   const context = await launch();
   try {
     const page = await openPage(context);
-    await page.getByTestId("model-status").filter({ hasText: "loaded on this device" }).waitFor({ timeout: 60_000 });
+    await waitForModel(page);
+    await setSettings(page, { temperature: 0 });
     await page.getByTestId("prompt").fill(chatCase.user);
     await page.getByTestId("prompt").press("Enter");
-    const answer = page.locator('.message.assistant[data-role="Model"] p').last();
+    const answer = page.locator(".message.assistant p").last();
     await page.waitForFunction((n) => {
       const all = document.querySelectorAll(".message.assistant p");
       return all.length > 0 && all[all.length - 1].textContent.length >= n;
@@ -75,11 +76,11 @@ test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends i
     await page.reload();
     await page.locator(".message.assistant").first().waitFor({ timeout: 30_000 });
     assert.deepEqual(await page.locator(".message p").allTextContents(), before);
-    await page.getByTestId("model-status").filter({ hasText: "loaded on this device" }).waitFor({ timeout: 60_000 });
+    await waitForModel(page);
     await page.getByTestId("clear").click();
     assert.equal(await page.locator(".message").count(), 0, "Clear forgets the conversation");
     await page.reload();
-    await page.getByTestId("model-status").filter({ hasText: "loaded on this device" }).waitFor({ timeout: 60_000 });
+    await waitForModel(page);
     assert.equal(await page.locator(".message").count(), 0, "and it stays forgotten");
     assert.deepEqual(page.errors, [], "console errors");
     assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");

@@ -37,11 +37,11 @@ export async function launch() {
  * Opens `path` and records console errors and uncaught exceptions into `page.errors`, and every request
  * that leaves the app's origin into `page.foreignRequests` (there must be none: nothing leaves the machine).
  */
-export async function openPage(context, path = "") {
+export async function openPage(context, path = "", base = BASE_URL) {
   const page = await context.newPage();
   page.errors = [];
   page.foreignRequests = [];
-  const origin = new URL(BASE_URL).origin;
+  const origin = new URL(base).origin;
   page.on("request", (request) => {
     const url = request.url();
     if (!url.startsWith(origin) && !url.startsWith("blob:") && !url.startsWith("data:")) page.foreignRequests.push(url);
@@ -50,7 +50,7 @@ export async function openPage(context, path = "") {
     if (msg.type() === "error") page.errors.push(msg.text());
   });
   page.on("pageerror", (err) => page.errors.push(String(err)));
-  await page.goto(new URL(path, BASE_URL).href);
+  await page.goto(new URL(path, base).href);
   return page;
 }
 
@@ -59,4 +59,85 @@ export async function screenshot(page, name) {
   const file = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** Waits until the default model is loaded (from the network or this browser's copy). */
+export async function waitForModel(page, timeout = 90_000) {
+  await page.getByTestId("model-status").filter({ hasText: /loaded on this device|chargé sur cet appareil/ }).waitFor({ timeout });
+}
+
+/** Sets the answer settings through the settings panel (the page keeps them on this device). */
+export async function setSettings(page, values) {
+  const panel = page.getByTestId("settings");
+  if (!(await panel.evaluate((d) => d.open))) await panel.locator("summary").click();
+  for (const [id, value] of Object.entries(values)) {
+    const input = page.getByTestId(id);
+    await input.fill(String(value));
+    await input.dispatchEvent("change");
+  }
+}
+
+/** Sends `text` and waits for the answer to end (the speed note appears). */
+export async function ask(page, text, timeout = 120_000) {
+  await page.getByTestId("prompt").fill(text);
+  await page.getByTestId("prompt").press("Enter");
+  await page.getByTestId("chat-note").filter({ hasText: /tokens (per|par) seconde?/ }).waitFor({ timeout });
+}
+
+/** Screenshot of one element. */
+export async function screenshotOf(locator, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = join(ARTIFACTS, `${name}.png`);
+  await locator.screenshot({ path: file });
+  return file;
+}
+
+/**
+ * Serves `dist/` and the model on a port of its own, with the headers the real server sends (the
+ * Content-Security-Policy is read from index.html), so a test can cut the network for real by closing it.
+ */
+export async function serveOwn() {
+  const { createServer } = await import("node:http");
+  const { createReadStream, readFileSync, statSync } = await import("node:fs");
+  const { basename, extname, normalize } = await import("node:path");
+  const dist = process.env.GLASSBOX_DIST ?? new URL("../dist/", import.meta.url).pathname;
+  const model = process.env.GLASSBOX_MODEL;
+  const csp = readFileSync(join(dist, "index.html"), "utf8").match(/http-equiv="Content-Security-Policy"\s+content="([^"]+)"/)[1];
+  const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml", ".webmanifest": "application/manifest+json" };
+  const sockets = new Set();
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    let file = path.startsWith("/models/") && basename(path) === basename(model) ? model : join(dist, normalize(path === "/" ? "/index.html" : path));
+    if (!file.startsWith(dist) && file !== model) file = null;
+    let size;
+    try {
+      size = statSync(file).size;
+    } catch {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, {
+      "Content-Type": types[extname(file)] ?? "application/octet-stream",
+      "Content-Length": size,
+      "Cross-Origin-Opener-Policy": "same-origin",
+      "Cross-Origin-Embedder-Policy": "require-corp",
+      "Content-Security-Policy": csp,
+      "Cache-Control": "no-cache",
+    });
+    createReadStream(file).pipe(res);
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    /** Cuts the network: the server stops and every open connection is dropped. */
+    close: () =>
+      new Promise((resolve) => {
+        server.close(resolve);
+        for (const s of sockets) s.destroy();
+      }),
+  };
 }

@@ -3,6 +3,9 @@
 //! and answers with [`protocol::Response`]s that feed Leptos signals.
 
 pub mod components;
+pub mod conversation;
+pub mod draw;
+pub mod i18n;
 pub mod protocol;
 pub mod state;
 pub mod worker;
@@ -12,3 +15,6 @@ pub const WORKER_LOADER_URL: &str = "./worker_loader.js";
 
 /// Where the default model is served, same-origin, by `cargo xtask serve`.
 pub const DEFAULT_MODEL_URL: &str = "./models/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// Cells per side of each head's thumbnail in the explorer's grid.
+pub const THUMBNAIL_SIDE: usize = 24;

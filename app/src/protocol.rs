@@ -3,28 +3,84 @@
 
 use engine::chat::Message;
 use engine::generate::FinishReason;
+use engine::sample::SamplerConfig;
+use engine::trace::{HeadMatrix, HeadPick, Thumbnails};
 use engine::ComputeBackend;
+
+use crate::i18n::Placement;
 use serde::{Deserialize, Serialize};
+
+/// How to answer: the settings panel's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatSettings {
+    /// Most new tokens.
+    pub max_tokens: usize,
+    /// Temperature, top-k, top-p, seed.
+    pub sampler: SamplerConfig,
+    /// Record every layer's and head's attention for the explorer.
+    pub trace: bool,
+}
+
+/// One token as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Piece {
+    /// Its id in the vocabulary.
+    pub id: u32,
+    /// Its text (`<0xE9>` for a byte that is not a character alone; control tokens by name).
+    pub text: String,
+}
+
+/// A token the model could have written instead, with its probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alternative {
+    /// The token.
+    pub piece: Piece,
+    /// Its probability at that step (temperature 1).
+    pub prob: f32,
+}
 
 /// UI → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
     /// Find out which compute backend this browser offers (WebGPU adapter or CPU).
     ProbeCompute,
-    /// Fetch a GGUF model from a same-origin URL and load it (replacing the current one only on success).
+    /// Fetch a GGUF model (same-origin or a `blob:` URL of a file the user opened) and load it; the
+    /// current model stays until the new one is ready.
     LoadModel {
-        /// Where the file is served.
+        /// Where the file is.
         url: String,
+        /// What to call it.
+        name: String,
+        /// Keep the file in this browser's cache so the next visit loads it offline (the default model).
+        cache: bool,
     },
     /// Answer the last user message of a conversation, streaming tokens.
     Chat {
-        /// The whole conversation so far, ending with the user's turn.
+        /// The whole conversation so far (system prompt first), ending with the user's turn.
         messages: Vec<Message>,
-        /// Most new tokens.
-        max_tokens: usize,
+        /// How.
+        settings: ChatSettings,
     },
     /// Stop the answer being generated (what was written so far stays).
     Stop,
+    /// A thumbnail of every layer's and head's attention over positions `0..=upto`.
+    AttentionGrid {
+        /// The last query position shown.
+        upto: usize,
+        /// Hide the first key and renormalise.
+        hide_sink: bool,
+    },
+    /// One head's (or the heads' mean) attention matrix over positions `0..=upto`.
+    AttentionHead {
+        /// The last query position shown.
+        upto: usize,
+        /// Layer.
+        layer: usize,
+        /// Head, or the mean over heads.
+        head: HeadPick,
+        /// Hide the first key and renormalise.
+        hide_sink: bool,
+    },
 }
 
 /// Worker → UI.
@@ -43,21 +99,33 @@ pub enum Response {
     ModelReady {
         /// What to call it.
         name: String,
-        /// Parameters, counted from its tensors' shapes.
+        /// Layers.
         n_layer: usize,
+        /// Query heads per layer.
+        n_head: usize,
         /// File size in bytes.
         bytes: u64,
-        /// Where it runs, and why there ("WebGPU: <adapter>", or "CPU …" with the reason).
-        backend: String,
+        /// Where it runs, and why there.
+        backend: Placement,
+        /// Read from this browser's cache rather than the network.
+        from_cache: bool,
     },
+    /// A model could not be loaded; the one loaded before (if any) is still there.
+    ModelFailed(String),
     /// Something the user should know mid-answer (the GPU was lost and the CPU took over).
     Notice(String),
-    /// Some text of the answer being written.
+    /// The prompt exactly as the model reads it (chat template applied), at the start of an answer.
+    Prompt(Vec<Piece>),
+    /// One token of the answer being written.
     Token {
-        /// The new text (may be empty while a character is incomplete).
+        /// The token.
+        piece: Piece,
+        /// The new text (may be empty while a character is incomplete, or at the end token).
         text: String,
         /// The chosen token's probability.
         prob: f32,
+        /// The most likely tokens at this step, best first.
+        top: Vec<Alternative>,
     },
     /// The answer is complete.
     Done {
@@ -66,6 +134,10 @@ pub enum Response {
         /// Decode speed of this answer.
         tok_per_s: f32,
     },
+    /// The answer to [`Request::AttentionGrid`] (`None`: nothing traced up to there).
+    AttentionGrid(Option<Thumbnails>),
+    /// The answer to [`Request::AttentionHead`] (`None`: nothing traced up to there).
+    AttentionHead(Option<HeadMatrix>),
     /// Something failed; the message is for the user, and nothing already there was lost.
     Error(String),
 }

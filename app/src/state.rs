@@ -1,24 +1,25 @@
-//! The page's state: signals fed by the engine worker's responses, and the one bridge that talks to it.
+//! The page's state: signals fed by the engine worker's responses, the one bridge that talks to it, and
+//! what is kept on this device between visits (browser storage of this origin only).
 
-use engine::chat::{Message, Role};
+use engine::chat::Role;
+use engine::sample::SamplerConfig;
+use engine::trace::{HeadMatrix, HeadPick, Thumbnails};
 use engine::ComputeBackend;
 use gloo_worker::{Spawnable, WorkerBridge};
 use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::protocol::{Request, Response};
+use crate::conversation::{Conversation, Exchange, TokenInfo};
+use crate::i18n::{Lang, Placement};
+use crate::protocol::{ChatSettings, Request, Response};
 use crate::worker::EngineWorker;
 use crate::{DEFAULT_MODEL_URL, WORKER_LOADER_URL};
 
 /// Where the model stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelState {
-    /// Downloading: bytes so far and announced total (0 if unknown).
-    Loading {
-        /// Received.
-        loaded: u64,
-        /// Announced.
-        total: u64,
-    },
+    /// No model yet; the first one is on its way.
+    Loading,
     /// Loaded.
     Ready {
         /// File name.
@@ -26,130 +27,488 @@ pub enum ModelState {
         /// File size.
         bytes: u64,
         /// Where it runs.
-        backend: String,
+        placement: Placement,
+        /// Read from this browser's copy.
+        from_cache: bool,
     },
-    /// Could not be loaded; the message says why.
+    /// No model could be loaded; the message says why.
     Failed(String),
+}
+
+/// A download in progress.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Bytes so far.
+    pub loaded: u64,
+    /// Announced size (0: unknown).
+    pub total: u64,
+    /// When it started (ms since the epoch), for the rate.
+    pub started_ms: f64,
+}
+
+/// Colours of the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Theme {
+    /// Follow the system.
+    Auto,
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+}
+
+/// How the page looks; kept on this device.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Prefs {
+    /// Language (`None`: the browser's).
+    pub lang: Option<Lang>,
+    /// Colours.
+    pub theme: Theme,
+    /// Large text for a projector.
+    pub projector: bool,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Self { lang: None, theme: Theme::Auto, projector: false }
+    }
+}
+
+/// The settings panel; kept on this device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Read before the conversation (empty: the model template's default).
+    pub system_prompt: String,
+    /// 0: greedy.
+    pub temperature: f32,
+    /// 0: no limit.
+    pub top_k: usize,
+    /// 1: no limit.
+    pub top_p: f32,
+    /// Most tokens per answer.
+    pub max_tokens: usize,
+    /// Seed of the first attempt at an answer.
+    pub seed: u64,
+    /// Record attention for the explorer.
+    pub trace: bool,
+}
+
+impl Default for Settings {
+    /// A little randomness reads more naturally than greedy decoding, which loops on small models;
+    /// a fixed seed keeps answers reproducible in class.
+    fn default() -> Self {
+        Self {
+            system_prompt: String::new(),
+            temperature: 0.3,
+            top_k: 40,
+            top_p: 0.9,
+            max_tokens: 256,
+            seed: 42,
+            trace: true,
+        }
+    }
+}
+
+impl Settings {
+    /// What the worker needs, for the `attempt`-th try at this answer (0 first).
+    pub fn for_worker(&self, attempt: u64) -> ChatSettings {
+        ChatSettings {
+            max_tokens: self.max_tokens.max(1),
+            sampler: SamplerConfig {
+                temperature: self.temperature.max(0.0),
+                top_k: self.top_k,
+                top_p: self.top_p.clamp(0.0, 1.0),
+                seed: self.seed.wrapping_add(attempt),
+                ..SamplerConfig::default()
+            },
+            trace: self.trace,
+        }
+    }
+}
+
+/// Which drawing of the selected head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadView {
+    /// Query × key matrix.
+    Matrix,
+    /// Two token columns joined by lines.
+    Lines,
+}
+
+/// The attention explorer's choices and the views the worker sent for them.
+#[derive(Debug, Clone, Copy)]
+pub struct Explorer {
+    /// Layers and heads of the loaded model.
+    pub shape: RwSignal<(usize, usize)>,
+    /// The selected token (`None`: follow the newest one read).
+    pub selected: RwSignal<Option<usize>>,
+    /// Layer shown.
+    pub layer: RwSignal<usize>,
+    /// Head shown (or the mean).
+    pub head: RwSignal<HeadPick>,
+    /// A head previewed by hovering the grid.
+    pub preview: RwSignal<Option<(usize, usize)>>,
+    /// Hide the first token and renormalise.
+    pub hide_sink: RwSignal<bool>,
+    /// Matrix or lines.
+    pub view: RwSignal<HeadView>,
+    /// Every head's thumbnail.
+    pub grid: RwSignal<Option<Thumbnails>>,
+    /// The selected (or previewed) head.
+    pub matrix: RwSignal<Option<HeadMatrix>>,
+}
+
+/// What was last asked of the worker for the explorer, and whether a reply is awaited: one request
+/// of each kind in flight at most, so a fast stream of tokens never queues up stale views.
+#[derive(Debug, Default)]
+struct ViewRequests {
+    grid_sent: Option<(usize, bool)>,
+    grid_in_flight: bool,
+    head_sent: Option<(usize, usize, HeadPick, bool)>,
+    head_in_flight: bool,
 }
 
 /// Everything the components read; `Copy`, so any closure can hold it.
 #[derive(Debug, Clone, Copy)]
 pub struct AppState {
+    /// How the page looks.
+    pub prefs: RwSignal<Prefs>,
+    /// The page's language (the preference, or the browser's).
+    pub lang: Memo<Lang>,
+    /// The settings panel.
+    pub settings: RwSignal<Settings>,
     /// The compute backend the worker found.
     pub compute: RwSignal<Option<ComputeBackend>>,
     /// The model.
     pub model: RwSignal<ModelState>,
+    /// A model download in progress.
+    pub progress: RwSignal<Option<Progress>>,
+    /// Why the last model file could not be loaded.
+    pub load_error: RwSignal<Option<String>>,
     /// The conversation.
-    pub messages: RwSignal<Vec<Message>>,
+    pub conversation: RwSignal<Conversation>,
+    /// Tokens of the latest answer, prompt included.
+    pub exchange: RwSignal<Exchange>,
+    /// The token selected in the token view.
+    pub focus: RwSignal<Option<usize>>,
     /// Whether an answer is being written.
     pub generating: RwSignal<bool>,
-    /// The last error, for the user.
-    pub error: RwSignal<Option<String>>,
+    /// The last error or notice, for the user.
+    pub notice: RwSignal<Option<String>>,
     /// Decode speed of the last answer.
     pub speed: RwSignal<Option<f32>>,
-    bridge: StoredValue<WorkerBridge<EngineWorker>, LocalStorage>,
+    /// How many times the current answer was regenerated (moves the seed).
+    attempt: RwSignal<u64>,
+    /// The attention explorer.
+    pub explorer: Explorer,
+    requests: StoredValue<ViewRequests>,
+    blob_url: StoredValue<Option<String>>,
+    bridge: StoredValue<Option<WorkerBridge<EngineWorker>>, LocalStorage>,
 }
+
+const PREFS_KEY: &str = "glassbox.prefs.v1";
+const SETTINGS_KEY: &str = "glassbox.settings.v1";
+const CONVERSATION_KEY: &str = "glassbox.conversation.v2";
+const EXCHANGE_KEY: &str = "glassbox.exchange.v1";
 
 impl AppState {
     /// Spawns the engine worker, asks it for the compute backend and the default model.
     pub fn start() -> Self {
-        let compute = RwSignal::new(None);
-        let model = RwSignal::new(ModelState::Loading { loaded: 0, total: 0 });
-        let messages = RwSignal::new(saved_conversation());
-        let generating = RwSignal::new(false);
-        let error = RwSignal::new(None);
-        let speed = RwSignal::new(None);
+        let prefs = RwSignal::new(load_saved::<Prefs>(PREFS_KEY).unwrap_or_default());
+        let browser_lang = web_sys::window().and_then(|w| w.navigator().language()).map(|l| Lang::from_tag(&l));
+        let lang = Memo::new(move |_| prefs.get().lang.or(browser_lang).unwrap_or(Lang::En));
+        let explorer = Explorer {
+            shape: RwSignal::new((0, 0)),
+            selected: RwSignal::new(None),
+            layer: RwSignal::new(0),
+            head: RwSignal::new(HeadPick::One(0)),
+            preview: RwSignal::new(None),
+            hide_sink: RwSignal::new(false),
+            view: RwSignal::new(HeadView::Matrix),
+            grid: RwSignal::new(None),
+            matrix: RwSignal::new(None),
+        };
+        let state = Self {
+            prefs,
+            lang,
+            settings: RwSignal::new(load_saved(SETTINGS_KEY).unwrap_or_default()),
+            compute: RwSignal::new(None),
+            model: RwSignal::new(ModelState::Loading),
+            progress: RwSignal::new(None),
+            load_error: RwSignal::new(None),
+            conversation: RwSignal::new(load_saved(CONVERSATION_KEY).unwrap_or_default()),
+            exchange: RwSignal::new(load_saved(EXCHANGE_KEY).unwrap_or_default()),
+            focus: RwSignal::new(None),
+            generating: RwSignal::new(false),
+            notice: RwSignal::new(None),
+            speed: RwSignal::new(None),
+            attempt: RwSignal::new(0),
+            explorer,
+            requests: StoredValue::new(ViewRequests::default()),
+            blob_url: StoredValue::new(None),
+            bridge: StoredValue::new_local(None),
+        };
         let bridge = EngineWorker::spawner()
-            .callback(move |response| match response {
-                Response::Compute(backend) => compute.set(Some(backend)),
-                Response::ModelProgress { loaded, total } => model.set(ModelState::Loading { loaded, total }),
-                Response::ModelReady { name, bytes, backend, .. } => {
-                    model.set(ModelState::Ready { name, bytes, backend })
-                }
-                Response::Notice(message) => error.set(Some(message)),
-                Response::Token { text, .. } => messages.update(|m| match m.last_mut() {
-                    Some(last) if last.role == Role::Assistant => last.content.push_str(&text),
-                    _ => m.push(Message::assistant(text)),
-                }),
-                Response::Done { tok_per_s, .. } => {
-                    generating.set(false);
-                    speed.set(Some(tok_per_s));
-                }
-                Response::Error(message) => {
-                    generating.set(false);
-                    if matches!(model.get_untracked(), ModelState::Loading { .. }) {
-                        model.set(ModelState::Failed(message.clone()));
-                    }
-                    error.set(Some(message));
-                }
-            })
+            .callback(move |response| state.on_response(response))
             .with_loader(true)
             .as_module(false)
             .spawn(WORKER_LOADER_URL);
-        bridge.send(Request::ProbeCompute);
-        bridge.send(Request::LoadModel { url: DEFAULT_MODEL_URL.to_owned() });
-        // The conversation is kept on this device only, and saved whenever no answer is being written.
+        state.bridge.set_value(Some(bridge));
+        state.send(Request::ProbeCompute);
+        state.load_default_model();
+
+        // Kept on this device: preferences and settings at once; the conversation whenever no answer is
+        // being written (and after every token, so a tab closed mid-answer keeps what was shown).
+        Effect::new(move |_| save(PREFS_KEY, &prefs.get()));
+        Effect::new(move |_| save(SETTINGS_KEY, &state.settings.get()));
+        Effect::new(move |_| save(CONVERSATION_KEY, &state.conversation.get()));
         Effect::new(move |_| {
-            if !generating.get() {
-                save_conversation(&messages.get());
+            if !state.generating.get() {
+                save(EXCHANGE_KEY, &state.exchange.get());
             }
         });
-        Self { compute, model, messages, generating, error, speed, bridge: StoredValue::new_local(bridge) }
+        // The explorer asks the worker for what it shows whenever a choice or the answer changes.
+        Effect::new(move |_| {
+            state.exchange.track();
+            state.explorer.selected.track();
+            state.explorer.layer.track();
+            state.explorer.head.track();
+            state.explorer.preview.track();
+            state.explorer.hide_sink.track();
+            state.sync_views();
+        });
+        state
+    }
+
+    fn send(&self, request: Request) {
+        self.bridge.with_value(|b| {
+            if let Some(bridge) = b {
+                bridge.send(request);
+            }
+        });
+    }
+
+    fn on_response(&self, response: Response) {
+        match response {
+            Response::Compute(backend) => self.compute.set(Some(backend)),
+            Response::ModelProgress { loaded, total } => self.progress.update(|p| match p {
+                Some(p) => (p.loaded, p.total) = (loaded, total),
+                None => *p = Some(Progress { loaded, total, started_ms: js_sys::Date::now() }),
+            }),
+            Response::ModelReady { name, n_layer, n_head, bytes, backend, from_cache } => {
+                self.progress.set(None);
+                self.load_error.set(None);
+                self.revoke_blob();
+                self.explorer.shape.set((n_layer, n_head));
+                self.explorer.layer.update(|l| *l = (*l).min(n_layer.saturating_sub(1)));
+                self.model.set(ModelState::Ready { name, bytes, placement: backend, from_cache });
+            }
+            Response::ModelFailed(message) => {
+                self.progress.set(None);
+                self.revoke_blob();
+                if matches!(self.model.get_untracked(), ModelState::Loading) {
+                    self.model.set(ModelState::Failed(message.clone()));
+                }
+                self.load_error.set(Some(message));
+            }
+            Response::Notice(message) => self.notice.set(Some(message)),
+            Response::Prompt(pieces) => self.exchange.set(Exchange {
+                prompt_len: pieces.len(),
+                tokens: pieces.into_iter().map(|piece| TokenInfo { piece, prob: None, top: Vec::new() }).collect(),
+                traced: self.settings.get_untracked().trace,
+            }),
+            Response::Token { piece, text, prob, top } => {
+                let token = TokenInfo { piece, prob: Some(prob), top };
+                self.conversation.update(|c| c.append(&text, token.clone()));
+                self.exchange.update(|e| e.tokens.push(token));
+            }
+            Response::Done { tok_per_s, .. } => {
+                self.generating.set(false);
+                self.speed.set(Some(tok_per_s));
+                self.conversation.update(Conversation::drop_empty_answers);
+            }
+            Response::AttentionGrid(thumbs) => {
+                self.requests.update_value(|r| r.grid_in_flight = false);
+                self.explorer.grid.set(thumbs);
+                self.sync_views();
+            }
+            Response::AttentionHead(matrix) => {
+                self.requests.update_value(|r| r.head_in_flight = false);
+                self.explorer.matrix.set(matrix);
+                self.sync_views();
+            }
+            Response::Error(message) => {
+                self.generating.set(false);
+                self.conversation.update(Conversation::drop_empty_answers);
+                self.notice.set(Some(message));
+            }
+        }
+    }
+
+    /// The position the explorer shows: the selected token, or the newest one read.
+    pub fn upto(&self) -> Option<usize> {
+        let last = self.exchange.with(|e| if e.traced { e.last_read() } else { None })?;
+        Some(self.explorer.selected.get().map_or(last, |s| s.min(last)))
+    }
+
+    /// The head the big view shows: the one hovered in the grid, else the chosen one.
+    pub fn shown_head(&self) -> (usize, HeadPick) {
+        match self.explorer.preview.get() {
+            Some((layer, head)) => (layer, HeadPick::One(head)),
+            None => (self.explorer.layer.get(), self.explorer.head.get()),
+        }
+    }
+
+    /// Asks the worker for the explorer's views that are out of date, one request of each kind at a time.
+    fn sync_views(&self) {
+        let Some(upto) = self.exchange.with_untracked(|e| if e.traced { e.last_read() } else { None }) else {
+            return;
+        };
+        let upto = self.explorer.selected.get_untracked().map_or(upto, |s| s.min(upto));
+        let hide = self.explorer.hide_sink.get_untracked();
+        let (layer, head) = match self.explorer.preview.get_untracked() {
+            Some((l, h)) => (l, HeadPick::One(h)),
+            None => (self.explorer.layer.get_untracked(), self.explorer.head.get_untracked()),
+        };
+        let mut to_send = Vec::new();
+        self.requests.update_value(|r| {
+            if !r.grid_in_flight && r.grid_sent != Some((upto, hide)) {
+                r.grid_in_flight = true;
+                r.grid_sent = Some((upto, hide));
+                to_send.push(Request::AttentionGrid { upto, hide_sink: hide });
+            }
+            if !r.head_in_flight && r.head_sent != Some((upto, layer, head, hide)) {
+                r.head_in_flight = true;
+                r.head_sent = Some((upto, layer, head, hide));
+                to_send.push(Request::AttentionHead { upto, layer, head, hide_sink: hide });
+            }
+        });
+        for request in to_send {
+            self.send(request);
+        }
+    }
+
+    fn start_answer(&self) {
+        self.notice.set(None);
+        self.speed.set(None);
+        self.focus.set(None);
+        self.explorer.selected.set(None);
+        self.requests.update_value(|r| *r = ViewRequests::default());
+        self.explorer.grid.set(None);
+        self.explorer.matrix.set(None);
+        let messages = self.conversation.with_untracked(|c| c.for_engine(&self.settings.get_untracked().system_prompt));
+        self.generating.set(true);
+        let settings = self.settings.get_untracked().for_worker(self.attempt.get_untracked());
+        self.send(Request::Chat { messages, settings });
+    }
+
+    /// Whether a new answer can be asked for now.
+    pub fn can_ask(&self) -> bool {
+        matches!(self.model.get(), ModelState::Ready { .. }) && !self.generating.get()
+    }
+
+    /// Adds the user's message and asks for the answer.
+    pub fn ask(&self, text: String) {
+        if text.trim().is_empty() || !self.can_ask() {
+            return;
+        }
+        self.attempt.set(0);
+        self.conversation.update(|c| c.ask(text));
+        self.start_answer();
+    }
+
+    /// Replaces the question at `index` and answers it again.
+    pub fn edit(&self, index: usize, text: String) {
+        if text.trim().is_empty() || !self.can_ask() {
+            return;
+        }
+        let mut edited = false;
+        self.conversation.update(|c| edited = c.edit(index, text));
+        if edited {
+            self.attempt.set(0);
+            self.start_answer();
+        }
+    }
+
+    /// Writes the last answer again, with the next seed.
+    pub fn regenerate(&self) {
+        if !self.can_ask() {
+            return;
+        }
+        let mut emptied = false;
+        self.conversation.update(|c| emptied = c.regenerate());
+        if emptied {
+            self.attempt.update(|a| *a += 1);
+            self.start_answer();
+        }
+    }
+
+    /// Stops the answer being written.
+    pub fn stop(&self) {
+        if self.generating.get_untracked() {
+            self.send(Request::Stop);
+        }
     }
 
     /// Forgets the conversation (here and in this device's storage).
     pub fn clear(&self) {
         if !self.generating.get_untracked() {
-            self.messages.set(Vec::new());
+            self.conversation.set(Conversation::default());
+            self.exchange.set(Exchange::default());
             self.speed.set(None);
+            self.notice.set(None);
+            self.focus.set(None);
+            self.explorer.grid.set(None);
+            self.explorer.matrix.set(None);
         }
     }
 
-    /// Adds the user's message and asks for the answer.
-    pub fn ask(&self, text: String) {
-        if text.trim().is_empty() || self.generating.get_untracked() {
+    /// Loads the default model (from this browser's copy when there is one).
+    pub fn load_default_model(&self) {
+        let name = DEFAULT_MODEL_URL.rsplit('/').next().unwrap_or(DEFAULT_MODEL_URL).to_owned();
+        self.progress.set(None);
+        self.send(Request::LoadModel { url: DEFAULT_MODEL_URL.to_owned(), name, cache: true });
+    }
+
+    /// Loads a GGUF file the user opened or dropped; the current model stays until it is ready.
+    pub fn load_file(&self, file: &web_sys::File) {
+        if self.generating.get_untracked() || self.progress.get_untracked().is_some() {
             return;
         }
-        self.error.set(None);
-        self.messages.update(|m| {
-            m.push(Message::user(text));
-            m.push(Message::assistant(String::new()));
-        });
-        let history: Vec<Message> = self
-            .messages
-            .get_untracked()
-            .into_iter()
-            .filter(|m| !(m.role == Role::Assistant && m.content.is_empty()))
-            .collect();
-        self.generating.set(true);
-        self.bridge.with_value(|b| b.send(Request::Chat { messages: history, max_tokens: 256 }));
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(file) else {
+            self.load_error.set(Some("the browser could not read this file".into()));
+            return;
+        };
+        self.revoke_blob();
+        self.blob_url.set_value(Some(url.clone()));
+        self.load_error.set(None);
+        self.progress.set(Some(Progress { loaded: 0, total: file.size() as u64, started_ms: js_sys::Date::now() }));
+        self.send(Request::LoadModel { url, name: file.name(), cache: false });
     }
 
-    /// Stops the answer being written.
-    pub fn stop(&self) {
-        self.bridge.with_value(|b| b.send(Request::Stop));
+    fn revoke_blob(&self) {
+        if let Some(url) = self.blob_url.try_update_value(Option::take).flatten() {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+    }
+
+    /// Whether the assistant turn at `index` is the last message.
+    pub fn is_last(&self, index: usize) -> bool {
+        self.conversation.with(|c| index + 1 == c.messages.len() && c.messages[index].role == Role::Assistant)
     }
 }
-
-/// Where the conversation is kept: the browser's local storage for this origin, nowhere else.
-const CONVERSATION_KEY: &str = "glassbox.conversation.v1";
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
-/// The conversation saved by an earlier visit (empty if none, or if it cannot be read).
-fn saved_conversation() -> Vec<Message> {
-    storage()
-        .and_then(|s| s.get_item(CONVERSATION_KEY).ok().flatten())
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default()
+fn load_saved<T: DeserializeOwned>(key: &str) -> Option<T> {
+    serde_json::from_str(&storage()?.get_item(key).ok()??).ok()
 }
 
-fn save_conversation(messages: &[Message]) {
-    let kept: Vec<&Message> = messages.iter().filter(|m| !m.content.is_empty()).collect();
-    if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(&kept)) {
-        // A full storage only means the conversation is not kept; the page goes on.
-        let _ = storage.set_item(CONVERSATION_KEY, &json);
+fn save<T: Serialize>(key: &str, value: &T) {
+    if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(value)) {
+        // A full storage only means this is not kept; the page goes on.
+        let _ = storage.set_item(key, &json);
     }
 }

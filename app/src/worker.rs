@@ -1,24 +1,38 @@
 //! The web worker that owns the engine. Requests are answered on the worker's own thread, so a long
 //! computation never freezes the page; generation yields to the worker's event loop after every token,
-//! so a `Stop` request is seen at once.
+//! so a `Stop` or an attention view asked for mid-answer is seen at once.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use engine::backend::cpu::Precision;
-use engine::generate::{Engine, GenerateOptions};
+use engine::generate::{Engine, GenerateOptions, TraceOptions};
 use engine::model::FileBytes;
+use engine::trace::AttentionBook;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
-use crate::protocol::{Request, Response};
+use crate::i18n::{CpuReason, Placement};
+use crate::protocol::{Alternative, ChatSettings, Piece, Request, Response};
+
+/// Cache API bucket for model files (the service worker keeps the app's own files elsewhere).
+const MODEL_CACHE: &str = "glassbox-models-v1";
+
+/// Attention kept for the explorer, in values (2 bytes each): 32 MiB, about 490 tokens of the default model.
+const ATTENTION_BOOK_VALUES: usize = engine::model::MAX_TRACE_VALUES;
+
+/// How many alternatives each token carries.
+const ALTERNATIVES: usize = 5;
 
 /// The engine's worker (registered by `bin/worker.rs`, spawned by the UI).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EngineWorker {
     engine: Rc<RefCell<Option<Rc<Engine>>>>,
     /// Set by `Stop`, read between tokens.
     stop: Rc<Cell<bool>>,
+    /// The attention of the answer being (or last) written.
+    book: Rc<RefCell<AttentionBook>>,
 }
 
 impl Worker for EngineWorker {
@@ -27,7 +41,11 @@ impl Worker for EngineWorker {
     type Output = Response;
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
-        Self::default()
+        Self {
+            engine: Rc::default(),
+            stop: Rc::default(),
+            book: Rc::new(RefCell::new(AttentionBook::new(0, 0, ATTENTION_BOOK_VALUES))),
+        }
     }
 
     fn update(&mut self, _scope: &WorkerScope<Self>, _msg: Self::Message) {}
@@ -38,68 +56,112 @@ impl Worker for EngineWorker {
             Request::ProbeCompute => wasm_bindgen_futures::spawn_local(async move {
                 scope.respond(from, Response::Compute(engine::probe_compute().await));
             }),
-            Request::LoadModel { url } => {
+            Request::LoadModel { url, name, cache } => {
                 let slot = Rc::clone(&self.engine);
                 wasm_bindgen_futures::spawn_local(async move {
-                    match load(&url, &scope, from).await {
-                        Ok((mut engine, bytes)) => {
-                            let n_layer = engine.model.config.n_layer;
-                            let name = url.rsplit('/').next().unwrap_or(&url).to_owned();
+                    match load(&url, cache, &scope, from).await {
+                        Ok((mut engine, bytes, from_cache)) => {
+                            let (n_layer, n_head) = (engine.model.config.n_layer, engine.model.config.n_head);
                             let backend = place(&mut engine).await;
                             *slot.borrow_mut() = Some(Rc::new(engine));
-                            scope.respond(from, Response::ModelReady { name, n_layer, bytes, backend });
+                            scope.respond(
+                                from,
+                                Response::ModelReady { name, n_layer, n_head, bytes, backend, from_cache },
+                            );
                         }
-                        Err(message) => scope.respond(from, Response::Error(message)),
+                        Err(message) => scope.respond(from, Response::ModelFailed(message)),
                     }
                 });
             }
-            Request::Chat { messages, max_tokens } => {
+            Request::Chat { messages, settings } => {
                 let Some(engine) = self.engine.borrow().clone() else {
                     scope.respond(from, Response::Error("no model is loaded yet".into()));
                     return;
                 };
                 self.stop.set(false);
-                let stop = Rc::clone(&self.stop);
+                let (stop, book) = (Rc::clone(&self.stop), Rc::clone(&self.book));
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Err(message) = chat(&engine, messages, max_tokens, &stop, &scope, from).await {
+                    if let Err(message) = chat(&engine, messages, settings, &stop, &book, &scope, from).await {
                         scope.respond(from, Response::Error(message));
                     }
                 });
             }
             Request::Stop => self.stop.set(true),
+            Request::AttentionGrid { upto, hide_sink } => {
+                let thumbs = self.book.borrow().thumbnails(upto, crate::THUMBNAIL_SIDE, hide_sink);
+                scope.respond(from, Response::AttentionGrid(thumbs));
+            }
+            Request::AttentionHead { upto, layer, head, hide_sink } => {
+                let matrix = self.book.borrow().head_matrix(upto, layer, head, hide_sink);
+                scope.respond(from, Response::AttentionHead(matrix));
+            }
         }
     }
 }
 
 /// Puts the engine on the GPU when the browser offers a hardware adapter, and says where it runs. A
 /// software adapter (SwiftShader, lavapipe) is slower than the SIMD CPU engine, so it is left unused.
-async fn place(engine: &mut Engine) -> String {
-    const CPU: &str = "CPU (WebAssembly SIMD, 8-bit activations)";
+async fn place(engine: &mut Engine) -> Placement {
     match engine::probe_compute().await {
         engine::ComputeBackend::Gpu { device_type, .. } if device_type != "Cpu" => match engine.use_gpu().await {
-            Ok(()) => format!("{} (f32, WGSL kernels)", engine.backend_label()),
-            Err(err) => format!("{CPU}; {err}"),
+            Ok(()) => Placement::Gpu(engine.backend_label()),
+            Err(err) => Placement::Cpu(CpuReason::GpuRefused(err.to_string())),
         },
-        engine::ComputeBackend::Gpu { .. } => {
-            format!("{CPU}; the GPU found is a software one, slower than the CPU")
-        }
-        engine::ComputeBackend::Cpu { .. } => CPU.to_owned(),
+        engine::ComputeBackend::Gpu { .. } => Placement::Cpu(CpuReason::SoftwareGpu),
+        engine::ComputeBackend::Cpu { .. } => Placement::Cpu(CpuReason::NoGpu),
     }
 }
 
-/// Fetches `url` with progress reports and builds an engine from it.
-async fn load(url: &str, scope: &WorkerScope<EngineWorker>, from: HandlerId) -> Result<(Engine, u64), String> {
-    let bytes = fetch_with_progress(url, scope, from).await?;
+/// Reads `url` (from this browser's cache when `cache` is set and it is there) with progress reports
+/// and builds an engine from it; a file that loads is then kept in the cache.
+async fn load(
+    url: &str,
+    cache: bool,
+    scope: &WorkerScope<EngineWorker>,
+    from: HandlerId,
+) -> Result<(Engine, u64, bool), String> {
+    let global: web_sys::WorkerGlobalScope = js_sys::global().dyn_into().map_err(|_| "not in a worker".to_owned())?;
+    let cached = if cache { cached_response(&global, url).await } else { None };
+    let from_cache = cached.is_some();
+    let response = match cached {
+        Some(response) => response,
+        None => fetch(&global, url).await?,
+    };
+    let bytes = read_with_progress(response, scope, from).await?;
     let len = bytes.len() as u64;
-    let engine = Engine::from_gguf(FileBytes::new(bytes), Precision::Int8)
-        .map_err(|e| format!("this file cannot be used: {e}"))?;
-    Ok((engine, len))
+    let file = FileBytes::new(bytes);
+    let engine =
+        Engine::from_gguf(file.clone(), Precision::Int8).map_err(|e| format!("this file cannot be used: {e}"))?;
+    if cache && !from_cache {
+        // Best effort: without room in the cache, the next visit downloads the model again.
+        if let Err(why) = store(&global, url, file.as_slice()).await {
+            web_sys::console::warn_1(&format!("the model is not kept for offline use: {why}").into());
+        }
+    }
+    Ok((engine, len, from_cache))
 }
 
-async fn fetch_with_progress(url: &str, scope: &WorkerScope<EngineWorker>, from: HandlerId) -> Result<Vec<u8>, String> {
-    use wasm_bindgen_futures::JsFuture;
+async fn open_cache(global: &web_sys::WorkerGlobalScope) -> Option<web_sys::Cache> {
+    let caches = global.caches().ok()?;
+    JsFuture::from(caches.open(MODEL_CACHE)).await.ok()?.dyn_into().ok()
+}
+
+async fn cached_response(global: &web_sys::WorkerGlobalScope, url: &str) -> Option<web_sys::Response> {
+    let cache = open_cache(global).await?;
+    let hit = JsFuture::from(cache.match_with_str(url)).await.ok()?;
+    hit.dyn_into::<web_sys::Response>().ok().filter(web_sys::Response::ok)
+}
+
+async fn store(global: &web_sys::WorkerGlobalScope, url: &str, bytes: &[u8]) -> Result<(), String> {
+    let cache = open_cache(global).await.ok_or("no Cache API here")?;
+    let array = js_sys::Uint8Array::from(bytes);
+    let response = web_sys::Response::new_with_opt_buffer_source(Some(&array)).map_err(|_| "cannot wrap the bytes")?;
+    JsFuture::from(cache.put_with_str(url, &response)).await.map_err(|e| format!("{e:?}"))?;
+    Ok(())
+}
+
+async fn fetch(global: &web_sys::WorkerGlobalScope, url: &str) -> Result<web_sys::Response, String> {
     let failed = |what: &str| format!("could not download the model ({what})");
-    let global: web_sys::WorkerGlobalScope = js_sys::global().dyn_into().map_err(|_| failed("not in a worker"))?;
     let response: web_sys::Response = JsFuture::from(global.fetch_with_str(url))
         .await
         .map_err(|_| failed("network error"))?
@@ -108,12 +170,22 @@ async fn fetch_with_progress(url: &str, scope: &WorkerScope<EngineWorker>, from:
     if !response.ok() {
         return Err(failed(&format!("HTTP {}", response.status())));
     }
+    Ok(response)
+}
+
+async fn read_with_progress(
+    response: web_sys::Response,
+    scope: &WorkerScope<EngineWorker>,
+    from: HandlerId,
+) -> Result<Vec<u8>, String> {
+    let failed = |what: &str| format!("could not read the model ({what})");
     let total: u64 = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
     let body = response.body().ok_or_else(|| failed("empty body"))?;
     let reader: web_sys::ReadableStreamDefaultReader =
         body.get_reader().dyn_into().map_err(|_| failed("unreadable body"))?;
     let mut bytes = Vec::with_capacity(total as usize);
     let mut last_report = 0u64;
+    scope.respond(from, Response::ModelProgress { loaded: 0, total });
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(|_| failed("interrupted"))?;
         let done = js_sys::Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true);
@@ -125,7 +197,7 @@ async fn fetch_with_progress(url: &str, scope: &WorkerScope<EngineWorker>, from:
         let at = bytes.len();
         bytes.resize(at + array.length() as usize, 0);
         array.copy_to(&mut bytes[at..]);
-        if bytes.len() as u64 - last_report >= 4 << 20 {
+        if bytes.len() as u64 - last_report >= 2 << 20 {
             last_report = bytes.len() as u64;
             scope.respond(from, Response::ModelProgress { loaded: last_report, total });
         }
@@ -133,17 +205,30 @@ async fn fetch_with_progress(url: &str, scope: &WorkerScope<EngineWorker>, from:
     Ok(bytes)
 }
 
-/// Streams the answer to `messages`, one `Token` per step, then `Done`.
+fn piece(engine: &Engine, id: u32) -> Piece {
+    Piece { id, text: engine.tokenizer.token_label(id).unwrap_or_else(|_| format!("#{id}")) }
+}
+
+/// Streams the answer to `messages`: the prompt's tokens, one `Token` per step (recording its attention
+/// into `book`), then `Done`.
 async fn chat(
     engine: &Engine,
     messages: Vec<engine::chat::Message>,
-    max_tokens: usize,
+    settings: ChatSettings,
     stop: &Cell<bool>,
+    book: &RefCell<AttentionBook>,
     scope: &WorkerScope<EngineWorker>,
     from: HandlerId,
 ) -> Result<(), String> {
     let prompt = engine.chat_prompt(&messages).map_err(|e| e.to_string())?;
-    let options = GenerateOptions { max_tokens, ..GenerateOptions::default() };
+    book.borrow_mut().clear();
+    scope.respond(from, Response::Prompt(prompt.iter().map(|&id| piece(engine, id)).collect()));
+    let options = GenerateOptions {
+        max_tokens: settings.max_tokens,
+        sampler: settings.sampler,
+        trace: TraceOptions { attention: settings.trace, top_k: ALTERNATIVES },
+        ..GenerateOptions::default()
+    };
     let mut generator = engine.generate(prompt, options).map_err(|e| e.to_string())?;
     let started = js_sys::Date::now();
     let mut first_token_at = None;
@@ -156,8 +241,15 @@ async fn chat(
         if let Some(note) = step.note {
             scope.respond(from, Response::Notice(note));
         }
-        scope.respond(from, Response::Token { text: step.text, prob: step.prob });
-        // Let the worker's event loop deliver a `Stop` before the next token.
+        if let Some(attention) = &step.attention {
+            book.borrow_mut().record(attention);
+        }
+        let top = step
+            .distribution
+            .map(|d| d.top.iter().map(|c| Alternative { piece: piece(engine, c.id), prob: c.prob }).collect())
+            .unwrap_or_default();
+        scope.respond(from, Response::Token { piece: piece(engine, step.id), text: step.text, prob: step.prob, top });
+        // Let the worker's event loop deliver a `Stop` or a view request before the next token.
         gloo_timers::future::TimeoutFuture::new(0).await;
     }
     let n = generator.generated().len();

@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod book;
+
+pub use book::{AttentionBook, HeadMatrix, HeadPick, Thumbnails};
+
 /// Attention probabilities of the `n_query` tokens of one forward pass (positions `first..first + n_query`)
 /// over every key position they can see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -80,6 +80,43 @@ fn score_gives_top_k_logits_per_position_best_first() {
     }
 }
 
+#[test]
+fn score_attention_reports_the_last_tokens_row_as_the_engine_traces_it() {
+    use engine::backend::cpu::Precision;
+    use engine::model::LogitsFor;
+    let model = model_path();
+    let ids = &common::reference().chat[0].prompt_ids;
+    let csv: Vec<String> = ids.iter().map(u32::to_string).collect();
+    let value = last_json_line(&glassbox(&[
+        "score",
+        "--model",
+        &model,
+        "--ids",
+        &csv.join(","),
+        "--attention",
+        "3,2",
+        "--exact",
+        "--json",
+    ]));
+    let cli: Vec<f32> = serde_json::from_value(value["attention"].clone()).expect("attention");
+    assert_eq!(value["positions"].as_array().map(Vec::len), Some(ids.len()));
+
+    let engine = engine::generate::Engine::from_gguf(common::model_file(), Precision::Exact).expect("model");
+    let mut cache = engine.model.new_cache(ids.len());
+    let out = engine.model.forward(&mut cache, ids, LogitsFor::Last, true).expect("forward");
+    let trace = out.attention.expect("trace");
+    let row = trace.row(3, 2, trace.n_query - 1);
+    assert_eq!(cli.len(), row.len());
+    // The CLI prints the engine's f32 values through JSON: equal to f32 precision.
+    for (k, (a, b)) in cli.iter().zip(row).enumerate() {
+        assert!((a - b).abs() <= 1e-6, "key {k}: {a} vs {b}");
+    }
+    assert_one_line_failure(
+        &glassbox(&["score", "--model", &model, "--ids", "1,2", "--attention", "30,0"]),
+        "--attention needs a layer < 30",
+    );
+}
+
 fn assert_one_line_failure(out: &Output, needle: &str) {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -11,6 +11,11 @@ use tiny_http::{Header, Method, Request, Response, Server};
 
 const THREADS: usize = 4;
 
+/// Sent with every file, so it also governs the engine's worker (a page's `<meta>` policy does not
+/// reach its workers). `index.html` carries the same policy for any other static host; a test keeps the
+/// two equal. Nothing may leave the origin: `blob:` is a GGUF file the user opened, `data:` an export.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self' blob:; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; form-action 'none'";
+
 /// A running server; it stops when the process exits.
 #[derive(Debug)]
 pub struct Running {
@@ -104,6 +109,7 @@ fn with_common_headers<R: std::io::Read>(response: Response<R>) -> Response<R> {
         .with_header(header("Cross-Origin-Embedder-Policy", "require-corp"))
         .with_header(header("Cache-Control", "no-cache"))
         .with_header(header("X-Content-Type-Options", "nosniff"))
+        .with_header(header("Content-Security-Policy", CONTENT_SECURITY_POLICY))
 }
 
 fn header(name: &str, value: &str) -> Header {
@@ -122,5 +128,16 @@ fn content_type(path: &Path) -> &'static str {
         "json" => "application/json",
         "webmanifest" => "application/manifest+json",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn index_html_carries_the_policy_the_server_sends() {
+        let html = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../index.html")).expect("index.html");
+        let meta = html.split("http-equiv=\"Content-Security-Policy\"").nth(1).expect("a CSP <meta> in index.html");
+        let content = meta.split("content=\"").nth(1).and_then(|c| c.split('"').next()).expect("its content");
+        assert_eq!(content, super::CONTENT_SECURITY_POLICY);
     }
 }

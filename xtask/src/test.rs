@@ -108,7 +108,7 @@ pub fn run_all(root: &Path) -> Result<()> {
         &mut tally,
         "native tests (GPU kernels on Mesa's lavapipe)",
         Command::new("cargo")
-            .args(["test", "--workspace", "--exclude", "app", "--exclude", "bench-wasm", "--release"])
+            .args(["test", "--workspace", "--exclude", "bench-wasm", "--release"])
             .env("WGPU_BACKEND", "vulkan")
             .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env("GLASSBOX_MODEL", &model),

@@ -1,41 +1,126 @@
-//! The chat: the conversation, a box to write in, Send and Stop. Tokens stream in from the worker.
+//! The chat: the conversation, a box to write in, Send and Stop; edit a question and send it again,
+//! regenerate the last answer, start over, export. Tokens stream in from the worker.
 
 use engine::chat::Role;
 use leptos::prelude::*;
 
-use crate::state::{AppState, ModelState};
+use crate::draw::download_text;
+use crate::state::AppState;
 
 /// The chat panel.
 #[component]
 pub fn Chat(state: AppState) -> impl IntoView {
+    let t = move || state.lang.get().t();
     let draft = RwSignal::new(String::new());
-    let ready = move || matches!(state.model.get(), ModelState::Ready { .. });
+    // The question being edited: its index and its new text.
+    let editing: RwSignal<Option<(usize, String)>> = RwSignal::new(None);
     let send = move || {
         let text = draft.get_untracked();
-        if ready() && !text.trim().is_empty() {
+        if state.can_ask() && !text.trim().is_empty() {
             state.ask(text);
             draft.set(String::new());
         }
     };
+    let export_markdown = move || {
+        let t = t();
+        let settings = state.settings.get_untracked();
+        let md =
+            state.conversation.with_untracked(|c| c.to_markdown("Glassbox", t.you, t.model, &settings.system_prompt));
+        download_text(&md, "text/markdown", "glassbox-conversation.md");
+    };
+    let export_json = move || {
+        let json = serde_json::json!({
+            "settings": state.settings.get_untracked(),
+            "messages": state.conversation.get_untracked().messages,
+        });
+        download_text(
+            &serde_json::to_string_pretty(&json).unwrap_or_default(),
+            "application/json",
+            "glassbox-conversation.json",
+        );
+    };
+    let empty = move || state.conversation.with(|c| c.messages.is_empty());
     view! {
-        <section class="chat" aria-label="Chat">
-            <h2>"Chat"</h2>
-            <ol class="messages" data-testid="messages">
+        <section class="chat panel" aria-labelledby="chat-title">
+            <h2 id="chat-title">{move || t().chat}</h2>
+            <p class="hint" hidden=move || !empty()>{move || t().empty_chat}</p>
+            <ol class="messages" data-testid="messages" aria-live="polite">
                 {move || {
-                    state
-                        .messages
-                        .get()
+                    let messages = state.conversation.get().messages;
+                    messages
                         .into_iter()
-                        .map(|m| {
+                        .enumerate()
+                        .map(|(index, m)| {
                             let (class, who) = match m.role {
-                                Role::User => ("message user", "You"),
-                                Role::Assistant => ("message assistant", "Model"),
+                                Role::User => ("message user", t().you),
+                                Role::Assistant => ("message assistant", t().model),
                                 Role::System => ("message system", "System"),
                             };
+                            let role = format!("{:?}", m.role);
+                            let is_user = m.role == Role::User;
+                            let content = m.content.clone();
+                            let being_edited = move || editing.get().is_some_and(|(i, _)| i == index);
                             view! {
-                                <li class=class data-role=who>
+                                <li class=class data-role=role>
                                     <span class="who">{who}</span>
-                                    <p>{m.content}</p>
+                                    <Show
+                                        when=being_edited
+                                        fallback=move || view! { <p>{content.clone()}</p> }
+                                    >
+                                        <textarea
+                                            class="edit"
+                                            data-testid="edit-text"
+                                            prop:value=move || editing.get().map(|(_, s)| s).unwrap_or_default()
+                                            on:input=move |ev| editing.set(Some((index, event_target_value(&ev))))
+                                        ></textarea>
+                                        <div class="actions">
+                                            <button
+                                                type="button"
+                                                data-testid="resend"
+                                                on:click=move |_| {
+                                                    if let Some((i, text)) = editing.get_untracked() {
+                                                        editing.set(None);
+                                                        state.edit(i, text);
+                                                    }
+                                                }
+                                            >
+                                                {move || t().resend}
+                                            </button>
+                                            <button type="button" class="secondary" on:click=move |_| editing.set(None)>
+                                                {move || t().cancel}
+                                            </button>
+                                        </div>
+                                    </Show>
+                                    <div class="actions" hidden=move || being_edited() || state.generating.get()>
+                                        {is_user.then(|| {
+                                            let text = m.content.clone();
+                                            view! {
+                                                <button
+                                                    type="button"
+                                                    class="link"
+                                                    data-testid="edit"
+                                                    disabled=move || !state.can_ask()
+                                                    on:click=move |_| editing.set(Some((index, text.clone())))
+                                                >
+                                                    {move || t().edit}
+                                                </button>
+                                            }
+                                        })}
+                                        {(!is_user).then(|| {
+                                            view! {
+                                                <button
+                                                    type="button"
+                                                    class="link"
+                                                    data-testid="regenerate"
+                                                    hidden=move || !state.is_last(index)
+                                                    disabled=move || !state.can_ask()
+                                                    on:click=move |_| state.regenerate()
+                                                >
+                                                    {move || t().regenerate}
+                                                </button>
+                                            }
+                                        })}
+                                    </div>
                                 </li>
                             }
                         })
@@ -52,7 +137,8 @@ pub fn Chat(state: AppState) -> impl IntoView {
                 <textarea
                     data-testid="prompt"
                     rows="2"
-                    placeholder="Ask something… (Enter sends, Shift+Enter for a new line)"
+                    aria-label=move || t().chat
+                    placeholder=move || t().placeholder
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                     on:keydown=move |ev| {
@@ -62,27 +148,36 @@ pub fn Chat(state: AppState) -> impl IntoView {
                         }
                     }
                 ></textarea>
-                <button type="submit" data-testid="send" disabled=move || !ready() || state.generating.get()>
-                    "Send"
+                <button type="submit" data-testid="send" disabled=move || !state.can_ask()>
+                    {move || t().send}
                 </button>
                 <button type="button" data-testid="stop" disabled=move || !state.generating.get() on:click=move |_| state.stop()>
-                    "Stop"
+                    {move || t().stop}
                 </button>
+            </form>
+            <div class="chat-tools">
                 <button
                     type="button"
                     class="secondary"
                     data-testid="clear"
-                    title="Forget this conversation (it is kept on this device only)"
-                    disabled=move || state.generating.get() || state.messages.get().is_empty()
+                    title=move || t().new_conversation_hint
+                    disabled=move || state.generating.get() || empty()
                     on:click=move |_| state.clear()
                 >
-                    "Clear"
+                    {move || t().new_conversation}
                 </button>
-            </form>
-            <p class="note" data-testid="chat-note">
-                {move || match (state.error.get(), state.speed.get()) {
-                    (Some(error), _) => error,
-                    (None, Some(speed)) if !state.generating.get() => format!("{speed:.1} tokens per second, on this device"),
+                <button type="button" class="secondary" data-testid="export-md" disabled=empty on:click=move |_| export_markdown()>
+                    {move || t().export_markdown}
+                </button>
+                <button type="button" class="secondary" data-testid="export-json" disabled=empty on:click=move |_| export_json()>
+                    {move || t().export_json}
+                </button>
+                <span class="muted">{move || t().kept_here}</span>
+            </div>
+            <p class="note" data-testid="chat-note" role="status">
+                {move || match (state.notice.get(), state.speed.get()) {
+                    (Some(notice), _) => format!("{}: {notice}", t().problem),
+                    (None, Some(speed)) if !state.generating.get() => state.lang.get().speed(speed),
                     _ => String::new(),
                 }}
             </p>

@@ -1,44 +1,91 @@
-//! What this machine offers: the compute backend the engine found and the state of the model.
+//! What this machine offers: where the engine runs, the GPU found, the model (download progress, open
+//! another GGUF file).
 
 use leptos::prelude::*;
 
+use super::input_file;
 use crate::state::{AppState, ModelState};
 
 /// The "this machine" panel.
 #[component]
 pub fn SystemStatus(state: AppState) -> impl IntoView {
+    let t = move || state.lang.get().t();
+    let progress_text = move || {
+        state.progress.get().map(|p| {
+            let elapsed_s = (js_sys::Date::now() - p.started_ms) / 1000.0;
+            let rate = (elapsed_s > 0.5 && p.loaded > 0).then(|| p.loaded as f64 / 1e6 / elapsed_s);
+            state.lang.get().progress(p.loaded, p.total, rate)
+        })
+    };
+    let fraction = move || state.progress.get().filter(|p| p.total > 0).map(|p| p.loaded as f64 / p.total as f64);
     view! {
-        <section class="status" aria-label="This machine">
-            <h2>"This machine"</h2>
+        <section class="status panel" aria-labelledby="status-title">
+            <h2 id="status-title">{move || t().machine}</h2>
             <dl>
-                <dt>"Engine runs on"</dt>
+                <dt>{move || t().engine_runs_on}</dt>
                 <dd data-testid="engine-backend">
                     {move || match state.model.get() {
-                        ModelState::Ready { backend, .. } => backend,
-                        _ => "decided once the model is loaded".to_owned(),
+                        ModelState::Ready { placement, .. } => placement.describe(state.lang.get()),
+                        _ => t().decided_later.to_owned(),
                     }}
                 </dd>
-                <dt>"GPU found"</dt>
+                <dt>{move || t().gpu_found}</dt>
                 <dd data-testid="compute-backend">
                     {move || match state.compute.get() {
-                        None => "looking for a GPU…".to_owned(),
+                        None => t().looking_for_gpu.to_owned(),
                         Some(backend) => backend.label(),
                     }}
                 </dd>
-                <dt>"Model"</dt>
+                <dt>{move || t().model_label}</dt>
                 <dd data-testid="model-status">
                     {move || match state.model.get() {
-                        ModelState::Loading { loaded, total } if total > 0 => {
-                            format!("loading… {:.0} / {:.0} MB", loaded as f64 / 1e6, total as f64 / 1e6)
+                        ModelState::Loading => progress_text().unwrap_or_else(|| t().loading.to_owned()),
+                        ModelState::Ready { name, bytes, from_cache, .. } => {
+                            state.lang.get().model_ready(&name, bytes, from_cache)
                         }
-                        ModelState::Loading { .. } => "loading…".to_owned(),
-                        ModelState::Ready { name, bytes, .. } => {
-                            format!("{name}, {:.1} MB, loaded on this device", bytes as f64 / 1e6)
-                        }
-                        ModelState::Failed(message) => message,
+                        ModelState::Failed(message) => format!("{}: {message}", t().load_failed),
                     }}
                 </dd>
             </dl>
+            <div class="loading" hidden=move || state.progress.get().is_none()>
+                <progress
+                    data-testid="model-progress"
+                    max="1"
+                    prop:value=move || fraction().unwrap_or(0.0)
+                ></progress>
+                <span>{progress_text}</span>
+            </div>
+            <p class="error" data-testid="load-error" role="alert" hidden=move || state.load_error.get().is_none()>
+                {move || {
+                    let ready = matches!(state.model.get(), ModelState::Ready { .. });
+                    state
+                        .load_error
+                        .get()
+                        .map(|e| {
+                            if ready {
+                                format!("{}: {e} ({}).", t().load_failed, t().still_loaded)
+                            } else {
+                                format!("{}: {e}.", t().load_failed)
+                            }
+                        })
+                        .unwrap_or_default()
+                }}
+            </p>
+            <label class="button secondary file">
+                <input
+                    type="file"
+                    accept=".gguf"
+                    data-testid="open-gguf"
+                    disabled=move || state.generating.get() || state.progress.get().is_some()
+                    on:change=move |ev| {
+                        if let Some(file) = input_file(&ev) {
+                            state.load_file(&file);
+                        }
+                    }
+                />
+                {move || t().open_gguf}
+            </label>
+            <span class="muted">" "{move || t().drop_hint}</span>
         </section>
     }
 }

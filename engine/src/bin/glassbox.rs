@@ -99,7 +99,12 @@ mod cli {
             /// How many logits per position.
             #[arg(long, default_value_t = 5)]
             top: usize,
-            /// A JSON array, one `{"ids":[...],"logits":[...]}` per position.
+            /// Also report the last token's attention in this layer and head (`L,H`, from 0), as the
+            /// app's attention explorer shows it.
+            #[arg(long, value_delimiter = ',')]
+            attention: Option<Vec<usize>>,
+            /// A JSON array, one `{"ids":[...],"logits":[...]}` per position (with `--attention`, an
+            /// object: `{"positions": [...], "attention": [...]}`).
             #[arg(long)]
             json: bool,
         },
@@ -266,7 +271,7 @@ mod cli {
                 }
                 Ok(())
             }
-            Command::Score { model, ids, top, json } => {
+            Command::Score { model, ids, top, attention, json } => {
                 let engine = model.load()?;
                 if ids.is_empty() {
                     return Err("no ids to score".into());
@@ -275,8 +280,20 @@ mod cli {
                 if let Some(note) = note {
                     eprintln!("glassbox: {note}");
                 }
-                let out = pollster::block_on(session.forward(&ids, LogitsFor::All, false, Readback::Logits))
+                let c = &engine.model.config;
+                let head = match attention.as_deref() {
+                    Some(&[l, h]) if l < c.n_layer && h < c.n_head => Some((l, h)),
+                    Some(_) => {
+                        return Err(format!("--attention needs a layer < {} and a head < {}", c.n_layer, c.n_head))
+                    }
+                    None => None,
+                };
+                let out = pollster::block_on(session.forward(&ids, LogitsFor::All, head.is_some(), Readback::Logits))
                     .map_err(|e| e.to_string())?;
+                let last_row = head.and_then(|(l, h)| {
+                    let trace = out.attention.as_ref()?;
+                    Some(trace.row(l, h, trace.n_query - 1).to_vec())
+                });
                 let rows: Vec<_> = out
                     .logits
                     .chunks_exact(engine.model.config.n_vocab)
@@ -286,10 +303,16 @@ mod cli {
                     })
                     .collect();
                 if json {
-                    println!("{}", serde_json::Value::Array(rows));
+                    match last_row {
+                        Some(row) => println!("{}", json!({ "positions": rows, "attention": row })),
+                        None => println!("{}", serde_json::Value::Array(rows)),
+                    }
                 } else {
                     for (i, row) in rows.iter().enumerate() {
                         println!("{i}\t{row}");
+                    }
+                    if let Some(row) = last_row {
+                        println!("attention of the last token: {row:?}");
                     }
                 }
                 Ok(())

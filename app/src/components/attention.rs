@@ -1,0 +1,518 @@
+//! The attention explorer: a layers × heads grid of thumbnails (hover previews, click chooses), the chosen
+//! head as a query × key matrix or as lines between two token columns, a step scrubber with replay, the
+//! mean over heads, the first ("sink") token hidden on demand, PNG and SVG export. The worker computes
+//! every view from the attention it recorded; this component only draws.
+
+use engine::trace::{HeadMatrix, HeadPick};
+use leptos::ev;
+use leptos::html::{Canvas, Div};
+use leptos::prelude::*;
+
+use super::tokens::chip_text;
+use crate::draw::{self, context_2d, css_gradient, put_pixels};
+use crate::state::{AppState, HeadView};
+
+/// Geometry of the matrix canvas, for hit-testing: left/top margin and cell size in canvas pixels.
+#[derive(Debug, Clone, Copy, Default)]
+struct MatrixLayout {
+    margin: f64,
+    cell: f64,
+    n: usize,
+}
+
+const GRID_GAP: usize = 2;
+const MIN_LINE_ROW: f64 = 10.0;
+const MAX_LINE_ROW: f64 = 20.0;
+
+fn labels(state: &AppState) -> Vec<String> {
+    state.exchange.with(|e| e.tokens.iter().map(|t| chip_text(&t.piece.text)).collect())
+}
+
+fn head_code(head: HeadPick) -> String {
+    match head {
+        HeadPick::One(h) => h.to_string(),
+        HeadPick::Mean => "mean".to_owned(),
+    }
+}
+
+/// Text colour of the page, for labels drawn on canvases.
+fn ink(canvas: &web_sys::HtmlCanvasElement) -> String {
+    web_sys::window()
+        .and_then(|w| w.get_computed_style(canvas).ok().flatten())
+        .and_then(|s| s.get_property_value("color").ok())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "#888".to_owned())
+}
+
+/// Draws `m` with its token labels (when cells are big enough to read them); returns the geometry.
+fn draw_matrix(
+    canvas: &web_sys::HtmlCanvasElement,
+    m: &HeadMatrix,
+    labels: &[String],
+    projector: bool,
+) -> MatrixLayout {
+    let cell = (560 / m.n.max(1)).clamp(3, 28) as f64;
+    let with_labels = cell >= 9.0;
+    let margin = if with_labels { 120.0 } else { 4.0 };
+    let side = margin + cell * m.n as f64 + 4.0;
+    canvas.set_width(side as u32);
+    canvas.set_height(side as u32);
+    let layout = MatrixLayout { margin, cell, n: m.n };
+    let Some(ctx) = context_2d(canvas) else { return layout };
+    // One pixel per cell on a scratch canvas, scaled up without smoothing.
+    let Some(scratch) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("canvas").ok())
+        .and_then(|c| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlCanvasElement>(c).ok())
+    else {
+        return layout;
+    };
+    put_pixels(&scratch, m.n, m.n, &draw::matrix_pixels(m));
+    ctx.set_image_smoothing_enabled(false);
+    let size = cell * m.n as f64;
+    let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(&scratch, margin, margin, size, size);
+    // The selected token is the last row.
+    ctx.set_stroke_style_str("#e69f00");
+    ctx.set_line_width(if projector { 3.0 } else { 2.0 });
+    ctx.stroke_rect(margin, margin + cell * (m.n - 1) as f64, size, cell);
+    if with_labels {
+        let font = (cell - 2.0).min(if projector { 16.0 } else { 13.0 });
+        ctx.set_font(&format!("{font}px system-ui, sans-serif"));
+        ctx.set_fill_style_str(&ink(canvas));
+        ctx.set_text_baseline("middle");
+        for (i, label) in labels.iter().take(m.n).enumerate() {
+            let at = margin + cell * (i as f64 + 0.5);
+            ctx.set_text_align("right");
+            let _ = ctx.fill_text_with_max_width(label, margin - 4.0, at, margin - 8.0);
+            ctx.save();
+            let _ = ctx.translate(at, margin - 4.0);
+            let _ = ctx.rotate(-std::f64::consts::FRAC_PI_2);
+            ctx.set_text_align("left");
+            let _ = ctx.fill_text_with_max_width(label, 0.0, 0.0, margin - 8.0);
+            ctx.restore();
+        }
+    }
+    layout
+}
+
+/// Row height of the lines view for `n` tokens: the whole conversation fits in about 640 canvas pixels
+/// while rows stay readable; beyond that the view scrolls.
+fn line_row(n: usize) -> f64 {
+    (640.0 / n.max(1) as f64).clamp(MIN_LINE_ROW, MAX_LINE_ROW)
+}
+
+/// Draws the lines view: the selected token (last row of `m`) joined to each key, opacity = weight.
+/// Returns the selected token's height on the canvas, to scroll it into view.
+fn draw_lines(canvas: &web_sys::HtmlCanvasElement, m: &HeadMatrix, labels: &[String], projector: bool) -> f64 {
+    let width = 560.0;
+    let row = line_row(m.n);
+    let height = 16.0 + row * m.n as f64;
+    canvas.set_width(width as u32);
+    canvas.set_height(height as u32);
+    let (left, right) = (210.0, 350.0);
+    let y = |i: usize| 8.0 + row * (i as f64 + 0.5);
+    let query = m.n - 1;
+    let Some(ctx) = context_2d(canvas) else { return y(query) };
+    if m.has_row(query) {
+        ctx.set_line_width(if projector { 4.0 } else { 2.5 });
+        for k in 0..=query {
+            let w = m.get(query, k) as f64;
+            if w > 0.0 {
+                ctx.set_stroke_style_str(&format!("rgba(0, 114, 178, {w:.4})"));
+                ctx.begin_path();
+                ctx.move_to(left, y(query));
+                ctx.line_to(right, y(k));
+                ctx.stroke();
+            }
+        }
+    }
+    let font = (row - 2.0).min(if projector { 16.0 } else { 13.0 });
+    ctx.set_font(&format!("{font}px system-ui, sans-serif"));
+    ctx.set_text_baseline("middle");
+    let ink = ink(canvas);
+    for (i, label) in labels.iter().take(m.n).enumerate() {
+        ctx.set_fill_style_str(if i == query { "#e69f00" } else { &ink });
+        ctx.set_text_align("right");
+        let _ = ctx.fill_text_with_max_width(label, left - 8.0, y(i), left - 16.0);
+        ctx.set_fill_style_str(&ink);
+        ctx.set_text_align("left");
+        let _ = ctx.fill_text_with_max_width(label, right + 8.0, y(i), width - right - 16.0);
+    }
+    y(query)
+}
+
+/// The explorer panel.
+#[component]
+pub fn AttentionExplorer(state: AppState) -> impl IntoView {
+    let t = move || state.lang.get().t();
+    let lang = move || state.lang.get();
+    let ex = state.explorer;
+    let grid_canvas = NodeRef::<Canvas>::new();
+    let head_canvas = NodeRef::<Canvas>::new();
+    let lines_canvas = NodeRef::<Canvas>::new();
+    let lines_holder = NodeRef::<Div>::new();
+    let layout = StoredValue::new(MatrixLayout::default());
+    let tip: RwSignal<Option<(f64, f64, String)>> = RwSignal::new(None);
+    let replay: StoredValue<Option<IntervalHandle>> = StoredValue::new(None);
+
+    let last = move || state.exchange.with(|e| if e.traced { e.last_read() } else { None });
+    let projector = move || state.prefs.with(|p| p.projector);
+
+    // Draw the grid whenever its thumbnails (or the chosen head) change.
+    Effect::new(move |_| {
+        let (Some(canvas), Some(thumbs)) = (grid_canvas.get(), ex.grid.get()) else { return };
+        let (w, h, px) = draw::grid_pixels(&thumbs, GRID_GAP);
+        put_pixels(&canvas, w, h, &px);
+        if let (Some(ctx), HeadPick::One(head)) = (context_2d(&canvas), ex.head.get()) {
+            let cell = (thumbs.side + GRID_GAP) as f64;
+            ctx.set_stroke_style_str("#e69f00");
+            ctx.set_line_width(1.0);
+            ctx.stroke_rect(head as f64 * cell - 0.5, ex.layer.get() as f64 * cell - 0.5, cell - 1.0, cell - 1.0);
+        }
+    });
+    // Draw the selected head.
+    Effect::new(move |_| {
+        let Some(m) = ex.matrix.get() else { return };
+        let labels = labels(&state);
+        let projector = projector();
+        state.lang.track();
+        match ex.view.get() {
+            HeadView::Matrix => {
+                if let Some(canvas) = head_canvas.get() {
+                    layout.set_value(draw_matrix(&canvas, &m, &labels, projector));
+                }
+            }
+            HeadView::Lines => {
+                if let (Some(canvas), Some(holder)) = (lines_canvas.get(), lines_holder.get()) {
+                    let at = draw_lines(&canvas, &m, &labels, projector);
+                    // Keep the selected token in view when the conversation is taller than the view.
+                    let scale = canvas.client_height() as f64 / canvas.height().max(1) as f64;
+                    holder.set_scroll_top((at * scale - holder.client_height() as f64 / 2.0) as i32);
+                }
+            }
+        }
+    });
+
+    let grid_hit = move |ev: &ev::MouseEvent| -> Option<(usize, usize)> {
+        let canvas = grid_canvas.get()?;
+        let thumbs = ex.grid.get_untracked()?;
+        let scale = canvas.width() as f64 / canvas.client_width().max(1) as f64;
+        let cell = (thumbs.side + GRID_GAP) as f64;
+        let head = (ev.offset_x() as f64 * scale / cell) as usize;
+        let layer = (ev.offset_y() as f64 * scale / cell) as usize;
+        (layer < thumbs.n_layer && head < thumbs.n_head).then_some((layer, head))
+    };
+    let matrix_hover = move |ev: ev::MouseEvent| {
+        let (Some(canvas), Some(m)) = (head_canvas.get(), ex.matrix.get_untracked()) else { return };
+        let l = layout.get_value();
+        let scale = canvas.width() as f64 / canvas.client_width().max(1) as f64;
+        let (x, y) = (ev.offset_x() as f64 * scale - l.margin, ev.offset_y() as f64 * scale - l.margin);
+        let (k, q) = ((x / l.cell).floor(), (y / l.cell).floor());
+        if x < 0.0 || y < 0.0 || k as usize >= l.n || q as usize >= l.n {
+            tip.set(None);
+            return;
+        }
+        let (q, k) = (q as usize, k as usize);
+        let text = if k > q {
+            None
+        } else if !m.has_row(q) {
+            Some(t().untraced.to_owned())
+        } else {
+            let labels = labels(&state);
+            let name = |i: usize| labels.get(i).cloned().unwrap_or_default();
+            Some(lang().weight_tip(&name(q), q, &name(k), k, m.get(q, k)))
+        };
+        tip.set(text.map(|s| (ev.offset_x() as f64 + 14.0, ev.offset_y() as f64 + 14.0, s)));
+    };
+    let lines_click = move |ev: ev::MouseEvent| {
+        let Some(canvas) = lines_canvas.get() else { return };
+        let n = ex.matrix.with_untracked(|m| m.as_ref().map_or(1, |m| m.n));
+        let scale = canvas.height() as f64 / canvas.client_height().max(1) as f64;
+        let row = ((ev.offset_y() as f64 * scale - 8.0) / line_row(n)).floor();
+        if row >= 0.0 {
+            ex.selected.set(Some(row as usize));
+        }
+    };
+    let stop_replay = move || {
+        if let Some(handle) = replay.try_update_value(Option::take).flatten() {
+            handle.clear();
+        }
+    };
+    let start_replay = move || {
+        stop_replay();
+        let Some(end) = last() else { return };
+        let from = state.exchange.with_untracked(|e| e.prompt_len.saturating_sub(1));
+        ex.selected.set(Some(from));
+        let handle = set_interval_with_handle(
+            move || {
+                let next = ex.selected.get_untracked().map_or(end, |s| s + 1);
+                if next >= end {
+                    ex.selected.set(None);
+                    stop_replay();
+                } else {
+                    ex.selected.set(Some(next));
+                }
+            },
+            std::time::Duration::from_millis(250),
+        );
+        if let Ok(handle) = handle {
+            replay.set_value(Some(handle));
+        }
+    };
+    let file_stem = move || {
+        ex.matrix.with_untracked(|m| {
+            m.as_ref()
+                .map(|m| format!("glassbox-attention-layer{}-head{}-token{}", m.layer, head_code(m.head), m.n - 1))
+                .unwrap_or_else(|| "glassbox-attention".to_owned())
+        })
+    };
+    let title = move || {
+        ex.matrix.with_untracked(|m| {
+            m.as_ref()
+                .map(|m| {
+                    let head = match m.head {
+                        HeadPick::One(h) => Some(h),
+                        HeadPick::Mean => None,
+                    };
+                    let at = m.n - 1;
+                    let token = labels(&state).get(at).cloned().unwrap_or_default();
+                    format!("{} · {}", lang().head_name(m.layer, head), lang().step_name(at, at, &token))
+                })
+                .unwrap_or_default()
+        })
+    };
+    let export_png = move || {
+        let canvas = match ex.view.get_untracked() {
+            HeadView::Matrix => head_canvas.get_untracked(),
+            HeadView::Lines => lines_canvas.get_untracked(),
+        };
+        if let Some(url) = canvas.and_then(|c| c.to_data_url().ok()) {
+            draw::download_url(&url, &format!("{}.png", file_stem()));
+        }
+    };
+    let export_svg = move || {
+        let Some(m) = ex.matrix.get_untracked() else { return };
+        let labels = labels(&state);
+        let svg = match ex.view.get_untracked() {
+            HeadView::Matrix => draw::matrix_svg(&m, &labels, &title()),
+            HeadView::Lines => {
+                let q = m.n - 1;
+                let row: Vec<f32> = (0..=q).map(|k| if m.has_row(q) { m.get(q, k) } else { 0.0 }).collect();
+                draw::lines_svg(&row, &labels[..m.n.min(labels.len())], q, &title())
+            }
+        };
+        draw::download_text(&svg, "image/svg+xml", &format!("{}.svg", file_stem()));
+    };
+
+    let shown_row = move || {
+        ex.matrix.with(|m| {
+            m.as_ref()
+                .filter(|m| m.has_row(m.n - 1))
+                .map(|m| (0..m.n).map(|k| format!("{:.6}", m.get(m.n - 1, k))).collect::<Vec<_>>().join(","))
+        })
+    };
+    let status = move || {
+        if !state.settings.with(|s| s.trace) && last().is_none() {
+            Some(t().attention_off)
+        } else if last().is_none() {
+            Some(t().attention_empty)
+        } else {
+            None
+        }
+    };
+    let (n_layer, n_head) = (move || ex.shape.get().0, move || ex.shape.get().1);
+    view! {
+        <section class="attention panel" aria-labelledby="attention-title" data-testid="attention">
+            <h2 id="attention-title">{move || t().attention}</h2>
+            <p class="hint">{move || t().attention_intro}</p>
+            <p class="muted" data-testid="attention-status" hidden=move || status().is_none()>{status}</p>
+            <div class="explorer" hidden=move || status().is_some()>
+                <div class="controls">
+                    <label>
+                        {move || t().layer}" "
+                        <select
+                            data-testid="layer"
+                            on:change=move |ev| {
+                                if let Ok(l) = event_target_value(&ev).parse() {
+                                    ex.layer.set(l);
+                                    ex.preview.set(None);
+                                }
+                            }
+                        >
+                            {move || {
+                                (0..n_layer())
+                                    .map(|l| view! { <option value=l selected=move || ex.layer.get() == l>{l}</option> })
+                                    .collect_view()
+                            }}
+                        </select>
+                    </label>
+                    <label>
+                        {move || t().head}" "
+                        <select
+                            data-testid="head"
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                ex.head.set(v.parse().map(HeadPick::One).unwrap_or(HeadPick::Mean));
+                                ex.preview.set(None);
+                            }
+                        >
+                            <option value="mean" selected=move || ex.head.get() == HeadPick::Mean>
+                                {move || t().mean_of_heads}
+                            </option>
+                            {move || {
+                                (0..n_head())
+                                    .map(|h| {
+                                        view! { <option value=h selected=move || ex.head.get() == HeadPick::One(h)>{h}</option> }
+                                    })
+                                    .collect_view()
+                            }}
+                        </select>
+                    </label>
+                    <label class="check">
+                        <input
+                            type="checkbox"
+                            data-testid="hide-sink"
+                            prop:checked=move || ex.hide_sink.get()
+                            on:change=move |ev| ex.hide_sink.set(event_target_checked(&ev))
+                        />
+                        {move || t().hide_sink}
+                    </label>
+                    <div class="group" role="group">
+                        <button
+                            type="button"
+                            data-testid="view-matrix"
+                            aria-pressed=move || (ex.view.get() == HeadView::Matrix).to_string()
+                            on:click=move |_| ex.view.set(HeadView::Matrix)
+                        >
+                            {move || t().matrix_view}
+                        </button>
+                        <button
+                            type="button"
+                            data-testid="view-lines"
+                            aria-pressed=move || (ex.view.get() == HeadView::Lines).to_string()
+                            on:click=move |_| ex.view.set(HeadView::Lines)
+                        >
+                            {move || t().lines_view}
+                        </button>
+                    </div>
+                    <button type="button" class="secondary" data-testid="export-png" on:click=move |_| export_png()>
+                        {move || t().export_png}
+                    </button>
+                    <button type="button" class="secondary" data-testid="export-svg" on:click=move |_| export_svg()>
+                        {move || t().export_svg}
+                    </button>
+                </div>
+                <div class="scrubber">
+                    <input
+                        type="range"
+                        data-testid="step"
+                        aria-label=move || t().follow
+                        min="0"
+                        max=move || last().unwrap_or(0)
+                        prop:value=move || state.upto().unwrap_or(0)
+                        on:input=move |ev| {
+                            stop_replay();
+                            if let Ok(v) = event_target_value(&ev).parse::<usize>() {
+                                ex.selected.set(Some(v));
+                                state.focus.set(Some(v));
+                            }
+                        }
+                    />
+                    <span class="step-name" data-testid="step-name">
+                        {move || {
+                            let at = state.upto()?;
+                            let token = labels(&state).get(at).cloned().unwrap_or_default();
+                            Some(lang().step_name(at, last()?, &token))
+                        }}
+                    </span>
+                    <button type="button" class="secondary" on:click=move |_| start_replay()>
+                        {move || t().play}
+                    </button>
+                    <button
+                        type="button"
+                        class="secondary"
+                        data-testid="follow"
+                        disabled=move || ex.selected.get().is_none()
+                        on:click=move |_| {
+                            stop_replay();
+                            ex.selected.set(None);
+                        }
+                    >
+                        {move || t().follow}
+                    </button>
+                </div>
+                <div class="views">
+                    <figure class="grid">
+                        <canvas
+                            node_ref=grid_canvas
+                            data-testid="head-grid"
+                            on:mousemove=move |ev| ex.preview.set(grid_hit(&ev))
+                            on:mouseleave=move |_| ex.preview.set(None)
+                            on:click=move |ev| {
+                                if let Some((layer, head)) = grid_hit(&ev) {
+                                    ex.layer.set(layer);
+                                    ex.head.set(HeadPick::One(head));
+                                    ex.preview.set(None);
+                                }
+                            }
+                        ></canvas>
+                        <figcaption>{move || t().grid_hint}</figcaption>
+                    </figure>
+                    <figure
+                        class="head"
+                        data-testid="head-view"
+                        data-layer=move || ex.matrix.with(|m| m.as_ref().map(|m| m.layer))
+                        data-head=move || ex.matrix.with(|m| m.as_ref().map(|m| head_code(m.head)))
+                        data-upto=move || ex.matrix.with(|m| m.as_ref().map(|m| m.n - 1))
+                        data-hide-sink=move || ex.matrix.with(|m| m.as_ref().map(|m| m.hide_sink.to_string()))
+                        data-row=shown_row
+                    >
+                        <figcaption class="title">
+                            {move || {
+                                let (layer, head) = state.shown_head();
+                                let head = match head {
+                                    HeadPick::One(h) => Some(h),
+                                    HeadPick::Mean => None,
+                                };
+                                lang().head_name(layer, head)
+                            }}
+                        </figcaption>
+                        <div class="canvas-holder" hidden=move || ex.view.get() != HeadView::Matrix>
+                            <canvas
+                                node_ref=head_canvas
+                                data-testid="head-matrix"
+                                on:mousemove=matrix_hover
+                                on:mouseleave=move |_| tip.set(None)
+                            ></canvas>
+                            <div
+                                class="tip"
+                                data-testid="weight-tip"
+                                hidden=move || tip.get().is_none()
+                                style=move || tip.get().map(|(x, y, _)| format!("left: {x}px; top: {y}px")).unwrap_or_default()
+                            >
+                                {move || tip.get().map(|(_, _, s)| s)}
+                            </div>
+                        </div>
+                        <div class="lines-holder" node_ref=lines_holder hidden=move || ex.view.get() != HeadView::Lines>
+                            <canvas node_ref=lines_canvas data-testid="head-lines" on:click=lines_click></canvas>
+                        </div>
+                        <div class="colour-bar">
+                            <span>"0"</span>
+                            <span class="bar" style=format!("background: {}", css_gradient())></span>
+                            <span>"1"</span>
+                        </div>
+                        <figcaption>
+                            {move || match ex.view.get() {
+                                HeadView::Matrix => t().matrix_hint,
+                                HeadView::Lines => t().lines_hint,
+                            }}
+                        </figcaption>
+                        <figcaption class="muted" hidden=move || state.explorer.selected.get().is_some()>
+                            {move || t().not_read_yet}
+                        </figcaption>
+                    </figure>
+                </div>
+            </div>
+        </section>
+    }
+}

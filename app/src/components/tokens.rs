@@ -1,0 +1,110 @@
+//! The token view: the latest prompt (chat template included) and answer as chips, the answer's
+//! coloured by the model's confidence; a click shows the alternatives at that step and selects the token
+//! in the attention explorer.
+
+use leptos::prelude::*;
+
+use crate::state::AppState;
+
+/// How a token's text is shown on a chip: spaces and line breaks made visible.
+pub fn chip_text(text: &str) -> String {
+    text.replace(' ', "·").replace('\n', "↵").replace('\t', "→")
+}
+
+/// The token view.
+#[component]
+pub fn TokenView(state: AppState) -> impl IntoView {
+    let t = move || state.lang.get().t();
+    let lang = move || state.lang.get();
+    let select = move |position: usize| {
+        state.focus.set(Some(position));
+        state.explorer.selected.set(Some(position));
+    };
+    let details = move || {
+        let position = state.focus.get()?;
+        let token = state.exchange.with(|e| e.tokens.get(position).cloned())?;
+        Some((position, token))
+    };
+    view! {
+        <section class="tokens panel" aria-labelledby="tokens-title">
+            <h2 id="tokens-title">{move || t().tokens}</h2>
+            <p class="hint">{move || t().tokens_intro}</p>
+            <p class="muted" hidden=move || !state.exchange.with(|e| e.tokens.is_empty())>{move || t().tokens_empty}</p>
+            <div class="legend" hidden=move || state.exchange.with(|e| e.tokens.is_empty())>
+                <span class="chip prompt">{move || t().prompt_token.split(':').next().unwrap_or_default().to_owned()}</span>
+                <span class="scale" aria-hidden="true"></span>
+                <span>{move || format!("{} → {}", t().unsure, t().sure)}</span>
+            </div>
+            <div class="chips" data-testid="chips">
+                {move || {
+                    let exchange = state.exchange.get();
+                    exchange
+                        .tokens
+                        .into_iter()
+                        .enumerate()
+                        .map(|(position, token)| {
+                            let prompt = position < exchange.prompt_len;
+                            let class = if prompt { "chip prompt" } else { "chip answer" };
+                            let style = token.prob.map(|p| format!("--p: {p:.3}")).unwrap_or_default();
+                            let title = match token.prob {
+                                Some(p) => format!("{} · {}", lang().token_id(token.piece.id), lang().percent(p)),
+                                None => lang().token_id(token.piece.id),
+                            };
+                            view! {
+                                <button
+                                    type="button"
+                                    class=class
+                                    class:focused=move || state.focus.get() == Some(position)
+                                    style=style
+                                    title=title
+                                    data-id=token.piece.id
+                                    data-position=position
+                                    data-prob=token.prob.map(|p| p.to_string())
+                                    on:click=move |_| select(position)
+                                >
+                                    {chip_text(&token.piece.text)}
+                                </button>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </div>
+            <div class="token-details" data-testid="token-details" hidden=move || details().is_none()>
+                {move || {
+                    details()
+                        .map(|(position, token)| {
+                            let head = format!("«{}» · {} · {}", chip_text(&token.piece.text), lang().token_id(token.piece.id), position);
+                            match token.prob {
+                                None => view! { <p><strong>{head}</strong>" — "{t().prompt_token}</p> }.into_any(),
+                                Some(p) => view! {
+                                    <p>
+                                        <strong>{head}</strong>
+                                        {format!(" — {} {}", t().chosen_with, lang().percent(p))}
+                                    </p>
+                                    <h3>{t().alternatives}</h3>
+                                    <ol class="alternatives">
+                                        {token
+                                            .top
+                                            .into_iter()
+                                            .map(|alt| {
+                                                let chosen = alt.piece.id == token.piece.id;
+                                                let width = format!("width: {:.1}%", (alt.prob * 100.0).clamp(0.5, 100.0));
+                                                view! {
+                                                    <li class:chosen=chosen>
+                                                        <code>{chip_text(&alt.piece.text)}</code>
+                                                        <span class="bar"><span style=width></span></span>
+                                                        <span class="num">{lang().percent(alt.prob)}</span>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ol>
+                                }
+                                .into_any(),
+                            }
+                        })
+                }}
+            </div>
+        </section>
+    }
+}

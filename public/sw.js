@@ -1,0 +1,51 @@
+// Glassbox's service worker: keeps the app's own files, so after one visit the page opens with the
+// network off. Model files are not its business: the engine worker keeps those in the Cache API.
+const SHELL = "glassbox-shell-v1";
+const FILES = [
+  "./",
+  "./index.html",
+  "./boot.js",
+  "./app.js",
+  "./app_bg.wasm",
+  "./worker.js",
+  "./worker_bg.wasm",
+  "./worker_loader.js",
+  "./style.css",
+  "./favicon.svg",
+  "./manifest.webmanifest",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches
+      .open(SHELL)
+      .then((cache) => cache.addAll(FILES))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== self.location.origin || url.pathname.includes("/models/")) {
+    return;
+  }
+  // Network first, so a new build is used as soon as it is served; the kept copy when offline.
+  event.respondWith(
+    fetch(event.request)
+      .then((response) => {
+        if (response.ok) {
+          const copy = response.clone();
+          event.waitUntil(caches.open(SHELL).then((cache) => cache.put(event.request, copy)));
+        }
+        return response;
+      })
+      .catch(() =>
+        caches
+          .match(event.request, { ignoreSearch: true })
+          .then((hit) => hit ?? (event.request.mode === "navigate" ? caches.match("./index.html") : undefined))
+          .then((hit) => hit ?? Response.error()),
+      ),
+  );
+});

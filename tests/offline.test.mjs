@@ -1,0 +1,79 @@
+// Offline and private: after one visit the app and the model load and answer with the network cut; a
+// corrupt GGUF gives a clear message and the model loaded before still answers.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ask, launch, openPage, screenshot, serveOwn, setSettings, waitForModel } from "./browser.mjs";
+
+test("with the network cut after one visit, the app and the model load from this browser and answer", async () => {
+  // A server of its own, so the network can really be cut (closing it) while the browser stays open.
+  const server = await serveOwn();
+  const context = await launch();
+  try {
+    const page = await openPage(context, "", server.url);
+    await waitForModel(page);
+    assert.doesNotMatch(await page.getByTestId("model-status").textContent(), /browser's copy/, "first visit: from the network");
+    // The service worker has kept the app's files (the engine worker kept the model before saying "loaded").
+    await page.evaluate(() => navigator.serviceWorker.ready);
+
+    await server.close();
+    const reached = await page.evaluate(async () => {
+      try {
+        return (await fetch(`./not-kept-${Date.now()}.txt`, { cache: "no-store" })).ok || "answered";
+      } catch {
+        return false;
+      }
+    });
+    assert.equal(reached, false, "the page can still reach a server: the network is not cut");
+    page.errors.length = 0; // the probe's own failed request
+
+    await page.reload();
+    await page.locator("h1.brand").waitFor({ timeout: 30_000 });
+    await waitForModel(page);
+    assert.match(await page.getByTestId("model-status").textContent(), /from this browser's copy: works offline/);
+    await setSettings(page, { temperature: 0, "max-tokens": 12 });
+    await ask(page, "Say hello.");
+    const answer = await page.locator(".message.assistant p").last().textContent();
+    assert.ok(answer.trim().length > 0, "an answer was written offline");
+    await screenshot(page, "offline");
+    assert.deepEqual(page.errors, [], "console errors");
+    assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
+  } finally {
+    await context.close();
+    await server.close();
+  }
+});
+
+test("a corrupt GGUF gets a clear message and the model loaded before still answers", async () => {
+  const context = await launch();
+  try {
+    const page = await openPage(context);
+    await waitForModel(page);
+    // A GGUF header claiming a billion tensors, then nothing.
+    const header = Buffer.alloc(24);
+    header.write("GGUF", 0, "ascii");
+    header.writeUInt32LE(3, 4);
+    header.writeBigUInt64LE(1_000_000_000n, 8);
+    header.writeBigUInt64LE(0n, 16);
+    await page.getByTestId("open-gguf").setInputFiles({ name: "broken.gguf", mimeType: "application/octet-stream", buffer: header });
+    const error = page.getByTestId("load-error");
+    await error.waitFor({ timeout: 30_000 });
+    const message = await error.textContent();
+    assert.match(message, /Could not load this file: this file cannot be used: .+ \(the model loaded before is still there\)/);
+    console.log(`# message: ${message}`);
+    assert.match(await page.getByTestId("model-status").textContent(), /^SmolLM2-135M-Instruct\.Q4_1\.gguf/);
+
+    // Something that is not a GGUF at all.
+    await page.getByTestId("open-gguf").setInputFiles({ name: "notes.gguf", mimeType: "text/plain", buffer: Buffer.from("just some text") });
+    await page.waitForFunction((before) => document.querySelector('[data-testid="load-error"]').textContent !== before, message);
+    assert.match(await error.textContent(), /Could not load this file/);
+
+    await setSettings(page, { temperature: 0, "max-tokens": 12 });
+    await ask(page, "Say hello.");
+    assert.ok((await page.locator(".message.assistant p").last().textContent()).trim().length > 0, "the previous model answers");
+    await screenshot(page, "corrupt-gguf");
+    assert.deepEqual(page.errors, [], "console errors");
+    assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
+  } finally {
+    await context.close();
+  }
+});
