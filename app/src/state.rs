@@ -166,7 +166,15 @@ struct ViewRequests {
     grid_in_flight: bool,
     head_sent: Option<(usize, usize, HeadPick, bool)>,
     head_in_flight: bool,
+    /// When views were last asked for while an answer is being written (ms since the epoch).
+    sent_while_writing_ms: f64,
+    /// A later `sync_views` is already scheduled.
+    deferred: bool,
 }
+
+/// While an answer is being written, the explorer follows it at most this often: views cost the worker
+/// time between tokens, and a few pictures a second are plenty to watch.
+const VIEW_INTERVAL_WHILE_WRITING_MS: f64 = 300.0;
 
 /// Everything the components read; `Copy`, so any closure can hold it.
 #[derive(Debug, Clone, Copy)]
@@ -326,6 +334,7 @@ impl AppState {
                 self.generating.set(false);
                 self.speed.set(Some(tok_per_s));
                 self.conversation.update(Conversation::drop_empty_answers);
+                self.sync_views();
             }
             Response::AttentionGrid(thumbs) => {
                 self.requests.update_value(|r| r.grid_in_flight = false);
@@ -370,6 +379,33 @@ impl AppState {
             Some((l, h)) => (l, HeadPick::One(h)),
             None => (self.explorer.layer.get_untracked(), self.explorer.head.get_untracked()),
         };
+        let now = js_sys::Date::now();
+        let writing = self.generating.get_untracked();
+        let mut wait_ms = None;
+        self.requests.update_value(|r| {
+            let since = now - r.sent_while_writing_ms;
+            if writing && since < VIEW_INTERVAL_WHILE_WRITING_MS {
+                if !r.deferred {
+                    r.deferred = true;
+                    wait_ms = Some(VIEW_INTERVAL_WHILE_WRITING_MS - since);
+                }
+            } else if writing {
+                r.sent_while_writing_ms = now;
+            }
+        });
+        if let Some(ms) = wait_ms {
+            let state = *self;
+            set_timeout(
+                move || {
+                    state.requests.update_value(|r| r.deferred = false);
+                    state.sync_views();
+                },
+                std::time::Duration::from_millis(ms.max(1.0) as u64),
+            );
+        }
+        if wait_ms.is_some() || self.requests.with_value(|r| r.deferred) {
+            return;
+        }
         let mut to_send = Vec::new();
         self.requests.update_value(|r| {
             if !r.grid_in_flight && r.grid_sent != Some((upto, hide)) {

@@ -249,6 +249,26 @@ fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &
     Ok((parse("glassbox", "wasm_memory_bytes")?, parse("wllama", "wasm_memory_bytes")?))
 }
 
+/// `cargo xtask bench app`: the release app in headless Chromium, model in the browser's cache: page
+/// open → first answered token, frame time while writing, decode with and without attention recording.
+pub fn run_app(root: &Path, runs: usize) -> Result<()> {
+    let tools = Tools::ensure(Need::Everything)?;
+    let model = model::ensure()?;
+    setup::trunk_build(&tools)?;
+    let dist = root.join("dist");
+    let server = serve::start(&[("/", &dist)], &model, 0)?;
+    let status = Command::new("node")
+        .arg(root.join("xtask").join("bench").join("app_bench.mjs"))
+        .args([&server.url, &runs.to_string()])
+        .env("GLASSBOX_MODEL", &model)
+        .status()
+        .context("running node")?;
+    if !status.success() {
+        bail!("the app benchmark failed");
+    }
+    Ok(())
+}
+
 /// A virtualenv with llama-cpp-python built for this CPU (from PyPI's source package; minutes, once).
 fn ensure_llama_cpp() -> Result<PathBuf> {
     let venv = crate::cache_dir()?.join("tools").join(format!("llama-cpp-python-{LLAMA_CPP_PYTHON}"));

@@ -21,6 +21,7 @@ usage: cargo xtask <command>
                      Chromium, end-to-end in Chromium; prints one summary line
   bench [--runs N]   our CPU engine vs llama.cpp, interleaved runs, medians and ratios
   bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
+  bench app [--runs N]  the app in headless Chromium: page open → first token, frame time, cost of tracing
   model              fetch and verify the default model; print its path
   setup              install every missing tool, nothing else
 
@@ -67,6 +68,8 @@ fn run() -> Result<()> {
             };
             if args.iter().any(|a| a == "gpu") {
                 bench::run_gpu(&root, runs)
+            } else if args.iter().any(|a| a == "app") {
+                bench::run_app(&root, runs)
             } else {
                 bench::run(&root, runs)
             }

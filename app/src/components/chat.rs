@@ -40,17 +40,17 @@ pub fn Chat(state: AppState) -> impl IntoView {
         );
     };
     let empty = move || state.conversation.with(|c| c.messages.is_empty());
+    let numbered_messages = move || state.conversation.get().messages.into_iter().enumerate().collect::<Vec<_>>();
     view! {
         <section class="chat panel" aria-labelledby="chat-title">
             <h2 id="chat-title">{move || t().chat}</h2>
             <p class="hint" hidden=move || !empty()>{move || t().empty_chat}</p>
             <ol class="messages" data-testid="messages" aria-live="polite">
-                {move || {
-                    let messages = state.conversation.get().messages;
-                    messages
-                        .into_iter()
-                        .enumerate()
-                        .map(|(index, m)| {
+                // Keyed: a streamed token re-renders the answer being written, not the whole conversation.
+                <For
+                    each=numbered_messages
+                    key=|(index, m)| (*index, m.role == Role::User, m.content.clone())
+                    children=move |(index, m)| {
                             let (class, who) = match m.role {
                                 Role::User => ("message user", t().you),
                                 Role::Assistant => ("message assistant", t().model),
@@ -123,9 +123,8 @@ pub fn Chat(state: AppState) -> impl IntoView {
                                     </div>
                                 </li>
                             }
-                        })
-                        .collect_view()
-                }}
+                    }
+                />
             </ol>
             <form
                 class="composer"

@@ -36,38 +36,38 @@ pub fn TokenView(state: AppState) -> impl IntoView {
                 <span>{move || format!("{} → {}", t().unsure, t().sure)}</span>
             </div>
             <div class="chips" data-testid="chips">
-                {move || {
-                    let exchange = state.exchange.get();
-                    exchange
-                        .tokens
-                        .into_iter()
-                        .enumerate()
-                        .map(|(position, token)| {
-                            let prompt = position < exchange.prompt_len;
-                            let class = if prompt { "chip prompt" } else { "chip answer" };
-                            let style = token.prob.map(|p| format!("--p: {p:.3}")).unwrap_or_default();
-                            let title = match token.prob {
-                                Some(p) => format!("{} · {}", lang().token_id(token.piece.id), lang().percent(p)),
-                                None => lang().token_id(token.piece.id),
-                            };
-                            view! {
-                                <button
-                                    type="button"
-                                    class=class
-                                    class:focused=move || state.focus.get() == Some(position)
-                                    style=style
-                                    title=title
-                                    data-id=token.piece.id
-                                    data-position=position
-                                    data-prob=token.prob.map(|p| p.to_string())
-                                    on:click=move |_| select(position)
-                                >
-                                    {chip_text(&token.piece.text)}
-                                </button>
-                            }
-                        })
-                        .collect_view()
-                }}
+                // Keyed: a new token adds one chip instead of rebuilding them all.
+                <For
+                    each=move || {
+                        let exchange = state.exchange.get();
+                        let prompt_len = exchange.prompt_len;
+                        exchange.tokens.into_iter().enumerate().map(move |(i, t)| (i, i < prompt_len, t)).collect::<Vec<_>>()
+                    }
+                    key=|(position, prompt, token)| (*position, *prompt, token.piece.id, token.prob.map(f32::to_bits))
+                    children=move |(position, prompt, token)| {
+                        let class = if prompt { "chip prompt" } else { "chip answer" };
+                        let style = token.prob.map(|p| format!("--p: {p:.3}")).unwrap_or_default();
+                        let title = move || match token.prob {
+                            Some(p) => format!("{} · {}", lang().token_id(token.piece.id), lang().percent(p)),
+                            None => lang().token_id(token.piece.id),
+                        };
+                        view! {
+                            <button
+                                type="button"
+                                class=class
+                                class:focused=move || state.focus.get() == Some(position)
+                                style=style
+                                title=title
+                                data-id=token.piece.id
+                                data-position=position
+                                data-prob=token.prob.map(|p| p.to_string())
+                                on:click=move |_| select(position)
+                            >
+                                {chip_text(&token.piece.text)}
+                            </button>
+                        }
+                    }
+                />
             </div>
             <div class="token-details" data-testid="token-details" hidden=move || details().is_none()>
                 {move || {

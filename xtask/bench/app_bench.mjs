@@ -1,0 +1,71 @@
+// `cargo xtask bench app`: the app in headless Chromium with the model already in this browser's cache.
+// Prints medians of (1) page open → first answered token, (2) the UI's frame time while an answer is
+// written, (3) decode speed with attention recording on and off, runs interleaved. Usage:
+//   node app_bench.mjs <url> <runs>
+import { launch, openPage, setSettings, waitForModel } from "../../tests/browser.mjs";
+
+const [url, runsArg] = process.argv.slice(2);
+const runs = Number(runsArg ?? 5);
+const PROMPT = "Write a short story about a lighthouse keeper.";
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+
+const context = await launch();
+try {
+  // First visit: the model is downloaded and kept in the Cache API; greedy, fixed length settings are kept.
+  const first = await openPage(context, "", url);
+  await waitForModel(first);
+  await setSettings(first, { temperature: 0, "max-tokens": 96 });
+  await first.close();
+
+  const firstToken = [];
+  const frames = [];
+  const speed = { on: [], off: [] };
+  for (let r = 0; r < runs; r++) {
+    for (const trace of [true, false]) {
+      const page = await openPage(context, "", url);
+      // Every frame's interval while the page lives.
+      await page.evaluate(() => {
+        window.__frames = [];
+        let last = performance.now();
+        const tick = (t) => {
+          window.__frames.push(t - last);
+          last = t;
+          requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      });
+      await page.getByTestId("send").waitFor();
+      await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 60_000 });
+      const checkbox = page.getByTestId("trace");
+      if ((await checkbox.isChecked()) !== trace) {
+        await page.locator('[data-testid="settings"] summary').click();
+        await checkbox.setChecked(trace);
+      }
+      await page.getByTestId("prompt").fill(PROMPT);
+      await page.evaluate(() => (window.__framesFrom = window.__frames.length));
+      await page.getByTestId("prompt").press("Enter");
+      // performance.now() counts from the navigation's start.
+      const t = await page.waitForFunction(() => document.querySelector(".chip.answer") && performance.now(), null, { timeout: 60_000 });
+      if (trace) firstToken.push(await t.jsonValue());
+      await page.getByTestId("chat-note").filter({ hasText: "tokens per second" }).waitFor({ timeout: 120_000 });
+      const note = await page.getByTestId("chat-note").textContent();
+      speed[trace ? "on" : "off"].push(Number(note.match(/([\d.]+) tokens per second/)[1]));
+      frames.push(...(await page.evaluate(() => window.__frames.slice(window.__framesFrom))));
+      if (page.errors.length) throw new Error(`console errors: ${page.errors.join("; ")}`);
+      await page.close();
+    }
+  }
+  const f = (x, d = 1) => x.toFixed(d);
+  console.log(`runs: ${runs} (attention recording on and off, interleaved); model from this browser's cache`);
+  console.log(`page open → first answered token: median ${f(median(firstToken), 0)} ms (runs: ${firstToken.map((x) => f(x, 0)).join(", ")})`);
+  console.log(`frame time while writing: median ${f(median(frames))} ms, p95 ${f(quantile(frames, 0.95))} ms, max ${f(Math.max(...frames))} ms over ${frames.length} frames`);
+  const on = median(speed.on);
+  const off = median(speed.off);
+  console.log(`decode: ${f(on)} tok/s with attention recorded, ${f(off)} tok/s without: recording costs ${f((1 - on / off) * 100)} %`);
+} finally {
+  await context.close();
+}
