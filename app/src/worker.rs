@@ -19,7 +19,8 @@ use crate::protocol::{Alternative, ChatSettings, Piece, Request, Response};
 /// Cache API bucket for model files (the service worker keeps the app's own files elsewhere).
 const MODEL_CACHE: &str = "glassbox-models-v1";
 
-/// Attention kept for the explorer, in values (2 bytes each): 32 MiB, about 490 tokens of the default model.
+/// Attention kept for the explorer, in values (2 bytes each): 32 MiB, the latest ~350 positions of the
+/// default model (30 layers × 9 heads × n²/2 values for n positions).
 const ATTENTION_BOOK_VALUES: usize = engine::model::MAX_TRACE_VALUES;
 
 /// How many alternatives each token carries.

@@ -73,7 +73,7 @@ pub fn TokenView(state: AppState) -> impl IntoView {
                 {move || {
                     details()
                         .map(|(position, token)| {
-                            let head = format!("«{}» · {} · {}", chip_text(&token.piece.text), lang().token_id(token.piece.id), position);
+                            let head = format!("«{}» · {} · position {position}", chip_text(&token.piece.text), lang().token_id(token.piece.id));
                             match token.prob {
                                 None => view! { <p><strong>{head}</strong>" — "{t().prompt_token}</p> }.into_any(),
                                 Some(p) => view! {
