@@ -34,7 +34,7 @@ test("the page mounts, names its compute backend and finds the model, without co
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
 const MODEL = process.env.GLASSBOX_MODEL;
 
-test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends it, reload keeps it", async () => {
+test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends it; conversations survive a reload, switch and delete", async () => {
   const reference = JSON.parse(readFileSync(new URL("../../shared/reference/smollm2-135m-instruct-q4_1.reference.json", import.meta.url)));
   const chatCase = reference.chat[0];
   // The page (wasm simd128) and the CLI (native AVX2) run the same 8-bit path, but a different f32
@@ -71,17 +71,35 @@ test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends i
     assert.equal(await page.locator(".message.user").count(), 1);
     await screenshot(page, "chat");
 
-    // Reload: the conversation is still there, word for word (kept in this device's storage only).
+    // Reload: the conversation is still there, word for word (kept in this browser's IndexedDB only).
     const before = await page.locator(".message p").allTextContents();
     await page.reload();
     await page.locator(".message.assistant").first().waitFor({ timeout: 30_000 });
     assert.deepEqual(await page.locator(".message p").allTextContents(), before);
     await waitForModel(page);
-    await page.getByTestId("clear").click();
-    assert.equal(await page.locator(".message").count(), 0, "Clear forgets the conversation");
+
+    // A second conversation; both are kept; switching back shows the first one again.
+    await page.getByTestId("new-conversation").click();
+    assert.equal(await page.locator(".message").count(), 0, "a new conversation starts empty");
+    await setSettings(page, { "max-tokens": 8 });
+    await page.getByTestId("prompt").fill("Say hello.");
+    await page.getByTestId("prompt").press("Enter");
+    await page.getByTestId("chat-note").filter({ hasText: "tokens per second" }).waitFor({ timeout: 60_000 });
+    const list = page.getByTestId("conversations");
+    assert.equal(await list.locator("option").count(), 2);
+    const firstId = await list.locator("option", { hasText: chatCase.user.slice(0, 20) }).getAttribute("value");
+    await list.selectOption(firstId);
+    assert.deepEqual(await page.locator(".message p").allTextContents(), before, "the first conversation is back");
+
+    // Delete forgets it, here and after a reload; the other one stays.
+    await page.getByTestId("delete-conversation").click();
+    assert.equal(await list.locator("option").count(), 1);
+    assert.match(await page.locator(".message.user p").first().textContent(), /Say hello/);
     await page.reload();
     await waitForModel(page);
-    assert.equal(await page.locator(".message").count(), 0, "and it stays forgotten");
+    await page.locator(".message.user").first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByTestId("conversations").locator("option").count(), 1, "it stays forgotten");
+    assert.match(await page.locator(".message.user p").first().textContent(), /Say hello/);
     assert.deepEqual(page.errors, [], "console errors");
     assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
   } finally {

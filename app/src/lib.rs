@@ -8,6 +8,7 @@ pub mod draw;
 pub mod i18n;
 pub mod protocol;
 pub mod state;
+pub mod store;
 pub mod worker;
 
 /// Where the worker's loader script is served (Trunk's `data-loader-shim`, with `filehash = false`).

@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::conversation::{Conversation, Exchange, TokenInfo};
 use crate::i18n::{Lang, Placement};
 use crate::protocol::{ChatSettings, Request, Response};
+use crate::store::{self, StoredConversation};
 use crate::worker::EngineWorker;
 use crate::{DEFAULT_MODEL_URL, WORKER_LOADER_URL};
 
@@ -209,6 +210,13 @@ pub struct AppState {
     attempt: RwSignal<u64>,
     /// The attention explorer.
     pub explorer: Explorer,
+    /// Which kept conversation is open.
+    pub current_id: RwSignal<f64>,
+    /// Every kept conversation, most recent first.
+    library: RwSignal<Vec<StoredConversation>>,
+    /// The kept conversations have been read (until then nothing is written over them).
+    restored: RwSignal<bool>,
+    db: StoredValue<Option<web_sys::IdbDatabase>, LocalStorage>,
     requests: StoredValue<ViewRequests>,
     blob_url: StoredValue<Option<String>>,
     bridge: StoredValue<Option<WorkerBridge<EngineWorker>>, LocalStorage>,
@@ -216,8 +224,6 @@ pub struct AppState {
 
 const PREFS_KEY: &str = "glassbox.prefs.v1";
 const SETTINGS_KEY: &str = "glassbox.settings.v1";
-const CONVERSATION_KEY: &str = "glassbox.conversation.v2";
-const EXCHANGE_KEY: &str = "glassbox.exchange.v1";
 
 impl AppState {
     /// Spawns the engine worker, asks it for the compute backend and the default model.
@@ -244,8 +250,12 @@ impl AppState {
             model: RwSignal::new(ModelState::Loading),
             progress: RwSignal::new(None),
             load_error: RwSignal::new(None),
-            conversation: RwSignal::new(load_saved(CONVERSATION_KEY).unwrap_or_default()),
-            exchange: RwSignal::new(load_saved(EXCHANGE_KEY).unwrap_or_default()),
+            conversation: RwSignal::new(Conversation::default()),
+            exchange: RwSignal::new(Exchange::default()),
+            current_id: RwSignal::new(js_sys::Date::now()),
+            library: RwSignal::new(Vec::new()),
+            restored: RwSignal::new(false),
+            db: StoredValue::new_local(None),
             focus: RwSignal::new(None),
             generating: RwSignal::new(false),
             notice: RwSignal::new(None),
@@ -265,14 +275,32 @@ impl AppState {
         state.send(Request::ProbeCompute);
         state.load_default_model();
 
-        // Kept on this device: preferences and settings at once; the conversation whenever no answer is
-        // being written (and after every token, so a tab closed mid-answer keeps what was shown).
+        // Kept on this device: preferences and settings at once; the conversation in IndexedDB after every
+        // change (every token included, so a tab closed mid-answer keeps what was shown).
         Effect::new(move |_| save(PREFS_KEY, &prefs.get()));
         Effect::new(move |_| save(SETTINGS_KEY, &state.settings.get()));
-        Effect::new(move |_| save(CONVERSATION_KEY, &state.conversation.get()));
+        wasm_bindgen_futures::spawn_local(async move { state.restore().await });
         Effect::new(move |_| {
-            if !state.generating.get() {
-                save(EXCHANGE_KEY, &state.exchange.get());
+            let (conversation, exchange) = (state.conversation.get(), state.exchange.get());
+            if !state.restored.get() || conversation.messages.is_empty() {
+                return;
+            }
+            let record = StoredConversation {
+                id: state.current_id.get_untracked(),
+                updated: js_sys::Date::now(),
+                conversation,
+                exchange,
+            };
+            state.library.update(|l| match l.iter_mut().find(|r| r.id == record.id) {
+                Some(kept) => *kept = record.clone(),
+                None => l.insert(0, record.clone()),
+            });
+            if let Some(db) = state.db.get_value() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(why) = store::put(&db, &record).await {
+                        state.notice.set(Some(why));
+                    }
+                });
             }
         });
         // The explorer asks the worker for what it shows whenever a choice or the answer changes.
@@ -486,16 +514,79 @@ impl AppState {
         }
     }
 
-    /// Forgets the conversation (here and in this device's storage).
-    pub fn clear(&self) {
+    /// Reads the kept conversations and reopens the most recent one.
+    async fn restore(&self) {
+        match store::open().await {
+            Ok(db) => {
+                let records = store::all(&db).await.unwrap_or_else(|why| {
+                    self.notice.set(Some(why));
+                    Vec::new()
+                });
+                self.db.set_value(Some(db));
+                if let Some(latest) =
+                    records.first().filter(|_| self.conversation.with_untracked(|c| c.messages.is_empty()))
+                {
+                    self.open_record(latest.clone());
+                }
+                self.library.set(records);
+            }
+            Err(why) => self.notice.set(Some(format!("{why}; this conversation will not be kept"))),
+        }
+        self.restored.set(true);
+    }
+
+    fn open_record(&self, record: StoredConversation) {
+        self.current_id.set(record.id);
+        self.conversation.set(record.conversation);
+        self.exchange.set(record.exchange);
+        self.speed.set(None);
+        self.notice.set(None);
+        self.focus.set(None);
+        self.explorer.selected.set(None);
+        self.explorer.grid.set(None);
+        self.explorer.matrix.set(None);
+    }
+
+    /// The kept conversations for the list: id and title, most recent first.
+    pub fn titles(&self) -> Vec<(f64, String)> {
+        self.library.with(|l| l.iter().map(|r| (r.id, r.title())).collect())
+    }
+
+    /// Starts a new, empty conversation; the current one stays in the list.
+    pub fn new_conversation(&self) {
         if !self.generating.get_untracked() {
-            self.conversation.set(Conversation::default());
-            self.exchange.set(Exchange::default());
-            self.speed.set(None);
-            self.notice.set(None);
-            self.focus.set(None);
-            self.explorer.grid.set(None);
-            self.explorer.matrix.set(None);
+            self.open_record(StoredConversation { id: js_sys::Date::now(), ..StoredConversation::default() });
+        }
+    }
+
+    /// Reopens a kept conversation.
+    pub fn switch_to(&self, id: f64) {
+        if self.generating.get_untracked() || id == self.current_id.get_untracked() {
+            return;
+        }
+        if let Some(record) = self.library.with_untracked(|l| l.iter().find(|r| r.id == id).cloned()) {
+            self.open_record(record);
+        }
+    }
+
+    /// Forgets the current conversation (here and in this device's storage) and opens the next one.
+    pub fn delete_conversation(&self) {
+        if self.generating.get_untracked() {
+            return;
+        }
+        let id = self.current_id.get_untracked();
+        self.library.update(|l| l.retain(|r| r.id != id));
+        if let Some(db) = self.db.get_value() {
+            let state = *self;
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(why) = store::delete(&db, id).await {
+                    state.notice.set(Some(why));
+                }
+            });
+        }
+        match self.library.with_untracked(|l| l.first().cloned()) {
+            Some(next) => self.open_record(next),
+            None => self.open_record(StoredConversation { id: js_sys::Date::now(), ..StoredConversation::default() }),
         }
     }
 

@@ -155,15 +155,49 @@ pub fn Chat(state: AppState) -> impl IntoView {
                 </button>
             </form>
             <div class="chat-tools">
+                <select
+                    data-testid="conversations"
+                    aria-label=move || t().conversations
+                    disabled=move || state.generating.get()
+                    on:change=move |ev| {
+                        if let Ok(id) = event_target_value(&ev).parse::<f64>() {
+                            state.switch_to(id);
+                        }
+                    }
+                >
+                    {move || {
+                        let current = state.current_id.get();
+                        let mut titles = state.titles();
+                        if !titles.iter().any(|(id, _)| *id == current) {
+                            titles.insert(0, (current, t().untitled.to_owned()));
+                        }
+                        titles
+                            .into_iter()
+                            .map(|(id, title)| {
+                                let title = if title.is_empty() { t().untitled.to_owned() } else { title };
+                                view! { <option value=id.to_string() selected=id == current>{title}</option> }
+                            })
+                            .collect_view()
+                    }}
+                </select>
                 <button
                     type="button"
                     class="secondary"
-                    data-testid="clear"
-                    title=move || t().new_conversation_hint
+                    data-testid="new-conversation"
                     disabled=move || state.generating.get() || empty()
-                    on:click=move |_| state.clear()
+                    on:click=move |_| state.new_conversation()
                 >
                     {move || t().new_conversation}
+                </button>
+                <button
+                    type="button"
+                    class="secondary"
+                    data-testid="delete-conversation"
+                    title=move || t().delete_hint
+                    disabled=move || state.generating.get() || empty()
+                    on:click=move |_| state.delete_conversation()
+                >
+                    {move || t().delete}
                 </button>
                 <button type="button" class="secondary" data-testid="export-md" disabled=empty on:click=move |_| export_markdown()>
                     {move || t().export_markdown}
