@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
+import { ask, launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
 
 test("the page mounts, names its compute backend and finds the model, without console errors", async () => {
   const context = await launch();
@@ -102,6 +102,64 @@ test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends i
     assert.match(await page.locator(".message.user p").first().textContent(), /Say hello/);
     assert.deepEqual(page.errors, [], "console errors");
     assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
+  } finally {
+    await context.close();
+  }
+});
+
+test("edit and resend, regenerate, export, and a tab closed mid-answer keeps what was shown", async () => {
+  const context = await launch();
+  try {
+    let page = await openPage(context);
+    await waitForModel(page);
+    await setSettings(page, { temperature: 0, "max-tokens": 16 });
+    await ask(page, "What is the capital of France?");
+    const answer = () => page.locator(".message.assistant p").last().textContent();
+    const first = await answer();
+
+    // Regenerate writes the last answer again (greedy: the same words).
+    await page.getByTestId("regenerate").click();
+    await page.getByTestId("chat-note").filter({ hasText: "tokens per second" }).waitFor({ timeout: 60_000 });
+    assert.equal(await answer(), first);
+    assert.equal(await page.locator(".message").count(), 2);
+
+    // Edit the question and send it again: a new answer replaces the old one.
+    await page.getByTestId("edit").click();
+    await page.getByTestId("edit-text").fill("What is the capital of Italy?");
+    await page.getByTestId("resend").click();
+    await page.getByTestId("chat-note").filter({ hasText: "tokens per second" }).waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator(".message").count(), 2);
+    assert.match(await page.locator(".message.user p").textContent(), /Italy/);
+    assert.notEqual(await answer(), first, "a new answer to the edited question");
+
+    // Exports: Markdown and JSON files with the conversation in them.
+    const [md] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-md").click()]);
+    const markdown = readFileSync(await md.path(), "utf8");
+    assert.match(markdown, /\*\*You:\*\* What is the capital of Italy\?/);
+    const [js] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-json").click()]);
+    const exported = JSON.parse(readFileSync(await js.path(), "utf8"));
+    assert.equal(exported.messages.length, 2);
+    assert.ok(exported.messages[1].tokens.length > 0, "answers carry their tokens");
+    // The attention view as SVG.
+    const [svg] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-svg").click()]);
+    assert.match(readFileSync(await svg.path(), "utf8"), /^<svg[\s\S]*<\/svg>\s*$/);
+
+    // Close the tab in the middle of a long answer: what was shown is there when the page is opened again.
+    await setSettings(page, { "max-tokens": 200 });
+    await page.getByTestId("prompt").fill("Tell me a long story about a cat.");
+    await page.getByTestId("prompt").press("Enter");
+    await page.waitForFunction(() => (document.querySelectorAll(".message.assistant p")[1]?.textContent.length ?? 0) > 80, null, { timeout: 60_000 });
+    const shown = await page.locator(".message.assistant p").last().textContent();
+    assert.deepEqual(page.errors, [], "console errors");
+    await page.close();
+    page = await openPage(context);
+    await page.locator(".message.assistant").nth(1).waitFor({ timeout: 30_000 });
+    const kept = await page.locator(".message.assistant p").last().textContent();
+    // Each token is written to IndexedDB as it is shown (so more may be kept than was read here, as the
+    // answer went on until the tab closed); at most the token in flight at that moment may be lost.
+    const keptAll = kept.startsWith(shown) || (shown.startsWith(kept) && kept.length >= shown.length - 20);
+    assert.ok(keptAll, `kept ${JSON.stringify(kept)}, shown ${JSON.stringify(shown)}`);
+    assert.deepEqual(page.errors, [], "console errors");
   } finally {
     await context.close();
   }

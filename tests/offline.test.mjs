@@ -67,6 +67,16 @@ test("a corrupt GGUF gets a clear message and the model loaded before still answ
     await page.waitForFunction((before) => document.querySelector('[data-testid="load-error"]').textContent !== before, message);
     assert.match(await error.textContent(), /Could not load this file/);
 
+    // Dropped on the page rather than picked: the same path.
+    const shownBefore = await error.textContent();
+    await page.evaluate(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array([0x47, 0x47, 0x55, 0x46, 9, 0, 0, 0])], "dropped.gguf"));
+      document.querySelector(".page").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction((before) => document.querySelector('[data-testid="load-error"]').textContent !== before, shownBefore);
+    assert.match(await error.textContent(), /Could not load this file: this file cannot be used: .*version/i);
+
     await setSettings(page, { temperature: 0, "max-tokens": 12 });
     await ask(page, "Say hello.");
     assert.ok((await page.locator(".message.assistant p").last().textContent()).trim().length > 0, "the previous model answers");
