@@ -12,6 +12,7 @@ pub mod sample;
 pub mod session;
 pub mod tokenizer;
 pub mod trace;
+pub mod train;
 
 pub use backend::{probe_compute, ComputeBackend};
 pub use error::{EngineError, Result};

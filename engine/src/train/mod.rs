@@ -1,0 +1,11 @@
+//! Small models trained in the browser, with their backward passes written out: the autoencoder lab
+//! (the **G** of GPT: squeeze an image through a small code, rebuild it, decode new codes). Plain f32
+//! on the CPU, single-threaded, so the same code runs natively and in the worker.
+
+pub mod autoencoder;
+pub mod data;
+pub mod nn;
+
+pub use autoencoder::{mse, Autoencoder, Kind, Losses};
+pub use data::{digits, draw_face, faces, Dataset, FaceFactors, FACE_FACTORS, FACE_SIDE};
+pub use nn::Rng;
