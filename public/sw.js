@@ -1,6 +1,6 @@
 // Glassbox's service worker: keeps the app's own files, so after one visit the page opens with the
 // network off. Model files are not its business: the engine worker keeps those in the Cache API.
-const SHELL = "glassbox-shell-v1";
+const SHELL = "glassbox-shell-v2";
 const FILES = [
   "./",
   "./index.html",
@@ -10,6 +10,9 @@ const FILES = [
   "./worker.js",
   "./worker_bg.wasm",
   "./worker_loader.js",
+  "./lab_worker.js",
+  "./lab_worker_bg.wasm",
+  "./lab_worker_loader.js",
   "./style.css",
   "./favicon.svg",
   "./manifest.webmanifest",
@@ -24,7 +27,11 @@ self.addEventListener("install", (event) => {
   );
 });
 
-self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+self.addEventListener("activate", (event) => {
+  // Drop the copies kept by older versions of this file.
+  const old = caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith("glassbox-shell-") && k !== SHELL).map((k) => caches.delete(k))));
+  event.waitUntil(old.then(() => self.clients.claim()));
+});
 
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);

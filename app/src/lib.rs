@@ -6,6 +6,7 @@ pub mod components;
 pub mod conversation;
 pub mod draw;
 pub mod i18n;
+pub mod lab;
 pub mod protocol;
 pub mod state;
 pub mod store;
@@ -13,6 +14,9 @@ pub mod worker;
 
 /// Where the worker's loader script is served (Trunk's `data-loader-shim`, with `filehash = false`).
 pub const WORKER_LOADER_URL: &str = "./worker_loader.js";
+
+/// Where the lab worker's loader script is served.
+pub const LAB_WORKER_LOADER_URL: &str = "./lab_worker_loader.js";
 
 /// Where the default model is served, same-origin, by `cargo xtask serve`.
 pub const DEFAULT_MODEL_URL: &str = "./models/SmolLM2-135M-Instruct.Q4_1.gguf";

@@ -55,7 +55,7 @@ impl Worker for EngineWorker {
         let scope = scope.clone();
         match request {
             Request::ProbeCompute => wasm_bindgen_futures::spawn_local(async move {
-                scope.respond(from, Response::Compute(engine::probe_compute().await));
+                scope.respond(from, Response::Compute(probe().await));
             }),
             Request::LoadModel { url, name, cache } => {
                 let slot = Rc::clone(&self.engine);
@@ -100,10 +100,33 @@ impl Worker for EngineWorker {
     }
 }
 
+/// How long the browser gets to offer a GPU adapter: a driver that never answers must not keep the
+/// model from loading.
+const PROBE_TIMEOUT_MS: u32 = 10_000;
+
+/// [`engine::probe_compute`], or the CPU if the browser has not answered within [`PROBE_TIMEOUT_MS`].
+async fn probe() -> engine::ComputeBackend {
+    let answer: Rc<RefCell<Option<engine::ComputeBackend>>> = Rc::default();
+    let slot = Rc::clone(&answer);
+    wasm_bindgen_futures::spawn_local(async move {
+        let found = engine::probe_compute().await;
+        *slot.borrow_mut() = Some(found);
+    });
+    for _ in 0..PROBE_TIMEOUT_MS / 50 {
+        if let Some(found) = answer.borrow_mut().take() {
+            return found;
+        }
+        gloo_timers::future::TimeoutFuture::new(50).await;
+    }
+    engine::ComputeBackend::Cpu {
+        reason: format!("the browser did not answer a request for a GPU within {} s", PROBE_TIMEOUT_MS / 1000),
+    }
+}
+
 /// Puts the engine on the GPU when the browser offers a hardware adapter, and says where it runs. A
 /// software adapter (SwiftShader, lavapipe) is slower than the SIMD CPU engine, so it is left unused.
 async fn place(engine: &mut Engine) -> Placement {
-    match engine::probe_compute().await {
+    match probe().await {
         engine::ComputeBackend::Gpu { device_type, .. } if device_type != "Cpu" => match engine.use_gpu().await {
             Ok(()) => Placement::Gpu(engine.backend_label()),
             Err(err) => Placement::Cpu(CpuReason::GpuRefused(err.to_string())),

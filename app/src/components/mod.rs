@@ -2,6 +2,7 @@
 
 mod attention;
 mod chat;
+mod lab;
 mod settings;
 mod status;
 mod tokens;
@@ -12,6 +13,7 @@ use wasm_bindgen::JsCast;
 
 pub use attention::AttentionExplorer;
 pub use chat::Chat;
+pub use lab::AutoencoderLab;
 pub use settings::SettingsPanel;
 pub use status::SystemStatus;
 pub use tokens::TokenView;
@@ -46,6 +48,16 @@ pub fn App() -> impl IntoView {
         }
     });
     let dragging = RwSignal::new(false);
+    // Which page: the address's #lab opens the lab, so a link can share it.
+    let on_lab = || web_sys::window().and_then(|w| w.location().hash().ok()).is_some_and(|h| h == "#lab");
+    let lab_open = RwSignal::new(on_lab());
+    let lab_seen = RwSignal::new(on_lab());
+    let _hash = window_event_listener(ev::hashchange, move |_| {
+        lab_open.set(on_lab());
+        if on_lab() {
+            lab_seen.set(true);
+        }
+    });
     view! {
         <div
             class="page"
@@ -70,7 +82,11 @@ pub fn App() -> impl IntoView {
                 </div>
                 <Toolbar state=state/>
             </header>
-            <main>
+            <nav class="tabs" aria-label="Pages">
+                <a href="#chat" data-testid="tab-chat" aria-current=move || (!lab_open.get()).then_some("page")>{move || t().tab_chat}</a>
+                <a href="#lab" data-testid="tab-lab" aria-current=move || lab_open.get().then_some("page")>{move || t().tab_lab}</a>
+            </nav>
+            <main hidden=move || lab_open.get()>
                 <section class="letters" aria-label="ChatGPT">
                     {move || {
                         t().letters
@@ -97,6 +113,12 @@ pub fn App() -> impl IntoView {
                 <TokenView state=state/>
                 <AttentionExplorer state=state/>
             </main>
+            // The lab (and its worker) starts the first time it is opened, then keeps training in the background.
+            <Show when=move || lab_seen.get()>
+                <main hidden=move || !lab_open.get()>
+                    <AutoencoderLab state=state/>
+                </main>
+            </Show>
         </div>
     }
 }

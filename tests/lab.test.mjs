@@ -1,0 +1,65 @@
+// The autoencoder lab trains in the browser: after a few hundred steps the held-out reconstructions are
+// better than at the start, for both models; generating and morphing give images; screenshots in both
+// languages.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { launch, openPage, screenshot, screenshotOf } from "./browser.mjs";
+
+const status = (page) => page.getByTestId("lab-status");
+const num = async (page, key) => Number(await status(page).getAttribute(key));
+
+/** Waits until training has passed `steps`. */
+async function waitForStep(page, steps, timeout = 90_000) {
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="lab-status"]')?.dataset.step ?? 0) >= n, steps, { timeout });
+}
+
+test("the lab trains a plain autoencoder and a VAE on faces; held-out reconstructions improve", async () => {
+  const context = await launch();
+  try {
+    const page = await openPage(context, "#lab");
+    await page.getByTestId("lab").waitFor({ timeout: 30_000 });
+    await waitForStep(page, 300);
+    const first = await num(page, "data-first-vae-mse");
+    const [plain, vae, step] = [await num(page, "data-plain-mse"), await num(page, "data-vae-mse"), await num(page, "data-step")];
+    console.log(`# faces, code 2: after ${step} steps held-out MSE plain ${plain.toFixed(4)}, VAE ${vae.toFixed(4)} (VAE at the first report ${first.toFixed(4)})`);
+    assert.ok(vae < 0.8 * first, `VAE held-out MSE ${vae} vs ${first} at the start`);
+    assert.ok(plain > 0 && plain < first, `plain held-out MSE ${plain}`);
+
+    await page.getByTestId("lab-generate").click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="lab-samples-vae"]').width > 0);
+    const map = page.getByTestId("lab-map");
+    await map.hover({ position: { x: 60, y: 60 } });
+    await page.waitForFunction(() => document.querySelector('[data-testid="lab-hover"]').width > 0);
+
+    // Pause holds the step count still.
+    await page.getByTestId("lab-run").click();
+    await page.waitForTimeout(600);
+    const paused = await num(page, "data-step");
+    await page.waitForTimeout(800);
+    assert.equal(await num(page, "data-step"), paused, "paused");
+    await page.getByTestId("lab-run").click();
+
+    for (const lang of ["en", "fr"]) {
+      await page.getByTestId(`lang-${lang}`).click();
+      await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+      await screenshotOf(page.getByTestId("lab"), `lab-faces-${lang}`);
+    }
+    await page.getByTestId("lang-en").click();
+
+    // Digits with a code of 8: the plain autoencoder's rebuilds improve too.
+    await page.getByTestId("lab-data").selectOption("digits");
+    await page.getByTestId("lab-latent").fill("8");
+    await page.getByTestId("lab-latent").dispatchEvent("change");
+    await page.waitForFunction(() => document.querySelector('[data-testid="lab-status"]').textContent.length > 0);
+    await waitForStep(page, 300);
+    const digitsFirst = await num(page, "data-first-vae-mse");
+    const digitsPlain = await num(page, "data-plain-mse");
+    console.log(`# digits, code 8: held-out MSE plain ${digitsPlain.toFixed(4)} (VAE at the first report ${digitsFirst.toFixed(4)})`);
+    assert.ok(digitsPlain < digitsFirst, "digits: the plain model improved");
+    await screenshot(page, "lab-digits-en");
+    assert.deepEqual(page.errors, [], "console errors");
+    assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
+  } finally {
+    await context.close();
+  }
+});
