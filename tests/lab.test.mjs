@@ -31,6 +31,23 @@ test("the lab trains a plain autoencoder and a VAE on faces; held-out reconstruc
     await map.hover({ position: { x: 60, y: 60 } });
     await page.waitForFunction(() => document.querySelector('[data-testid="lab-hover"]').width > 0);
 
+    // Draw on the pad: the strip's input becomes the drawing, and the models rebuild it.
+    const pad = page.getByTestId("lab-pad");
+    await pad.scrollIntoViewIfNeeded();
+    const box = await pad.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.6, { steps: 8 });
+    await page.mouse.up();
+    const ink = await page.evaluate(() => {
+      const c = document.querySelector('[data-testid="lab-strip-in"]');
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let sum = 0;
+      for (let i = 0; i < px.length; i += 4) sum += px[i];
+      return sum / 255;
+    });
+    assert.ok(ink > 5, `the drawing reaches the strip (ink ${ink})`);
+
     // Pause holds the step count still.
     await page.getByTestId("lab-run").click();
     await page.waitForTimeout(600);

@@ -170,10 +170,14 @@ pub fn lines_svg(row: &[f32], labels: &[String], query: usize, title: &str) -> S
     out + "</svg>\n"
 }
 
-/// Sizes `canvas` to `width × height` and fills it with `rgba` (CSS scales it up, pixelated).
+/// Sizes `canvas` to `width × height` and fills it with `rgba` (CSS scales it up, pixelated); a 0 size
+/// empties it.
 pub fn put_pixels(canvas: &web_sys::HtmlCanvasElement, width: usize, height: usize, rgba: &[u8]) {
     canvas.set_width(width as u32);
     canvas.set_height(height as u32);
+    if width == 0 || height == 0 {
+        return;
+    }
     let Some(ctx) = context_2d(canvas) else { return };
     if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width as u32, height as u32)
     {

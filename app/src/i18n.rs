@@ -285,6 +285,8 @@ pub struct Texts {
     pub lab_generate_hint: &'static str,
     pub lab_morph: &'static str,
     pub lab_morph_hint: &'static str,
+    pub lab_draw_hint: &'static str,
+    pub lab_draw_clear: &'static str,
 }
 
 /// English.
@@ -418,6 +420,8 @@ pub static EN: Texts = Texts {
     lab_generate_hint: "Random codes drawn from a bell curve, decoded. The plain autoencoder never learned what lies between its codes, so its samples are often garbage; the VAE was trained so that this region is filled, so its samples look like new examples.",
     lab_morph: "Morph",
     lab_morph_hint: "One slider per number of the VAE's code (the first eight): move one and see which feature it controls.",
+    lab_draw_hint: "Or draw your own here (light on dark): the strip follows your pen.",
+    lab_draw_clear: "Clear the drawing",
 };
 
 /// French.
@@ -551,6 +555,8 @@ pub static FR: Texts = Texts {
     lab_generate_hint: "Des codes tirés au hasard selon une courbe en cloche, puis décodés. L’autoencodeur simple n’a jamais appris ce qu’il y a entre ses codes : ses images sont souvent informes. Le VAE a appris à remplir cette région : ses images ressemblent à de nouveaux exemples.",
     lab_morph: "Transformer",
     lab_morph_hint: "Un curseur par nombre du code du VAE (les huit premiers) : bougez-en un et voyez quel trait il commande.",
+    lab_draw_hint: "Ou dessinez le vôtre ici (clair sur fond sombre) : la bande suit votre crayon.",
+    lab_draw_clear: "Effacer le dessin",
 };
 
 #[cfg(test)]

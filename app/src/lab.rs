@@ -78,6 +78,8 @@ pub enum DecodePurpose {
 pub enum LabResponse {
     /// The data of a new setup: side, a few held-out examples to pick from, and their labels.
     Ready {
+        /// Which `Start` this answers (the page ignores reports from older ones).
+        run: u64,
         /// Image side.
         side: usize,
         /// `(n, side²)`.
@@ -112,6 +114,8 @@ pub enum LabResponse {
 /// One report on training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
+    /// Which `Start` this run came from.
+    pub run: u64,
     /// Adam steps taken by each model.
     pub step: usize,
     /// Steps per second (both models together count one).
@@ -214,6 +218,7 @@ impl Lab {
             labels: self.data.labels[test].to_vec(),
         });
         Progress {
+            run: self.generation,
             step: self.step,
             steps_per_s,
             test_mse,
@@ -257,7 +262,8 @@ impl Worker for LabWorker {
                 let lab = Lab::new(setup, self.generation);
                 let (_, test) = lab.data.split(HELD_OUT);
                 let labels = lab.data.labels[test.start..test.start + SHOWN].to_vec();
-                scope.respond(from, LabResponse::Ready { side: lab.data.side, examples: lab.shown(), labels });
+                let run = self.generation;
+                scope.respond(from, LabResponse::Ready { run, side: lab.data.side, examples: lab.shown(), labels });
                 *self.lab.borrow_mut() = Some(lab);
                 spawn_training(Rc::clone(&self.lab), self.generation, scope.clone(), from);
             }

@@ -37,6 +37,10 @@ struct Lab {
     progress: RwSignal<Option<Progress>>,
     curve: RwSignal<Vec<Point>>,
     picked: RwSignal<usize>,
+    /// The run whose reports are shown (`None` between a start and its answer).
+    run: RwSignal<Option<u64>>,
+    /// A drawing replaces the picked example in the strip while it exists.
+    drawn: RwSignal<Option<Vec<f32>>>,
     rebuild: RwSignal<Option<Rebuild>>,
     samples: RwSignal<(Vec<f32>, Vec<f32>)>,
     morph: RwSignal<Vec<f32>>,
@@ -57,12 +61,18 @@ impl Lab {
 
     fn start(&self) {
         let setup = self.setup.get_untracked();
+        self.run.set(None);
         self.curve.set(Vec::new());
         self.progress.set(None);
         self.rebuild.set(None);
         self.samples.set((Vec::new(), Vec::new()));
         self.morph.set(vec![0.0; setup.latent]);
         self.send(LabRequest::Start(setup));
+    }
+
+    /// What the strip shows: the drawing, or the picked example.
+    fn strip_input(&self) -> Vec<f32> {
+        self.drawn.get_untracked().unwrap_or_else(|| self.image(self.picked.get_untracked()))
     }
 
     fn image(&self, i: usize) -> Vec<f32> {
@@ -72,11 +82,14 @@ impl Lab {
 
     fn on_response(&self, response: LabResponse) {
         match response {
-            LabResponse::Ready { side, examples, .. } => {
+            LabResponse::Ready { run, side, examples, .. } => {
+                self.run.set(Some(run));
                 self.side.set(side);
+                self.drawn.set(None);
                 self.examples.set(examples);
                 self.picked.set(0);
             }
+            LabResponse::Progress(p) if self.run.get_untracked() != Some(p.run) => {}
             LabResponse::Progress(p) => {
                 let point = Point { step: p.step, plain: p.test_mse.0, vae: p.test_mse.1 };
                 self.curve.update(|c| {
@@ -87,7 +100,7 @@ impl Lab {
                 let latent = self.setup.get_untracked().latent;
                 self.progress.set(Some(p));
                 // Keep the strip, the morph and the tiles in step with training.
-                self.send(LabRequest::Reconstruct(self.image(self.picked.get_untracked())));
+                self.send(LabRequest::Reconstruct(self.strip_input()));
                 self.send(LabRequest::Decode {
                     which: Which::Vae,
                     codes: self.morph.get_untracked(),
@@ -133,6 +146,8 @@ fn draw_row(canvas: &web_sys::HtmlCanvasElement, images: &[f32], side: usize, ga
     let d = side * side;
     let n = images.len() / d.max(1);
     if n == 0 {
+        // Nothing (yet) for this setup: an empty canvas, not the last setup's pictures.
+        put_pixels(canvas, 0, 0, &[]);
         return;
     }
     let width = n * (side + gap) - gap;
@@ -152,6 +167,7 @@ fn draw_grid(canvas: &web_sys::HtmlCanvasElement, images: &[f32], side: usize, c
     let d = side * side;
     let n = images.len() / d.max(1);
     if n == 0 || cols == 0 {
+        put_pixels(canvas, 0, 0, &[]);
         return;
     }
     let rows = n.div_ceil(cols);
@@ -203,6 +219,8 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
         progress: RwSignal::new(None),
         curve: RwSignal::new(Vec::new()),
         picked: RwSignal::new(0),
+        run: RwSignal::new(None),
+        drawn: RwSignal::new(None),
         rebuild: RwSignal::new(None),
         samples: RwSignal::new((Vec::new(), Vec::new())),
         morph: RwSignal::new(vec![0.0; 2]),
@@ -298,6 +316,35 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
             codes: code.to_vec(),
             purpose: DecodePurpose::Hover,
         });
+    };
+
+    // The drawing pad: one canvas pixel per image pixel; a soft round brush adds ink.
+    let pad_canvas = NodeRef::<Canvas>::new();
+    let pen = RwSignal::new(false);
+    Effect::new(move |_| {
+        let side = lab.side.get();
+        let image = lab.drawn.get().unwrap_or_else(|| vec![0.0; side * side]);
+        if let Some(c) = pad_canvas.get() {
+            draw_row(&c, &image, side, 0);
+        }
+    });
+    let paint = move |ev: &leptos::ev::PointerEvent| {
+        let Some(c) = pad_canvas.get_untracked() else { return };
+        let side = lab.side.get_untracked();
+        if side == 0 {
+            return;
+        }
+        let scale = side as f64 / c.client_width().max(1) as f64;
+        let (x, y) = (ev.offset_x() as f64 * scale, ev.offset_y() as f64 * scale);
+        let radius = side as f64 / 16.0 + 0.3;
+        let mut image = lab.drawn.get_untracked().unwrap_or_else(|| vec![0.0; side * side]);
+        for (i, px) in image.iter_mut().enumerate() {
+            let (px_x, px_y) = ((i % side) as f64 + 0.5, (i / side) as f64 + 0.5);
+            let d = ((px_x - x).powi(2) + (px_y - y).powi(2)).sqrt();
+            *px = (*px + (1.0 - d / (radius + 0.5)).clamp(0.0, 1.0) as f32 * 0.6).min(1.0);
+        }
+        lab.send(LabRequest::Reconstruct(image.clone()));
+        lab.drawn.set(Some(image));
     };
 
     let status = move || {
@@ -399,6 +446,7 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                             on_pick=Callback::new(move |i: usize| {
                                 if i < SHOWN {
                                     lab.picked.set(i);
+                                    lab.drawn.set(None);
                                     lab.send(LabRequest::Reconstruct(lab.image(i)));
                                 }
                             })
@@ -413,7 +461,7 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                 <figure>
                     <figcaption class="title">{move || t().lab_strip}</figcaption>
                     <div class="strip">
-                        <Pictures images=Signal::derive(move || lab.image(lab.picked.get())) side=side testid="lab-strip-in"/>
+                        <Pictures images=Signal::derive(move || lab.drawn.get().unwrap_or_else(|| lab.image(lab.picked.get()))) side=side testid="lab-strip-in"/>
                         <span class="arrow">"→"</span>
                         <div class="codes">
                             <code>{move || lab.rebuild.with(|r| r.as_ref().map(|r| format!("{}: {}", t().lab_plain, code_text(&r.0, lang()))))}</code>
@@ -423,6 +471,34 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                         <Pictures images=Signal::derive(move || lab.rebuild.with(|r| r.as_ref().map(|r| [r.1.clone(), r.3.clone()].concat()).unwrap_or_default())) side=side testid="lab-strip-out"/>
                     </div>
                     <figcaption>{move || t().lab_strip_hint}</figcaption>
+                    <div class="pad-row">
+                        <canvas
+                            class="pad"
+                            node_ref=pad_canvas
+                            data-testid="lab-pad"
+                            on:pointerdown=move |ev| {
+                                pen.set(true);
+                                paint(&ev);
+                            }
+                            on:pointermove=move |ev| {
+                                if pen.get_untracked() {
+                                    paint(&ev);
+                                }
+                            }
+                            on:pointerup=move |_| pen.set(false)
+                            on:pointerleave=move |_| pen.set(false)
+                        ></canvas>
+                        <div>
+                            <p class="muted">{move || t().lab_draw_hint}</p>
+                            <button type="button" class="secondary" data-testid="lab-pad-clear" on:click=move |_| {
+                                let d = lab.side.get_untracked().pow(2);
+                                lab.drawn.set(Some(vec![0.0; d]));
+                                lab.send(LabRequest::Reconstruct(vec![0.0; d]));
+                            }>
+                                {move || t().lab_draw_clear}
+                            </button>
+                        </div>
+                    </div>
                 </figure>
                 <figure>
                     <figcaption class="title">{move || t().lab_curves}</figcaption>
