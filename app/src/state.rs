@@ -175,7 +175,7 @@ struct ViewRequests {
 
 /// While an answer is being written, the explorer follows it at most this often: views cost the worker
 /// time between tokens, and a few pictures a second are plenty to watch.
-const VIEW_INTERVAL_WHILE_WRITING_MS: f64 = 300.0;
+const VIEW_INTERVAL_WHILE_WRITING_MS: f64 = 500.0;
 
 /// Everything the components read; `Copy`, so any closure can hold it.
 #[derive(Debug, Clone, Copy)]

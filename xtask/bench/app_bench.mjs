@@ -1,6 +1,7 @@
 // `cargo xtask bench app`: the app in headless Chromium with the model already in this browser's cache.
 // Prints medians of (1) page open → first answered token, (2) the UI's frame time while an answer is
-// written, (3) decode speed with attention recording on and off, runs interleaved. Usage:
+// written, (3) decode speed with attention recording on and off, runs interleaved, (4) the autoencoder
+// lab's training speed. Usage:
 //   node app_bench.mjs <url> <runs>
 import { launch, openPage, setSettings, waitForModel } from "../../tests/browser.mjs";
 
@@ -11,6 +12,7 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+const f = (x, d = 1) => x.toFixed(d);
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
 const context = await launch();
@@ -59,13 +61,32 @@ try {
       await page.close();
     }
   }
-  const f = (x, d = 1) => x.toFixed(d);
   console.log(`runs: ${runs} (attention recording on and off, interleaved); model from this browser's cache`);
   console.log(`page open → first answered token: median ${f(median(firstToken), 0)} ms (runs: ${firstToken.map((x) => f(x, 0)).join(", ")})`);
   console.log(`frame time while writing: median ${f(median(frames))} ms, p95 ${f(quantile(frames, 0.95))} ms, max ${f(Math.max(...frames))} ms over ${frames.length} frames`);
   const on = median(speed.on);
   const off = median(speed.off);
   console.log(`decode: ${f(on)} tok/s with attention recorded, ${f(off)} tok/s without: recording costs ${f((1 - on / off) * 100)} %`);
+
+  // The autoencoder lab: training speed in the browser (its own worker), faces with a 2-number code,
+  // then digits with 8; read from the page's own report after a warm-up.
+  const lab = await openPage(context, "#lab", url);
+  const rate = async () => {
+    await lab.waitForTimeout(6_000);
+    const samples = [];
+    for (let i = 0; i < 5; i++) {
+      await lab.waitForTimeout(1_000);
+      samples.push(Number((await lab.getByTestId("lab-status").textContent()).match(/([\d.,]+) steps/)[1].replace(",", ".")));
+    }
+    return median(samples);
+  };
+  await lab.getByTestId("lab").waitFor();
+  const faces = await rate();
+  await lab.getByTestId("lab-data").selectOption("digits");
+  await lab.getByTestId("lab-latent").fill("8");
+  await lab.getByTestId("lab-latent").dispatchEvent("change");
+  const digits = await rate();
+  console.log(`lab (wasm, one worker): ${f(faces, 0)} pair-steps/s on faces (code 2), ${f(digits, 0)} on digits (code 8); a pair-step is one Adam step of each model on a batch of 32`);
 } finally {
   await context.close();
 }

@@ -250,7 +250,8 @@ fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &
 }
 
 /// `cargo xtask bench app`: the release app in headless Chromium, model in the browser's cache: page
-/// open → first answered token, frame time while writing, decode with and without attention recording.
+/// open → first answered token, frame time while writing, decode with and without attention recording;
+/// then the autoencoder lab's training speed in the browser and natively.
 pub fn run_app(root: &Path, runs: usize) -> Result<()> {
     let tools = Tools::ensure(Need::Everything)?;
     let model = model::ensure()?;
@@ -265,6 +266,14 @@ pub fn run_app(root: &Path, runs: usize) -> Result<()> {
         .context("running node")?;
     if !status.success() {
         bail!("the app benchmark failed");
+    }
+    eprintln!("xtask: the lab's training natively, one thread");
+    let status = Command::new("cargo")
+        .args(["run", "--release", "-q", "-p", "engine", "--example", "lab_bench"])
+        .status()
+        .context("running the native lab benchmark")?;
+    if !status.success() {
+        bail!("the native lab benchmark failed");
     }
     Ok(())
 }
