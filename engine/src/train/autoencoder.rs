@@ -97,6 +97,11 @@ impl Autoencoder {
         Self { dim, hidden, latent, kind, enc1, enc2, dec1, dec2, adam: Adam::new(learning_rate, &sizes) }
     }
 
+    /// Adam's step size.
+    pub fn learning_rate(&self) -> f32 {
+        self.adam.lr
+    }
+
     /// Changes β (a VAE only).
     pub fn set_beta(&mut self, beta: f32) {
         if let Kind::Variational { beta: b } = &mut self.kind {

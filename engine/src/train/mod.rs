@@ -1,11 +1,14 @@
 //! Small models trained in the browser, with their backward passes written out: the autoencoder lab
 //! (the **G** of GPT: squeeze an image through a small code, rebuild it, decode new codes). Plain f32
-//! on the CPU, single-threaded, so the same code runs natively and in the worker.
+//! on the CPU, single-threaded, so the same code runs natively and in the worker; `gpu.rs` runs the same
+//! training step as WGSL kernels.
 
 pub mod autoencoder;
 pub mod data;
+pub mod gpu;
 pub mod nn;
 
 pub use autoencoder::{mse, Autoencoder, Kind, Losses};
 pub use data::{digits, draw_face, faces, Dataset, FaceFactors, FACE_FACTORS, FACE_SIDE};
+pub use gpu::GpuAutoencoder;
 pub use nn::Rng;
