@@ -80,3 +80,27 @@ test("the lab trains a plain autoencoder and a VAE on faces; held-out reconstruc
     await context.close();
   }
 });
+
+test("with ?gpu the lab trains on the browser's WebGPU (SwiftShader here) and its rebuilds improve", async () => {
+  const context = await launch();
+  try {
+    const page = await openPage(context, "?gpu#lab");
+    await page.getByTestId("lab").waitFor({ timeout: 30_000 });
+    await page.getByTestId("lab-data").selectOption("digits");
+    await page.getByTestId("lab-status").filter({ hasText: "WebGPU" }).waitFor({ timeout: 60_000 });
+    await waitForStep(page, 100, 120_000);
+    const [first, vae, plain, step] = [
+      await num(page, "data-first-vae-mse"),
+      await num(page, "data-vae-mse"),
+      await num(page, "data-plain-mse"),
+      await num(page, "data-step"),
+    ];
+    const text = await status(page).textContent();
+    console.log(`# digits on WebGPU: ${text}`);
+    assert.match(text, /WebGPU: /);
+    assert.ok(vae < 0.8 * first && plain < first, `after ${step} steps: VAE ${vae}, plain ${plain}, VAE at the first report ${first}`);
+    assert.deepEqual(page.errors, [], "console errors");
+  } finally {
+    await context.close();
+  }
+});

@@ -287,6 +287,7 @@ pub struct Texts {
     pub lab_morph_hint: &'static str,
     pub lab_draw_hint: &'static str,
     pub lab_draw_clear: &'static str,
+    pub lab_on_cpu: &'static str,
 }
 
 /// English.
@@ -422,6 +423,7 @@ pub static EN: Texts = Texts {
     lab_morph_hint: "One slider per number of the VAE's code (the first eight): move one and see which feature it controls.",
     lab_draw_hint: "Or draw your own here (light on dark): the strip follows your pen.",
     lab_draw_clear: "Clear the drawing",
+    lab_on_cpu: "on the CPU",
 };
 
 /// French.
@@ -557,6 +559,7 @@ pub static FR: Texts = Texts {
     lab_morph_hint: "Un curseur par nombre du code du VAE (les huit premiers) : bougez-en un et voyez quel trait il commande.",
     lab_draw_hint: "Ou dessinez le vôtre ici (clair sur fond sombre) : la bande suit votre crayon.",
     lab_draw_clear: "Effacer le dessin",
+    lab_on_cpu: "sur le processeur",
 };
 
 #[cfg(test)]

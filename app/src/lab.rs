@@ -5,7 +5,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use engine::train::{self, mse, Autoencoder, Dataset, Kind, Rng};
+use engine::backend::gpu::GpuContext;
+use engine::train::{self, mse, Autoencoder, Dataset, GpuAutoencoder, Kind, Rng};
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,8 @@ pub struct LabSetup {
     pub latent: usize,
     /// The VAE's KL weight.
     pub beta: f32,
+    /// Train on WebGPU even on a software adapter (normally only a hardware GPU is used).
+    pub force_gpu: bool,
 }
 
 /// Which of the pair.
@@ -132,6 +135,8 @@ pub struct Progress {
     pub map: Option<LatentMap>,
     /// Whether training is running.
     pub running: bool,
+    /// Where it trains: the WebGPU adapter's name, or `None` for the CPU.
+    pub gpu: Option<String>,
 }
 
 /// Codes of the held-out examples in the plane.
@@ -151,6 +156,8 @@ const BATCH: usize = 32;
 const HELD_OUT: usize = 200;
 const SLICE_MS: f64 = 40.0;
 const REPORT_MS: f64 = 250.0;
+/// Steps submitted to the GPU before waiting for it.
+const GPU_STEPS_IN_FLIGHT: usize = 4;
 
 struct Lab {
     setup: LabSetup,
@@ -164,6 +171,15 @@ struct Lab {
     kl: f32,
     /// Bumped by every `Start`: a training loop from an older setup stops.
     generation: u64,
+    /// The pair on the GPU, when training runs there (the CPU models then hold a copy of the weights,
+    /// refreshed before each report).
+    gpu: Option<Rc<GpuPair>>,
+}
+
+/// Both models' training on the GPU.
+struct GpuPair {
+    plain: GpuAutoencoder,
+    vae: GpuAutoencoder,
 }
 
 impl Lab {
@@ -187,7 +203,27 @@ impl Lab {
             train_loss: (0.0, 0.0),
             kl: 0.0,
             generation,
+            gpu: None,
         }
+    }
+
+    /// Moves training to the GPU of `ctx` (the CPU models keep the starting weights until a download).
+    fn use_gpu(&mut self, ctx: Rc<GpuContext>) -> Result<(), String> {
+        let plain = GpuAutoencoder::new(ctx.clone(), &self.plain, BATCH).map_err(|e| e.to_string())?;
+        let vae = GpuAutoencoder::new(ctx, &self.vae, BATCH).map_err(|e| e.to_string())?;
+        self.gpu = Some(Rc::new(GpuPair { plain, vae }));
+        Ok(())
+    }
+
+    /// One step of each model on the GPU: nothing is read back.
+    fn train_one_on_gpu(&mut self, pair: &GpuPair) -> Result<(), String> {
+        let (train, _) = self.data.split(HELD_OUT);
+        let x = self.data.batch((0..BATCH).map(|_| train.start + self.rng.below(train.len())));
+        let noise: Vec<f32> = (0..BATCH * self.vae.latent).map(|_| self.rng.normal()).collect();
+        pair.plain.train_step(&x, &[]).map_err(|e| e.to_string())?;
+        pair.vae.train_step(&x, &noise).map_err(|e| e.to_string())?;
+        self.step += 1;
+        Ok(())
     }
 
     fn train_one(&mut self) {
@@ -227,6 +263,7 @@ impl Lab {
             rebuilds: (self.plain.reconstruct(&shown), self.vae.reconstruct(&shown)),
             map,
             running: self.running,
+            gpu: self.gpu.as_ref().map(|g| g.plain.adapter().to_owned()),
         }
     }
 }
@@ -236,6 +273,8 @@ impl Lab {
 pub struct LabWorker {
     lab: Rc<RefCell<Option<Lab>>>,
     generation: u64,
+    /// The WebGPU device, once asked for: `Some(None)` when there is none to use.
+    gpu: Rc<RefCell<Option<Option<Rc<GpuContext>>>>>,
 }
 
 impl std::fmt::Debug for LabWorker {
@@ -259,13 +298,22 @@ impl Worker for LabWorker {
         match request {
             LabRequest::Start(setup) => {
                 self.generation += 1;
-                let lab = Lab::new(setup, self.generation);
+                let mut lab = Lab::new(setup, self.generation);
                 let (_, test) = lab.data.split(HELD_OUT);
                 let labels = lab.data.labels[test.start..test.start + SHOWN].to_vec();
                 let run = self.generation;
                 scope.respond(from, LabResponse::Ready { run, side: lab.data.side, examples: lab.shown(), labels });
-                *self.lab.borrow_mut() = Some(lab);
-                spawn_training(Rc::clone(&self.lab), self.generation, scope.clone(), from);
+                let (slot, gpu, generation, scope) =
+                    (Rc::clone(&self.lab), Rc::clone(&self.gpu), self.generation, scope.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(ctx) = gpu_for(&gpu, setup.force_gpu).await {
+                        if let Err(why) = lab.use_gpu(ctx) {
+                            web_sys::console::warn_1(&format!("the lab trains on the CPU: {why}").into());
+                        }
+                    }
+                    *slot.borrow_mut() = Some(lab);
+                    spawn_training(slot, generation, scope, from);
+                });
             }
             LabRequest::Run(run) => {
                 let mut slot = self.lab.borrow_mut();
@@ -311,22 +359,88 @@ fn spawn_training(lab: Rc<RefCell<Option<Lab>>>, generation: u64, scope: WorkerS
         let mut last_report = js_sys::Date::now();
         let mut steps_since = 0usize;
         loop {
+            let mut due = None;
+            let mut in_flight = None;
             {
                 let mut slot = lab.borrow_mut();
                 let Some(lab) = slot.as_mut().filter(|l| l.generation == generation && l.running) else { return };
-                let started = js_sys::Date::now();
-                while js_sys::Date::now() - started < SLICE_MS {
-                    lab.train_one();
-                    steps_since += 1;
+                match lab.gpu.clone() {
+                    // On the GPU, a few steps are submitted, then the loop waits for the device (below), so
+                    // the queue never runs ahead of it.
+                    Some(pair) => {
+                        for _ in 0..GPU_STEPS_IN_FLIGHT {
+                            if let Err(why) = lab.train_one_on_gpu(&pair) {
+                                // A lost or failing GPU: go on from the last weights read back, on the CPU.
+                                web_sys::console::warn_1(&format!("the lab goes on on the CPU: {why}").into());
+                                lab.gpu = None;
+                                break;
+                            }
+                            steps_since += 1;
+                        }
+                        in_flight = lab.gpu.clone();
+                    }
+                    None => {
+                        let started = js_sys::Date::now();
+                        while js_sys::Date::now() - started < SLICE_MS {
+                            lab.train_one();
+                            steps_since += 1;
+                        }
+                    }
                 }
                 let now = js_sys::Date::now();
                 if now - last_report >= REPORT_MS {
-                    let rate = steps_since as f64 / ((now - last_report) / 1000.0);
-                    scope.respond(from, LabResponse::Progress(lab.report(rate as f32)));
+                    due = Some((steps_since as f64 / ((now - last_report) / 1000.0)) as f32);
                     (last_report, steps_since) = (now, 0);
+                }
+            }
+            if let Some(pair) = in_flight {
+                if pair.plain.finish().await.is_err() {
+                    if let Some(l) = lab.borrow_mut().as_mut() {
+                        l.gpu = None;
+                    }
+                }
+            }
+            if let Some(rate) = due {
+                // On the GPU, read the weights back first (outside the borrow: requests may arrive meanwhile).
+                let pair = lab.borrow().as_ref().and_then(|l| l.gpu.clone());
+                if let Some(pair) = pair {
+                    let (mut plain, mut vae) = match lab.borrow().as_ref() {
+                        Some(l) => (l.plain.clone(), l.vae.clone()),
+                        None => return,
+                    };
+                    let fetched = async {
+                        pair.plain.download(&mut plain).await?;
+                        pair.vae.download(&mut vae).await
+                    };
+                    let ok = fetched.await.is_ok();
+                    if let Some(l) = lab.borrow_mut().as_mut().filter(|l| l.generation == generation) {
+                        if ok {
+                            (l.plain, l.vae) = (plain, vae);
+                        } else {
+                            l.gpu = None;
+                        }
+                    }
+                }
+                if let Some(l) = lab.borrow().as_ref().filter(|l| l.generation == generation) {
+                    scope.respond(from, LabResponse::Progress(l.report(rate)));
                 }
             }
             gloo_timers::future::TimeoutFuture::new(0).await;
         }
     });
+}
+
+/// The WebGPU device the lab trains on: a hardware adapter (or any, when `force`), found once.
+async fn gpu_for(cache: &RefCell<Option<Option<Rc<GpuContext>>>>, force: bool) -> Option<Rc<GpuContext>> {
+    if let Some(known) = cache.borrow().as_ref() {
+        return known.clone().filter(|ctx| force || ctx.info.device_type != wgpu_cpu_type());
+    }
+    let ctx = GpuContext::new().await.ok().map(Rc::new);
+    *cache.borrow_mut() = Some(ctx.clone());
+    ctx.filter(|ctx| force || ctx.info.device_type != wgpu_cpu_type())
+}
+
+/// wgpu's device type of a software adapter.
+fn wgpu_cpu_type() -> engine::backend::gpu::DeviceType {
+    engine::backend::gpu::DeviceType::Cpu
 }

@@ -53,9 +53,9 @@ fn a_2d_vae_on_faces_reconstructs_held_out_faces_and_its_codes_stay_near_the_pri
 /// (measured 1.8e-7 plain, 1.9e-7 VAE); a wrong index or a missed term is off by far more than 1e-4.
 const GPU_GRAD_TOLERANCE: f32 = 1e-4;
 
-fn gpu() -> Option<std::sync::Arc<engine::backend::gpu::GpuContext>> {
+fn gpu() -> Option<std::rc::Rc<engine::backend::gpu::GpuContext>> {
     match pollster::block_on(engine::backend::gpu::GpuContext::new()) {
-        Ok(ctx) => Some(std::sync::Arc::new(ctx)),
+        Ok(ctx) => Some(std::rc::Rc::new(ctx)),
         Err(err) => panic!("no GPU adapter (lavapipe is expected here): {err}"),
     }
 }
@@ -69,7 +69,7 @@ fn gpu_gradients_match_cpu(kind: Kind) {
     let x: Vec<f32> = (0..batch * dim).map(|_| rng.uniform()).collect();
     let noise: Vec<f32> = (0..batch * latent).map(|_| rng.normal()).collect();
     let (_, cpu) = model.gradients(&x, &noise);
-    let mut trainer = engine::train::GpuAutoencoder::new(ctx, &model, batch).expect("upload");
+    let trainer = engine::train::GpuAutoencoder::new(ctx, &model, batch).expect("upload");
     let gpu = pollster::block_on(trainer.gradients(&x, &noise)).expect("gradients");
     let mut worst = 0.0f32;
     for (name, c, g) in [
@@ -104,7 +104,7 @@ fn training_on_the_gpu_learns_held_out_digits_like_the_cpu() {
     let data = digits();
     let (train, test) = data.split(297);
     let mut model = Autoencoder::new(data.dim(), 64, 8, Kind::Variational { beta: 0.5 }, 3e-3, 1);
-    let mut trainer = engine::train::GpuAutoencoder::new(ctx, &model, 32).expect("upload");
+    let trainer = engine::train::GpuAutoencoder::new(ctx, &model, 32).expect("upload");
     let mut rng = Rng::new(17);
     for _ in 0..1500 {
         let x = data.batch((0..32).map(|_| train.start + rng.below(train.len())));

@@ -28,3 +28,64 @@ async fn synthetic_models_run_the_same_on_webgpu_and_cpu() {
         assert!(worst <= 2e-3 * scale.max(1.0), "max |Δ| {worst} over logits up to {scale}");
     }
 }
+
+/// The autoencoder lab's training kernels on the browser's WebGPU: one batch's gradients, plain and
+/// VAE, equal the CPU's (f32 sums in another order: ~2e-7 of the largest gradient natively).
+#[wasm_bindgen_test]
+async fn autoencoder_gradients_on_webgpu_match_the_cpu() {
+    use engine::train::{Autoencoder, GpuAutoencoder, Kind, Rng};
+    let ctx = std::rc::Rc::new(GpuContext::new().await.expect("a WebGPU adapter"));
+    for kind in [Kind::Plain, Kind::Variational { beta: 0.8 }] {
+        let (dim, hidden, latent, batch) = (37, 19, 3, 5);
+        let model = Autoencoder::new(dim, hidden, latent, kind, 1e-3, 4);
+        let mut rng = Rng::new(8);
+        let x: Vec<f32> = (0..batch * dim).map(|_| rng.uniform()).collect();
+        let noise: Vec<f32> = (0..batch * latent).map(|_| rng.normal()).collect();
+        let (_, cpu) = model.gradients(&x, &noise);
+        let trainer = GpuAutoencoder::new(ctx.clone(), &model, batch).expect("upload");
+        let gpu = trainer.gradients(&x, &noise).await.expect("gradients");
+        let pairs = [(&cpu.enc1, &gpu.enc1), (&cpu.enc2, &gpu.enc2), (&cpu.dec1, &gpu.dec1), (&cpu.dec2, &gpu.dec2)];
+        let mut worst = 0.0f32;
+        for (c, g) in pairs {
+            let scale = c.w.iter().chain(&c.b).fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+            for (a, b) in c.w.iter().chain(&c.b).zip(g.w.iter().chain(&g.b)) {
+                worst = worst.max((a - b).abs() / scale);
+            }
+        }
+        console_log!("{kind:?}: worst |GPU − CPU| / max |grad| = {worst:.2e}");
+        assert!(worst < 1e-4, "{worst}");
+    }
+}
+
+/// Twenty Adam steps on the browser's WebGPU leave the weights where twenty CPU steps leave them.
+#[wasm_bindgen_test]
+async fn autoencoder_training_steps_on_webgpu_follow_the_cpu() {
+    use engine::train::{Autoencoder, GpuAutoencoder, Kind, Rng};
+    let ctx = std::rc::Rc::new(GpuContext::new().await.expect("a WebGPU adapter"));
+    let (dim, hidden, latent, batch) = (37, 19, 3, 5);
+    let mut cpu = Autoencoder::new(dim, hidden, latent, Kind::Variational { beta: 0.8 }, 1e-3, 4);
+    let trainer = GpuAutoencoder::new(ctx, &cpu, batch).expect("upload");
+    let mut rng = Rng::new(8);
+    for _ in 0..20 {
+        let x: Vec<f32> = (0..batch * dim).map(|_| rng.uniform()).collect();
+        let noise: Vec<f32> = (0..batch * latent).map(|_| rng.normal()).collect();
+        trainer.train_step(&x, &noise).expect("step");
+        trainer.finish().await.expect("finish");
+        let (_, g) = cpu.gradients(&x, &noise);
+        cpu.apply(&g);
+    }
+    let mut from_gpu = cpu.clone();
+    trainer.download(&mut from_gpu).await.expect("download");
+    let start = Autoencoder::new(dim, hidden, latent, Kind::Variational { beta: 0.8 }, 1e-3, 4);
+    let mean_abs = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
+    let (mut moved, mut apart) = (0.0, 0.0);
+    for (c, g, s) in [(&cpu.enc1, &from_gpu.enc1, &start.enc1), (&cpu.dec2, &from_gpu.dec2, &start.dec2)] {
+        moved += mean_abs(&c.w, &s.w);
+        apart += mean_abs(&c.w, &g.w);
+    }
+    console_log!("20 Adam steps: weights moved by {moved:.2e} on average; GPU and CPU differ by {apart:.2e}");
+    // Adam's first steps move a weight by ±lr whatever its gradient's size, so a gradient that is 0 up to
+    // rounding may step either way on either side: a few weights may differ by a step; most must not.
+    assert!(moved > 5e-3, "training moved the weights");
+    assert!(apart < 0.02 * moved, "GPU {apart} apart from the CPU, vs {moved} moved");
+}

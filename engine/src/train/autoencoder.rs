@@ -230,6 +230,12 @@ impl Autoencoder {
             Kind::Variational { .. } => (0..batch * self.latent).map(|_| rng.normal()).collect(),
         };
         let (losses, g) = self.gradients(x, &noise);
+        self.apply(&g);
+        losses
+    }
+
+    /// One Adam update with these gradients.
+    pub fn apply(&mut self, g: &Grads) {
         let grads: [&[f32]; 8] =
             [&g.enc1.w, &g.enc1.b, &g.enc2.w, &g.enc2.b, &g.dec1.w, &g.dec1.b, &g.dec2.w, &g.dec2.b];
         let params: Vec<&mut [f32]> = [&mut self.enc1, &mut self.enc2, &mut self.dec1, &mut self.dec2]
@@ -237,7 +243,6 @@ impl Autoencoder {
             .flat_map(|l| l.params_mut())
             .collect();
         self.adam.step(params, &grads);
-        losses
     }
 
     /// The total loss the optimiser lowers: `recon + β·kl`.

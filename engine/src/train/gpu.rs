@@ -3,7 +3,8 @@
 //! one submit per step, with no readback. The weights come back only when asked
 //! ([`GpuAutoencoder::download`]), e.g. a few times a second to draw what the model does.
 
-use std::sync::Arc;
+use std::cell::Cell;
+use std::rc::Rc;
 
 use super::autoencoder::{Autoencoder, Grads, Kind};
 use super::nn::{Linear, LinearGrad};
@@ -74,13 +75,13 @@ struct Launch {
 
 /// An [`Autoencoder`]'s training on the GPU, for batches of a fixed size.
 pub struct GpuAutoencoder {
-    ctx: Arc<GpuContext>,
+    ctx: Rc<GpuContext>,
     batch: usize,
     dim: usize,
     latent: usize,
     variational: bool,
     lr: f32,
-    t: i32,
+    t: Cell<i32>,
     layers: [GpuLinear; 4],
     x: Tracked,
     eps: Tracked,
@@ -100,7 +101,7 @@ impl std::fmt::Debug for GpuAutoencoder {
 
 impl GpuAutoencoder {
     /// Copies `model`'s weights to the GPU (Adam's moments start at zero) for batches of `batch`.
-    pub fn new(ctx: Arc<GpuContext>, model: &Autoencoder, batch: usize) -> Result<Self> {
+    pub fn new(ctx: Rc<GpuContext>, model: &Autoencoder, batch: usize) -> Result<Self> {
         let (dim, hidden, latent) = (model.dim, model.hidden, model.latent);
         let (variational, beta) = match model.kind {
             Kind::Plain => (false, 0.0),
@@ -297,7 +298,7 @@ impl GpuAutoencoder {
             dim,
             latent,
             variational,
-            t: 0,
+            t: Cell::new(0),
             layers,
             x,
             eps,
@@ -313,7 +314,7 @@ impl GpuAutoencoder {
         &self.ctx.info.name
     }
 
-    fn run(&mut self, x: &[f32], noise: &[f32], with_adam: bool) -> Result<()> {
+    fn run(&self, x: &[f32], noise: &[f32], with_adam: bool) -> Result<()> {
         if x.len() != self.batch * self.dim || (self.variational && noise.len() != self.batch * self.latent) {
             return Err(EngineError::Gpu(format!(
                 "a training batch must hold {} examples of {} pixels (and {} noise values)",
@@ -329,9 +330,10 @@ impl GpuAutoencoder {
             q.write_buffer(&self.eps, 0, &words_to_bytes(&f32_words(noise)));
         }
         if with_adam {
-            self.t += 1;
+            let t = self.t.get() + 1;
+            self.t.set(t);
             let (b1, b2) = (0.9f32, 0.999f32);
-            let step = [self.lr, 1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t), b1, b2, 1e-8, 0.0, 0.0];
+            let step = [self.lr, 1.0 - b1.powi(t), 1.0 - b2.powi(t), b1, b2, 1e-8, 0.0, 0.0];
             q.write_buffer(&self.adam_step, 0, &words_to_bytes(&f32_words(&step)));
         }
         let mut encoder =
@@ -352,8 +354,23 @@ impl GpuAutoencoder {
 
     /// One Adam step on `x` (`(batch, dim)`), the VAE's codes drawn with `noise` (`(batch, latent)`
     /// standard normals): one submit, nothing read back.
-    pub fn train_step(&mut self, x: &[f32], noise: &[f32]) -> Result<()> {
+    pub fn train_step(&self, x: &[f32], noise: &[f32]) -> Result<()> {
         self.run(x, noise, true)
+    }
+
+    /// Resolves once the GPU has finished every step submitted so far (callers keep only a few steps
+    /// in flight, so the queue never runs far ahead of the device).
+    pub async fn finish(&self) -> Result<()> {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.ctx.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Err(err) = self.ctx.device.poll(wgpu::PollType::wait_indefinitely()) {
+            return Err(EngineError::GpuDeviceLost(err.to_string()));
+        }
+        rx.await.map_err(|_| EngineError::GpuDeviceLost("the GPU stopped answering".into()))?;
+        self.ctx.check()
     }
 
     async fn read(&self, buffers: &[&wgpu::Buffer]) -> Result<Vec<Vec<f32>>> {
@@ -381,7 +398,7 @@ impl GpuAutoencoder {
     }
 
     /// The gradients of one batch, without updating anything (to check the kernels against the CPU).
-    pub async fn gradients(&mut self, x: &[f32], noise: &[f32]) -> Result<Grads> {
+    pub async fn gradients(&self, x: &[f32], noise: &[f32]) -> Result<Grads> {
         self.run(x, noise, false)?;
         let bufs: Vec<&wgpu::Buffer> = self.layers.iter().flat_map(|l| [&*l.gw, &*l.gb]).collect();
         let mut read = self.read(&bufs).await?.into_iter();

@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use model::{Best, GpuModel, GpuSession, Readback, CHUNK, MAX_GPU_CONTEXT};
+/// The kind of adapter (`Cpu` is a software rasteriser), re-exported for callers without wgpu.
+pub use wgpu::DeviceType;
 
 use crate::error::{EngineError, Result};
 
