@@ -18,7 +18,7 @@ test("the lab trains a plain autoencoder and a VAE on faces; held-out reconstruc
   try {
     const page = await openPage(context, "#lab");
     await page.getByTestId("lab").waitFor({ timeout: 30_000 });
-    await waitForStep(page, 300);
+    await waitForStep(page, 200, 120_000);
     const first = await num(page, "data-first-vae-mse");
     const [plain, vae, step] = [await num(page, "data-plain-mse"), await num(page, "data-vae-mse"), await num(page, "data-step")];
     console.log(`# faces, code 2: after ${step} steps held-out MSE plain ${plain.toFixed(4)}, VAE ${vae.toFixed(4)} (VAE at the first report ${first.toFixed(4)})`);
@@ -68,7 +68,7 @@ test("the lab trains a plain autoencoder and a VAE on faces; held-out reconstruc
     await page.getByTestId("lab-latent").fill("8");
     await page.getByTestId("lab-latent").dispatchEvent("change");
     await page.waitForFunction(() => document.querySelector('[data-testid="lab-status"]').textContent.length > 0);
-    await waitForStep(page, 300);
+    await waitForStep(page, 200, 120_000);
     const digitsFirst = await num(page, "data-first-vae-mse");
     const digitsPlain = await num(page, "data-plain-mse");
     console.log(`# digits, code 8: held-out MSE plain ${digitsPlain.toFixed(4)} (VAE at the first report ${digitsFirst.toFixed(4)})`);

@@ -30,11 +30,12 @@ impl StoredConversation {
     /// What the list shows: the first question, cut short.
     pub fn title(&self) -> String {
         let first = self.conversation.messages.first().map(|m| m.content.trim()).unwrap_or_default();
-        let mut title: String = first.chars().take(48).collect();
+        let title: String = first.chars().take(48).collect();
         if first.chars().count() > 48 {
-            title.push('…');
+            format!("{}…", title.trim_end())
+        } else {
+            title
         }
-        title
     }
 }
 
@@ -133,7 +134,7 @@ mod tests {
         let mut c = Conversation::default();
         c.ask("Why is the sky blue when the sun is yellow, and why are sunsets red instead?".into());
         let record = StoredConversation { conversation: c, ..Default::default() };
-        assert_eq!(record.title(), "Why is the sky blue when the sun is yellow, and w…");
+        assert_eq!(record.title(), "Why is the sky blue when the sun is yellow, and…");
         assert_eq!(StoredConversation::default().title(), "");
     }
 }

@@ -108,7 +108,8 @@ pub fn run_all(root: &Path) -> Result<()> {
         &mut tally,
         "native tests (GPU kernels on Mesa's lavapipe)",
         Command::new("cargo")
-            .args(["test", "--workspace", "--exclude", "bench-wasm", "--release"])
+            // Every test binary runs even when one fails, so the summary counts them all.
+            .args(["test", "--workspace", "--exclude", "bench-wasm", "--release", "--no-fail-fast"])
             .env("WGPU_BACKEND", "vulkan")
             .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env("GLASSBOX_MODEL", &model),
@@ -118,7 +119,7 @@ pub fn run_all(root: &Path) -> Result<()> {
         &mut tally,
         "wasm tests in headless Chromium (wasm-bindgen-test)",
         Command::new("cargo")
-            .args(["test", "-p", "engine", "--target", "wasm32-unknown-unknown"])
+            .args(["test", "-p", "engine", "--target", "wasm32-unknown-unknown", "--no-fail-fast"])
             .args(wasm_test_targets(root)?)
             .env("PATH", &path)
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
