@@ -24,6 +24,8 @@ test("the lab trains a plain autoencoder and a VAE on faces; held-out reconstruc
     console.log(`# faces, code 2: after ${step} steps held-out MSE plain ${plain.toFixed(4)}, VAE ${vae.toFixed(4)} (VAE at the first report ${first.toFixed(4)})`);
     assert.ok(vae < 0.8 * first, `VAE held-out MSE ${vae} vs ${first} at the start`);
     assert.ok(plain > 0 && plain < first, `plain held-out MSE ${plain}`);
+    const seen = await num(page, "data-vae-train-mse");
+    assert.ok(seen > 0 && seen < first, `the curves also follow training images (VAE: ${seen})`);
 
     await page.getByTestId("lab-generate").click();
     await page.waitForFunction(() => document.querySelector('[data-testid="lab-samples-vae"]').width > 0);

@@ -125,6 +125,8 @@ pub struct Progress {
     pub steps_per_s: f32,
     /// Held-out reconstruction error (MSE per pixel), plain and VAE.
     pub test_mse: (f32, f32),
+    /// The same on as many training images, plain and VAE.
+    pub train_mse: (f32, f32),
     /// Training objective per example, plain and VAE (reconstruction + β·KL), smoothed.
     pub train_loss: (f32, f32),
     /// The VAE's KL term per example.
@@ -247,6 +249,8 @@ impl Lab {
         let (_, test) = self.data.split(HELD_OUT);
         let x = self.data.batch(test.clone());
         let test_mse = (mse(&self.plain.reconstruct(&x), &x), mse(&self.vae.reconstruct(&x), &x));
+        let seen = self.data.batch(0..HELD_OUT.min(test.start));
+        let train_mse = (mse(&self.plain.reconstruct(&seen), &seen), mse(&self.vae.reconstruct(&seen), &seen));
         let shown = self.shown();
         let map = (self.plain.latent == 2).then(|| LatentMap {
             vae: self.vae.encode(&x),
@@ -258,6 +262,7 @@ impl Lab {
             step: self.step,
             steps_per_s,
             test_mse,
+            train_mse,
             train_loss: self.train_loss,
             kl: self.kl,
             rebuilds: (self.plain.reconstruct(&shown), self.vae.reconstruct(&shown)),

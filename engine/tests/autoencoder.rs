@@ -71,19 +71,7 @@ fn gpu_gradients_match_cpu(kind: Kind) {
     let (_, cpu) = model.gradients(&x, &noise);
     let trainer = engine::train::GpuAutoencoder::new(ctx, &model, batch).expect("upload");
     let gpu = pollster::block_on(trainer.gradients(&x, &noise)).expect("gradients");
-    let mut worst = 0.0f32;
-    for (name, c, g) in [
-        ("enc1", &cpu.enc1, &gpu.enc1),
-        ("enc2", &cpu.enc2, &gpu.enc2),
-        ("dec1", &cpu.dec1, &gpu.dec1),
-        ("dec2", &cpu.dec2, &gpu.dec2),
-    ] {
-        assert_eq!((c.w.len(), c.b.len()), (g.w.len(), g.b.len()), "{name}");
-        let scale = c.w.iter().chain(&c.b).fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
-        for (a, b) in c.w.iter().chain(&c.b).zip(g.w.iter().chain(&g.b)) {
-            worst = worst.max((a - b).abs() / scale);
-        }
-    }
+    let worst = engine::train::largest_relative_gap(&cpu, &gpu);
     println!("{kind:?}: worst |GPU − CPU| / max |grad| = {worst:.2e}");
     assert!(worst < GPU_GRAD_TOLERANCE, "{worst}");
 }

@@ -44,14 +44,7 @@ async fn autoencoder_gradients_on_webgpu_match_the_cpu() {
         let (_, cpu) = model.gradients(&x, &noise);
         let trainer = GpuAutoencoder::new(ctx.clone(), &model, batch).expect("upload");
         let gpu = trainer.gradients(&x, &noise).await.expect("gradients");
-        let pairs = [(&cpu.enc1, &gpu.enc1), (&cpu.enc2, &gpu.enc2), (&cpu.dec1, &gpu.dec1), (&cpu.dec2, &gpu.dec2)];
-        let mut worst = 0.0f32;
-        for (c, g) in pairs {
-            let scale = c.w.iter().chain(&c.b).fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
-            for (a, b) in c.w.iter().chain(&c.b).zip(g.w.iter().chain(&g.b)) {
-                worst = worst.max((a - b).abs() / scale);
-            }
-        }
+        let worst = engine::train::largest_relative_gap(&cpu, &gpu);
         console_log!("{kind:?}: worst |GPU − CPU| / max |grad| = {worst:.2e}");
         assert!(worst < 1e-4, "{worst}");
     }

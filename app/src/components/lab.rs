@@ -18,12 +18,17 @@ const CLASS_COLOURS: [&str; 10] =
 const EXTENT: f32 = 3.0;
 const TILES: usize = 8;
 
-/// One training report kept for the curves.
+/// One curve: colour, dashed, and which value of each point.
+type Curve = (&'static str, bool, fn(&Point) -> f32);
+
+/// One training report kept for the curves: reconstruction error on held-out and on training images.
 #[derive(Debug, Clone, Copy)]
 struct Point {
     step: usize,
     plain: f32,
     vae: f32,
+    plain_train: f32,
+    vae_train: f32,
 }
 
 /// The picked image through both models: plain code, plain rebuild, VAE code, VAE rebuild.
@@ -91,7 +96,13 @@ impl Lab {
             }
             LabResponse::Progress(p) if self.run.get_untracked() != Some(p.run) => {}
             LabResponse::Progress(p) => {
-                let point = Point { step: p.step, plain: p.test_mse.0, vae: p.test_mse.1 };
+                let point = Point {
+                    step: p.step,
+                    plain: p.test_mse.0,
+                    vae: p.test_mse.1,
+                    plain_train: p.train_mse.0,
+                    vae_train: p.train_mse.1,
+                };
                 self.curve.update(|c| {
                     if c.last().is_none_or(|last| last.step < point.step) {
                         c.push(point);
@@ -264,15 +275,28 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
         c.set_height(h as u32);
         let Some(ctx) = context_2d(&c) else { return };
         let Some(last) = points.last() else { return };
-        let top = points.iter().map(|p| p.plain.max(p.vae)).fold(1e-6f32, f32::max) as f64;
+        let top = points.iter().map(|p| p.plain.max(p.vae).max(p.plain_train).max(p.vae_train)).fold(1e-6f32, f32::max)
+            as f64;
         let x = |s: usize| 30.0 + (w - 40.0) * s as f64 / last.step.max(1) as f64;
         let y = |v: f32| h - 20.0 - (h - 30.0) * (v as f64 / top);
         ctx.set_stroke_style_str("#94a3b8");
         ctx.stroke_rect(30.0, 10.0, w - 40.0, h - 30.0);
-        for (colour, pick) in [("#e69f00", (|p: &Point| p.plain) as fn(&Point) -> f32), ("#0072b2", |p: &Point| p.vae)]
-        {
+        // Solid: held-out images; dashed: training images (a gap between them is overfitting).
+        let curves: [Curve; 4] = [
+            ("#e69f00", false, |p| p.plain),
+            ("#0072b2", false, |p| p.vae),
+            ("#e69f00", true, |p| p.plain_train),
+            ("#0072b2", true, |p| p.vae_train),
+        ];
+        for (colour, dashed, pick) in curves {
             ctx.set_stroke_style_str(colour);
             ctx.set_line_width(2.5);
+            let dash = js_sys::Array::new();
+            if dashed {
+                dash.push(&6.0.into());
+                dash.push(&4.0.into());
+            }
+            let _ = ctx.set_line_dash(&dash);
             ctx.begin_path();
             for (i, p) in points.iter().enumerate() {
                 if i == 0 {
@@ -437,6 +461,7 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                 data-plain-mse=move || lab.progress.with(|p| p.as_ref().map(|p| p.test_mse.0))
                 data-vae-mse=move || lab.progress.with(|p| p.as_ref().map(|p| p.test_mse.1))
                 data-first-vae-mse=move || lab.curve.with(|c| c.first().map(|p| p.vae))
+                data-vae-train-mse=move || lab.progress.with(|p| p.as_ref().map(|p| p.train_mse.1))
             >
                 {status}
             </p>

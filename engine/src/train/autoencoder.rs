@@ -251,6 +251,23 @@ impl Autoencoder {
     }
 }
 
+/// The largest difference between two sets of gradients of the same model, relative to the largest
+/// gradient of `a` in each layer: how far one backward pass (the GPU's) strays from another (the CPU's).
+pub fn largest_relative_gap(a: &Grads, b: &Grads) -> f32 {
+    let pairs = [(&a.enc1, &b.enc1), (&a.enc2, &b.enc2), (&a.dec1, &b.dec1), (&a.dec2, &b.dec2)];
+    let mut worst = 0.0f32;
+    for (x, y) in pairs {
+        if (x.w.len(), x.b.len()) != (y.w.len(), y.b.len()) {
+            return f32::INFINITY;
+        }
+        let scale = x.w.iter().chain(&x.b).fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+        for (p, q) in x.w.iter().chain(&x.b).zip(y.w.iter().chain(&y.b)) {
+            worst = worst.max((p - q).abs() / scale);
+        }
+    }
+    worst
+}
+
 /// Mean squared error per pixel between two equally long image batches.
 pub fn mse(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>() / a.len().max(1) as f32

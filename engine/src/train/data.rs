@@ -93,6 +93,12 @@ impl FaceFactors {
         [self.width, self.length, self.eye_size, self.eye_spacing, self.brows, self.nose, self.smile, self.hair]
     }
 
+    /// The factors from [`Self::as_array`]'s order.
+    pub fn from_array(v: [f32; 8]) -> Self {
+        let [width, length, eye_size, eye_spacing, brows, nose, smile, hair] = v;
+        Self { width, length, eye_size, eye_spacing, brows, nose, smile, hair }
+    }
+
     /// Uniformly random factors.
     pub fn random(rng: &mut Rng) -> Self {
         let mut u = || rng.uniform();
@@ -206,40 +212,20 @@ mod tests {
 
     #[test]
     fn each_factor_changes_the_picture() {
-        let base = FaceFactors {
-            width: 0.5,
-            length: 0.5,
-            eye_size: 0.5,
-            eye_spacing: 0.5,
-            brows: 0.5,
-            nose: 0.5,
-            smile: 0.5,
-            hair: 0.5,
-        };
-        let image = draw_face(&base);
-        let mut values = base.as_array();
-        for i in 0..values.len() {
+        let image = draw_face(&FaceFactors::from_array([0.5; 8]));
+        for (i, name) in FACE_FACTORS.iter().enumerate() {
+            let mut values = [0.5; 8];
             values[i] = 1.0;
-            let [width, length, eye_size, eye_spacing, brows, nose, smile, hair] = values;
-            let changed = draw_face(&FaceFactors { width, length, eye_size, eye_spacing, brows, nose, smile, hair });
+            let changed = draw_face(&FaceFactors::from_array(values));
             let moved = image.iter().zip(&changed).filter(|(a, b)| (*a - *b).abs() > 0.1).count();
-            assert!(moved >= 3, "{} moves only {moved} pixels", FACE_FACTORS[i]);
-            values[i] = 0.5;
+            assert!(moved >= 3, "{name} moves only {moved} pixels");
         }
     }
 
     #[test]
     fn a_smile_curves_the_mouth_up_and_a_frown_down() {
-        let mut f = FaceFactors {
-            width: 0.5,
-            length: 0.5,
-            eye_size: 0.5,
-            eye_spacing: 0.5,
-            brows: 0.5,
-            nose: 0.5,
-            smile: 1.0,
-            hair: 0.0,
-        };
+        // Middle factors, no hair, a full smile.
+        let mut f = FaceFactors::from_array([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 0.0]);
         let smile = draw_face(&f);
         f.smile = 0.0;
         let frown = draw_face(&f);

@@ -8,7 +8,7 @@ pub mod data;
 pub mod gpu;
 pub mod nn;
 
-pub use autoencoder::{mse, Autoencoder, Kind, Losses};
+pub use autoencoder::{largest_relative_gap, mse, Autoencoder, Grads, Kind, Losses};
 pub use data::{digits, draw_face, faces, Dataset, FaceFactors, FACE_FACTORS, FACE_SIDE};
 pub use gpu::GpuAutoencoder;
 pub use nn::Rng;
