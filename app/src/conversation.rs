@@ -45,7 +45,7 @@ impl Exchange {
     /// The last position whose attention has been computed: a token's attention exists once the model
     /// has read it, so the newest chosen token has none yet.
     pub fn last_read(&self) -> Option<usize> {
-        (self.tokens.len() > self.prompt_len).then(|| self.tokens.len() - 2)
+        (self.tokens.len() > self.prompt_len).then(|| self.tokens.len().saturating_sub(2))
     }
 }
 

@@ -173,6 +173,9 @@ struct Lab {
     kl: f32,
     /// Bumped by every `Start`: a training loop from an older setup stops.
     generation: u64,
+    /// Bumped by every training loop started: an older loop (still awaiting the GPU when a pause and a
+    /// resume came) sees it changed and ends, so one loop trains at a time.
+    loop_id: u64,
     /// The pair on the GPU, when training runs there (the CPU models then hold a copy of the weights,
     /// refreshed before each report).
     gpu: Option<Rc<GpuPair>>,
@@ -205,6 +208,7 @@ impl Lab {
             train_loss: (0.0, 0.0),
             kl: 0.0,
             generation,
+            loop_id: 0,
             gpu: None,
         }
     }
@@ -316,8 +320,12 @@ impl Worker for LabWorker {
                             web_sys::console::warn_1(&format!("the lab trains on the CPU: {why}").into());
                         }
                     }
-                    *slot.borrow_mut() = Some(lab);
-                    spawn_training(slot, generation, scope, from);
+                    // Two quick starts may find their GPU out of order: the newest setup wins.
+                    let newest = slot.borrow().as_ref().is_none_or(|l| l.generation < generation);
+                    if newest {
+                        *slot.borrow_mut() = Some(lab);
+                        spawn_training(slot, generation, scope, from);
+                    }
                 });
             }
             LabRequest::Run(run) => {
@@ -337,6 +345,9 @@ impl Worker for LabWorker {
                 if let Some(lab) = self.lab.borrow_mut().as_mut() {
                     lab.setup.beta = beta;
                     lab.vae.set_beta(beta);
+                    if let Some(pair) = &lab.gpu {
+                        pair.vae.set_beta(beta);
+                    }
                 }
             }
             LabRequest::Reconstruct(image) => {
@@ -360,6 +371,12 @@ impl Worker for LabWorker {
 
 /// Trains in slices until paused or replaced, reporting every ~250 ms.
 fn spawn_training(lab: Rc<RefCell<Option<Lab>>>, generation: u64, scope: WorkerScope<LabWorker>, from: HandlerId) {
+    let Some(me) = lab.borrow_mut().as_mut().map(|l| {
+        l.loop_id += 1;
+        l.loop_id
+    }) else {
+        return;
+    };
     wasm_bindgen_futures::spawn_local(async move {
         let mut last_report = js_sys::Date::now();
         let mut steps_since = 0usize;
@@ -368,7 +385,10 @@ fn spawn_training(lab: Rc<RefCell<Option<Lab>>>, generation: u64, scope: WorkerS
             let mut in_flight = None;
             {
                 let mut slot = lab.borrow_mut();
-                let Some(lab) = slot.as_mut().filter(|l| l.generation == generation && l.running) else { return };
+                let Some(lab) = slot.as_mut().filter(|l| l.generation == generation && l.loop_id == me && l.running)
+                else {
+                    return;
+                };
                 match lab.gpu.clone() {
                     // On the GPU, a few steps are submitted, then the loop waits for the device (below), so
                     // the queue never runs ahead of it.
@@ -421,6 +441,8 @@ fn spawn_training(lab: Rc<RefCell<Option<Lab>>>, generation: u64, scope: WorkerS
                     if let Some(l) = lab.borrow_mut().as_mut().filter(|l| l.generation == generation) {
                         if ok {
                             (l.plain, l.vae) = (plain, vae);
+                            // β may have moved while the weights were on their way.
+                            l.vae.set_beta(l.setup.beta);
                         } else {
                             l.gpu = None;
                         }

@@ -23,3 +23,16 @@ pub const DEFAULT_MODEL_URL: &str = "./models/SmolLM2-135M-Instruct.Q4_1.gguf";
 
 /// Cells per side of each head's thumbnail in the explorer's grid.
 pub const THUMBNAIL_SIDE: usize = 24;
+
+/// The largest model file the browser engine takes: wasm32 addresses 4 GiB in all, and the file, its
+/// tokenizer and the session must fit together.
+pub const MAX_MODEL_BYTES: u64 = 2_000_000_000;
+
+/// The message for a file over [`MAX_MODEL_BYTES`].
+pub fn too_large(bytes: u64) -> String {
+    format!(
+        "this file is {:.1} GB; the browser engine holds at most {:.1} GB",
+        bytes as f64 / 1e9,
+        MAX_MODEL_BYTES as f64 / 1e9
+    )
+}

@@ -337,6 +337,11 @@ impl AppState {
                 self.revoke_blob();
                 self.explorer.shape.set((n_layer, n_head));
                 self.explorer.layer.update(|l| *l = (*l).min(n_layer.saturating_sub(1)));
+                if matches!(self.explorer.head.get_untracked(), HeadPick::One(h) if h >= n_head) {
+                    self.explorer.head.set(HeadPick::One(0));
+                }
+                self.explorer.preview.set(None);
+                self.requests.update_value(|r| *r = ViewRequests::default());
                 self.model.set(ModelState::Ready { name, bytes, placement: backend, from_cache });
             }
             Response::ModelFailed(message) => {
@@ -538,7 +543,10 @@ impl AppState {
     fn open_record(&self, record: StoredConversation) {
         self.current_id.set(record.id);
         self.conversation.set(record.conversation);
-        self.exchange.set(record.exchange);
+        // The worker holds the attention of the answer written last in this tab only: a reopened
+        // conversation shows its tokens, and its attention again once it answers.
+        self.exchange.set(Exchange { traced: false, ..record.exchange });
+        self.requests.update_value(|r| *r = ViewRequests::default());
         self.speed.set(None);
         self.notice.set(None);
         self.focus.set(None);
@@ -600,6 +608,10 @@ impl AppState {
     /// Loads a GGUF file the user opened or dropped; the current model stays until it is ready.
     pub fn load_file(&self, file: &web_sys::File) {
         if self.generating.get_untracked() || self.progress.get_untracked().is_some() {
+            return;
+        }
+        if file.size() as u64 > crate::MAX_MODEL_BYTES {
+            self.load_error.set(Some(crate::too_large(file.size() as u64)));
             return;
         }
         let Ok(url) = web_sys::Url::create_object_url_with_blob(file) else {

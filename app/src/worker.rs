@@ -207,6 +207,9 @@ async fn read_with_progress(
     let body = response.body().ok_or_else(|| failed("empty body"))?;
     let reader: web_sys::ReadableStreamDefaultReader =
         body.get_reader().dyn_into().map_err(|_| failed("unreadable body"))?;
+    if total > crate::MAX_MODEL_BYTES {
+        return Err(crate::too_large(total));
+    }
     let mut bytes = Vec::with_capacity(total as usize);
     let mut last_report = 0u64;
     scope.respond(from, Response::ModelProgress { loaded: 0, total });
@@ -219,7 +222,11 @@ async fn read_with_progress(
         let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|_| failed("bad chunk"))?;
         let array: js_sys::Uint8Array = value.dyn_into().map_err(|_| failed("bad chunk"))?;
         let at = bytes.len();
-        bytes.resize(at + array.length() as usize, 0);
+        let len = at + array.length() as usize;
+        if len as u64 > crate::MAX_MODEL_BYTES || bytes.try_reserve(len - at).is_err() {
+            return Err(crate::too_large(len as u64));
+        }
+        bytes.resize(len, 0);
         array.copy_to(&mut bytes[at..]);
         if bytes.len() as u64 - last_report >= 2 << 20 {
             last_report = bytes.len() as u64;

@@ -87,6 +87,23 @@ fn vae_gradients_gpu_match_cpu() {
 }
 
 #[test]
+fn a_new_beta_reaches_the_gpu_between_steps() {
+    let Some(ctx) = gpu() else { return };
+    let (dim, hidden, latent, batch) = (11, 7, 2, 3);
+    let mut model = Autoencoder::new(dim, hidden, latent, Kind::Variational { beta: 1.0 }, 1e-3, 6);
+    let trainer = engine::train::GpuAutoencoder::new(ctx, &model, batch).expect("upload");
+    let mut rng = Rng::new(2);
+    let x: Vec<f32> = (0..batch * dim).map(|_| rng.uniform()).collect();
+    let noise: Vec<f32> = (0..batch * latent).map(|_| rng.normal()).collect();
+    model.set_beta(3.5);
+    trainer.set_beta(3.5);
+    let (_, cpu) = model.gradients(&x, &noise);
+    let gpu = pollster::block_on(trainer.gradients(&x, &noise)).expect("gradients");
+    let worst = engine::train::largest_relative_gap(&cpu, &gpu);
+    assert!(worst < GPU_GRAD_TOLERANCE, "{worst}");
+}
+
+#[test]
 fn training_on_the_gpu_learns_held_out_digits_like_the_cpu() {
     let Some(ctx) = gpu() else { return };
     let data = digits();

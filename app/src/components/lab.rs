@@ -71,6 +71,9 @@ impl Lab {
         self.progress.set(None);
         self.rebuild.set(None);
         self.samples.set((Vec::new(), Vec::new()));
+        self.morph_image.set(Vec::new());
+        self.hover_image.set(Vec::new());
+        self.tiles.set(Vec::new());
         self.morph.set(vec![0.0; setup.latent]);
         self.send(LabRequest::Start(setup));
     }

@@ -86,6 +86,8 @@ pub struct GpuAutoencoder {
     x: Tracked,
     eps: Tracked,
     adam_step: Tracked,
+    /// Indices in `_buffers` of the uniforms that hold β.
+    beta_at: Vec<usize>,
     /// Forward and backward launches, then Adam's.
     backprop: Vec<Launch>,
     adam: Vec<Launch>,
@@ -171,7 +173,10 @@ impl GpuAutoencoder {
             [across(code_width), batch as u32, 1],
         )?);
         let vae_params = [batch as u32, latent as u32, beta.to_bits(), scale.to_bits()];
+        // Where β sits (the uniforms of `reparam` and `code_grad`), so it can change between steps.
+        let mut beta_at = Vec::new();
         if variational {
+            beta_at.push(u.len());
             backprop.push(launch(
                 u,
                 "reparam",
@@ -241,6 +246,7 @@ impl GpuAutoencoder {
             [across(latent), batch as u32, 1],
         )?);
         if variational {
+            beta_at.push(u.len());
             backprop.push(launch(
                 u,
                 "code_grad",
@@ -303,10 +309,18 @@ impl GpuAutoencoder {
             x,
             eps,
             adam_step,
+            beta_at,
             backprop,
             adam,
             _buffers: buffers,
         })
+    }
+
+    /// Changes the VAE's β from the next step on (its uniforms hold β at byte 8).
+    pub fn set_beta(&self, beta: f32) {
+        for &i in &self.beta_at {
+            self.ctx.queue.write_buffer(&self._buffers[i], 8, &beta.to_le_bytes());
+        }
     }
 
     /// The adapter it runs on.
