@@ -82,13 +82,18 @@ impl Conversation {
         true
     }
 
-    /// Empties the last answer so it can be written again. False if the conversation does not end
-    /// with an answer.
+    /// Empties the last answer so it can be written again (or opens one for a last question left
+    /// unanswered). False for an empty conversation.
     pub fn regenerate(&mut self) -> bool {
         match self.messages.last_mut() {
             Some(last) if last.role == Role::Assistant => {
                 last.content.clear();
                 last.tokens.clear();
+                true
+            }
+            // A question whose answer was stopped before its first word: answer it.
+            Some(last) if last.role == Role::User => {
+                self.messages.push(ChatMessage { role: Role::Assistant, content: String::new(), tokens: Vec::new() });
                 true
             }
             _ => false,
@@ -192,9 +197,13 @@ mod tests {
         assert!(c.regenerate());
         assert_eq!(c.messages.len(), 2);
         assert!(c.messages[1].content.is_empty() && c.messages[1].tokens.is_empty());
+        // A question left without an answer (stopped before the first word) gets one.
         let mut q = Conversation::default();
         q.messages.push(ChatMessage { role: Role::User, content: "Hi".into(), tokens: Vec::new() });
-        assert!(!q.regenerate(), "nothing to regenerate after a question");
+        assert!(q.regenerate());
+        assert_eq!(q.messages.len(), 2);
+        assert!(q.messages[1].role == Role::Assistant && q.messages[1].content.is_empty());
+        assert!(!Conversation::default().regenerate(), "nothing to regenerate in an empty conversation");
     }
 
     #[test]

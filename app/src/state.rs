@@ -1,7 +1,6 @@
 //! The page's state: signals fed by the engine worker's responses, the one bridge that talks to it, and
 //! what is kept on this device between visits (browser storage of this origin only).
 
-use engine::chat::Role;
 use engine::sample::SamplerConfig;
 use engine::trace::{HeadMatrix, HeadPick, Thumbnails};
 use engine::ComputeBackend;
@@ -631,9 +630,9 @@ impl AppState {
         }
     }
 
-    /// Whether the assistant turn at `index` is the last message.
+    /// Whether the message at `index` is the last one.
     pub fn is_last(&self, index: usize) -> bool {
-        self.conversation.with(|c| index + 1 == c.messages.len() && c.messages[index].role == Role::Assistant)
+        self.conversation.with(|c| index + 1 == c.messages.len())
     }
 }
 

@@ -106,20 +106,19 @@ pub fn Chat(state: AppState) -> impl IntoView {
                                                 </button>
                                             }
                                         })}
-                                        {(!is_user).then(|| {
-                                            view! {
-                                                <button
-                                                    type="button"
-                                                    class="link"
-                                                    data-testid="regenerate"
-                                                    hidden=move || !state.is_last(index)
-                                                    disabled=move || !state.can_ask()
-                                                    on:click=move |_| state.regenerate()
-                                                >
-                                                    {move || t().regenerate}
-                                                </button>
-                                            }
-                                        })}
+                                        // On the last message: write its answer again, or write one for a
+                                        // question whose answer was stopped before its first word.
+                                        <Show when=move || state.is_last(index)>
+                                            <button
+                                                type="button"
+                                                class="link"
+                                                data-testid="regenerate"
+                                                disabled=move || !state.can_ask()
+                                                on:click=move |_| state.regenerate()
+                                            >
+                                                {move || t().regenerate}
+                                            </button>
+                                        </Show>
                                     </div>
                                 </li>
                             }
