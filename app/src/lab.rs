@@ -127,10 +127,6 @@ pub struct Progress {
     pub test_mse: (f32, f32),
     /// The same on as many training images, plain and VAE.
     pub train_mse: (f32, f32),
-    /// Training objective per example, plain and VAE (reconstruction + β·KL), smoothed.
-    pub train_loss: (f32, f32),
-    /// The VAE's KL term per example.
-    pub kl: f32,
     /// Rebuilds of the shown held-out examples: plain then VAE, each `(n, side²)`.
     pub rebuilds: (Vec<f32>, Vec<f32>),
     /// For a 2-D code: every held-out example's VAE code and the plain model's, `(n, 2)`, with labels.
@@ -169,8 +165,6 @@ struct Lab {
     rng: Rng,
     step: usize,
     running: bool,
-    train_loss: (f32, f32),
-    kl: f32,
     /// Bumped by every `Start`: a training loop from an older setup stops.
     generation: u64,
     /// Bumped by every training loop started: an older loop (still awaiting the GPU when a pause and a
@@ -197,20 +191,7 @@ impl Lab {
         let latent = setup.latent.clamp(1, 32);
         let plain = Autoencoder::new(data.dim(), hidden, latent, Kind::Plain, 2e-3, 1);
         let vae = Autoencoder::new(data.dim(), hidden, latent, Kind::Variational { beta: setup.beta }, 2e-3, 2);
-        Self {
-            setup,
-            data,
-            plain,
-            vae,
-            rng: Rng::new(3),
-            step: 0,
-            running: true,
-            train_loss: (0.0, 0.0),
-            kl: 0.0,
-            generation,
-            loop_id: 0,
-            gpu: None,
-        }
+        Self { setup, data, plain, vae, rng: Rng::new(3), step: 0, running: true, generation, loop_id: 0, gpu: None }
     }
 
     /// Moves training to the GPU of `ctx` (the CPU models keep the starting weights until a download).
@@ -223,8 +204,7 @@ impl Lab {
 
     /// One step of each model on the GPU: nothing is read back.
     fn train_one_on_gpu(&mut self, pair: &GpuPair) -> Result<(), String> {
-        let (train, _) = self.data.split(HELD_OUT);
-        let x = self.data.batch((0..BATCH).map(|_| train.start + self.rng.below(train.len())));
+        let x = self.next_batch();
         let noise: Vec<f32> = (0..BATCH * self.vae.latent).map(|_| self.rng.normal()).collect();
         pair.plain.train_step(&x, &[]).map_err(|e| e.to_string())?;
         pair.vae.train_step(&x, &noise).map_err(|e| e.to_string())?;
@@ -232,15 +212,16 @@ impl Lab {
         Ok(())
     }
 
-    fn train_one(&mut self) {
+    /// A batch of random training images.
+    fn next_batch(&mut self) -> Vec<f32> {
         let (train, _) = self.data.split(HELD_OUT);
-        let x = self.data.batch((0..BATCH).map(|_| train.start + self.rng.below(train.len())));
-        let p = self.plain.train_step(&x, &mut self.rng);
-        let v = self.vae.train_step(&x, &mut self.rng);
-        let smooth = |old: f32, new: f32| if self.step == 0 { new } else { 0.95 * old + 0.05 * new };
-        self.train_loss =
-            (smooth(self.train_loss.0, self.plain.objective(p)), smooth(self.train_loss.1, self.vae.objective(v)));
-        self.kl = smooth(self.kl, v.kl);
+        self.data.batch((0..BATCH).map(|_| train.start + self.rng.below(train.len())))
+    }
+
+    fn train_one(&mut self) {
+        let x = self.next_batch();
+        self.plain.train_step(&x, &mut self.rng);
+        self.vae.train_step(&x, &mut self.rng);
         self.step += 1;
     }
 
@@ -267,8 +248,6 @@ impl Lab {
             steps_per_s,
             test_mse,
             train_mse,
-            train_loss: self.train_loss,
-            kl: self.kl,
             rebuilds: (self.plain.reconstruct(&shown), self.vae.reconstruct(&shown)),
             map,
             running: self.running,
