@@ -28,6 +28,12 @@ pub const THUMBNAIL_SIDE: usize = 24;
 /// tokenizer and the session must fit together.
 pub const MAX_MODEL_BYTES: u64 = 2_000_000_000;
 
+/// `?gpu` in the address: run on WebGPU even on a software adapter (normally only a hardware GPU is
+/// used, as the CPU engine is faster than a software one); for demonstrations and tests.
+pub fn force_gpu() -> bool {
+    web_sys::window().and_then(|w| w.location().search().ok()).is_some_and(|q| q.contains("gpu"))
+}
+
 /// The message for a file over [`MAX_MODEL_BYTES`].
 pub fn too_large(bytes: u64) -> String {
     format!(

@@ -53,6 +53,9 @@ pub enum Request {
         name: String,
         /// Keep the file in this browser's cache so the next visit loads it offline (the default model).
         cache: bool,
+        /// Use WebGPU even on a software adapter (`?gpu`).
+        #[serde(default)]
+        force_gpu: bool,
     },
     /// Answer the last user message of a conversation, streaming tokens.
     Chat {

@@ -601,7 +601,12 @@ impl AppState {
     pub fn load_default_model(&self) {
         let name = DEFAULT_MODEL_URL.rsplit('/').next().unwrap_or(DEFAULT_MODEL_URL).to_owned();
         self.progress.set(None);
-        self.send(Request::LoadModel { url: DEFAULT_MODEL_URL.to_owned(), name, cache: true });
+        self.send(Request::LoadModel {
+            url: DEFAULT_MODEL_URL.to_owned(),
+            name,
+            cache: true,
+            force_gpu: crate::force_gpu(),
+        });
     }
 
     /// Loads a GGUF file the user opened or dropped; the current model stays until it is ready.
@@ -621,7 +626,7 @@ impl AppState {
         self.blob_url.set_value(Some(url.clone()));
         self.load_error.set(None);
         self.progress.set(Some(Progress { loaded: 0, total: file.size() as u64, started_ms: js_sys::Date::now() }));
-        self.send(Request::LoadModel { url, name: file.name(), cache: false });
+        self.send(Request::LoadModel { url, name: file.name(), cache: false, force_gpu: crate::force_gpu() });
     }
 
     fn revoke_blob(&self) {

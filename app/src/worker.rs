@@ -57,13 +57,13 @@ impl Worker for EngineWorker {
             Request::ProbeCompute => wasm_bindgen_futures::spawn_local(async move {
                 scope.respond(from, Response::Compute(probe().await));
             }),
-            Request::LoadModel { url, name, cache } => {
+            Request::LoadModel { url, name, cache, force_gpu } => {
                 let slot = Rc::clone(&self.engine);
                 wasm_bindgen_futures::spawn_local(async move {
                     match load(&url, cache, &scope, from).await {
                         Ok((mut engine, bytes, from_cache)) => {
                             let (n_layer, n_head) = (engine.model.config.n_layer, engine.model.config.n_head);
-                            let backend = place(&mut engine).await;
+                            let backend = place(&mut engine, force_gpu).await;
                             *slot.borrow_mut() = Some(Rc::new(engine));
                             scope.respond(
                                 from,
@@ -123,14 +123,17 @@ async fn probe() -> engine::ComputeBackend {
     }
 }
 
-/// Puts the engine on the GPU when the browser offers a hardware adapter, and says where it runs. A
-/// software adapter (SwiftShader, lavapipe) is slower than the SIMD CPU engine, so it is left unused.
-async fn place(engine: &mut Engine) -> Placement {
+/// Puts the engine on the GPU when the browser offers a hardware adapter (any adapter when `force`),
+/// and says where it runs. A software adapter (SwiftShader, lavapipe) is slower than the SIMD CPU
+/// engine, so it is otherwise left unused.
+async fn place(engine: &mut Engine, force: bool) -> Placement {
     match probe().await {
-        engine::ComputeBackend::Gpu { device_type, .. } if device_type != "Cpu" => match engine.use_gpu().await {
-            Ok(()) => Placement::Gpu(engine.backend_label()),
-            Err(err) => Placement::Cpu(CpuReason::GpuRefused(err.to_string())),
-        },
+        engine::ComputeBackend::Gpu { device_type, .. } if device_type != "Cpu" || force => {
+            match engine.use_gpu().await {
+                Ok(()) => Placement::Gpu(engine.backend_label()),
+                Err(err) => Placement::Cpu(CpuReason::GpuRefused(err.to_string())),
+            }
+        }
         engine::ComputeBackend::Gpu { .. } => Placement::Cpu(CpuReason::SoftwareGpu),
         engine::ComputeBackend::Cpu { .. } => Placement::Cpu(CpuReason::NoGpu),
     }

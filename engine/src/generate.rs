@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::backend::cpu::Precision;
-use crate::backend::gpu::{GpuContext, GpuModel, Readback, StepCounters};
+use crate::backend::gpu::{
+    GpuContext, GpuModel, Input, PickParams, Readback, StepCounters, Submitted, PICK_CANDIDATES,
+};
 use crate::chat::{ChatTemplate, Message};
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
@@ -15,7 +17,7 @@ use crate::model::{FileBytes, LogitsFor, Model};
 use crate::sample::{Sampler, SamplerConfig};
 use crate::session::Session;
 use crate::tokenizer::Tokenizer;
-use crate::trace::{log_sum_exp, AttentionTrace, Distribution};
+use crate::trace::{log_sum_exp, AttentionTrace, Candidate, Distribution};
 
 /// A model with its tokenizer and chat template: everything needed to chat. It runs on the CPU until
 /// [`Engine::use_gpu`] succeeds, then on the GPU, falling back to the CPU if the GPU is lost.
@@ -79,7 +81,7 @@ impl Engine {
     pub fn session(&self, capacity: usize) -> (Session<'_>, Option<String>) {
         if let Some(gpu) = self.gpu() {
             match gpu.session(capacity) {
-                Ok(s) => return (Session::Gpu(s), None),
+                Ok(s) => return (Session::Gpu(Box::new(s)), None),
                 Err(err) => return (Session::cpu(&self.model, capacity), Some(format!("{err}; using the CPU"))),
             }
         }
@@ -134,6 +136,12 @@ pub struct GenerateOptions {
     pub context: Option<usize>,
     /// Keep going past the end-of-sequence token (benchmarks that need a fixed length).
     pub ignore_eos: bool,
+    /// On the GPU, submit the next token's pass before this token has come back (the GPU picks it and
+    /// the next pass reads it there), so the GPU never waits for the CPU. `None`: on a hardware GPU;
+    /// off on a software adapter, whose "GPU" is the CPU's own cores (overlapping there takes a core
+    /// from it: lavapipe decodes about 10 % slower, `cargo xtask bench gpu`).
+    #[serde(default)]
+    pub overlap: Option<bool>,
 }
 
 impl Default for GenerateOptions {
@@ -145,6 +153,7 @@ impl Default for GenerateOptions {
             trace: TraceOptions::default(),
             context: None,
             ignore_eos: false,
+            overlap: None,
         }
     }
 }
@@ -187,6 +196,12 @@ pub struct Step {
     pub note: Option<String>,
 }
 
+/// The GPU's pick settings for the next token, drawing its uniform when it samples.
+fn draw_pick(sampler: &mut Sampler) -> PickParams {
+    let u = if sampler.config().is_greedy() { 0.0 } else { sampler.draw() };
+    PickParams::for_sampler(sampler.config(), u).unwrap_or(PickParams::GREEDY)
+}
+
 /// A generation in progress; see the module docs.
 #[derive(Debug)]
 pub struct Generator<'e> {
@@ -198,6 +213,8 @@ pub struct Generator<'e> {
     options: GenerateOptions,
     /// Tokens to feed at the next step: the prompt first, then the last sampled token.
     pending: Vec<u32>,
+    /// The next step's pass, already submitted to the GPU (see [`GenerateOptions::overlap`]).
+    inflight: Option<Submitted>,
     /// Every token so far, prompt included.
     history: Vec<u32>,
     /// Generated ids.
@@ -218,6 +235,7 @@ impl<'e> Generator<'e> {
             options,
             history: prompt.clone(),
             pending: prompt,
+            inflight: None,
             generated: Vec::new(),
             text: String::new(),
             finished: None,
@@ -244,20 +262,30 @@ impl<'e> Generator<'e> {
         self.session.is_gpu()
     }
 
-    /// Whether the next token needs the whole distribution back from the GPU (sampling, a repetition
-    /// penalty, or a traced top-k); a plain greedy step needs only the GPU's argmax.
-    fn needs_logits(&self) -> bool {
-        let s = self.sampler.config();
-        !s.is_greedy() || s.penalises_repeats() || self.options.trace.top_k > 0
+    /// What the GPU reads back when it can pick the token itself (the sampler's settings and the
+    /// alternatives asked for fit its top-k kernel); `None` when the CPU samples from the logits.
+    fn gpu_readback(&self) -> Option<Readback> {
+        let k = self.options.trace.top_k;
+        let fits = PickParams::for_sampler(self.sampler.config(), 0.0).is_some() && k <= PICK_CANDIDATES;
+        (self.session.is_gpu() && fits).then_some(if k > 0 { Readback::Top(k) } else { Readback::Best })
+    }
+
+    /// Positions the session holds, not counting a pass submitted ahead.
+    fn fed(&self) -> usize {
+        self.session.len() - self.inflight.as_ref().map_or(0, Submitted::tokens)
     }
 
     /// Runs the pending tokens; if the GPU fails, rebuilds the conversation's cache on the CPU and
     /// runs them there, so the answer goes on where it was.
-    async fn forward_pending(&mut self) -> Result<crate::session::Forward> {
-        let readback = if self.needs_logits() { Readback::Logits } else { Readback::Best };
+    async fn forward_pending(&mut self, position: usize) -> Result<crate::session::Forward> {
         let trace = self.options.trace.attention;
-        match self.session.forward(&self.pending, LogitsFor::Last, trace, readback).await {
+        let result = match self.gpu_readback() {
+            Some(readback) => self.forward_on_gpu(position, readback).await,
+            None => self.session.forward(&self.pending, LogitsFor::Last, trace, Readback::Logits).await,
+        };
+        match result {
             Err(err) if self.session.is_gpu() && err.is_gpu_failure() => {
+                self.inflight = None;
                 let mut cpu = Session::cpu(&self.engine.model, self.session.capacity());
                 let done = self.history.len() - self.pending.len();
                 if done > 0 {
@@ -271,6 +299,31 @@ impl<'e> Generator<'e> {
         }
     }
 
+    /// A step the GPU picks: this token's pass (submitted now, or ahead at the previous step), and the
+    /// next token's pass submitted before this one's result is awaited, unless this step is surely the
+    /// last.
+    async fn forward_on_gpu(&mut self, position: usize, readback: Readback) -> Result<crate::session::Forward> {
+        let trace = self.options.trace.attention;
+        let surely_last =
+            self.generated.len() + 1 >= self.options.max_tokens || position + 1 >= self.session.capacity();
+        let Session::Gpu(gpu) = &mut self.session else {
+            return Err(EngineError::Gpu("not on the GPU".into()));
+        };
+        let overlap = self.options.overlap.unwrap_or(!gpu.context().is_software()) && !surely_last;
+        let current = match self.inflight.take() {
+            Some(ahead) => ahead,
+            None => {
+                let pick = draw_pick(&mut self.sampler);
+                gpu.submit(Input::Tokens(&self.pending), LogitsFor::Last, trace, readback, pick).await?
+            }
+        };
+        if overlap {
+            let pick = draw_pick(&mut self.sampler);
+            self.inflight = Some(gpu.submit(Input::Picked, LogitsFor::Last, trace, readback, pick).await?);
+        }
+        gpu.collect(current).await
+    }
+
     /// Produces the next token, or `None` once finished.
     pub async fn step(&mut self) -> Result<Option<Step>> {
         if self.finished.is_some() {
@@ -280,25 +333,28 @@ impl<'e> Generator<'e> {
             self.finished = Some(FinishReason::MaxTokens);
             return Ok(None);
         }
-        let position = self.session.len() + self.pending.len();
+        let position = self.fed() + self.pending.len();
         if position >= self.session.capacity() {
             self.finished = Some(FinishReason::ContextFull);
             return Ok(None);
         }
-        let out = self.forward_pending().await?;
-        let (id, prob, distribution) = match out.best {
-            Some(best) if out.logits.is_empty() => {
-                if best.id as usize >= self.engine.model.config.n_vocab {
-                    return Err(EngineError::Gpu("the GPU produced no finite logit".into()));
-                }
-                (best.id, (best.logit - best.log_z).exp(), None)
+        let out = self.forward_pending(position).await?;
+        let top_k = self.options.trace.top_k;
+        let (id, prob, distribution) = match out.picked {
+            Some(picked) if out.logits.is_empty() => {
+                let distribution = (top_k > 0).then(|| Distribution {
+                    top: (picked.top.iter().take(top_k))
+                        .map(|&(id, logit)| Candidate { id, logit, prob: (logit - picked.log_z).exp() })
+                        .collect(),
+                    entropy: picked.entropy,
+                });
+                (picked.id, (picked.logit - picked.log_z).exp(), distribution)
             }
             _ => {
                 let logits = &out.logits;
                 let id = self.sampler.sample(logits, &self.history);
                 // One pass over the vocabulary serves both the chosen token's probability and the summary.
                 let log_z = log_sum_exp(logits);
-                let top_k = self.options.trace.top_k;
                 let distribution = (top_k > 0).then(|| Distribution::with_log_z(logits, top_k, log_z));
                 (id, (logits[id as usize] - log_z).exp(), distribution)
             }
@@ -333,6 +389,11 @@ impl<'e> Generator<'e> {
             }
         }
         self.finished = finish;
+        if finish.is_some() {
+            if let (Some(ahead), Session::Gpu(gpu)) = (self.inflight.take(), &mut self.session) {
+                gpu.discard(ahead);
+            }
+        }
         let (attention, counters, note) = (out.attention, out.counters, self.note.take());
         Ok(Some(Step { position, id, text: delta, prob, distribution, attention, finish, counters, note }))
     }

@@ -83,9 +83,20 @@ impl Sampler {
         // Candidates best first, each with its logit.
         let mut candidates: Vec<(u32, f32)> = logits.iter().enumerate().map(|(i, &l)| (i as u32, l)).collect();
         candidates.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        if c.top_k > 0 {
-            candidates.truncate(c.top_k);
+        let u = self.draw();
+        self.pick(&candidates, u)
+    }
+
+    /// Top-k → temperature → top-p → min-p → the token at `u` (in [0, 1)) of what is kept, from
+    /// `candidates` sorted best first (logit descending, then id ascending). Given the `top_k` best of
+    /// the whole vocabulary it picks what [`Self::sample`] would from all of it: the GPU's top-k kernel
+    /// runs this same procedure, and this is its CPU twin. Greedy settings take the first.
+    pub fn pick(&self, candidates: &[(u32, f32)], u: f32) -> u32 {
+        let c = &self.config;
+        if c.is_greedy() || candidates.len() <= 1 {
+            return candidates.first().map_or(0, |c| c.0);
         }
+        let candidates = if c.top_k > 0 { &candidates[..c.top_k.min(candidates.len())] } else { candidates };
         let max = candidates[0].1 / c.temperature;
         let mut probs: Vec<f32> = candidates.iter().map(|&(_, l)| (l / c.temperature - max).exp()).collect();
         let total: f32 = probs.iter().sum();
@@ -108,7 +119,7 @@ impl Sampler {
         }
         let kept = &probs[..keep];
         let mass: f32 = kept.iter().sum();
-        let mut target = self.uniform() * mass;
+        let mut target = u * mass;
         for (i, p) in kept.iter().enumerate() {
             target -= p;
             if target <= 0.0 {
@@ -118,8 +129,9 @@ impl Sampler {
         candidates[keep - 1].0
     }
 
-    /// A uniform draw in [0, 1) with 24 bits of precision.
-    fn uniform(&mut self) -> f32 {
+    /// The next uniform draw in [0, 1) (24 bits of precision) from the seeded RNG: one per sampled
+    /// token, whether the CPU or the GPU does the picking.
+    pub fn draw(&mut self) -> f32 {
         (self.rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32
     }
 }

@@ -1,7 +1,7 @@
 //! One conversation's running state on either backend: a KV cache on the CPU or on the GPU, behind one
 //! `forward`. The generator, the CLI's `score` and the tests use this and never ask which it is.
 
-use crate::backend::gpu::{Best, GpuSession, Readback, StepCounters};
+use crate::backend::gpu::{GpuSession, Picked, Readback, StepCounters};
 use crate::error::{EngineError, Result};
 use crate::model::{KvCache, LogitsFor, Model};
 use crate::trace::AttentionTrace;
@@ -17,16 +17,17 @@ pub enum Session<'e> {
         cache: KvCache,
     },
     /// The GPU backend (exact: f32 activations, f16 KV cache).
-    Gpu(GpuSession<'e>),
+    Gpu(Box<GpuSession<'e>>),
 }
 
 /// What one forward pass returns, on either backend.
 #[derive(Debug, Clone)]
 pub struct Forward {
-    /// `(rows, n_vocab)` logits; on the GPU with [`Readback::Best`], empty (see `best`).
+    /// `(rows, n_vocab)` logits; on the GPU unless [`Readback::Logits`] asked for them, empty (see
+    /// `picked`).
     pub logits: Vec<f32>,
-    /// The GPU's greedy choice for the last token, when it computed one.
-    pub best: Option<Best>,
+    /// The GPU's choice for the last token, when it made one.
+    pub picked: Option<Picked>,
     /// Attention probabilities, when traced.
     pub attention: Option<AttentionTrace>,
     /// What the pass cost on the GPU (zero on the CPU).
@@ -78,7 +79,7 @@ impl<'e> Session<'e> {
                 let out = model.forward(cache, tokens, logits_for, trace)?;
                 Ok(Forward {
                     logits: out.logits,
-                    best: None,
+                    picked: None,
                     attention: out.attention,
                     counters: StepCounters::default(),
                 })

@@ -17,6 +17,7 @@ use engine::chat::Message;
 use engine::generate::{Engine, FinishReason, GenerateOptions, TraceOptions};
 use engine::gguf::Gguf;
 use engine::model::{FileBytes, LogitsFor, Model};
+use engine::sample::SamplerConfig;
 
 const REFERENCE_MAX: f32 = 0.1;
 /// Every logit, GPU vs the CPU's exact path (f32 cache), default model, logits spanning about ±30: the
@@ -99,7 +100,7 @@ fn gpu_decode_costs_one_submit_one_16_byte_readback_and_8_dispatches_per_layer()
     while let Some(step) = generator.step_blocking().expect("step") {
         let c = step.counters;
         assert_eq!((c.submits, c.readbacks, c.readback_bytes), (1, 1, 16), "{c:?}");
-        assert_eq!(c.dispatches, 1 + 8 * n_layer + 3, "embed + 8 per layer + norm, head, argmax");
+        assert_eq!(c.dispatches, 1 + 8 * n_layer + 3, "embed + 8 per layer + norm, head, pick");
         assert!(c.gpu_memory_bytes > 0);
         decode += 1;
     }
@@ -138,6 +139,72 @@ fn gpu_attention_trace_and_distribution_match_the_cpu() {
     assert!(worst <= 5e-3, "max |Δ| {worst}");
 }
 
+/// Ids, probabilities and alternatives of a whole answer.
+fn answer(engine: &Engine, prompt: &[u32], options: GenerateOptions) -> (Vec<engine::generate::Step>, Vec<u32>) {
+    let mut generator = engine.generate(prompt.to_vec(), options).expect("start");
+    let mut steps = Vec::new();
+    while let Some(step) = generator.step_blocking().expect("step") {
+        steps.push(step);
+    }
+    let ids = generator.generated().to_vec();
+    (steps, ids)
+}
+
+#[test]
+fn gpu_overlapped_decode_gives_the_answer_of_a_decode_that_waits_and_drops_the_pass_after_the_end() {
+    let engine = gpu_engine();
+    let prompt = engine.chat_prompt(&[Message::user("What is the capital of France?")]).expect("prompt");
+    for sampler in [
+        SamplerConfig::default(),
+        SamplerConfig { temperature: 0.7, top_k: 40, top_p: 0.9, seed: 5, ..SamplerConfig::default() },
+    ] {
+        let options =
+            GenerateOptions { max_tokens: 48, sampler: sampler.clone(), overlap: Some(true), ..Default::default() };
+        let (overlapped, ids) = answer(engine, &prompt, options.clone());
+        let (waited, waited_ids) = answer(engine, &prompt, GenerateOptions { overlap: Some(false), ..options });
+        assert_eq!(ids, waited_ids, "{sampler:?}");
+        let last = overlapped.last().expect("steps");
+        // The answer ended on its own, with a pass for a next token already submitted: dropped.
+        assert_eq!(last.finish, Some(FinishReason::EndOfSequence), "{sampler:?}: {ids:?}");
+        assert_eq!(overlapped.len(), waited.len());
+        for (a, b) in overlapped.iter().zip(&waited) {
+            assert_eq!((a.position, a.id, a.prob), (b.position, b.id, b.prob));
+        }
+    }
+}
+
+#[test]
+fn gpu_sampling_on_the_gpu_picks_what_the_cpu_sampler_picks_from_the_gpu_logits() {
+    let engine = gpu_engine();
+    let prompt = engine.chat_prompt(&[Message::user("Tell me a story about a dragon.")]).expect("prompt");
+    let sampler = SamplerConfig { temperature: 0.8, top_k: 40, top_p: 0.95, seed: 9, ..SamplerConfig::default() };
+    let options = |alternatives| GenerateOptions {
+        max_tokens: 40,
+        sampler: sampler.clone(),
+        trace: TraceOptions { attention: false, top_k: alternatives },
+        ignore_eos: true,
+        ..Default::default()
+    };
+    // 5 alternatives: the GPU picks and sends back 72 bytes. 65 (more than its top-k kernel ranks): the
+    // logits come back and the CPU's sampler picks, from the same logits and the same draws.
+    let (on_gpu, gpu_ids) = answer(engine, &prompt, options(5));
+    let (on_cpu, cpu_ids) = answer(engine, &prompt, options(engine::backend::gpu::PICK_CANDIDATES + 1));
+    assert_eq!(gpu_ids, cpu_ids);
+    let mut worst_entropy = 0.0f32;
+    for (g, c) in on_gpu.iter().zip(&on_cpu).skip(1) {
+        assert_eq!((g.counters.readbacks, g.counters.readback_bytes), (1, 32 + 8 * 5), "{:?}", g.counters);
+        assert!(c.counters.readback_bytes > 4 * engine.model.config.n_vocab as u64);
+        let (gd, cd) = (g.distribution.as_ref().expect("gpu"), c.distribution.as_ref().expect("cpu"));
+        let ids = |d: &engine::trace::Distribution| d.top.iter().map(|t| (t.id, t.logit)).collect::<Vec<_>>();
+        assert_eq!(ids(gd), ids(cd)[..5], "the five alternatives, bit for bit");
+        // log Σ exp summed in another order: a probability moves by ~2e-5 at most.
+        assert!((g.prob - c.prob).abs() <= 1e-4, "{} vs {}", g.prob, c.prob);
+        worst_entropy = worst_entropy.max((gd.entropy - cd.entropy).abs());
+    }
+    eprintln!("entropy, GPU's reduction vs the CPU's: max |Δ| {worst_entropy:.1e} nats");
+    assert!(worst_entropy <= 1e-3);
+}
+
 #[test]
 fn a_device_lost_mid_answer_finishes_the_answer_on_the_cpu() {
     let mut engine = Engine::from_gguf(common::model_file(), Precision::Exact).expect("engine");
@@ -147,7 +214,8 @@ fn a_device_lost_mid_answer_finishes_the_answer_on_the_cpu() {
     let reference =
         engine.generate(prompt.clone(), options.clone()).expect("start").run_to_end_blocking().expect("run");
 
-    let mut generator = engine.generate(prompt, options).expect("start");
+    // With a pass submitted ahead when the device goes: it is lost with it, and replayed on the CPU.
+    let mut generator = engine.generate(prompt, GenerateOptions { overlap: Some(true), ..options }).expect("start");
     let mut ids = Vec::new();
     let mut notes = Vec::new();
     for _ in 0..3 {
@@ -171,7 +239,8 @@ fn a_device_lost_mid_answer_finishes_the_answer_on_the_cpu() {
 }
 
 /// Small random models built in code: prefill across several chunks and two attention tiles, then decode
-/// steps, every logit compared with the CPU's exact path.
+/// steps, every logit compared with the CPU's exact path; then decoding with each pass submitted ahead
+/// against decoding that waits.
 #[test]
 fn synthetic_models_run_the_same_on_gpu_and_cpu_for_every_weight_layout() {
     for (name, spec) in [("uniform Q4_1, tied head", TinyLlama::uniform()), ("mixed types", TinyLlama::mixed())] {
@@ -184,5 +253,6 @@ fn synthetic_models_run_the_same_on_gpu_and_cpu_for_every_weight_layout() {
         let (worst, scale) = pollster::block_on(common::synthetic::gpu_vs_cpu(&model, &gpu, &ids, 290, 512));
         eprintln!("{name}: max |Δ| {worst:.2e} over logits up to {scale:.1}");
         assert!(worst <= 2e-3 * scale.max(1.0), "{name}: max |Δ| {worst} (logits up to {scale})");
+        pollster::block_on(common::synthetic::overlapped_vs_waiting(&gpu, &ids[..70], 12, 512));
     }
 }

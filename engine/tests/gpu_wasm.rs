@@ -1,6 +1,7 @@
 //! In the browser, on Chromium's WebGPU (SwiftShader here): small random llama models built in code run
 //! through every WGSL kernel, and every logit matches the CPU's exact path (whose cache rounds keys and
-//! values to f16 as the GPU's does), inside a dedicated worker like the app's engine.
+//! values to f16 as the GPU's does), inside a dedicated worker like the app's engine; decoding that
+//! submits each pass before the previous token is back gives what decoding that waits gives.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -26,6 +27,7 @@ async fn synthetic_models_run_the_same_on_webgpu_and_cpu() {
         let ids: Vec<u32> = (0..80u32).map(|i| (i * 53 + 7) % spec.n_vocab as u32).collect();
         let (worst, scale) = common::synthetic::gpu_vs_cpu(&model, &gpu, &ids, 70, 256).await;
         assert!(worst <= 2e-3 * scale.max(1.0), "max |Δ| {worst} over logits up to {scale}");
+        common::synthetic::overlapped_vs_waiting(&gpu, &ids[..40], 8, 256).await;
     }
 }
 

@@ -82,10 +82,15 @@ pub fn run_gpu(root: &Path, runs: usize) -> Result<()> {
     let glassbox = crate::target_dir(root).join("release").join("glassbox");
     let runtime_dir = std::env::temp_dir().join("glassbox-xdg");
     std::fs::create_dir_all(&runtime_dir)?;
-    let configs: [(&str, &[&str]); 3] = [
-        ("gpu", &["--backend", "gpu"]),
-        ("cpu int8", &["--backend", "cpu"]),
-        ("cpu exact", &["--backend", "cpu", "--exact"]),
+    // The app's sampling settings and its five alternatives per token.
+    const APP: [&str; 8] = ["--temperature", "0.3", "--top-k", "40", "--top-p", "0.9", "--alternatives", "5"];
+    let configs: [(&str, Vec<&str>); 6] = [
+        ("gpu", vec!["--backend", "gpu"]),
+        ("cpu int8", vec!["--backend", "cpu"]),
+        ("cpu exact", vec!["--backend", "cpu", "--exact"]),
+        ("gpu overlapped", vec!["--backend", "gpu", "--overlap"]),
+        ("gpu app", [&["--backend", "gpu"][..], &APP].concat()),
+        ("gpu app, logits", [&["--backend", "gpu"][..], &APP[..7], &["65"]].concat()),
     ];
     let mut results: Vec<(Vec<Run>, Vec<Value>)> = vec![(Vec::new(), Vec::new()); configs.len()];
     let n = N_TOKENS.to_string();
@@ -97,7 +102,7 @@ pub fn run_gpu(root: &Path, runs: usize) -> Result<()> {
                     .args(["generate", "--model"])
                     .arg(&model)
                     .args(["--prompt", PROMPT, "--chat", "--max-tokens", &n, "--ignore-eos", "--json"])
-                    .args(*flags)
+                    .args(flags)
                     .env("XDG_RUNTIME_DIR", &runtime_dir),
             )?;
             runs_of.push(Run::from_json(&out, "peak_rss_bytes")?);
@@ -108,11 +113,11 @@ pub fn run_gpu(root: &Path, runs: usize) -> Result<()> {
     println!(
         "\nglassbox on {adapter} vs the CPU backend; {N_TOKENS} greedy tokens, medians of {runs} interleaved runs"
     );
-    println!("{:<12} {:>13} {:>14}", "backend", "decode tok/s", "prefill tok/s");
+    println!("{:<16} {:>13} {:>14}", "backend", "decode tok/s", "prefill tok/s");
     for ((name, _), (r, _)) in configs.iter().zip(&results) {
         let decode = median(r, |r| Some(r.decode_tok_s)).unwrap_or(0.0);
         let prefill = median(r, |r| Some(r.prefill_tok_s)).unwrap_or(0.0);
-        println!("{name:<12} {decode:>13.1} {prefill:>14.1}");
+        println!("{name:<16} {decode:>13.1} {prefill:>14.1}");
     }
     let ratio = |a: usize, b: usize, f: fn(&Run) -> f64| {
         median(&results[a].0, |r| Some(f(r))).unwrap_or(0.0) / median(&results[b].0, |r| Some(f(r))).unwrap_or(1.0)
@@ -124,11 +129,18 @@ pub fn run_gpu(root: &Path, runs: usize) -> Result<()> {
         ratio(0, 2, |r| r.decode_tok_s),
         ratio(0, 2, |r| r.prefill_tok_s)
     );
-    if let Some(last) = results[0].1.last() {
+    println!(
+        "decode, next pass submitted before the token is back vs waiting for it: {:.2}×; app settings, \
+         picked on the GPU vs the logits read back and sampled on the CPU: {:.2}×",
+        ratio(3, 0, |r| r.decode_tok_s),
+        ratio(4, 5, |r| r.decode_tok_s)
+    );
+    for (i, (name, _)) in configs.iter().enumerate().filter(|(_, (name, _))| name.starts_with("gpu")) {
+        let Some(last) = results[i].1.last() else { continue };
         let per = &last["per_decode_token"];
         let n_layer = last["n_layer"].as_f64().unwrap_or(f64::NAN);
         println!(
-            "per decoded token on the GPU: {} dispatches ({:.1} per layer), {} submits, {} readbacks, {} bytes back; GPU memory {:.1} MB",
+            "per decoded token, {name}: {} dispatches ({:.1} per layer), {} submits, {} readbacks, {} bytes back; GPU memory {:.1} MB",
             per["dispatches"],
             per["dispatches"].as_f64().unwrap_or(0.0) / n_layer,
             per["submits"],

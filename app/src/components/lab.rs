@@ -221,18 +221,13 @@ fn Pictures(
     view! { <canvas class="pictures" node_ref=canvas data-testid=testid on:click=pick class:pickable=on_pick.is_some()></canvas> }
 }
 
-/// `?gpu` in the address trains on WebGPU even on a software adapter (normally the CPU is faster there).
-fn force_gpu() -> bool {
-    web_sys::window().and_then(|w| w.location().search().ok()).is_some_and(|q| q.contains("gpu"))
-}
-
 /// The lab page.
 #[component]
 pub fn AutoencoderLab(state: AppState) -> impl IntoView {
     let t = move || state.lang.get().t();
     let lang = move || state.lang.get();
     let lab = Lab {
-        setup: RwSignal::new(LabSetup { data: DataChoice::Faces, latent: 2, beta: 1.0, force_gpu: force_gpu() }),
+        setup: RwSignal::new(LabSetup { data: DataChoice::Faces, latent: 2, beta: 1.0, force_gpu: crate::force_gpu() }),
         side: RwSignal::new(0),
         examples: RwSignal::new(Vec::new()),
         progress: RwSignal::new(None),

@@ -31,7 +31,7 @@ mod cli {
     use engine::backend::cpu::Precision;
     use engine::backend::gpu::Readback;
     use engine::chat::Message;
-    use engine::generate::{Engine, GenerateOptions};
+    use engine::generate::{Engine, GenerateOptions, TraceOptions};
     use engine::model::{FileBytes, LogitsFor};
     use engine::sample::SamplerConfig;
     use engine::trace::top_k;
@@ -85,6 +85,16 @@ mod cli {
             /// Keep generating past the end-of-sequence token (fixed-length benchmarks).
             #[arg(long)]
             ignore_eos: bool,
+            /// Also compute each token's N most likely alternatives and the entropy, as the app does (5).
+            #[arg(long, default_value_t = 0)]
+            alternatives: usize,
+            /// On the GPU, submit the next token's pass before this one is back (default: on a
+            /// hardware GPU, not on a software one).
+            #[arg(long, conflicts_with = "no_overlap")]
+            overlap: bool,
+            /// On the GPU, wait for each token before submitting the next pass.
+            #[arg(long)]
+            no_overlap: bool,
             /// One JSON object: prompt ids, ids, text, prefill and decode speed.
             #[arg(long)]
             json: bool,
@@ -181,6 +191,9 @@ mod cli {
                 top_p,
                 seed,
                 ignore_eos,
+                alternatives,
+                overlap,
+                no_overlap,
                 json,
             } => {
                 if prompt.is_empty() {
@@ -203,7 +216,14 @@ mod cli {
                 }
                 .map_err(|e| e.to_string())?;
                 let sampler = SamplerConfig { temperature, top_k, top_p, seed, ..SamplerConfig::default() };
-                let options = GenerateOptions { max_tokens, sampler, ignore_eos, ..GenerateOptions::default() };
+                let options = GenerateOptions {
+                    max_tokens,
+                    sampler,
+                    ignore_eos,
+                    trace: TraceOptions { attention: false, top_k: alternatives },
+                    overlap: (overlap || no_overlap).then_some(overlap),
+                    ..GenerateOptions::default()
+                };
                 let mut generator = engine.generate(prompt_ids.clone(), options).map_err(|e| e.to_string())?;
                 let started = Instant::now();
                 let mut prefill_s = 0.0;

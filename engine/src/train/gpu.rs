@@ -400,7 +400,7 @@ impl GpuAutoencoder {
             at += size;
         }
         self.ctx.queue.submit([encoder.finish()]);
-        let bytes = self.ctx.read(&staging, total).await?;
+        let bytes = self.ctx.read(&staging, total, None).await?;
         let mut out = Vec::new();
         let mut at = 0usize;
         for &size in &sizes {

@@ -1,7 +1,7 @@
 //! Fixtures built in code: random quantized blocks, and small random llama models as GGUF files (no
 //! tokenizer: enough for `Model::load` and the GPU's upload, on any backend, natively or in the browser).
 
-use engine::backend::gpu::{GpuModel, Readback};
+use engine::backend::gpu::{GpuModel, Input, PickParams, Readback};
 use engine::gguf::GgufBuilder;
 use engine::model::{LogitsFor, Model};
 use engine::quant::GgmlType;
@@ -130,7 +130,7 @@ impl TinyLlama {
 /// remains is the kernels' own rounding.
 pub async fn gpu_vs_cpu(model: &Model, gpu: &GpuModel, ids: &[u32], prefill: usize, capacity: usize) -> (f32, f32) {
     let mut cpu = Session::Cpu { model, cache: model.new_cache(capacity).rounding_to_f16() };
-    let mut on_gpu = Session::Gpu(gpu.session(capacity).expect("session"));
+    let mut on_gpu = Session::Gpu(Box::new(gpu.session(capacity).expect("session")));
     let (first, rest) = ids.split_at(prefill);
     let (mut worst, mut scale) = (0.0f32, 0.0f32);
     for (tokens, all) in std::iter::once((first, true)).chain(rest.chunks(1).map(|t| (t, false))) {
@@ -143,9 +143,34 @@ pub async fn gpu_vs_cpu(model: &Model, gpu: &GpuModel, ids: &[u32], prefill: usi
             scale = scale.max(a.abs());
         }
         if !all {
-            assert_eq!(g.best.expect("argmax on the GPU").id, engine::sample::argmax(&c.logits), "greedy choice");
+            assert_eq!(g.picked.expect("the GPU's pick").id, engine::sample::argmax(&c.logits), "greedy choice");
             assert_eq!((g.counters.submits, g.counters.readbacks), (1, 1));
         }
     }
     (worst, scale)
+}
+
+/// Greedy decoding of `steps` tokens after `prompt`, two ways at once on one model: session A submits
+/// each pass before the previous token is back (the pass reads that token on the GPU), session B waits
+/// for each token and feeds its id. Their passes interleave on the device, so A's token must survive
+/// B's passes. Asserts the same tokens and the same logits, bit for bit (the same kernels on the same
+/// inputs), and that A's last pass, submitted ahead and then dropped, gives its position back.
+pub async fn overlapped_vs_waiting(gpu: &GpuModel, prompt: &[u32], steps: usize, capacity: usize) {
+    let (greedy, last) = (PickParams::GREEDY, LogitsFor::Last);
+    let mut a = gpu.session(capacity).expect("session A");
+    let mut b = gpu.session(capacity).expect("session B");
+    let mut ahead = a.submit(Input::Tokens(prompt), last, false, Readback::Logits, greedy).await.expect("A");
+    let mut fed = b.forward(prompt, last, false, Readback::Logits).await.expect("B");
+    for step in 0..steps {
+        let next = a.submit(Input::Picked, last, false, Readback::Logits, greedy).await.expect("A ahead");
+        let got = a.collect(std::mem::replace(&mut ahead, next)).await.expect("A back");
+        let want_id = fed.picked.as_ref().expect("B's pick").id;
+        assert_eq!(got.picked.as_ref().expect("A's pick").id, want_id, "token {step}");
+        assert!(got.logits.iter().zip(&fed.logits).all(|(x, y)| x.to_bits() == y.to_bits()), "logits {step}");
+        let submits = if step == 0 { prompt.len().div_ceil(engine::backend::gpu::CHUNK) as u32 } else { 1 };
+        assert_eq!((got.counters.submits, got.counters.readbacks), (submits, 1));
+        fed = b.forward(&[want_id], last, false, Readback::Logits).await.expect("B");
+    }
+    a.discard(ahead);
+    assert_eq!(a.len() + 1, b.len(), "A holds the prompt and the tokens it read back");
 }

@@ -4,10 +4,10 @@
 //!
 //! Each kernel is an `<op>.rs` + `<op>.wgsl` pair; [`GpuModel`] uploads the weights once, builds every
 //! pipeline and bind group at load, and runs a decode step as one command encoder, one submit and one
-//! small readback (the sampled token id, its logit and log Σ exp), or the logits and the attention
-//! probabilities when the caller asks for them.
+//! small readback (the token the GPU picked, its logit and log Σ exp, and the best alternatives when
+//! asked), or the logits and the attention probabilities when the caller asks for them. The next step
+//! can be submitted before this one is back: it reads the picked token on the GPU.
 
-mod argmax;
 mod attention;
 mod embed;
 mod matmul;
@@ -17,12 +17,14 @@ mod rms_norm;
 mod rope;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
+mod topk;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use model::{Best, GpuModel, GpuSession, Readback, CHUNK, MAX_GPU_CONTEXT};
+pub use model::{GpuModel, GpuSession, Input, Picked, Readback, Submitted, CHUNK, MAX_GPU_CONTEXT};
+pub use topk::{PickParams, K as PICK_CANDIDATES};
 /// The kind of adapter (`Cpu` is a software rasteriser), re-exported for callers without wgpu.
 pub use wgpu::DeviceType;
 
@@ -130,6 +132,12 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Whether the adapter is a software rasteriser (lavapipe, SwiftShader): its "GPU" is this
+    /// machine's own CPU cores.
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
     }
 
     /// The `Step` uniform buffer.
@@ -285,13 +293,22 @@ impl GpuContext {
     }
 
     /// Maps `len` bytes of `staging` (after the work submitted so far) and returns them.
-    pub(crate) async fn read(&self, staging: &wgpu::Buffer, len: u64) -> Result<Vec<u8>> {
+    /// Natively, it waits for submission `after` only (or for all work when `None`), not for what was
+    /// submitted since.
+    pub(crate) async fn read(
+        &self,
+        staging: &wgpu::Buffer,
+        len: u64,
+        after: Option<wgpu::SubmissionIndex>,
+    ) -> Result<Vec<u8>> {
         let (tx, rx) = futures_channel::oneshot::channel();
         staging.map_async(wgpu::MapMode::Read, 0..len, move |result| {
             let _ = tx.send(result);
         });
+        #[cfg(target_arch = "wasm32")]
+        let _ = after; // the browser resolves the map when the work before it is done
         #[cfg(not(target_arch = "wasm32"))]
-        if let Err(err) = self.device.poll(wgpu::PollType::wait_indefinitely()) {
+        if let Err(err) = self.device.poll(wgpu::PollType::Wait { submission_index: after, timeout: None }) {
             self.check()?;
             return Err(EngineError::GpuDeviceLost(err.to_string()));
         }

@@ -6,14 +6,21 @@
 //! rms_norm → matmul [wq; wk; wv] → rope + KV append → attention → matmul wo (+= x)
 //!          → rms_norm → matmul [gate, up] (silu·mul) → matmul down (+= x)
 //! ```
-//! plus embed at the start and rms_norm → output head → argmax at the end: 244 for the default model.
+//! plus embed at the start and rms_norm → output head → top-k pick at the end: 244 for the default model.
+//!
+//! Decoding is pipelined: [`GpuSession::submit`] records and submits a pass and returns at once;
+//! [`GpuSession::collect`] awaits its readback. A pass whose input is [`Input::Picked`] starts by
+//! copying the previous pass's chosen id (still on the GPU) into its input, so the next token can be
+//! submitted before the CPU has seen this one; one the CPU then decides it did not need (the answer
+//! ended) is [`GpuSession::discard`]ed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::matmul::{Epilogue, GpuMatrix, MatmulIo};
 use super::pack::{cols_fit, pack_row, GpuFormat};
 use super::rope::RopeIo;
-use super::{argmax, attention, embed, matmul, rms_norm, rope};
+use super::topk::{self, PickParams};
+use super::{attention, embed, matmul, rms_norm, rope};
 use super::{Dispatch, GpuContext, StepCounters, StepUniform, Tracked};
 use crate::error::{EngineError, Result};
 use crate::model::{Config, LogitsFor, Model, QMatrix, MAX_TRACE_VALUES};
@@ -25,24 +32,62 @@ pub const CHUNK: usize = 64;
 /// Most positions a GPU session holds (the RoPE table and the f16 KV cache are sized by it).
 pub const MAX_GPU_CONTEXT: usize = 8192;
 
-/// What a forward pass brings back from the GPU.
+/// What a forward pass brings back from the GPU besides the attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Readback {
-    /// Only the most likely token, its logit and log Σ exp (12 bytes): greedy decoding.
+    /// The picked token, its logit and log Σ exp (16 bytes).
     Best,
-    /// The logits too (sampling, or showing the distribution).
+    /// That, the entropy and the `n` (at most [`topk::K`]) most likely tokens with their logits.
+    Top(usize),
+    /// The picked token and the logits (sampling the GPU cannot do, a repetition penalty, scoring).
     Logits,
 }
 
-/// The most likely next token, found on the GPU.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Best {
+/// Where a pass's tokens come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// These ids.
+    Tokens(&'a [u32]),
+    /// The one token this session's previous pass picked, read on the GPU.
+    Picked,
+}
+
+/// The token the GPU picked for the last position, and what it knows of the distribution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picked {
     /// Token id.
     pub id: u32,
     /// Its logit.
     pub logit: f32,
     /// log Σ exp(logits) over the vocabulary.
     pub log_z: f32,
+    /// Entropy of softmax(logits) in nats ([`Readback::Top`] only, else NaN).
+    pub entropy: f32,
+    /// The most likely tokens with their logits, best first ([`Readback::Top`] only).
+    pub top: Vec<(u32, f32)>,
+}
+
+impl Submitted {
+    /// Tokens the pass feeds.
+    pub fn tokens(&self) -> usize {
+        self.n
+    }
+}
+
+/// A pass submitted to the GPU whose readback has not been collected yet.
+#[derive(Debug)]
+#[must_use = "collect or discard a submitted pass"]
+pub struct Submitted {
+    n: usize,
+    staging: usize,
+    index: Option<wgpu::SubmissionIndex>,
+    used: u64,
+    pick_bytes: u64,
+    top: usize,
+    logit_bytes: u64,
+    trace: Option<(usize, usize, u64)>,
+    logits: Vec<f32>,
+    counters: StepCounters,
 }
 
 struct Layer {
@@ -64,6 +109,7 @@ struct Scratch {
     gu: Tracked,
     logits: Tracked,
     result: Tracked,
+    pick: Tracked,
 }
 
 /// A model resident on the GPU; see the module docs. One forward pass runs at a time.
@@ -176,7 +222,8 @@ impl GpuModel {
             att: f32s("attention out", CHUNK * q_dim)?,
             gu: f32s("swiglu", CHUNK * c.n_ff)?,
             logits: f32s("logits", CHUNK * c.n_vocab)?,
-            result: f32s("argmax", 4)?,
+            result: f32s("pick", topk::RESULT_WORDS)?,
+            pick: ctx.buffer("pick params", 32, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST)?,
         };
 
         let mut params = Vec::new();
@@ -204,7 +251,7 @@ impl GpuModel {
         let final_ops = [
             keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.x, &output_norm, &s.h)?),
             keep(matmul::dispatch(&ctx, head_matrix, head_io, Epilogue::Store, true)?),
-            keep(argmax::dispatch(&ctx, c.n_vocab, &s.logits, &s.result)?),
+            topk::dispatch(&ctx, &s.logits.buffer, &s.result.buffer, &s.pick.buffer)?,
         ];
 
         if let Some(err) = validation.pop().await {
@@ -258,9 +305,15 @@ pub struct GpuSession<'m> {
     attention_ops: Vec<Dispatch>,
     trace: Tracked,
     trace_floats: usize,
-    staging: Tracked,
+    /// Two readback buffers, used in turn, so one pass's results can be mapped while the next is copied.
+    staging: [Tracked; 2],
+    next_staging: usize,
     len: usize,
     capacity: usize,
+    /// The id this session's last pass picked, kept on the GPU for the next pass to read (the model's
+    /// result buffer is shared by every session), and whether that pass picked one.
+    picked: Tracked,
+    has_pick: bool,
     _params: Vec<Tracked>,
 }
 
@@ -310,9 +363,12 @@ impl<'m> GpuSession<'m> {
             attention_ops: Vec::new(),
             trace: ctx.buffer("trace", 16, usage)?,
             trace_floats: 0,
-            staging: ctx.buffer("staging", 16, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST)?,
+            staging: [Self::staging_buffer(ctx, 16)?, Self::staging_buffer(ctx, 16)?],
+            next_staging: 0,
             len: 0,
             capacity,
+            picked: ctx.buffer("picked id", 16, wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST)?,
+            has_pick: false,
             _params: Vec::new(),
         };
         session.ensure_trace(0)?;
@@ -334,6 +390,11 @@ impl<'m> GpuSession<'m> {
         self.capacity
     }
 
+    /// The device it runs on.
+    pub fn context(&self) -> &GpuContext {
+        &self.model.ctx
+    }
+
     /// Makes room for `floats` traced probabilities (and the staging buffer to read them back),
     /// rebuilding the bind groups that reach the trace buffer.
     fn ensure_trace(&mut self, floats: usize) -> Result<()> {
@@ -349,9 +410,6 @@ impl<'m> GpuSession<'m> {
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
         self.trace = ctx.buffer("trace", 4 * floats as u64, usage)?;
         self.trace_floats = floats;
-        let staging_bytes = 16 + (CHUNK * c.n_vocab * 4) as u64 + 4 * floats as u64;
-        self.staging =
-            ctx.buffer("staging", staging_bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST)?;
         let mut params = Vec::new();
         let (mut rope_ops, mut attention_ops) = (Vec::new(), Vec::new());
         for (l, (k, v)) in self.kv.iter().enumerate() {
@@ -370,9 +428,24 @@ impl<'m> GpuSession<'m> {
         Ok(())
     }
 
-    /// Runs `tokens` (at positions `len()..`) through the model, appending to the KV cache. Returns what
-    /// `logits_for` and `readback` ask for, and the attention probabilities when `trace` is set (for a
-    /// prompt too long to trace whole, its last tokens only, as on the CPU).
+    fn staging_buffer(ctx: &GpuContext, bytes: u64) -> Result<Tracked> {
+        ctx.buffer("staging", bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST)
+    }
+
+    /// The next readback buffer, grown to hold `bytes`.
+    fn take_staging(&mut self, bytes: u64) -> Result<usize> {
+        let i = self.next_staging;
+        self.next_staging ^= 1;
+        if self.staging[i].size < bytes {
+            self.staging[i] = Self::staging_buffer(&self.model.ctx, bytes)?;
+        }
+        Ok(i)
+    }
+
+    /// Runs `tokens` (at positions `len()..`) through the model, appending to the KV cache, and waits
+    /// for what `logits_for` and `readback` ask for, picking greedily ([`Self::submit`] then
+    /// [`Self::collect`]). With `trace`, the attention probabilities too (for a prompt too long to trace
+    /// whole, its last tokens only, as on the CPU).
     pub async fn forward(
         &mut self,
         tokens: &[u32],
@@ -380,11 +453,35 @@ impl<'m> GpuSession<'m> {
         trace: bool,
         readback: Readback,
     ) -> Result<Forward> {
+        let submitted = self.submit(Input::Tokens(tokens), logits_for, trace, readback, PickParams::GREEDY).await?;
+        self.collect(submitted).await
+    }
+
+    /// Records and submits a pass over `input` (at positions `len()..`, which it takes), choosing the
+    /// next token with `pick` when `logits_for` is [`LogitsFor::Last`]. Returns without waiting for the
+    /// GPU, except for the earlier chunks of a prompt scored with [`LogitsFor::All`].
+    pub async fn submit(
+        &mut self,
+        input: Input<'_>,
+        logits_for: LogitsFor,
+        trace: bool,
+        readback: Readback,
+        pick: PickParams,
+    ) -> Result<Submitted> {
         let m = self.model;
         let (ctx, c, s) = (&m.ctx, &m.config, &m.s);
+        let chained = matches!(input, Input::Picked);
+        let tokens: &[u32] = match input {
+            Input::Tokens(t) => t,
+            // Stands for the id the GPU holds: checked for its count and range only.
+            Input::Picked => &[0],
+        };
         let (n, start) = (tokens.len(), self.len);
         c.check_pass(tokens, start, self.capacity)?;
         ctx.check()?;
+        if chained && !self.has_pick {
+            return Err(EngineError::Gpu("no token picked by this session's previous pass".into()));
+        }
         let _busy = Busy::take(&m.busy)?;
 
         let n_key = start + n;
@@ -401,7 +498,8 @@ impl<'m> GpuSession<'m> {
         let trace_first = start + n - trace_rows;
         let v = c.n_vocab;
 
-        let mut out = Forward { logits: Vec::new(), best: None, attention: None, counters: StepCounters::default() };
+        let mut logits = Vec::new();
+        let mut counters = StepCounters::default();
         let n_chunks = n.div_ceil(CHUNK);
         for (ci, chunk) in tokens.chunks(CHUNK).enumerate() {
             let last = ci + 1 == n_chunks;
@@ -422,13 +520,19 @@ impl<'m> GpuSession<'m> {
                 trace_rows: trace_rows as u32,
                 trace_keys: n_key as u32,
             });
-            ctx.queue.write_buffer(&s.ids, 0, &super::words_to_bytes(chunk));
-
             let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            if chained {
+                encoder.copy_buffer_to_buffer(&self.picked, 0, &s.ids, 0, 4);
+            } else {
+                ctx.queue.write_buffer(&s.ids, 0, &super::words_to_bytes(chunk));
+            }
+            let picks = last && logits_for == LogitsFor::Last;
+            if picks {
+                topk::write(ctx, &s.pick, v, &pick);
+            }
             if trace && ci == 0 {
                 encoder.clear_buffer(&self.trace, 0, Some(trace_bytes.max(4)));
             }
-            let argmax = last && logits_for == LogitsFor::Last;
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
                 let (cn, hn) = (cn as u32, head_n as u32);
@@ -450,59 +554,126 @@ impl<'m> GpuSession<'m> {
                 if head.is_some() {
                     run(&m.final_ops[0]);
                     run(&m.final_ops[1]);
-                    if argmax {
+                    if picks {
                         run(&m.final_ops[2]);
                     }
                 }
-                out.counters.dispatches += dispatches;
+                counters.dispatches += dispatches;
             }
+            let top = match readback {
+                Readback::Top(k) if picks => k.min(topk::K),
+                _ => 0,
+            };
+            let pick_bytes = match readback {
+                _ if !picks => 0,
+                Readback::Top(_) => 4 * (topk::HEADER_WORDS + 2 * top) as u64,
+                _ => 16,
+            };
             let logit_bytes = match (logits_for, readback) {
                 (LogitsFor::All, _) => (cn * v * 4) as u64,
                 (LogitsFor::Last, Readback::Logits) if last => (v * 4) as u64,
                 _ => 0,
             };
-            let mut used = 0;
-            if argmax {
-                encoder.copy_buffer_to_buffer(&s.result, 0, &self.staging, 0, 16);
-                used = 16;
+            let traced = if last && trace { trace_bytes } else { 0 };
+            let used = pick_bytes + logit_bytes + traced;
+            let staging = if used > 0 { self.take_staging(used)? } else { 0 };
+            let dst = &self.staging[staging].buffer;
+            if pick_bytes > 0 {
+                encoder.copy_buffer_to_buffer(&s.result, 0, dst, 0, pick_bytes);
             }
             if logit_bytes > 0 {
-                encoder.copy_buffer_to_buffer(&s.logits, 0, &self.staging, 16, logit_bytes);
-                used = 16 + logit_bytes;
+                encoder.copy_buffer_to_buffer(&s.logits, 0, dst, pick_bytes, logit_bytes);
             }
-            if last && trace {
-                encoder.copy_buffer_to_buffer(&self.trace, 0, &self.staging, 16 + logit_bytes, trace_bytes);
-                used = 16 + logit_bytes + trace_bytes;
+            if traced > 0 {
+                encoder.copy_buffer_to_buffer(&self.trace, 0, dst, pick_bytes + logit_bytes, traced);
             }
-            ctx.queue.submit(std::iter::once(encoder.finish()));
-            out.counters.submits += 1;
-            if used == 0 {
-                continue;
+            if picks {
+                encoder.copy_buffer_to_buffer(&s.result, 0, &self.picked, 0, 4);
             }
-            let bytes = ctx.read(&self.staging, used).await?;
-            out.counters.readbacks += 1;
-            out.counters.readback_bytes += used;
-            let floats = |range: std::ops::Range<usize>| -> Vec<f32> {
-                bytes[range].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+            let index = ctx.queue.submit(std::iter::once(encoder.finish()));
+            counters.submits += 1;
+            if last {
+                self.has_pick = picks;
+            }
+            let submitted = Submitted {
+                n,
+                staging,
+                index: Some(index),
+                used,
+                pick_bytes,
+                top,
+                logit_bytes,
+                trace: (traced > 0).then_some((trace_first, trace_rows, traced)),
+                logits: Vec::new(),
+                counters: StepCounters::default(),
             };
-            if argmax {
-                let word =
-                    |i: usize| u32::from_le_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]]);
-                out.best = Some(Best { id: word(0), logit: f32::from_bits(word(1)), log_z: f32::from_bits(word(2)) });
+            if last {
+                self.len += n;
+                return Ok(Submitted { logits, counters, ..submitted });
             }
-            let lb = logit_bytes as usize;
-            out.logits.extend(floats(16..16 + lb));
-            if last && trace {
-                let mut t = AttentionTrace::new(c.n_layer, c.n_head, trace_first, trace_rows);
-                t.probs = floats(16 + lb..16 + lb + trace_bytes as usize);
-                out.attention = Some(t);
+            if used > 0 {
+                // An earlier chunk scored with `LogitsFor::All`: its logits come back before the next.
+                let out = self.read(submitted).await?;
+                logits.extend(out.logits);
+                counters.readbacks += out.counters.readbacks;
+                counters.readback_bytes += out.counters.readback_bytes;
             }
         }
-        if out.counters.readbacks == 0 {
+        unreachable!("a pass has at least one chunk")
+    }
+
+    /// Waits for `submitted`'s readback and returns it.
+    pub async fn collect(&mut self, submitted: Submitted) -> Result<Forward> {
+        let mut out = self.read(submitted).await?;
+        out.counters.gpu_memory_bytes = self.model.ctx.memory_in_use();
+        Ok(out)
+    }
+
+    /// Forgets a pass the caller no longer wants (the answer ended before it): its positions are freed
+    /// and the next pass writes over them.
+    pub fn discard(&mut self, submitted: Submitted) {
+        self.len -= submitted.n;
+    }
+
+    async fn read(&mut self, submitted: Submitted) -> Result<Forward> {
+        let m = self.model;
+        let (ctx, c) = (&m.ctx, &m.config);
+        let Submitted { staging, index, used, pick_bytes, top, logit_bytes, trace, mut logits, counters, .. } =
+            submitted;
+        let mut out = Forward { logits: Vec::new(), picked: None, attention: None, counters };
+        if used == 0 {
             ctx.check()?;
+            out.logits = logits;
+            return Ok(out);
         }
-        self.len += n;
-        out.counters.gpu_memory_bytes = ctx.memory_in_use();
+        let bytes = ctx.read(&self.staging[staging].buffer, used, index).await?;
+        out.counters.readbacks += 1;
+        out.counters.readback_bytes += used;
+        let word = |i: usize| u32::from_le_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]]);
+        let floats = |range: std::ops::Range<usize>| -> Vec<f32> {
+            bytes[range].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        };
+        if pick_bytes > 0 {
+            let id = word(0);
+            if id as usize >= c.n_vocab {
+                return Err(EngineError::Gpu("the GPU produced no finite logit".into()));
+            }
+            let found = if top > 0 { (word(4) as usize).min(top) } else { 0 };
+            let top = (0..found)
+                .map(|i| (word(topk::HEADER_WORDS + 2 * i), f32::from_bits(word(topk::HEADER_WORDS + 2 * i + 1))))
+                .collect();
+            let entropy = if pick_bytes > 16 { f32::from_bits(word(3)) } else { f32::NAN };
+            out.picked =
+                Some(Picked { id, logit: f32::from_bits(word(1)), log_z: f32::from_bits(word(2)), entropy, top });
+        }
+        let (p, lb) = (pick_bytes as usize, logit_bytes as usize);
+        logits.extend(floats(p..p + lb));
+        out.logits = logits;
+        if let Some((first, rows, traced)) = trace {
+            let mut t = AttentionTrace::new(c.n_layer, c.n_head, first, rows);
+            t.probs = floats(p + lb..p + lb + traced as usize);
+            out.attention = Some(t);
+        }
         Ok(out)
     }
 }

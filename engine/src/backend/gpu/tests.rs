@@ -11,7 +11,8 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::matmul::{Epilogue, GpuMatrix, MatmulIo};
-use super::{argmax, attention, embed, matmul, rms_norm, rope, Dispatch, GpuContext, StepUniform, Tracked};
+use super::topk::{self, PickParams};
+use super::{attention, embed, matmul, rms_norm, rope, Dispatch, GpuContext, StepUniform, Tracked};
 use crate::backend::cpu;
 use crate::model::{Config, QMatrix};
 use crate::quant::{GgmlType, QK};
@@ -78,7 +79,7 @@ fn run(ctx: &GpuContext, op: &Dispatch, step: StepUniform, out: &wgpu::Buffer, l
     }
     encoder.copy_buffer_to_buffer(out, 0, &staging, 0, 4 * len as u64);
     ctx.queue.submit(std::iter::once(encoder.finish()));
-    let bytes = pollster::block_on(ctx.read(&staging, 4 * len as u64)).expect("readback");
+    let bytes = pollster::block_on(ctx.read(&staging, 4 * len as u64, None)).expect("readback");
     bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
 }
 
@@ -253,7 +254,7 @@ fn read_f16_pairs(ctx: &GpuContext, buffer: &wgpu::Buffer, words: usize) -> Vec<
     let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
     encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, 4 * words as u64);
     ctx.queue.submit(std::iter::once(encoder.finish()));
-    let bytes = pollster::block_on(ctx.read(&staging, 4 * words as u64)).expect("readback");
+    let bytes = pollster::block_on(ctx.read(&staging, 4 * words as u64, None)).expect("readback");
     bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
 }
 
@@ -355,23 +356,88 @@ fn attention_gpu_matches_cpu_over_two_key_tiles_with_grouped_heads_and_trace() {
     }
 }
 
+/// Runs the pick kernel over row `row` of `logits` (rows of `vocab`) and returns its result words.
+fn pick_on_gpu(ctx: &GpuContext, logits: &Tracked, vocab: usize, row: usize, params: &PickParams) -> Vec<u32> {
+    let result = f32_buffer(ctx, &[0.0; topk::RESULT_WORDS]);
+    let pick = ctx.buffer("pick", 32, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST).expect("uniform");
+    topk::write(ctx, &pick, vocab, params);
+    let op = topk::dispatch(ctx, logits, &result, &pick).expect("dispatch");
+    let step = StepUniform { n: row as u32 + 1, head_n: row as u32 + 1, ..StepUniform::default() };
+    run(ctx, &op, step, &result, topk::RESULT_WORDS).iter().map(|f| f.to_bits()).collect()
+}
+
+/// The candidates of a result, best first.
+fn candidates(words: &[u32]) -> Vec<(u32, f32)> {
+    (0..words[4] as usize).map(|i| (words[8 + 2 * i], f32::from_bits(words[9 + 2 * i]))).collect()
+}
+
 #[test]
-fn argmax_gpu_matches_cpu_choice_and_log_sum_exp_with_ties_to_the_smaller_id() {
+fn topk_gpu_matches_cpu_top_64_log_sum_exp_and_entropy_with_ties_to_the_lower_id() {
     let ctx = ctx();
     let vocab = 49_157;
     let mut logits = uniform(&mut rng(60), 2 * vocab, 8.0);
-    // Row 1 is the one read (head_n = 2); plant a tie between ids 40_000 and 777.
+    // Row 1 is the one read. A tie for first place (ids 40 000 and 777), then 90 ids sharing 8.25 (above
+    // every other value, ≤ 8): places 3 to 64 are all ties spread over many blocks of ids, and the
+    // lowest ids must win them.
     logits[vocab + 40_000] = 9.5;
     logits[vocab + 777] = 9.5;
+    for i in 0..90 {
+        logits[vocab + 48_000 - i * 531] = 8.25;
+    }
     let lb = f32_buffer(&ctx, &logits);
-    let rb = f32_buffer(&ctx, &[0.0; 4]);
-    let (op, _p) = argmax::dispatch(&ctx, vocab, &lb, &rb).expect("dispatch");
-    let step = StepUniform { n: 2, head_n: 2, ..StepUniform::default() };
-    let got = run(&ctx, &op, step, &rb, 3);
     let row = &logits[vocab..];
-    assert_eq!(got[0].to_bits(), crate::sample::argmax(row), "id");
-    assert_eq!(got[0].to_bits(), 777);
-    assert_eq!(got[1], 9.5, "max logit");
+    let got = pick_on_gpu(&ctx, &lb, vocab, 1, &PickParams::GREEDY);
+    assert_eq!(got[0], crate::sample::argmax(row), "greedy id");
+    assert_eq!(got[0], 777);
+    assert_eq!(f32::from_bits(got[1]), 9.5, "its logit");
+    // Exactly the CPU's 64 best, in the CPU's order (bit for bit: no arithmetic on them).
+    assert_eq!(candidates(&got), crate::trace::top_k(row, topk::K), "top 64");
+    let cpu = crate::trace::Distribution::from_logits(row, 1);
     let log_z = crate::trace::log_sum_exp(row);
-    assert!((got[2] - log_z).abs() <= 1e-5 * log_z.abs(), "log Σ exp: {} vs {log_z}", got[2]);
+    let (g_log_z, g_entropy) = (f32::from_bits(got[2]), f32::from_bits(got[3]));
+    assert!((g_log_z - log_z).abs() <= 1e-5 * log_z.abs(), "log Σ exp: {g_log_z} vs {log_z}");
+    // The entropy sums 49 157 terms in another order: 1e-4 relative.
+    assert!((g_entropy - cpu.entropy).abs() <= 1e-4 * cpu.entropy, "entropy: {g_entropy} vs {}", cpu.entropy);
+
+    // A vocabulary smaller than K: every token, ranked.
+    let small = uniform(&mut rng(61), 37, 3.0);
+    let got = pick_on_gpu(&ctx, &f32_buffer(&ctx, &small), 37, 0, &PickParams::GREEDY);
+    assert_eq!(candidates(&got), crate::trace::top_k(&small, 37));
+}
+
+#[test]
+fn topk_gpu_sampling_picks_what_the_cpu_sampler_picks_for_the_same_draw() {
+    use crate::sample::{Sampler, SamplerConfig};
+    let ctx = ctx();
+    let vocab = 5_003;
+    // Peaked like a language model's logits: a few likely tokens, a long tail.
+    let mut logits = uniform(&mut rng(62), vocab, 3.0);
+    for (i, l) in logits.iter_mut().enumerate().take(40) {
+        *l += 9.0 - i as f32 * 0.2;
+    }
+    let lb = f32_buffer(&ctx, &logits);
+    let top = crate::trace::top_k(&logits, topk::K);
+    let settings =
+        [(0.3, 40, 0.9, 0.0), (1.0, 64, 1.0, 0.0), (0.8, 10, 0.5, 0.05), (1.5, 1, 1.0, 0.0), (2.0, 0, 0.95, 0.1)];
+    let (mut compared, mut at_boundary) = (0, 0);
+    for (temperature, top_k, top_p, min_p) in settings {
+        let config = SamplerConfig { temperature, top_k, top_p, min_p, ..SamplerConfig::default() };
+        let cpu = Sampler::new(config.clone());
+        for i in 0..60 {
+            let u = (i as f32 + 0.5) / 60.0;
+            let params = PickParams { top_k: top_k as u32, temperature, top_p, min_p, u };
+            let got = pick_on_gpu(&ctx, &lb, vocab, 0, &params)[0];
+            let want = cpu.pick(&top, u);
+            compared += 1;
+            if got != want {
+                // Allowed only for a draw within 1e-5 of the edge between two tokens (exp differs in
+                // its last bits between the GPU and the CPU).
+                let near = [u - 1e-5, u + 1e-5].iter().any(|&v| cpu.pick(&top, v) == got);
+                assert!(near, "{config:?} u={u}: GPU {got}, CPU {want}");
+                at_boundary += 1;
+            }
+        }
+    }
+    eprintln!("GPU picks vs CPU picks: {} of {compared} equal", compared - at_boundary);
+    assert!(at_boundary <= 2);
 }
