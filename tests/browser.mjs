@@ -141,3 +141,25 @@ export async function serveOwn() {
       }),
   };
 }
+
+/** The weights of the row the attention explorer's head view shows. */
+export const shownRow = async (page) => (await page.getByTestId("head-view").getAttribute("data-row")).split(",").map(Number);
+
+/** Waits until the head view shows layer `layer`, head `head` up to token `upto`. */
+export async function waitForView(page, layer, head, upto, hideSink = false) {
+  await page.waitForFunction(
+    ([layer, head, upto, hideSink]) => {
+      const f = document.querySelector('[data-testid="head-view"]');
+      return (
+        f &&
+        f.dataset.layer === String(layer) &&
+        f.dataset.head === String(head) &&
+        f.dataset.upto === String(upto) &&
+        f.dataset.hideSink === String(hideSink) &&
+        f.dataset.row
+      );
+    },
+    [layer, head, upto, hideSink],
+    { timeout: 30_000 },
+  );
+}

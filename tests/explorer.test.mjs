@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { ask, launch, openPage, screenshot, screenshotOf, setSettings, waitForModel } from "./browser.mjs";
+import { ask, launch, openPage, screenshot, screenshotOf, setSettings, shownRow, waitForModel, waitForView } from "./browser.mjs";
 
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
 const MODEL = process.env.GLASSBOX_MODEL;
@@ -15,28 +15,6 @@ const MODEL = process.env.GLASSBOX_MODEL;
 // does tell heads apart.
 const WEIGHT_TOLERANCE = 5e-3;
 const WRONG_HEAD_DISTANCE = 2e-2;
-
-const headView = (page) => page.getByTestId("head-view");
-const shownRow = async (page) => (await headView(page).getAttribute("data-row")).split(",").map(Number);
-
-/** Waits until the head view shows layer `layer`, head `head` up to token `upto`. */
-async function waitForView(page, layer, head, upto, hideSink = false) {
-  await page.waitForFunction(
-    ([layer, head, upto, hideSink]) => {
-      const f = document.querySelector('[data-testid="head-view"]');
-      return (
-        f &&
-        f.dataset.layer === String(layer) &&
-        f.dataset.head === String(head) &&
-        f.dataset.upto === String(upto) &&
-        f.dataset.hideSink === String(hideSink) &&
-        f.dataset.row
-      );
-    },
-    [layer, head, upto, hideSink],
-    { timeout: 30_000 },
-  );
-}
 
 test("the heatmap for a chosen layer, head and step carries the engine's weights; tokens show their alternatives", async () => {
   const context = await launch();

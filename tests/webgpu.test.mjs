@@ -1,0 +1,71 @@
+// The chat on the browser's WebGPU (`?gpu`: headless Chromium offers SwiftShader, a software adapter
+// the app otherwise leaves unused): the engine's WGSL kernels in the page's worker answer as the same
+// kernels do natively (the CLI on lavapipe), the GPU picks each token and sends back its five
+// alternatives, and the explorer draws the attention the GPU recorded.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { ask, launch, openPage, screenshot, setSettings, shownRow, waitForModel, waitForView } from "./browser.mjs";
+
+const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
+const MODEL = process.env.GLASSBOX_MODEL;
+const QUESTION = "Explain in two sentences what an attention head does.";
+const TOKENS = 16;
+// The CLI on the GPU natively: Mesa's lavapipe through Vulkan.
+const env = { ...process.env, WGPU_BACKEND: "vulkan", XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" };
+
+test("on WebGPU (?gpu), a greedy answer equals the CLI's on the GPU, with alternatives and attention from the GPU", async () => {
+  const cli = JSON.parse(
+    execFileSync(CLI, ["generate", "--model", MODEL, "--prompt", QUESTION, "--chat", "--max-tokens", String(TOKENS), "--backend", "gpu", "--json"], { env })
+      .toString()
+      .trim()
+      .split("\n")
+      .pop(),
+  );
+  assert.match(cli.backend, /^Vulkan: /, `the CLI ran on the GPU: ${cli.backend}`);
+  const expected = cli.pieces.join("");
+  const context = await launch();
+  try {
+    const page = await openPage(context, "?gpu");
+    await waitForModel(page, 180_000);
+    const compute = (await page.getByTestId("engine-backend").textContent()).trim();
+    assert.match(compute, /WebGPU/, `the model runs on WebGPU: ${compute}`);
+    await setSettings(page, { temperature: 0, "max-tokens": TOKENS });
+    await ask(page, QUESTION, 180_000);
+    const answer = (await page.locator(".message.assistant p").last().textContent()).trim();
+    assert.equal(answer, expected.trim(), "the page's WebGPU answer is the CLI's GPU answer");
+
+    // The alternatives of an answer token came from the GPU's top-k kernel: five, best first, and
+    // greedy took the first.
+    const chips = page.locator('[data-testid="chips"] .chip.answer');
+    assert.equal(await chips.count(), cli.ids.length);
+    await chips.nth(1).click();
+    const alternatives = page.getByTestId("token-details").locator(".alternatives li");
+    await alternatives.first().waitFor({ timeout: 10_000 });
+    assert.equal(await alternatives.count(), 5);
+    assert.ok((await alternatives.first().getAttribute("class"))?.includes("chosen"), "greedy took the most likely");
+
+    // The explorer shows the attention the GPU recorded: layer 7, head 4 at the last token read equals
+    // the CLI's on the GPU for the same ids (both f16 keys; SwiftShader and lavapipe round their sums
+    // differently, and 16-bit storage adds ≤ 7.7e-6: the same 5e-3 as the explorer's test).
+    const ids = await page.locator('[data-testid="chips"] .chip').evaluateAll((cs) => cs.map((c) => Number(c.dataset.id)));
+    const upto = ids.length - 2;
+    await page.getByTestId("layer").selectOption("7");
+    await page.getByTestId("head").selectOption("4");
+    await page.getByTestId("follow").click();
+    await waitForView(page, 7, 4, upto);
+    const row = await shownRow(page);
+    const score = JSON.parse(
+      execFileSync(CLI, ["score", "--model", MODEL, "--ids", ids.slice(0, upto + 1).join(","), "--attention", "7,4", "--top", "1", "--backend", "gpu", "--json"], { env }).toString(),
+    );
+    assert.equal(row.length, score.attention.length);
+    const worst = Math.max(...row.map((w, k) => Math.abs(w - score.attention[k])));
+    console.log(`# WebGPU heatmap vs the CLI on lavapipe: max |Δ| ${worst.toExponential(2)}`);
+    assert.ok(worst <= 5e-3, `max |Δ| ${worst}`);
+    await screenshot(page, "webgpu-chat");
+    assert.deepEqual(page.errors, [], "console errors");
+    assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
+  } finally {
+    await context.close();
+  }
+});
