@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { ask, launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
+import { ask, explained, launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
 
 test("the page mounts, names its compute backend and finds the model, without console errors", async () => {
   const context = await launch();
@@ -13,7 +13,7 @@ test("the page mounts, names its compute backend and finds the model, without co
     await page.locator("h1.brand").waitFor({ timeout: 30_000 });
 
     const compute = page.getByTestId("compute-backend");
-    await compute.filter({ hasNotText: "looking for a GPU" }).waitFor({ timeout: 60_000 });
+    await explained(page, "home", () => compute.filter({ hasNotText: "looking for a GPU" }).waitFor({ timeout: 60_000 }));
     const computeText = (await compute.textContent()).trim();
     // Headless Chromium offers WebGPU through SwiftShader only; either answer must be explicit.
     assert.match(computeText, /^(WebGPU: .+|CPU)$/, `compute backend label: ${computeText}`);

@@ -41,6 +41,10 @@ export async function openPage(context, path = "", base = BASE_URL) {
   const page = await context.newPage();
   page.errors = [];
   page.foreignRequests = [];
+  // Every console line, kept to explain a failure.
+  page.log = [];
+  page.on("console", (msg) => page.log.push(`${msg.type()}: ${msg.text()}`));
+  page.on("worker", (worker) => worker.on("console", (msg) => page.log.push(`worker ${msg.type()}: ${msg.text()}`)));
   const origin = new URL(base).origin;
   page.on("request", (request) => {
     const url = request.url();
@@ -52,6 +56,17 @@ export async function openPage(context, path = "", base = BASE_URL) {
   page.on("pageerror", (err) => page.errors.push(String(err)));
   await page.goto(new URL(path, base).href);
   return page;
+}
+
+/** Runs `step`; if it throws, prints the page's console and saves a screenshot before passing it on. */
+export async function explained(page, name, step) {
+  try {
+    return await step();
+  } catch (err) {
+    console.log(`# console of the page:\n${page.log.map((l) => `#   ${l}`).join("\n")}`);
+    await screenshot(page, `${name}-failed`).catch(() => {});
+    throw err;
+  }
 }
 
 export async function screenshot(page, name) {

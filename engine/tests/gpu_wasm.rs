@@ -8,9 +8,9 @@ mod common;
 
 use common::synthetic::TinyLlama;
 use engine::backend::cpu::Precision;
-use engine::backend::gpu::{GpuContext, GpuModel};
+use engine::backend::gpu::{GpuContext, GpuModel, Input, PickParams, Readback};
 use engine::gguf::Gguf;
-use engine::model::{FileBytes, Model};
+use engine::model::{FileBytes, LogitsFor, Model};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -29,6 +29,29 @@ async fn synthetic_models_run_the_same_on_webgpu_and_cpu() {
         assert!(worst <= 2e-3 * scale.max(1.0), "max |Δ| {worst} over logits up to {scale}");
         common::synthetic::overlapped_vs_waiting(&gpu, &ids[..40], 8, 256).await;
     }
+}
+
+/// A device lost with a pass in flight, as when a driver resets: collecting the pass fails with an error
+/// the engine reads as a GPU failure (the generator then replays the conversation on the CPU), instead
+/// of waiting for ever on a readback that will not come.
+#[wasm_bindgen_test]
+async fn a_lost_webgpu_device_fails_the_pass_in_flight_instead_of_hanging() {
+    let bytes = TinyLlama::uniform().build(5);
+    let gguf = Gguf::parse(&bytes).expect("parse");
+    let model = Model::load(&gguf, &FileBytes::new(bytes.clone()), Precision::Exact).expect("load");
+    let gpu = GpuModel::load(GpuContext::new().await.expect("adapter"), &model, 64).await.expect("upload");
+    let mut session = gpu.session(64).expect("session");
+    let ids: Vec<u32> = (0..8).collect();
+    session.forward(&ids, LogitsFor::Last, false, Readback::Best).await.expect("a pass before the loss");
+    let ahead = session
+        .submit(Input::Picked, LogitsFor::Last, false, Readback::Best, PickParams::GREEDY)
+        .await
+        .expect("a pass submitted ahead");
+    gpu.context().simulate_device_loss();
+    let err = session.collect(ahead).await.expect_err("a lost device cannot answer");
+    assert!(err.is_gpu_failure(), "{err}");
+    let again = session.submit(Input::Picked, LogitsFor::Last, false, Readback::Best, PickParams::GREEDY).await;
+    assert!(again.is_err_and(|e| e.is_gpu_failure()), "nothing more is submitted to a lost device");
 }
 
 /// The autoencoder lab's training kernels on the browser's WebGPU: one batch's gradients, plain and
