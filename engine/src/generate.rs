@@ -93,7 +93,9 @@ impl Engine {
         self.template.encode(&self.tokenizer, messages, true)
     }
 
-    /// Starts generating after `prompt` (ids) in a fresh KV cache.
+    /// Starts generating after `prompt` (ids) in a fresh KV cache, sized for the positions this answer
+    /// can reach (the prompt and `max_tokens`, within the context): on the GPU, where the cache is
+    /// allocated up front, a short answer does not hold the whole context's memory.
     pub fn generate(&self, prompt: Vec<u32>, options: GenerateOptions) -> Result<Generator<'_>> {
         if prompt.is_empty() {
             return Err(EngineError::EmptyPrompt);
@@ -105,7 +107,7 @@ impl Engine {
         if prompt.len() >= limit {
             return Err(EngineError::ContextFull { needed: prompt.len() + 1, limit });
         }
-        let (session, note) = self.session(limit);
+        let (session, note) = self.session(limit.min(prompt.len() + options.max_tokens.max(1)));
         let mut generator = Generator::new(self, session, prompt, options);
         generator.note = note;
         Ok(generator)
@@ -240,6 +242,11 @@ impl<'e> Generator<'e> {
             text: String::new(),
             finished: None,
         }
+    }
+
+    /// Most positions this answer's KV cache holds (the prompt and `max_tokens`, within the context).
+    pub fn capacity(&self) -> usize {
+        self.session.capacity()
     }
 
     /// Generated ids so far.

@@ -51,6 +51,7 @@ fn max_tokens_and_stop_strings_end_the_answer() {
     let ids = prompt("Write one sentence about cats.");
     let mut generator =
         engine().generate(ids.clone(), GenerateOptions { max_tokens: 5, ..Default::default() }).expect("start");
+    assert_eq!(generator.capacity(), ids.len() + 5, "the cache holds what the answer can reach, not the context");
     assert_eq!(generator.run_to_end_blocking().expect("run").len(), 5);
     assert_eq!(generator.finish_reason(), Some(FinishReason::MaxTokens));
 
