@@ -256,3 +256,37 @@ fn synthetic_models_run_the_same_on_gpu_and_cpu_for_every_weight_layout() {
         pollster::block_on(common::synthetic::overlapped_vs_waiting(&gpu, &ids[..70], 12, 512));
     }
 }
+
+/// The KV cache an ended session leaves is kept for the next one (a buffer pool): a new answer does not
+/// allocate and clear its cache again; a second live session gets its own; a longer one replaces it.
+/// The reused cache holds the last session's keys, which the next one never reads: the synthetic test
+/// above runs several sessions in turn on one model and compares every logit with the CPU.
+#[test]
+fn a_new_gpu_session_reuses_the_kv_cache_an_ended_one_left() {
+    let spec = TinyLlama { n_ctx: 2048, ..TinyLlama::uniform() };
+    let bytes = spec.build(11);
+    let gguf = Gguf::parse(&bytes).expect("parse");
+    let model = Model::load(&gguf, &FileBytes::new(bytes.clone()), Precision::Exact).expect("load");
+    let ctx = pollster::block_on(GpuContext::new()).expect("GPU adapter");
+    let gpu = pollster::block_on(GpuModel::load(ctx, &model, 2048)).expect("upload");
+    let c = &model.config;
+    let kv_bytes = |positions: usize| (c.n_layer * 2 * positions * c.kv_dim() * 2) as u64;
+    let base = gpu.memory_in_use();
+
+    let first = gpu.session(300).expect("session");
+    let with_one = gpu.memory_in_use();
+    assert!(with_one >= base + kv_bytes(512), "300 positions are allocated as 512");
+    drop(first);
+    assert_eq!(gpu.memory_in_use(), base + kv_bytes(512), "its cache is kept, the rest freed");
+    let second = gpu.session(100).expect("session");
+    assert_eq!(gpu.memory_in_use(), with_one, "the next session takes it");
+    let third = gpu.session(100).expect("another session");
+    assert!(gpu.memory_in_use() >= with_one + kv_bytes(256), "a second live session gets its own");
+    drop(third);
+    drop(second);
+    assert_eq!(gpu.memory_in_use(), base + kv_bytes(512), "the pool keeps the larger");
+    let long = gpu.session(1000).expect("a longer session");
+    assert!(long.capacity() == 1000 && gpu.memory_in_use() >= base + kv_bytes(1024));
+    drop(long);
+    assert_eq!(gpu.memory_in_use(), base + kv_bytes(1024), "the smaller cache was freed for it");
+}

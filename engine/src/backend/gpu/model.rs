@@ -127,7 +127,19 @@ pub struct GpuModel {
     final_ops: [Dispatch; 3],
     _params: Vec<Tracked>,
     busy: AtomicBool,
+    /// The KV cache of the last session that ended, kept for the next (a new answer reuses it rather
+    /// than allocating and clearing its memory again).
+    kv_pool: std::sync::Mutex<Option<KvBuffers>>,
 }
+
+/// One f16 key and one value buffer per layer, for `positions` positions.
+struct KvBuffers {
+    positions: usize,
+    layers: Vec<(Tracked, Tracked)>,
+}
+
+/// KV caches are allocated in steps of this many positions, so that the next answer can reuse one.
+const KV_STEP: usize = 256;
 
 impl std::fmt::Debug for GpuModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -273,6 +285,7 @@ impl GpuModel {
             final_ops,
             _params: params,
             busy: AtomicBool::new(false),
+            kv_pool: std::sync::Mutex::new(None),
         })
     }
 
@@ -291,16 +304,35 @@ impl GpuModel {
         self.ctx.memory_in_use()
     }
 
-    /// A fresh session (its own KV cache, preallocated for `capacity` positions).
+    /// A fresh session (its own KV cache, allocated up front for `capacity` positions, or the cache an
+    /// ended session left when it is large enough).
     pub fn session(&self, capacity: usize) -> Result<GpuSession<'_>> {
         GpuSession::new(self, capacity)
+    }
+
+    /// A KV cache of at least `positions` positions: the pooled one if it is large enough, else a new
+    /// one rounded up to [`KV_STEP`] (the pooled one is freed first).
+    fn kv_for(&self, positions: usize) -> Result<KvBuffers> {
+        let mut pool = self.kv_pool.lock().map_err(|_| EngineError::Gpu("KV pool poisoned".into()))?;
+        match pool.take() {
+            Some(kv) if kv.positions >= positions => return Ok(kv),
+            _ => {}
+        }
+        let positions = positions.next_multiple_of(KV_STEP).min(self.max_context).max(positions);
+        let c = &self.config;
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let bytes = (positions * c.kv_dim() * 2) as u64; // f16
+        let layers = (0..c.n_layer)
+            .map(|_| Ok((self.ctx.buffer("k cache", bytes, usage)?, self.ctx.buffer("v cache", bytes, usage)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(KvBuffers { positions, layers })
     }
 }
 
 /// A conversation's state on the GPU: its KV cache (f16) and the bind groups that reach it.
 pub struct GpuSession<'m> {
     model: &'m GpuModel,
-    kv: Vec<(Tracked, Tracked)>,
+    kv: KvBuffers,
     rope_ops: Vec<Dispatch>,
     attention_ops: Vec<Dispatch>,
     trace: Tracked,
@@ -346,16 +378,24 @@ impl Drop for Busy<'_> {
     }
 }
 
+impl Drop for GpuSession<'_> {
+    /// Leaves the KV cache to the next session (the larger of it and what the pool holds).
+    fn drop(&mut self) {
+        let kv = KvBuffers { positions: self.kv.positions, layers: std::mem::take(&mut self.kv.layers) };
+        if let Ok(mut pool) = self.model.kv_pool.lock() {
+            if pool.as_ref().is_none_or(|p| p.positions <= kv.positions) {
+                *pool = Some(kv);
+            }
+        }
+    }
+}
+
 impl<'m> GpuSession<'m> {
     fn new(model: &'m GpuModel, capacity: usize) -> Result<Self> {
-        let c = &model.config;
         let capacity = capacity.min(model.max_context);
         let ctx = &model.ctx;
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let kv_bytes = (capacity * c.kv_dim() * 2) as u64; // f16
-        let kv = (0..c.n_layer)
-            .map(|_| Ok((ctx.buffer("k cache", kv_bytes, usage)?, ctx.buffer("v cache", kv_bytes, usage)?)))
-            .collect::<Result<Vec<_>>>()?;
+        let kv = model.kv_for(capacity)?;
         let mut session = Self {
             model,
             kv,
@@ -412,7 +452,7 @@ impl<'m> GpuSession<'m> {
         self.trace_floats = floats;
         let mut params = Vec::new();
         let (mut rope_ops, mut attention_ops) = (Vec::new(), Vec::new());
-        for (l, (k, v)) in self.kv.iter().enumerate() {
+        for (l, (k, v)) in self.kv.layers.iter().enumerate() {
             let io = RopeIo { qkv: &s.qkv, table: &m.rope_table, q: &s.q, k_cache: k, v_cache: v };
             let (op, p) = rope::dispatch(ctx, c, io)?;
             rope_ops.push(op);
