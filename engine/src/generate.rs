@@ -107,7 +107,7 @@ impl Engine {
         if prompt.len() >= limit {
             return Err(EngineError::ContextFull { needed: prompt.len() + 1, limit });
         }
-        let (session, note) = self.session(limit.min(prompt.len() + options.max_tokens.max(1)));
+        let (session, note) = self.session(limit.min(prompt.len().saturating_add(options.max_tokens.max(1))));
         let mut generator = Generator::new(self, session, prompt, options);
         generator.note = note;
         Ok(generator)
@@ -198,9 +198,13 @@ pub struct Step {
     pub note: Option<String>,
 }
 
-/// The GPU's pick settings for the next token, drawing its uniform when it samples.
-fn draw_pick(sampler: &mut Sampler) -> PickParams {
+/// The GPU's pick settings for the next token, drawing its uniform when it samples (and noting it in
+/// `uncollected` until its pass comes back).
+fn draw_pick(sampler: &mut Sampler, uncollected: &mut std::collections::VecDeque<f32>) -> PickParams {
     let u = if sampler.config().is_greedy() { 0.0 } else { sampler.draw() };
+    if !sampler.config().is_greedy() {
+        uncollected.push_back(u);
+    }
     PickParams::for_sampler(sampler.config(), u).unwrap_or(PickParams::GREEDY)
 }
 
@@ -217,6 +221,8 @@ pub struct Generator<'e> {
     pending: Vec<u32>,
     /// The next step's pass, already submitted to the GPU (see [`GenerateOptions::overlap`]).
     inflight: Option<Submitted>,
+    /// The sampler's draws for GPU passes not collected yet, oldest first.
+    uncollected: std::collections::VecDeque<f32>,
     /// Every token so far, prompt included.
     history: Vec<u32>,
     /// Generated ids.
@@ -238,6 +244,7 @@ impl<'e> Generator<'e> {
             history: prompt.clone(),
             pending: prompt,
             inflight: None,
+            uncollected: std::collections::VecDeque::new(),
             generated: Vec::new(),
             text: String::new(),
             finished: None,
@@ -293,6 +300,8 @@ impl<'e> Generator<'e> {
         match result {
             Err(err) if self.session.is_gpu() && err.is_gpu_failure() => {
                 self.inflight = None;
+                // The CPU picks these tokens with the draws the GPU would have used.
+                self.sampler.replay(self.uncollected.drain(..));
                 let mut cpu = Session::cpu(&self.engine.model, self.session.capacity());
                 let done = self.history.len() - self.pending.len();
                 if done > 0 {
@@ -320,15 +329,19 @@ impl<'e> Generator<'e> {
         let current = match self.inflight.take() {
             Some(ahead) => ahead,
             None => {
-                let pick = draw_pick(&mut self.sampler);
+                let pick = draw_pick(&mut self.sampler, &mut self.uncollected);
                 gpu.submit(Input::Tokens(&self.pending), LogitsFor::Last, trace, readback, pick).await?
             }
         };
         if overlap {
-            let pick = draw_pick(&mut self.sampler);
+            let pick = draw_pick(&mut self.sampler, &mut self.uncollected);
             self.inflight = Some(gpu.submit(Input::Picked, LogitsFor::Last, trace, readback, pick).await?);
         }
-        gpu.collect(current).await
+        let out = gpu.collect(current).await?;
+        if !self.sampler.config().is_greedy() {
+            self.uncollected.pop_front();
+        }
+        Ok(out)
     }
 
     /// Produces the next token, or `None` once finished.

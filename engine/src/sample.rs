@@ -47,13 +47,15 @@ impl SamplerConfig {
 pub struct Sampler {
     config: SamplerConfig,
     rng: ChaCha8Rng,
+    /// Draws taken for GPU passes that never came back, handed out again first (see [`Self::replay`]).
+    replayed: std::collections::VecDeque<f32>,
 }
 
 impl Sampler {
     /// A sampler seeded from `config.seed`.
     pub fn new(config: SamplerConfig) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        Self { config, rng }
+        Self { config, rng, replayed: std::collections::VecDeque::new() }
     }
 
     /// The settings.
@@ -132,7 +134,15 @@ impl Sampler {
     /// The next uniform draw in [0, 1) (24 bits of precision) from the seeded RNG: one per sampled
     /// token, whether the CPU or the GPU does the picking.
     pub fn draw(&mut self) -> f32 {
-        (self.rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32
+        self.replayed.pop_front().unwrap_or_else(|| (self.rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32)
+    }
+
+    /// Hands `draws` out again, in order, before any new one: the draws of GPU passes lost with their
+    /// device, so that the CPU taking over picks its tokens with the draws the GPU would have used.
+    pub fn replay(&mut self, draws: impl IntoIterator<Item = f32>) {
+        let mut draws: Vec<f32> = draws.into_iter().collect();
+        draws.extend(self.replayed.drain(..));
+        self.replayed = draws.into();
     }
 }
 
@@ -165,6 +175,17 @@ mod tests {
         let config = SamplerConfig { repetition_penalty: 1.5, ..SamplerConfig::default() };
         // 3.0 / 1.5 = 2.0 < 2.9: token 5 wins once token 1 was seen.
         assert_eq!(Sampler::new(config).sample(&logits(), &[1]), 5);
+    }
+
+    #[test]
+    fn replayed_draws_come_back_in_order_before_new_ones() {
+        let config = SamplerConfig { temperature: 1.0, seed: 4, ..SamplerConfig::default() };
+        let mut plain = Sampler::new(config.clone());
+        let fresh: Vec<f32> = (0..4).map(|_| plain.draw()).collect();
+        let mut s = Sampler::new(config);
+        let (a, b) = (s.draw(), s.draw());
+        s.replay([a, b]);
+        assert_eq!((0..4).map(|_| s.draw()).collect::<Vec<_>>(), fresh);
     }
 
     #[test]

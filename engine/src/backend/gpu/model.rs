@@ -499,7 +499,8 @@ impl<'m> GpuSession<'m> {
 
     /// Records and submits a pass over `input` (at positions `len()..`, which it takes), choosing the
     /// next token with `pick` when `logits_for` is [`LogitsFor::Last`]. Returns without waiting for the
-    /// GPU, except for the earlier chunks of a prompt scored with [`LogitsFor::All`].
+    /// GPU, except for the earlier chunks of a prompt scored with [`LogitsFor::All`]. At most two
+    /// passes may await [`Self::collect`] at once: their readback buffers are used in turn.
     pub async fn submit(
         &mut self,
         input: Input<'_>,
@@ -673,6 +674,8 @@ impl<'m> GpuSession<'m> {
     /// and the next pass writes over them.
     pub fn discard(&mut self, submitted: Submitted) {
         self.len -= submitted.n;
+        // Its pick is in the session's buffer now, not the pick of the pass before it.
+        self.has_pick = false;
     }
 
     async fn read(&mut self, submitted: Submitted) -> Result<Forward> {
@@ -695,7 +698,7 @@ impl<'m> GpuSession<'m> {
         };
         if pick_bytes > 0 {
             let id = word(0);
-            if id as usize >= c.n_vocab {
+            if id as usize >= c.n_vocab || !f32::from_bits(word(2)).is_finite() {
                 return Err(EngineError::Gpu("the GPU produced no finite logit".into()));
             }
             let found = if top > 0 { (word(4) as usize).min(top) } else { 0 };

@@ -101,7 +101,7 @@ fn main(@builtin(local_invocation_index) li: u32) {
     // `wanted` how many keys with those bits are still to be taken.
     for (var d = 0u; d < 4u; d++) {
         let shift = 24u - 8u * d;
-        let mask = select(0xffffffffu << (shift + 8u), 0u, d == 0u);
+        let mask = ~(0xffffffffu >> (8u * d));
         let want_bits = workgroupUniformLoad(&prefix);
         for (var i = li; i < n; i += WG) {
             let k = key_of(logits[row + i]);
