@@ -123,7 +123,7 @@ impl TinyLlama {
 }
 
 /// Feeds `ids` to `model` on the CPU and on `gpu`: the first `prefill` as one pass (every logit), then one
-/// token per pass (the last logits and the GPU's argmax, which must pick the CPU's greedy token; one
+/// token per pass (the last logits and the GPU's greedy pick, which must be the CPU's greedy token; one
 /// submit and one readback each). Returns (max |Δ logit|, max |logit|). The CPU twin rounds its cached
 /// keys and values to f16 as the GPU does: random weights make attention far sharper than a trained
 /// model's, sharp enough for that rounding to move logits by ~1 at a few positions; with it, what

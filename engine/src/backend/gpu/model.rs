@@ -80,7 +80,7 @@ impl Submitted {
 pub struct Submitted {
     n: usize,
     staging: usize,
-    index: Option<wgpu::SubmissionIndex>,
+    index: wgpu::SubmissionIndex,
     used: u64,
     pick_bytes: u64,
     top: usize,
@@ -639,7 +639,7 @@ impl<'m> GpuSession<'m> {
             let submitted = Submitted {
                 n,
                 staging,
-                index: Some(index),
+                index,
                 used,
                 pick_bytes,
                 top,
@@ -689,7 +689,7 @@ impl<'m> GpuSession<'m> {
             out.logits = logits;
             return Ok(out);
         }
-        let bytes = ctx.read(&self.staging[staging].buffer, used, index).await?;
+        let bytes = ctx.read(&self.staging[staging].buffer, used, Some(index)).await?;
         out.counters.readbacks += 1;
         out.counters.readback_bytes += used;
         let word = |i: usize| u32::from_le_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]]);
