@@ -7,6 +7,7 @@ pub mod error;
 pub mod generate;
 pub mod gguf;
 pub mod model;
+pub mod predict;
 pub mod quant;
 pub mod sample;
 pub mod session;

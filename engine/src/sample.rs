@@ -40,6 +40,55 @@ impl SamplerConfig {
     pub fn penalises_repeats(&self) -> bool {
         self.repetition_penalty != 1.0 && self.repetition_penalty > 0.0
     }
+
+    /// The distribution a token is drawn from, for `candidates` sorted best first (logit descending, then
+    /// id ascending; usually the whole vocabulary): the probability of each candidate after top-k, then
+    /// temperature, then top-p, then min-p, the kept ones renormalised to sum to 1 and the cut ones 0.
+    /// Greedy settings put everything on the first. This is what the page's sampling view draws, and
+    /// [`Sampler::pick`] draws from exactly this.
+    pub fn reshape(&self, candidates: &[(u32, f32)]) -> Vec<f32> {
+        let mut out = vec![0.0; candidates.len()];
+        if candidates.is_empty() {
+            return out;
+        }
+        if self.is_greedy() || candidates.len() == 1 {
+            out[0] = 1.0;
+            return out;
+        }
+        let (probs, keep) = self.kept(candidates);
+        let mass: f32 = probs[..keep].iter().sum();
+        for (o, p) in out.iter_mut().zip(&probs[..keep]) {
+            *o = p / mass;
+        }
+        out
+    }
+
+    /// Softmax at this temperature over the top-k of `candidates` (sorted best first, not greedy, at
+    /// least two), and how many of them top-p and min-p keep.
+    fn kept(&self, candidates: &[(u32, f32)]) -> (Vec<f32>, usize) {
+        let candidates = if self.top_k > 0 { &candidates[..self.top_k.min(candidates.len())] } else { candidates };
+        let max = candidates[0].1 / self.temperature;
+        let mut probs: Vec<f32> = candidates.iter().map(|&(_, l)| (l / self.temperature - max).exp()).collect();
+        let total: f32 = probs.iter().sum();
+        probs.iter_mut().for_each(|p| *p /= total);
+
+        let mut keep = probs.len();
+        if self.top_p < 1.0 {
+            let mut cumulative = 0.0;
+            for (i, p) in probs.iter().enumerate() {
+                cumulative += p;
+                if cumulative >= self.top_p {
+                    keep = i + 1;
+                    break;
+                }
+            }
+        }
+        if self.min_p > 0.0 {
+            let floor = self.min_p * probs[0];
+            keep = keep.min(probs.iter().take_while(|&&p| p >= floor).count().max(1));
+        }
+        (probs, keep)
+    }
 }
 
 /// A sampler with its RNG state.
@@ -94,31 +143,10 @@ impl Sampler {
     /// the whole vocabulary it picks what [`Self::sample`] would from all of it: the GPU's top-k kernel
     /// runs this same procedure, and this is its CPU twin. Greedy settings take the first.
     pub fn pick(&self, candidates: &[(u32, f32)], u: f32) -> u32 {
-        let c = &self.config;
-        if c.is_greedy() || candidates.len() <= 1 {
+        if self.config.is_greedy() || candidates.len() <= 1 {
             return candidates.first().map_or(0, |c| c.0);
         }
-        let candidates = if c.top_k > 0 { &candidates[..c.top_k.min(candidates.len())] } else { candidates };
-        let max = candidates[0].1 / c.temperature;
-        let mut probs: Vec<f32> = candidates.iter().map(|&(_, l)| (l / c.temperature - max).exp()).collect();
-        let total: f32 = probs.iter().sum();
-        probs.iter_mut().for_each(|p| *p /= total);
-
-        let mut keep = probs.len();
-        if c.top_p < 1.0 {
-            let mut cumulative = 0.0;
-            for (i, p) in probs.iter().enumerate() {
-                cumulative += p;
-                if cumulative >= c.top_p {
-                    keep = i + 1;
-                    break;
-                }
-            }
-        }
-        if c.min_p > 0.0 {
-            let floor = c.min_p * probs[0];
-            keep = keep.min(probs.iter().take_while(|&&p| p >= floor).count().max(1));
-        }
+        let (probs, keep) = self.config.kept(candidates);
         let kept = &probs[..keep];
         let mass: f32 = kept.iter().sum();
         let mut target = u * mass;

@@ -4,6 +4,7 @@
 //! cargo run --release -p engine --bin glassbox -- tokenize --model M --text "Hello" --json
 //! cargo run --release -p engine --bin glassbox -- generate --model M --prompt "Hi" --chat --json
 //! cargo run --release -p engine --bin glassbox -- score --model M --ids 1,2,3 --top 5 --json
+//! cargo run --release -p engine --bin glassbox -- next --model M --text "Le chat mange la" --guess souris --json
 //! ```
 //! With `--json`, the last line of stdout is one JSON value. Errors are one line on stderr, exit code 1.
 
@@ -33,6 +34,7 @@ mod cli {
     use engine::chat::Message;
     use engine::generate::{Engine, GenerateOptions, TraceOptions};
     use engine::model::{FileBytes, LogitsFor};
+    use engine::predict::{guess_text, Reshaped};
     use engine::sample::SamplerConfig;
     use engine::trace::top_k;
     use serde_json::json;
@@ -96,6 +98,35 @@ mod cli {
             #[arg(long)]
             no_overlap: bool,
             /// One JSON object: prompt ids, ids, text, prefill and decode speed.
+            #[arg(long)]
+            json: bool,
+        },
+        /// The next-token distribution after a plain text (no chat template), as the page's next-word
+        /// game shows it; always on the exact path (f32 activations), as the page computes it.
+        Next {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// The text so far (tokenized as `tokenize` does, after a BOS token if the model asks for one).
+            #[arg(long)]
+            text: String,
+            /// How many of the likeliest tokens to list.
+            #[arg(long, default_value_t = 10)]
+            top: usize,
+            /// A guessed next word: its probability (the product of its pieces') and its first piece's
+            /// rank. A space goes before it unless the text ends with one, an apostrophe or a hyphen.
+            #[arg(long)]
+            guess: Option<String>,
+            /// Also report the distribution these sampling settings draw from (`"sampled"`): top-k, then
+            /// temperature (0: greedy), then top-p, as the sampler applies them.
+            #[arg(long)]
+            temperature: Option<f32>,
+            /// Keep the k likeliest tokens (0: all); implies `"sampled"` (temperature 1 unless given).
+            #[arg(long)]
+            top_k: Option<usize>,
+            /// Nucleus threshold; implies `"sampled"` (temperature 1 unless given).
+            #[arg(long)]
+            top_p: Option<f32>,
+            /// One JSON object: `{"ids","top","entropy","guess","sampled"}`.
             #[arg(long)]
             json: bool,
         },
@@ -167,6 +198,56 @@ mod cli {
         Some(kib * 1024)
     }
 
+    /// `glassbox next` as one JSON value.
+    fn next_json(
+        engine: &Engine,
+        text: &str,
+        top: usize,
+        guess: Option<&str>,
+        (temperature, top_k, top_p): (Option<f32>, Option<usize>, Option<f32>),
+    ) -> Result<serde_json::Value, String> {
+        let err = |e: engine::EngineError| e.to_string();
+        let ids = engine.text_prompt(text).map_err(err)?;
+        let pieces = match guess {
+            Some(word) if !word.trim().is_empty() => {
+                Some(engine.tokenizer.encode_text(&guess_text(text, word)).map_err(err)?)
+            }
+            Some(_) => return Err("the guess is empty".into()),
+            None => None,
+        };
+        let (next, score) = engine.predict(&ids, pieces.as_deref()).map_err(err)?;
+        let label = |id: u32| engine.tokenizer.token_label(id).map_err(err);
+        let token = |id: u32, prob: f32| -> Result<serde_json::Value, String> {
+            Ok(json!({ "id": id, "text": label(id)?, "prob": prob }))
+        };
+        let listed = next.top(top).iter().map(|c| token(c.id, c.prob)).collect::<Result<Vec<_>, _>>()?;
+        let mut value = json!({ "ids": ids, "top": listed, "entropy": next.entropy() });
+        if let Some(score) = score {
+            let pieces = (score.pieces.iter().zip(&score.piece_probs))
+                .map(|(&id, &p)| token(id, p))
+                .collect::<Result<Vec<_>, _>>()?;
+            value["guess"] = json!({ "pieces": pieces, "prob": score.prob, "rank": score.rank });
+        }
+        if temperature.is_some() || top_k.is_some() || top_p.is_some() {
+            let config = SamplerConfig {
+                temperature: temperature.unwrap_or(1.0),
+                top_k: top_k.unwrap_or(0),
+                top_p: top_p.unwrap_or(1.0),
+                ..SamplerConfig::default()
+            };
+            let reshaped = Reshaped::new(&next.sorted(), &config, top);
+            let listed = reshaped.top.iter().map(|&(id, p)| token(id, p)).collect::<Result<Vec<_>, _>>()?;
+            value["sampled"] = json!({
+                "temperature": config.temperature,
+                "top_k": config.top_k,
+                "top_p": config.top_p,
+                "kept": reshaped.kept,
+                "top": listed,
+            });
+        }
+        Ok(value)
+    }
+
     pub fn run() -> Result<(), String> {
         match Cli::parse().command {
             Command::Tokenize { model, text, json } => {
@@ -200,21 +281,9 @@ mod cli {
                     return Err("the prompt is empty".into());
                 }
                 let engine = model.load()?;
-                let prompt_ids = if chat {
-                    engine.chat_prompt(&[Message::user(prompt)])
-                } else {
-                    engine.tokenizer.encode_text(&prompt).map(|ids| {
-                        engine
-                            .tokenizer
-                            .add_bos
-                            .then_some(engine.tokenizer.bos)
-                            .flatten()
-                            .into_iter()
-                            .chain(ids)
-                            .collect()
-                    })
-                }
-                .map_err(|e| e.to_string())?;
+                let prompt_ids =
+                    if chat { engine.chat_prompt(&[Message::user(prompt)]) } else { engine.text_prompt(&prompt) }
+                        .map_err(|e| e.to_string())?;
                 let sampler = SamplerConfig { temperature, top_k, top_p, seed, ..SamplerConfig::default() };
                 let options = GenerateOptions {
                     max_tokens,
@@ -288,6 +357,16 @@ mod cli {
                         "[{} prompt tokens at {prefill_tok_s:.1} tok/s, {n} new at {decode_tok_s:.1} tok/s]",
                         prompt_ids.len()
                     );
+                }
+                Ok(())
+            }
+            Command::Next { model, text, top, guess, temperature, top_k, top_p, json } => {
+                let engine = model.load()?;
+                let value = next_json(&engine, &text, top, guess.as_deref(), (temperature, top_k, top_p))?;
+                if json {
+                    println!("{value}");
+                } else {
+                    println!("{}", serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
                 }
                 Ok(())
             }

@@ -2,6 +2,7 @@
 //! after verifying the file) and llama.cpp's reference outputs in `shared/reference/`.
 #![allow(dead_code)]
 
+pub mod reference_forward;
 pub mod synthetic;
 
 use std::path::PathBuf;

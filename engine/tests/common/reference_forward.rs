@@ -1,0 +1,208 @@
+//! A plain float64 llama forward pass over the dequantized weights, written apart from the engine: only
+//! the GGUF reader and the scalar block dequantizer are shared (both checked against llama.cpp's layouts
+//! elsewhere). It is the independent reference of the teaching computations (the next-token
+//! distribution, a guess's probability, per-layer logits), and is itself checked against the exact
+//! float64 logits in `shared/reference/` (`reference_forward_matches_the_exact_reference_logits`).
+//!
+//! Read it top to bottom like the architecture: embed → n_layer × (x += attn(norm(x)); x += ffn(norm(x)))
+//! → norm → output head. RoPE rotates adjacent pairs (x[2i], x[2i+1]), as the GGUF's permuted Q and K
+//! expect.
+
+use engine::gguf::Gguf;
+use engine::quant::dequantize;
+
+/// Weights of one block, row-major `(out, in)`.
+struct Block {
+    attn_norm: Vec<f32>,
+    wq: Vec<f32>,
+    wk: Vec<f32>,
+    wv: Vec<f32>,
+    wo: Vec<f32>,
+    ffn_norm: Vec<f32>,
+    w_gate: Vec<f32>,
+    w_up: Vec<f32>,
+    w_down: Vec<f32>,
+}
+
+/// A llama-family model dequantized to f32, computed in f64.
+pub struct RefModel {
+    pub n_layer: usize,
+    pub n_embd: usize,
+    pub n_head: usize,
+    pub n_head_kv: usize,
+    pub n_ff: usize,
+    pub n_vocab: usize,
+    eps: f64,
+    theta: f64,
+    token_embd: Vec<f32>,     // (n_vocab, n_embd)
+    output: Option<Vec<f32>>, // (n_vocab, n_embd); None: tied to token_embd
+    output_norm: Vec<f32>,
+    blocks: Vec<Block>,
+}
+
+/// What one pass computes.
+pub struct RefPass {
+    /// `hidden[l]`: the residual stream after block `l`, `(n, n_embd)`.
+    pub hidden: Vec<Vec<f64>>,
+}
+
+fn tensor(gguf: &Gguf, bytes: &[u8], name: &str) -> Vec<f32> {
+    let info = gguf.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut out = vec![0.0f32; info.n_elements() as usize];
+    dequantize(info.ty, gguf.tensor_data(bytes, info).expect("tensor data"), &mut out).expect("dequantize");
+    out
+}
+
+fn meta(gguf: &Gguf, key: &str) -> u64 {
+    gguf.u64(key).unwrap_or_else(|e| panic!("{key}: {e}"))
+}
+
+/// `out[r] = Σ_c w[r, c] · x[c]`.
+fn matvec(w: &[f32], x: &[f64], rows: usize) -> Vec<f64> {
+    let cols = x.len();
+    (0..rows).map(|r| w[r * cols..(r + 1) * cols].iter().zip(x).map(|(&a, &b)| a as f64 * b).sum()).collect()
+}
+
+impl RefModel {
+    /// Reads every tensor of a llama GGUF file.
+    pub fn load(bytes: &[u8]) -> Self {
+        let gguf = Gguf::parse(bytes).expect("GGUF");
+        let n_embd = meta(&gguf, "llama.embedding_length") as usize;
+        let token_embd = tensor(&gguf, bytes, "token_embd.weight");
+        let output = gguf.tensor("output.weight").is_ok().then(|| tensor(&gguf, bytes, "output.weight"));
+        let n_layer = meta(&gguf, "llama.block_count") as usize;
+        let blocks = (0..n_layer)
+            .map(|l| {
+                let t = |name: &str| tensor(&gguf, bytes, &format!("blk.{l}.{name}.weight"));
+                Block {
+                    attn_norm: t("attn_norm"),
+                    wq: t("attn_q"),
+                    wk: t("attn_k"),
+                    wv: t("attn_v"),
+                    wo: t("attn_output"),
+                    ffn_norm: t("ffn_norm"),
+                    w_gate: t("ffn_gate"),
+                    w_up: t("ffn_up"),
+                    w_down: t("ffn_down"),
+                }
+            })
+            .collect();
+        Self {
+            n_layer,
+            n_embd,
+            n_head: meta(&gguf, "llama.attention.head_count") as usize,
+            n_head_kv: meta(&gguf, "llama.attention.head_count_kv") as usize,
+            n_ff: meta(&gguf, "llama.feed_forward_length") as usize,
+            n_vocab: token_embd.len() / n_embd,
+            eps: gguf.f64("llama.attention.layer_norm_rms_epsilon").expect("eps"),
+            theta: gguf.f64("llama.rope.freq_base").unwrap_or(10_000.0),
+            token_embd,
+            output,
+            output_norm: tensor(&gguf, bytes, "output_norm.weight"),
+            blocks,
+        }
+    }
+
+    fn rms_norm(&self, x: &[f64], weight: &[f32]) -> Vec<f64> {
+        let scale = 1.0 / (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64 + self.eps).sqrt();
+        x.iter().zip(weight).map(|(v, &w)| v * scale * w as f64).collect()
+    }
+
+    fn rope(&self, v: &mut [f64], head_dim: usize, pos: usize) {
+        for head in v.chunks_exact_mut(head_dim) {
+            for i in 0..head_dim / 2 {
+                let angle = pos as f64 * self.theta.powf(-2.0 * i as f64 / head_dim as f64);
+                let (s, c) = angle.sin_cos();
+                let (a, b) = (head[2 * i], head[2 * i + 1]);
+                head[2 * i] = a * c - b * s;
+                head[2 * i + 1] = a * s + b * c;
+            }
+        }
+    }
+
+    /// Runs `ids` from position 0 and keeps the residual stream after every block.
+    pub fn run(&self, ids: &[u32]) -> RefPass {
+        let (d, hd) = (self.n_embd, self.n_embd / self.n_head);
+        let kv_dim = self.n_head_kv * hd;
+        let group = self.n_head / self.n_head_kv;
+        let mut x: Vec<Vec<f64>> =
+            ids.iter().map(|&id| self.token_embd[id as usize * d..][..d].iter().map(|&v| v as f64).collect()).collect();
+        let mut hidden = Vec::with_capacity(self.n_layer);
+        for b in &self.blocks {
+            // Attention: every position's q, k, v, then causal softmax per head.
+            let (mut qs, mut ks, mut vs) = (Vec::new(), Vec::new(), Vec::new());
+            for (pos, row) in x.iter().enumerate() {
+                let h = self.rms_norm(row, &b.attn_norm);
+                let mut q = matvec(&b.wq, &h, d);
+                let mut k = matvec(&b.wk, &h, kv_dim);
+                self.rope(&mut q, hd, pos);
+                self.rope(&mut k, hd, pos);
+                qs.push(q);
+                ks.push(k);
+                vs.push(matvec(&b.wv, &h, kv_dim));
+            }
+            for (t, row) in x.iter_mut().enumerate() {
+                let mut mixed = vec![0.0f64; d];
+                for head in 0..self.n_head {
+                    let kv = (head / group) * hd;
+                    let q = &qs[t][head * hd..][..hd];
+                    let scores: Vec<f64> = (0..=t)
+                        .map(|j| {
+                            q.iter().zip(&ks[j][kv..kv + hd]).map(|(a, b)| a * b).sum::<f64>() / (hd as f64).sqrt()
+                        })
+                        .collect();
+                    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+                    let total: f64 = weights.iter().sum();
+                    for (j, w) in weights.iter().enumerate() {
+                        for (m, v) in mixed[head * hd..][..hd].iter_mut().zip(&vs[j][kv..kv + hd]) {
+                            *m += w / total * v;
+                        }
+                    }
+                }
+                for (r, o) in row.iter_mut().zip(matvec(&b.wo, &mixed, d)) {
+                    *r += o;
+                }
+            }
+            // Feed-forward: w_down · (silu(w_gate · h) ⊙ (w_up · h)).
+            for row in x.iter_mut() {
+                let h = self.rms_norm(row, &b.ffn_norm);
+                let gate = matvec(&b.w_gate, &h, self.n_ff);
+                let up = matvec(&b.w_up, &h, self.n_ff);
+                let act: Vec<f64> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
+                for (r, o) in row.iter_mut().zip(matvec(&b.w_down, &act, d)) {
+                    *r += o;
+                }
+            }
+            hidden.push(x.iter().flatten().copied().collect());
+        }
+        RefPass { hidden }
+    }
+
+    /// The output head applied to one residual-stream row: final norm, then the output matrix.
+    pub fn logits_of(&self, row: &[f64]) -> Vec<f64> {
+        let normed = self.rms_norm(row, &self.output_norm);
+        matvec(self.output.as_ref().unwrap_or(&self.token_embd), &normed, self.n_vocab)
+    }
+
+    /// The model's logits after `ids` (at the last position).
+    pub fn next_logits(&self, ids: &[u32]) -> Vec<f64> {
+        let pass = self.run(ids);
+        let last = pass.hidden.last().expect("a block");
+        self.logits_of(&last[(ids.len() - 1) * self.n_embd..])
+    }
+}
+
+/// `softmax(logits)` in f64.
+pub fn softmax(logits: &[f64]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exps: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+    let total: f64 = exps.iter().sum();
+    exps.into_iter().map(|e| e / total).collect()
+}
+
+/// The default model, loaded once per test binary (about 0.6 GB of f32).
+pub fn default_model() -> &'static RefModel {
+    static MODEL: std::sync::OnceLock<RefModel> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| RefModel::load(super::model_bytes()))
+}

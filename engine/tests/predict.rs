@@ -1,0 +1,195 @@
+//! `glassbox next` — the next-word game's numbers — against a float64 forward pass written in the test
+//! (`common/reference_forward.rs`), itself checked against the exact reference logits in `shared/`.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::process::Command;
+
+use common::reference_forward::{default_model, softmax};
+use serde_json::Value;
+
+/// The CLI's exact path (f32 activations) against float64: probabilities agree to this. Thirty layers of
+/// f32 sums move the logits a little; the largest difference seen is 1.1e-4, for "Paris" at p = 0.77.
+const PROB_TOLERANCE: f64 = 3e-4;
+/// Logits of the f64 reference against the reference file's exact float64 logits (stored as f32).
+const LOGIT_TOLERANCE: f64 = 1e-3;
+
+fn next(args: &[&str]) -> Value {
+    let model = std::env::var("GLASSBOX_MODEL").expect("GLASSBOX_MODEL");
+    common::model_bytes();
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["next", "--model", &model, "--json"])
+        .args(args)
+        .output()
+        .expect("run glassbox");
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().expect("a line")).expect("JSON")
+}
+
+fn ids_of(value: &Value) -> Vec<u32> {
+    serde_json::from_value(value.clone()).expect("ids")
+}
+
+fn f(value: &Value) -> f64 {
+    value.as_f64().expect("a number")
+}
+
+#[test]
+fn reference_forward_matches_the_exact_reference_logits() {
+    let model = default_model();
+    let case = &common::reference().chat[0];
+    let mut worst = 0.0f64;
+    for (i, exact) in case.exact_teacher_forced.iter().take(2).enumerate() {
+        let ids: Vec<u32> = case.prompt_ids.iter().chain(&case.greedy_ids[..i]).copied().collect();
+        let logits = model.next_logits(&ids);
+        for (&id, &want) in exact.top5_ids.iter().zip(&exact.top5_logits) {
+            worst = worst.max((logits[id as usize] - want as f64).abs());
+        }
+    }
+    eprintln!("f64 reference vs the exact reference logits: max |Δ| {worst:.2e}");
+    assert!(worst < LOGIT_TOLERANCE, "max |Δ| {worst}");
+}
+
+#[test]
+fn next_lists_the_top_tokens_entropy_and_a_guess_as_a_float64_forward_does() {
+    let model = default_model();
+    for (text, guess) in [("The capital of France is", "Paris"), ("Le petit chat boit du", "chocolat chaud")] {
+        let value = next(&["--text", text, "--top", "10", "--guess", guess]);
+        let ids = ids_of(&value["ids"]);
+        let reference = model.next_logits(&ids);
+        let probs = softmax(&reference);
+
+        let top = value["top"].as_array().expect("top");
+        assert_eq!(top.len(), 10);
+        for entry in top {
+            let id = entry["id"].as_u64().expect("id") as usize;
+            let (ours, want) = (f(&entry["prob"]), probs[id]);
+            assert!((ours - want).abs() < PROB_TOLERANCE, "{text:?} token {id}: {ours} vs {want}");
+        }
+        // Best first, and nothing outside the list beats its last entry.
+        let listed: Vec<f64> = top.iter().map(|e| f(&e["prob"])).collect();
+        assert!(listed.windows(2).all(|w| w[0] >= w[1]));
+        let floor = listed[9];
+        let ahead = probs.iter().filter(|&&p| p > floor + PROB_TOLERANCE).count();
+        assert!(ahead <= 9, "{ahead} tokens are likelier than the 10th listed");
+        let entropy: f64 = -probs.iter().filter(|&&p| p > 0.0).map(|p| p * p.ln()).sum::<f64>();
+        assert!((f(&value["entropy"]) - entropy).abs() < 1e-3, "entropy {} vs {entropy}", value["entropy"]);
+
+        // The guess: its pieces are the word's tokens with a space before it, scored one after the other.
+        let guess_json = &value["guess"];
+        let pieces: Vec<u32> = guess_json["pieces"]
+            .as_array()
+            .expect("pieces")
+            .iter()
+            .map(|p| p["id"].as_u64().expect("id") as u32)
+            .collect();
+        let model_path = std::env::var("GLASSBOX_MODEL").expect("model");
+        let tokenized = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+            .args(["tokenize", "--model", &model_path, "--text", &format!(" {guess}"), "--json"])
+            .output()
+            .expect("tokenize");
+        let tokenized: Value =
+            serde_json::from_str(String::from_utf8_lossy(&tokenized.stdout).trim()).expect("tokenize JSON");
+        assert_eq!(pieces, ids_of(&tokenized["ids"]), "{guess:?}");
+        let mut context = ids.clone();
+        let mut product = 1.0f64;
+        for &piece in &pieces {
+            product *= softmax(&model.next_logits(&context))[piece as usize];
+            context.push(piece);
+        }
+        let prob = f(&guess_json["prob"]);
+        assert!((prob - product).abs() < PROB_TOLERANCE.max(product * 1e-3), "{guess:?}: {prob} vs {product}");
+        // Rank of the first piece: 1 + the tokens ahead of it, up to near-ties the f32 path may order
+        // either way.
+        let l = reference[pieces[0] as usize];
+        let surely_ahead = reference.iter().filter(|&&x| x > l + 1e-4).count();
+        let maybe_ahead = reference.iter().filter(|&&x| x > l - 1e-4).count() - 1;
+        let rank = guess_json["rank"].as_u64().expect("rank") as usize;
+        assert!((1 + surely_ahead..=1 + maybe_ahead).contains(&rank), "{guess:?}: rank {rank}, {surely_ahead} ahead");
+        eprintln!("{text:?} + {guess:?}: {} pieces, p = {prob:.3e}, rank {rank}", pieces.len());
+        assert!(pieces.len() >= 2 || text.starts_with("The"), "a multi-piece guess is covered");
+    }
+}
+
+/// The sampler's reshaping written out plainly: sort, keep the top k, softmax at temperature T, keep the
+/// smallest prefix reaching p, renormalise.
+fn brute_force_reshape(logits: &[f64], temperature: f64, top_k: usize, top_p: f64) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+    let mut out = vec![0.0; logits.len()];
+    if temperature == 0.0 {
+        out[order[0]] = 1.0;
+        return out;
+    }
+    let kept = if top_k > 0 { &order[..top_k] } else { &order[..] };
+    let scaled: Vec<f64> = kept.iter().map(|&i| logits[i] / temperature).collect();
+    let probs = softmax(&scaled);
+    let mut cumulative = 0.0;
+    let mut n = probs.len();
+    // top-p 1 keeps everything (a sum that rounds up to 1 early must not cut the tail).
+    for (i, p) in probs.iter().enumerate().take_while(|_| top_p < 1.0) {
+        cumulative += p;
+        if cumulative >= top_p {
+            n = i + 1;
+            break;
+        }
+    }
+    let mass: f64 = probs[..n].iter().sum();
+    for (&i, p) in kept[..n].iter().zip(&probs) {
+        out[i] = p / mass;
+    }
+    out
+}
+
+#[test]
+fn sampled_is_the_distribution_the_settings_draw_from() {
+    let model = default_model();
+    let text = "Once upon a time, there was a";
+    let mut logits = None;
+    for (temperature, top_k, top_p) in [(0.0, 0, 1.0), (0.7, 0, 1.0), (1.5, 20, 1.0), (1.0, 50, 0.8)] {
+        let value = next(&[
+            "--text",
+            text,
+            "--top",
+            "12",
+            "--temperature",
+            &temperature.to_string(),
+            "--top-k",
+            &top_k.to_string(),
+            "--top-p",
+            &top_p.to_string(),
+        ]);
+        let logits = logits.get_or_insert_with(|| model.next_logits(&ids_of(&value["ids"])));
+        let want = brute_force_reshape(logits, temperature, top_k, top_p);
+        let sampled = &value["sampled"];
+        let kept = want.iter().filter(|&&p| p > 0.0).count();
+        assert_eq!(sampled["kept"].as_u64(), Some(kept as u64), "T {temperature}, k {top_k}, p {top_p}");
+        let listed = sampled["top"].as_array().expect("top");
+        assert_eq!(listed.len(), 12);
+        for (entry, plain) in listed.iter().zip(value["top"].as_array().expect("top")) {
+            assert_eq!(entry["id"], plain["id"], "same tokens, in the model's order");
+            let id = entry["id"].as_u64().expect("id") as usize;
+            assert!((f(&entry["prob"]) - want[id]).abs() < PROB_TOLERANCE, "T {temperature}: token {id}");
+        }
+        eprintln!("T {temperature}, top-k {top_k}, top-p {top_p}: {kept} tokens kept");
+    }
+}
+
+#[test]
+fn next_refuses_an_empty_text_and_an_empty_guess_with_one_line() {
+    let model = std::env::var("GLASSBOX_MODEL").expect("GLASSBOX_MODEL");
+    for (args, needle) in
+        [(vec!["--text", ""], "empty"), (vec!["--text", "Bonjour", "--guess", " "], "the guess is empty")]
+    {
+        let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+            .args(["next", "--model", &model])
+            .args(&args)
+            .output()
+            .expect("run glassbox");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+}
