@@ -76,9 +76,9 @@ export async function screenshot(page, name) {
   return file;
 }
 
-/** Waits until the default model is loaded (from the network or this browser's copy). */
+/** Waits until the default model is loaded (from the network or this browser's copy), whatever the view. */
 export async function waitForModel(page, timeout = 90_000) {
-  await page.getByTestId("model-status").filter({ hasText: /loaded on this device|chargé sur cet appareil/ }).waitFor({ timeout });
+  await page.waitForFunction(() => document.querySelector(".page")?.dataset.model === "ready", null, { timeout });
 }
 
 /** Sets the answer settings through the settings panel (the page keeps them on this device). */

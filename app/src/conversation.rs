@@ -39,12 +39,21 @@ pub struct Exchange {
     pub prompt_len: usize,
     /// Whether attention was recorded for it.
     pub traced: bool,
+    /// A text the model read whole (no answer): every token's attention exists.
+    #[serde(default)]
+    pub read: bool,
+    /// How the answer's tokens were drawn (temperature, top-k, top-p); `None` for a reading.
+    #[serde(default)]
+    pub drawn_with: Option<(f32, usize, f32)>,
 }
 
 impl Exchange {
     /// The last position whose attention has been computed: a token's attention exists once the model
-    /// has read it, so the newest chosen token has none yet.
+    /// has read it, so the newest chosen token of an answer has none yet.
     pub fn last_read(&self) -> Option<usize> {
+        if self.read {
+            return self.tokens.len().checked_sub(1);
+        }
         (self.tokens.len() > self.prompt_len).then(|| self.tokens.len().saturating_sub(2))
     }
 }
@@ -215,11 +224,19 @@ mod tests {
 
     #[test]
     fn the_newest_token_has_no_attention_yet() {
-        let mut e = Exchange { tokens: vec![token("a", 1.0); 5], prompt_len: 5, traced: true };
+        let mut e = Exchange { tokens: vec![token("a", 1.0); 5], prompt_len: 5, traced: true, ..Exchange::default() };
         assert_eq!(e.last_read(), None, "prompt only: nothing read yet");
         e.tokens.push(token("b", 0.5));
         assert_eq!(e.last_read(), Some(4), "the first answer token came from reading the prompt");
         e.tokens.push(token("c", 0.5));
         assert_eq!(e.last_read(), Some(5));
+    }
+
+    #[test]
+    fn a_text_read_whole_has_every_tokens_attention() {
+        let e =
+            Exchange { tokens: vec![token("a", 1.0); 5], prompt_len: 5, traced: true, read: true, drawn_with: None };
+        assert_eq!(e.last_read(), Some(4));
+        assert_eq!(Exchange { read: true, ..Exchange::default() }.last_read(), None);
     }
 }

@@ -52,6 +52,8 @@ pub enum LabRequest {
     Beta(f32),
     /// Encode and rebuild an image (a picked example or a drawing), with both models.
     Reconstruct(Vec<f32>),
+    /// Every resource this worker has fetched (the requests log).
+    Fetched,
     /// Decode codes `(n, latent)` with one model.
     Decode {
         /// Which model.
@@ -103,6 +105,8 @@ pub enum LabResponse {
         /// The VAE's rebuild.
         vae: Vec<f32>,
     },
+    /// The answer to [`LabRequest::Fetched`].
+    Fetched(Vec<crate::protocol::Fetched>),
     /// The answer to [`LabRequest::Decode`].
     Decoded {
         /// Which model.
@@ -181,13 +185,34 @@ struct GpuPair {
     vae: GpuAutoencoder,
 }
 
+/// The hidden layer's width for images of `dim` pixels.
+pub fn hidden_width(dim: usize) -> usize {
+    if dim > 256 {
+        128
+    } else {
+        64
+    }
+}
+
+/// Faces the lab draws (its training and held-out images together).
+pub const FACES: usize = 2000;
+
+/// Parameters of the lab's VAE on images of `dim` pixels with a code of `latent` numbers: the encoder
+/// (to the hidden layer, then to a mean and a log-variance per code number) and the decoder, weights
+/// and biases.
+pub fn vae_parameters(dim: usize, latent: usize) -> usize {
+    let hidden = hidden_width(dim);
+    let linear = |inputs: usize, outputs: usize| inputs * outputs + outputs;
+    linear(dim, hidden) + linear(hidden, 2 * latent) + linear(latent, hidden) + linear(hidden, dim)
+}
+
 impl Lab {
     fn new(setup: LabSetup, generation: u64) -> Self {
         let data = match setup.data {
-            DataChoice::Faces => train::faces(2000, 5),
+            DataChoice::Faces => train::faces(FACES, 5),
             DataChoice::Digits => train::digits(),
         };
-        let hidden = if data.dim() > 256 { 128 } else { 64 };
+        let hidden = hidden_width(data.dim());
         let latent = setup.latent.clamp(1, 32);
         let plain = Autoencoder::new(data.dim(), hidden, latent, Kind::Plain, 2e-3, 1);
         let vae = Autoencoder::new(data.dim(), hidden, latent, Kind::Variational { beta: setup.beta }, 2e-3, 2);
@@ -329,6 +354,7 @@ impl Worker for LabWorker {
                     }
                 }
             }
+            LabRequest::Fetched => scope.respond(from, LabResponse::Fetched(crate::worker::fetched())),
             LabRequest::Reconstruct(image) => {
                 if let Some(lab) = self.lab.borrow().as_ref().filter(|l| image.len() == l.data.dim()) {
                     let (plain_code, vae_code) = (lab.plain.encode(&image), lab.vae.encode(&image));
@@ -449,4 +475,19 @@ async fn gpu_for(cache: &RefCell<Option<Option<Rc<GpuContext>>>>, force: bool) -
 /// wgpu's device type of a software adapter.
 fn wgpu_cpu_type() -> engine::backend::gpu::DeviceType {
     engine::backend::gpu::DeviceType::Cpu
+}
+
+#[cfg(test)]
+mod parameter_tests {
+    use super::*;
+
+    #[test]
+    fn vae_parameters_count_every_weight_and_bias_of_the_lab_model() {
+        for (dim, latent) in [(1024, 2), (64, 8)] {
+            let vae = Autoencoder::new(dim, hidden_width(dim), latent, Kind::Variational { beta: 1.0 }, 1e-3, 1);
+            let counted: usize =
+                [&vae.enc1, &vae.enc2, &vae.dec1, &vae.dec2].iter().map(|l| l.w.len() + l.b.len()).sum();
+            assert_eq!(vae_parameters(dim, latent), counted);
+        }
+    }
 }

@@ -5,9 +5,12 @@
 pub mod components;
 pub mod conversation;
 pub mod draw;
+pub mod game;
 pub mod i18n;
 pub mod lab;
+pub mod lesson;
 pub mod protocol;
+pub mod route;
 pub mod state;
 pub mod store;
 pub mod worker;

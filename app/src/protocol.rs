@@ -39,6 +39,58 @@ pub struct Alternative {
     pub prob: f32,
 }
 
+/// What the model reads before a prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Context {
+    /// A plain text, tokenized as `glassbox next` does (no chat template).
+    Text(String),
+    /// Token ids already chosen (the game's text after tokens were added one by one).
+    Ids(Vec<u32>),
+}
+
+/// A guessed next word, scored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuessView {
+    /// The word as typed.
+    pub word: String,
+    /// Its tokens, each with its probability given the text and the pieces before it.
+    pub pieces: Vec<Alternative>,
+    /// The probability that the model writes exactly these pieces next (their product).
+    pub prob: f32,
+    /// The first piece's rank among every token (1: the likeliest).
+    pub rank: usize,
+}
+
+/// The model's distribution over the next token after a context (the next-word game).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The context's ids.
+    pub ids: Vec<u32>,
+    /// The context's tokens, for the chips.
+    pub pieces: Vec<Piece>,
+    /// The context as text.
+    pub text: String,
+    /// The likeliest next tokens, best first (temperature 1).
+    pub top: Vec<Alternative>,
+    /// Entropy of the distribution, in nats.
+    pub entropy: f32,
+    /// Every token with its logit, best first: the page reshapes it live for the sampling view.
+    pub sorted: Vec<(u32, f32)>,
+    /// The guess, when one was asked for.
+    pub guess: Option<GuessView>,
+}
+
+/// One resource this worker fetched (the browser's resource timing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fetched {
+    /// Its address.
+    pub url: String,
+    /// When it started, in ms since the epoch.
+    pub at_ms: f64,
+    /// Bytes that crossed the network (0: from this browser's copy).
+    pub transfer_bytes: f64,
+}
+
 /// UI → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
@@ -73,6 +125,31 @@ pub enum Request {
         /// Hide the first key and renormalise.
         hide_sink: bool,
     },
+    /// The next-token distribution after a context, and a guess's score when one is given.
+    Predict {
+        /// What the model reads.
+        context: Context,
+        /// A word the class guessed.
+        guess: Option<String>,
+    },
+    /// The model reads a plain text (no chat template) and records its attention, for the explorer.
+    Read {
+        /// The text.
+        text: String,
+    },
+    /// Continuations of `ids` with each seed in turn (streamed as [`Response::Continuation`]).
+    Continue {
+        /// The text so far.
+        ids: Vec<u32>,
+        /// One continuation per seed.
+        seeds: Vec<u64>,
+        /// Sampling (its seed is replaced by each of `seeds`).
+        sampler: SamplerConfig,
+        /// Most new tokens per continuation.
+        max_tokens: usize,
+    },
+    /// Every resource this worker has fetched since it started.
+    Fetched,
     /// One head's (or the heads' mean) attention matrix over positions `0..=upto`.
     AttentionHead {
         /// The last query position shown.
@@ -141,6 +218,23 @@ pub enum Response {
     AttentionGrid(Option<Thumbnails>),
     /// The answer to [`Request::AttentionHead`] (`None`: nothing traced up to there).
     AttentionHead(Option<HeadMatrix>),
+    /// The answer to [`Request::Predict`].
+    Prediction(Prediction),
+    /// The answer to [`Request::Read`]: the text's tokens, whose attention is now recorded.
+    Read(Vec<Piece>),
+    /// Part of a continuation ([`Request::Continue`]).
+    Continuation {
+        /// Which of the seeds.
+        slot: usize,
+        /// New text.
+        text: String,
+        /// The last part of this continuation.
+        done: bool,
+    },
+    /// Every continuation asked for is written (or stopped).
+    Continued,
+    /// The answer to [`Request::Fetched`].
+    Fetched(Vec<Fetched>),
     /// Something failed; the message is for the user, and nothing already there was lost.
     Error(String),
 }

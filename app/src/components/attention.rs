@@ -25,7 +25,7 @@ const MIN_LINE_ROW: f64 = 10.0;
 const MAX_LINE_ROW: f64 = 20.0;
 
 fn labels(state: &AppState) -> Vec<String> {
-    state.exchange.with(|e| e.tokens.iter().map(|t| chip_text(&t.piece.text)).collect())
+    state.shown.with(|e| e.tokens.iter().map(|t| chip_text(&t.piece.text)).collect())
 }
 
 fn head_code(head: HeadPick) -> String {
@@ -155,7 +155,7 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
     let tip: RwSignal<Option<(f64, f64, String)>> = RwSignal::new(None);
     let replay: StoredValue<Option<IntervalHandle>> = StoredValue::new(None);
 
-    let last = move || state.exchange.with(|e| if e.traced { e.last_read() } else { None });
+    let last = move || state.shown.with(|e| if e.traced { e.last_read() } else { None });
     let projector = move || state.prefs.with(|p| p.projector);
 
     // Draw the grid whenever its thumbnails (or the chosen head) change.
@@ -241,7 +241,7 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
     let start_replay = move || {
         stop_replay();
         let Some(end) = last() else { return };
-        let from = state.exchange.with_untracked(|e| e.prompt_len.saturating_sub(1));
+        let from = state.shown.with_untracked(|e| e.prompt_len.saturating_sub(1));
         ex.selected.set(Some(from));
         let handle = set_interval_with_handle(
             move || {
@@ -325,6 +325,7 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
         <section class="attention panel" aria-labelledby="attention-title" data-testid="attention">
             <h2 id="attention-title">{move || t().attention}</h2>
             <p class="hint">{move || t().attention_intro}</p>
+            <super::reading::ReadBox state=state/>
             <p class="muted" data-testid="attention-status" hidden=move || status().is_none()>{status}</p>
             <div class="explorer" hidden=move || status().is_some()>
                 <div class="controls">

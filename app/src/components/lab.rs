@@ -53,7 +53,14 @@ struct Lab {
     hover_image: RwSignal<Vec<f32>>,
     tiles: RwSignal<Vec<f32>>,
     bridge: StoredValue<Option<WorkerBridge<LabWorker>>, LocalStorage>,
+    /// Samples were asked for before the models had learned anything.
+    pending_generate: StoredValue<bool>,
+    /// Where the requests log's figures go.
+    fetched: RwSignal<Vec<crate::protocol::Fetched>>,
 }
+
+/// Steps after which random codes decode to something worth showing.
+const TRAINED_ENOUGH: usize = 300;
 
 impl Lab {
     fn send(&self, request: LabRequest) {
@@ -112,6 +119,10 @@ impl Lab {
                     }
                 });
                 let latent = self.setup.get_untracked().latent;
+                if p.step >= TRAINED_ENOUGH && self.pending_generate.get_value() {
+                    self.pending_generate.set_value(false);
+                    self.generate();
+                }
                 self.progress.set(Some(p));
                 // Keep the strip, the morph and the tiles in step with training.
                 self.send(LabRequest::Reconstruct(self.strip_input()));
@@ -130,6 +141,7 @@ impl Lab {
                     self.send(LabRequest::Decode { which: Which::Vae, codes, purpose: DecodePurpose::Tiles });
                 }
             }
+            LabResponse::Fetched(list) => self.fetched.set(list),
             LabResponse::Reconstruction { plain_code, plain, vae_code, vae } => {
                 self.rebuild.set(Some((plain_code, plain, vae_code, vae)))
             }
@@ -142,6 +154,15 @@ impl Lab {
                 DecodePurpose::Hover => self.hover_image.set(images),
                 DecodePurpose::Tiles => self.tiles.set(images),
             },
+        }
+    }
+
+    /// Draws new examples now if the models have learned a little, else as soon as they have.
+    fn generate_when_trained(&self) {
+        if self.progress.with_untracked(|p| p.as_ref().is_some_and(|p| p.step >= TRAINED_ENOUGH)) {
+            self.generate();
+        } else {
+            self.pending_generate.set_value(true);
         }
     }
 
@@ -227,7 +248,7 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
     let t = move || state.lang.get().t();
     let lang = move || state.lang.get();
     let lab = Lab {
-        setup: RwSignal::new(LabSetup { data: DataChoice::Faces, latent: 2, beta: 1.0, force_gpu: crate::force_gpu() }),
+        setup: state.teach.lab_setup,
         side: RwSignal::new(0),
         examples: RwSignal::new(Vec::new()),
         progress: RwSignal::new(None),
@@ -242,6 +263,8 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
         hover_image: RwSignal::new(Vec::new()),
         tiles: RwSignal::new(Vec::new()),
         bridge: StoredValue::new_local(None),
+        pending_generate: StoredValue::new(false),
+        fetched: state.teach.lab_fetched,
     };
     let bridge = LabWorker::spawner()
         .callback(move |r| lab.on_response(r))
@@ -249,7 +272,24 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
         .as_module(false)
         .spawn(crate::LAB_WORKER_LOADER_URL);
     lab.bridge.set_value(Some(bridge));
-    lab.start();
+    // A new data set or code size (from the controls, a lesson step or a link) starts training over.
+    let shape = Memo::new(move |_| lab.setup.with(|s| (s.data, s.latent)));
+    Effect::new(move |_| {
+        shape.track();
+        lab.start();
+    });
+    // A lesson step asks for new samples; the requests log asks what this worker fetched.
+    Effect::new(move |first: Option<()>| {
+        state.teach.lab_generate.track();
+        if first.is_some() || state.teach.lab_generate.get_untracked() > 0 {
+            lab.generate_when_trained();
+        }
+    });
+    Effect::new(move |_| {
+        if state.teach.fetch_tick.get() > 0 {
+            lab.send(LabRequest::Fetched);
+        }
+    });
 
     let side = Signal::derive(move || lab.side.get());
     let running = move || lab.progress.with(|p| p.as_ref().is_none_or(|p| p.running));
@@ -402,10 +442,10 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                     {move || t().lab_data}" "
                     <select
                         data-testid="lab-data"
+                        prop:value=move || if lab.setup.with(|s| s.data == DataChoice::Digits) { "digits" } else { "faces" }
                         on:change=move |ev| {
                             let data = if event_target_value(&ev) == "digits" { DataChoice::Digits } else { DataChoice::Faces };
                             lab.setup.update(|s| s.data = data);
-                            lab.start();
                         }
                     >
                         <option value="faces">{move || t().lab_faces}</option>
@@ -423,7 +463,6 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                         on:change=move |ev| {
                             if let Ok(latent) = event_target_value(&ev).parse::<usize>() {
                                 lab.setup.update(|s| s.latent = latent);
-                                lab.start();
                             }
                         }
                     />

@@ -2,8 +2,14 @@
 
 mod attention;
 mod chat;
+mod game;
 mod lab;
+mod lesson;
+mod privacy;
+mod reading;
+mod scale;
 mod settings;
+mod share;
 mod status;
 mod tokens;
 
@@ -13,19 +19,33 @@ use wasm_bindgen::JsCast;
 
 pub use attention::AttentionExplorer;
 pub use chat::Chat;
+pub use game::NextWordGame;
 pub use lab::AutoencoderLab;
+pub use lesson::LessonCard;
+pub use privacy::Privacy;
+pub use scale::Scale;
 pub use settings::SettingsPanel;
-pub use status::SystemStatus;
+pub use share::Share;
+pub use status::{ModelLine, SystemStatus};
 pub use tokens::TokenView;
 
 use crate::i18n::Lang;
-use crate::state::{AppState, Prefs, Theme};
+use crate::route::Page;
+use crate::state::{AppState, Pane, Prefs, Theme};
+
+/// Whether a key event was typed into a text field (where arrows move the caret, not the lesson).
+fn typing(ev: &ev::KeyboardEvent) -> bool {
+    ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_some_and(|e| {
+        matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || e.has_attribute("contenteditable")
+    })
+}
 
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
     let state = AppState::start();
     let t = move || state.lang.get().t();
+    let tt = move || state.lang.get().tt();
     // The outside world: the document's language, theme and projector mode follow the preferences.
     Effect::new(move |_| {
         let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) else {
@@ -41,26 +61,54 @@ pub fn App() -> impl IntoView {
         let _ =
             if projector { root.set_attribute("data-projector", "") } else { root.remove_attribute("data-projector") };
     });
-    // Esc stops the answer from anywhere on the page.
-    let _esc = window_event_listener(ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            state.stop();
+    let teach = state.teach;
+    let page = move || teach.page.get();
+    let pane = move || if page() == Page::Lesson { teach.pane.get() } else { None };
+    // Esc stops the answer from anywhere on the page; ← → change the lesson's step.
+    let _keys = window_event_listener(ev::keydown, move |ev| match ev.key().as_str() {
+        "Escape" => state.stop(),
+        "ArrowRight" | "ArrowLeft" if teach.page.get_untracked() == Page::Lesson && !typing(&ev) => {
+            let step = teach.step.get_untracked();
+            let to = if ev.key() == "ArrowRight" { step + 1 } else { step.saturating_sub(1) };
+            if to != step {
+                state.go_to_step(to);
+            }
         }
+        _ => {}
     });
     let dragging = RwSignal::new(false);
-    // Which page: the address's #lab opens the lab, so a link can share it.
-    let on_lab = || web_sys::window().and_then(|w| w.location().hash().ok()).is_some_and(|h| h == "#lab");
-    let lab_open = RwSignal::new(on_lab());
-    let lab_seen = RwSignal::new(on_lab());
-    let _hash = window_event_listener(ev::hashchange, move |_| {
-        lab_open.set(on_lab());
-        if on_lab() {
+    let shows = move |wanted: &[Pane]| pane().is_some_and(|p| wanted.contains(&p));
+    let on_chat = move || page() == Page::Chat;
+    let game_shown = move || page() == Page::Game || matches!(pane(), Some(Pane::Game { .. }));
+    let lab_shown = move || page() == Page::Lab || shows(&[Pane::Lab]);
+    // The lab (and its worker) starts the first time it is shown, then keeps training in the background.
+    let lab_seen = RwSignal::new(false);
+    Effect::new(move |_| {
+        if lab_shown() {
             lab_seen.set(true);
         }
     });
+    let tab = move |target: Page, label: fn(&AppState) -> &'static str, testid: &'static str| {
+        let href = move || match target {
+            Page::Lesson => {
+                format!("#lesson/{}", crate::lesson::steps(Lang::Fr).get(teach.step.get()).map_or("t1", |s| s.id))
+            }
+            other => format!("#{}", other.slug()),
+        };
+        view! {
+            <a href=href data-testid=testid aria-current=move || (page() == target).then_some("page")>
+                {move || label(&state)}
+            </a>
+        }
+    };
     view! {
         <div
             class="page"
+            data-model=move || match state.model.get() {
+                crate::state::ModelState::Ready { .. } => "ready",
+                crate::state::ModelState::Loading => "loading",
+                crate::state::ModelState::Failed(_) => "failed",
+            }
             class:dragging=move || dragging.get()
             on:dragover=move |ev: ev::DragEvent| {
                 ev.prevent_default();
@@ -83,11 +131,20 @@ pub fn App() -> impl IntoView {
                 <Toolbar state=state/>
             </header>
             <nav class="tabs" aria-label="Pages">
-                <a href="#chat" data-testid="tab-chat" aria-current=move || (!lab_open.get()).then_some("page")>{move || t().tab_chat}</a>
-                <a href="#lab" data-testid="tab-lab" aria-current=move || lab_open.get().then_some("page")>{move || t().tab_lab}</a>
+                {tab(Page::Lesson, |s| s.lang.get().tt().tab_lesson, "tab-lesson")}
+                {tab(Page::Chat, |s| s.lang.get().t().tab_chat, "tab-chat")}
+                {tab(Page::Game, |s| s.lang.get().tt().tab_game, "tab-game")}
+                {tab(Page::Lab, |s| s.lang.get().t().tab_lab, "tab-lab")}
             </nav>
-            <main hidden=move || lab_open.get()>
-                <section class="letters" aria-label="ChatGPT">
+            <p class="link-note" data-testid="link-note" role="status" hidden=move || teach.link_note.get().is_none()>
+                {move || teach.link_note.get().map(|why| state.lang.get().link_note(&why))}" "
+                <button type="button" class="link" on:click=move |_| teach.link_note.set(None)>{move || tt().dismiss}</button>
+            </p>
+            <Show when=move || page() == Page::Lesson>
+                <LessonCard state=state/>
+            </Show>
+            <main>
+                <section class="letters" aria-label="ChatGPT" hidden=move || !on_chat()>
                     {move || {
                         t().letters
                             .iter()
@@ -103,22 +160,37 @@ pub fn App() -> impl IntoView {
                             .collect_view()
                     }}
                 </section>
-                <div class="columns">
+                <div class="columns" hidden=move || !(on_chat() || shows(&[Pane::Chat]))>
                     <Chat state=state/>
                     <div class="side">
                         <SettingsPanel state=state/>
                         <SystemStatus state=state/>
                     </div>
                 </div>
-                <TokenView state=state/>
-                <AttentionExplorer state=state/>
+                <div hidden=move || !(on_chat() || shows(&[Pane::Chat, Pane::Explorer]))>
+                    <TokenView state=state/>
+                </div>
+                <div hidden=move || !(on_chat() || shows(&[Pane::Explorer]))>
+                    <AttentionExplorer state=state/>
+                </div>
+                <div hidden=move || !game_shown()>
+                    <NextWordGame
+                        state=state
+                        sampling=Signal::derive(move || matches!(pane(), Some(Pane::Game { sampling: true })))
+                    />
+                </div>
+                <Show when=move || lab_seen.get()>
+                    <div hidden=move || !lab_shown()>
+                        <AutoencoderLab state=state/>
+                    </div>
+                </Show>
+                <Show when=move || shows(&[Pane::Scale])>
+                    <Scale state=state/>
+                </Show>
+                <Show when=move || shows(&[Pane::Privacy])>
+                    <Privacy state=state/>
+                </Show>
             </main>
-            // The lab (and its worker) starts the first time it is opened, then keeps training in the background.
-            <Show when=move || lab_seen.get()>
-                <main hidden=move || !lab_open.get()>
-                    <AutoencoderLab state=state/>
-                </main>
-            </Show>
         </div>
     }
 }
@@ -166,6 +238,7 @@ fn Toolbar(state: AppState) -> impl IntoView {
                 {theme_button(Theme::Light, |t| t.theme_light)}
                 {theme_button(Theme::Dark, |t| t.theme_dark)}
             </div>
+            <Share state=state/>
             <button
                 type="button"
                 data-testid="projector"

@@ -6,6 +6,29 @@ use leptos::prelude::*;
 use super::input_file;
 use crate::state::{AppState, ModelState};
 
+/// One line while the model is not ready (loading with its progress, or why it failed), for the views
+/// that need it away from the status panel (the lesson, the game).
+#[component]
+pub fn ModelLine(state: AppState) -> impl IntoView {
+    let t = move || state.lang.get().t();
+    let text = move || match state.model.get() {
+        ModelState::Ready { .. } => None,
+        ModelState::Loading => Some(
+            state
+                .progress
+                .get()
+                .map(|p| state.lang.get().progress(p.loaded, p.total, None))
+                .unwrap_or_else(|| t().loading.to_owned()),
+        ),
+        ModelState::Failed(message) => Some(format!("{}: {message}", t().load_failed)),
+    };
+    view! {
+        <p class="model-line muted" data-testid="model-line" role="status" hidden=move || text().is_none()>
+            {move || format!("{} — {}", t().model_label, text().unwrap_or_default())}
+        </p>
+    }
+}
+
 /// The "this machine" panel.
 #[component]
 pub fn SystemStatus(state: AppState) -> impl IntoView {

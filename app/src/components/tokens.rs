@@ -22,24 +22,27 @@ pub fn TokenView(state: AppState) -> impl IntoView {
     };
     let details = move || {
         let position = state.focus.get()?;
-        let token = state.exchange.with(|e| e.tokens.get(position).cloned())?;
+        let token = state.shown.with(|e| e.tokens.get(position).cloned())?;
         Some((position, token))
     };
     view! {
         <section class="tokens panel" aria-labelledby="tokens-title">
             <h2 id="tokens-title">{move || t().tokens}</h2>
             <p class="hint">{move || t().tokens_intro}</p>
-            <p class="muted" hidden=move || !state.exchange.with(|e| e.tokens.is_empty())>{move || t().tokens_empty}</p>
-            <div class="legend" hidden=move || state.exchange.with(|e| e.tokens.is_empty())>
+            <p class="muted" hidden=move || !state.shown.with(|e| e.tokens.is_empty())>{move || t().tokens_empty}</p>
+            <div class="legend" hidden=move || state.shown.with(|e| e.tokens.len() <= e.prompt_len)>
                 <span class="chip prompt">{move || t().prompt_token.split(':').next().unwrap_or_default().to_owned()}</span>
                 <span class="scale" aria-hidden="true"></span>
                 <span>{move || format!("{} → {}", t().unsure, t().sure)}</span>
             </div>
+            <p class="muted" data-testid="drawn-with" hidden=move || state.shown.with(|e| e.tokens.is_empty())>
+                {move || state.lang.get().drawn_with(state.shown.with(|e| e.drawn_with))}
+            </p>
             <div class="chips" data-testid="chips">
                 // Keyed: a new token adds one chip instead of rebuilding them all.
                 <For
                     each=move || {
-                        let exchange = state.exchange.get();
+                        let exchange = state.shown.get();
                         let prompt_len = exchange.prompt_len;
                         exchange.tokens.into_iter().enumerate().map(move |(i, t)| (i, i < prompt_len, t)).collect::<Vec<_>>()
                     }

@@ -1,6 +1,10 @@
 //! The page's words in English and French. Every text lives in one [`Texts`] table per language, so a
 //! string missing from one language is a compile error, not a blank on a projector.
 
+mod teach;
+
+pub use teach::TeachTexts;
+
 use serde::{Deserialize, Serialize};
 
 /// A language of the page.

@@ -1,130 +1,29 @@
 //! The page's state: signals fed by the engine worker's responses, the one bridge that talks to it, and
-//! what is kept on this device between visits (browser storage of this origin only).
+//! what is kept on this device between visits (browser storage of this origin only). The teaching views
+//! (lesson, game, readings) are in `teach.rs`, the screen's address in `address.rs`.
 
-use engine::sample::SamplerConfig;
+mod address;
+mod library;
+mod prefs;
+mod teach;
+mod views;
+
+use prefs::{load_saved, save};
+pub use prefs::{ModelState, Prefs, Progress, Settings, Theme};
+pub use teach::{Pane, Teach};
+use views::ViewRequests;
+
 use engine::trace::{HeadMatrix, HeadPick, Thumbnails};
 use engine::ComputeBackend;
 use gloo_worker::{Spawnable, WorkerBridge};
 use leptos::prelude::*;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::conversation::{Conversation, Exchange, TokenInfo};
-use crate::i18n::{Lang, Placement};
-use crate::protocol::{ChatSettings, Request, Response};
+use crate::i18n::Lang;
+use crate::protocol::{Request, Response};
 use crate::store::{self, StoredConversation};
 use crate::worker::EngineWorker;
 use crate::{DEFAULT_MODEL_URL, WORKER_LOADER_URL};
-
-/// Where the model stands.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ModelState {
-    /// No model yet; the first one is on its way.
-    Loading,
-    /// Loaded.
-    Ready {
-        /// File name.
-        name: String,
-        /// File size.
-        bytes: u64,
-        /// Where it runs.
-        placement: Placement,
-        /// Read from this browser's copy.
-        from_cache: bool,
-    },
-    /// No model could be loaded; the message says why.
-    Failed(String),
-}
-
-/// A download in progress.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
-    /// Bytes so far.
-    pub loaded: u64,
-    /// Announced size (0: unknown).
-    pub total: u64,
-    /// When it started (ms since the epoch), for the rate.
-    pub started_ms: f64,
-}
-
-/// Colours of the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Theme {
-    /// Follow the system.
-    Auto,
-    /// Light.
-    Light,
-    /// Dark.
-    Dark,
-}
-
-/// How the page looks; kept on this device.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Prefs {
-    /// Language (`None`: the browser's).
-    pub lang: Option<Lang>,
-    /// Colours.
-    pub theme: Theme,
-    /// Large text for a projector.
-    pub projector: bool,
-}
-
-impl Default for Prefs {
-    fn default() -> Self {
-        Self { lang: None, theme: Theme::Auto, projector: false }
-    }
-}
-
-/// The settings panel; kept on this device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
-    /// Read before the conversation (empty: the model template's default).
-    pub system_prompt: String,
-    /// 0: greedy.
-    pub temperature: f32,
-    /// 0: no limit.
-    pub top_k: usize,
-    /// 1: no limit.
-    pub top_p: f32,
-    /// Most tokens per answer.
-    pub max_tokens: usize,
-    /// Seed of the first attempt at an answer.
-    pub seed: u64,
-    /// Record attention for the explorer.
-    pub trace: bool,
-}
-
-impl Default for Settings {
-    /// A little randomness reads more naturally than greedy decoding, which loops on small models;
-    /// a fixed seed keeps answers reproducible in class.
-    fn default() -> Self {
-        Self {
-            system_prompt: String::new(),
-            temperature: 0.3,
-            top_k: 40,
-            top_p: 0.9,
-            max_tokens: 256,
-            seed: 42,
-            trace: true,
-        }
-    }
-}
-
-impl Settings {
-    /// What the worker needs, for the `attempt`-th try at this answer (0 first).
-    pub fn for_worker(&self, attempt: u64) -> ChatSettings {
-        ChatSettings {
-            max_tokens: self.max_tokens.max(1),
-            sampler: SamplerConfig {
-                temperature: self.temperature.max(0.0),
-                top_k: self.top_k,
-                top_p: self.top_p.clamp(0.0, 1.0),
-                seed: self.seed.wrapping_add(attempt),
-                ..SamplerConfig::default()
-            },
-            trace: self.trace,
-        }
-    }
-}
 
 /// Which drawing of the selected head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,24 +57,6 @@ pub struct Explorer {
     pub matrix: RwSignal<Option<HeadMatrix>>,
 }
 
-/// What was last asked of the worker for the explorer, and whether a reply is awaited: one request
-/// of each kind in flight at most, so a fast stream of tokens never queues up stale views.
-#[derive(Debug, Default)]
-struct ViewRequests {
-    grid_sent: Option<(usize, bool)>,
-    grid_in_flight: bool,
-    head_sent: Option<(usize, usize, HeadPick, bool)>,
-    head_in_flight: bool,
-    /// When views were last asked for while an answer is being written (ms since the epoch).
-    sent_while_writing_ms: f64,
-    /// A later `sync_views` is already scheduled.
-    deferred: bool,
-}
-
-/// While an answer is being written, the explorer follows it at most this often: views cost the worker
-/// time between tokens, and a few pictures a second are plenty to watch.
-const VIEW_INTERVAL_WHILE_WRITING_MS: f64 = 500.0;
-
 /// Everything the components read; `Copy`, so any closure can hold it.
 #[derive(Debug, Clone, Copy)]
 pub struct AppState {
@@ -197,6 +78,10 @@ pub struct AppState {
     pub conversation: RwSignal<Conversation>,
     /// Tokens of the latest answer, prompt included.
     pub exchange: RwSignal<Exchange>,
+    /// What the token view and the explorer show: a text read for the explorer, else the latest answer.
+    pub shown: Memo<Exchange>,
+    /// The lesson, the game, the address.
+    pub teach: Teach,
     /// The token selected in the token view.
     pub focus: RwSignal<Option<usize>>,
     /// Whether an answer is being written.
@@ -241,7 +126,13 @@ impl AppState {
             grid: RwSignal::new(None),
             matrix: RwSignal::new(None),
         };
+        let exchange = RwSignal::new(Exchange::default());
+        let teach = Teach::new();
+        let shown = Memo::new(move |_| teach.reading.get().unwrap_or_else(|| exchange.get()));
         let state = Self {
+            exchange,
+            shown,
+            teach,
             prefs,
             lang,
             settings: RwSignal::new(load_saved(SETTINGS_KEY).unwrap_or_default()),
@@ -250,7 +141,6 @@ impl AppState {
             progress: RwSignal::new(None),
             load_error: RwSignal::new(None),
             conversation: RwSignal::new(Conversation::default()),
-            exchange: RwSignal::new(Exchange::default()),
             current_id: RwSignal::new(js_sys::Date::now()),
             library: RwSignal::new(Vec::new()),
             restored: RwSignal::new(false),
@@ -273,6 +163,7 @@ impl AppState {
         state.bridge.set_value(Some(bridge));
         state.send(Request::ProbeCompute);
         state.load_default_model();
+        state.follow_address();
 
         // Kept on this device: preferences and settings at once; the conversation in IndexedDB after every
         // change (every token included, so a tab closed mid-answer keeps what was shown).
@@ -304,7 +195,7 @@ impl AppState {
         });
         // The explorer asks the worker for what it shows whenever a choice or the answer changes.
         Effect::new(move |_| {
-            state.exchange.track();
+            state.shown.track();
             state.explorer.selected.track();
             state.explorer.layer.track();
             state.explorer.head.track();
@@ -342,6 +233,11 @@ impl AppState {
                 self.explorer.preview.set(None);
                 self.requests.update_value(|r| *r = ViewRequests::default());
                 self.model.set(ModelState::Ready { name, bytes, placement: backend, from_cache });
+                self.teach.model_ready_at.set(Some(js_sys::Date::now()));
+                self.ask_queued();
+                if self.teach.game.with_untracked(|g| g.prediction.is_none()) {
+                    self.predict(None);
+                }
             }
             Response::ModelFailed(message) => {
                 self.progress.set(None);
@@ -352,11 +248,16 @@ impl AppState {
                 self.load_error.set(Some(message));
             }
             Response::Notice(message) => self.notice.set(Some(message)),
-            Response::Prompt(pieces) => self.exchange.set(Exchange {
-                prompt_len: pieces.len(),
-                tokens: pieces.into_iter().map(|piece| TokenInfo { piece, prob: None, top: Vec::new() }).collect(),
-                traced: self.settings.get_untracked().trace,
-            }),
+            Response::Prompt(pieces) => {
+                let settings = self.settings.get_untracked();
+                self.exchange.set(Exchange {
+                    prompt_len: pieces.len(),
+                    tokens: pieces.into_iter().map(|piece| TokenInfo { piece, prob: None, top: Vec::new() }).collect(),
+                    traced: settings.trace,
+                    read: false,
+                    drawn_with: Some((settings.temperature, settings.top_k, settings.top_p)),
+                })
+            }
             Response::Token { piece, text, prob, top } => {
                 let token = TokenInfo { piece, prob: Some(prob), top };
                 self.conversation.update(|c| c.append(&text, token.clone()));
@@ -367,7 +268,18 @@ impl AppState {
                 self.speed.set(Some(tok_per_s));
                 self.conversation.update(Conversation::drop_empty_answers);
                 self.sync_views();
+                self.ask_queued();
             }
+            Response::Prediction(prediction) => self.on_prediction(prediction),
+            Response::Read(pieces) => self.on_read(pieces),
+            Response::Continuation { slot, text, done } => {
+                self.teach.game.update(|g| g.extend_answer(slot, &text, done));
+            }
+            Response::Continued => {
+                self.generating.set(false);
+                self.ask_queued();
+            }
+            Response::Fetched(list) => self.teach.engine_fetched.set(list),
             Response::AttentionGrid(thumbs) => {
                 self.requests.update_value(|r| r.grid_in_flight = false);
                 self.explorer.grid.set(thumbs);
@@ -380,90 +292,18 @@ impl AppState {
             }
             Response::Error(message) => {
                 self.generating.set(false);
+                self.teach.thinking.set(false);
                 self.conversation.update(Conversation::drop_empty_answers);
                 self.notice.set(Some(message));
             }
         }
     }
 
-    /// The position the explorer shows: the selected token, or the newest one read.
-    pub fn upto(&self) -> Option<usize> {
-        let last = self.exchange.with(|e| if e.traced { e.last_read() } else { None })?;
-        Some(self.explorer.selected.get().map_or(last, |s| s.min(last)))
-    }
-
-    /// The head the big view shows: the one hovered in the grid, else the chosen one.
-    pub fn shown_head(&self) -> (usize, HeadPick) {
-        match self.explorer.preview.get() {
-            Some((layer, head)) => (layer, HeadPick::One(head)),
-            None => (self.explorer.layer.get(), self.explorer.head.get()),
-        }
-    }
-
-    /// Asks the worker for the explorer's views that are out of date, one request of each kind at a time.
-    fn sync_views(&self) {
-        let Some(upto) = self.exchange.with_untracked(|e| if e.traced { e.last_read() } else { None }) else {
-            return;
-        };
-        let upto = self.explorer.selected.get_untracked().map_or(upto, |s| s.min(upto));
-        let hide = self.explorer.hide_sink.get_untracked();
-        let (layer, head) = match self.explorer.preview.get_untracked() {
-            Some((l, h)) => (l, HeadPick::One(h)),
-            None => (self.explorer.layer.get_untracked(), self.explorer.head.get_untracked()),
-        };
-        let now = js_sys::Date::now();
-        let writing = self.generating.get_untracked();
-        let mut wait_ms = None;
-        self.requests.update_value(|r| {
-            let since = now - r.sent_while_writing_ms;
-            if writing && since < VIEW_INTERVAL_WHILE_WRITING_MS {
-                if !r.deferred {
-                    r.deferred = true;
-                    wait_ms = Some(VIEW_INTERVAL_WHILE_WRITING_MS - since);
-                }
-            } else if writing {
-                r.sent_while_writing_ms = now;
-            }
-        });
-        if let Some(ms) = wait_ms {
-            let state = *self;
-            set_timeout(
-                move || {
-                    state.requests.update_value(|r| r.deferred = false);
-                    state.sync_views();
-                },
-                std::time::Duration::from_millis(ms.max(1.0) as u64),
-            );
-        }
-        if wait_ms.is_some() || self.requests.with_value(|r| r.deferred) {
-            return;
-        }
-        let mut to_send = Vec::new();
-        self.requests.update_value(|r| {
-            if !r.grid_in_flight && r.grid_sent != Some((upto, hide)) {
-                r.grid_in_flight = true;
-                r.grid_sent = Some((upto, hide));
-                to_send.push(Request::AttentionGrid { upto, hide_sink: hide });
-            }
-            if !r.head_in_flight && r.head_sent != Some((upto, layer, head, hide)) {
-                r.head_in_flight = true;
-                r.head_sent = Some((upto, layer, head, hide));
-                to_send.push(Request::AttentionHead { upto, layer, head, hide_sink: hide });
-            }
-        });
-        for request in to_send {
-            self.send(request);
-        }
-    }
-
     fn start_answer(&self) {
         self.notice.set(None);
         self.speed.set(None);
-        self.focus.set(None);
-        self.explorer.selected.set(None);
-        self.requests.update_value(|r| *r = ViewRequests::default());
-        self.explorer.grid.set(None);
-        self.explorer.matrix.set(None);
+        self.reset_views();
+        self.teach.reading.set(None);
         let messages = self.conversation.with_untracked(|c| c.for_engine(&self.settings.get_untracked().system_prompt));
         self.generating.set(true);
         let settings = self.settings.get_untracked().for_worker(self.attempt.get_untracked());
@@ -518,85 +358,6 @@ impl AppState {
         }
     }
 
-    /// Reads the kept conversations and reopens the most recent one.
-    async fn restore(&self) {
-        match store::open().await {
-            Ok(db) => {
-                let records = store::all(&db).await.unwrap_or_else(|why| {
-                    self.notice.set(Some(why));
-                    Vec::new()
-                });
-                self.db.set_value(Some(db));
-                if let Some(latest) =
-                    records.first().filter(|_| self.conversation.with_untracked(|c| c.messages.is_empty()))
-                {
-                    self.open_record(latest.clone());
-                }
-                self.library.set(records);
-            }
-            Err(why) => self.notice.set(Some(format!("{why}; this conversation will not be kept"))),
-        }
-        self.restored.set(true);
-    }
-
-    fn open_record(&self, record: StoredConversation) {
-        self.current_id.set(record.id);
-        self.conversation.set(record.conversation);
-        // The worker holds the attention of the answer written last in this tab only: a reopened
-        // conversation shows its tokens, and its attention again once it answers.
-        self.exchange.set(Exchange { traced: false, ..record.exchange });
-        self.requests.update_value(|r| *r = ViewRequests::default());
-        self.speed.set(None);
-        self.notice.set(None);
-        self.focus.set(None);
-        self.explorer.selected.set(None);
-        self.explorer.grid.set(None);
-        self.explorer.matrix.set(None);
-    }
-
-    /// The kept conversations for the list: id and title, most recent first.
-    pub fn titles(&self) -> Vec<(f64, String)> {
-        self.library.with(|l| l.iter().map(|r| (r.id, r.title())).collect())
-    }
-
-    /// Starts a new, empty conversation; the current one stays in the list.
-    pub fn new_conversation(&self) {
-        if !self.generating.get_untracked() {
-            self.open_record(StoredConversation { id: js_sys::Date::now(), ..StoredConversation::default() });
-        }
-    }
-
-    /// Reopens a kept conversation.
-    pub fn switch_to(&self, id: f64) {
-        if self.generating.get_untracked() || id == self.current_id.get_untracked() {
-            return;
-        }
-        if let Some(record) = self.library.with_untracked(|l| l.iter().find(|r| r.id == id).cloned()) {
-            self.open_record(record);
-        }
-    }
-
-    /// Forgets the current conversation (here and in this device's storage) and opens the next one.
-    pub fn delete_conversation(&self) {
-        if self.generating.get_untracked() {
-            return;
-        }
-        let id = self.current_id.get_untracked();
-        self.library.update(|l| l.retain(|r| r.id != id));
-        if let Some(db) = self.db.get_value() {
-            let state = *self;
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Err(why) = store::delete(&db, id).await {
-                    state.notice.set(Some(why));
-                }
-            });
-        }
-        match self.library.with_untracked(|l| l.first().cloned()) {
-            Some(next) => self.open_record(next),
-            None => self.open_record(StoredConversation { id: js_sys::Date::now(), ..StoredConversation::default() }),
-        }
-    }
-
     /// Loads the default model (from this browser's copy when there is one).
     pub fn load_default_model(&self) {
         let name = DEFAULT_MODEL_URL.rsplit('/').next().unwrap_or(DEFAULT_MODEL_URL).to_owned();
@@ -638,20 +399,5 @@ impl AppState {
     /// Whether the message at `index` is the last one.
     pub fn is_last(&self, index: usize) -> bool {
         self.conversation.with(|c| index + 1 == c.messages.len())
-    }
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
-fn load_saved<T: DeserializeOwned>(key: &str) -> Option<T> {
-    serde_json::from_str(&storage()?.get_item(key).ok()??).ok()
-}
-
-fn save<T: Serialize>(key: &str, value: &T) {
-    if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(value)) {
-        // A full storage only means this is not kept; the page goes on.
-        let _ = storage.set_item(key, &json);
     }
 }

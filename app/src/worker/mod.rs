@@ -2,6 +2,10 @@
 //! computation never freezes the page; generation yields to the worker's event loop after every token,
 //! so a `Stop` or an attention view asked for mid-answer is seen at once.
 
+mod teach;
+
+pub(crate) use teach::fetched;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -88,6 +92,41 @@ impl Worker for EngineWorker {
                 });
             }
             Request::Stop => self.stop.set(true),
+            Request::Predict { context, guess } => {
+                let response = match self.engine.borrow().as_deref() {
+                    Some(engine) => {
+                        teach::predict(engine, context, guess).map_or_else(Response::Error, Response::Prediction)
+                    }
+                    None => Response::Error("no model is loaded yet".into()),
+                };
+                scope.respond(from, response);
+            }
+            Request::Read { text } => {
+                let Some(engine) = self.engine.borrow().clone() else {
+                    scope.respond(from, Response::Error("no model is loaded yet".into()));
+                    return;
+                };
+                let book = Rc::clone(&self.book);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let response = teach::read(&engine, &text, &book).await.unwrap_or_else(Response::Error);
+                    scope.respond(from, response);
+                });
+            }
+            Request::Continue { ids, seeds, sampler, max_tokens } => {
+                let Some(engine) = self.engine.borrow().clone() else {
+                    scope.respond(from, Response::Error("no model is loaded yet".into()));
+                    return;
+                };
+                self.stop.set(false);
+                let stop = Rc::clone(&self.stop);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let written = teach::continuations(&engine, ids, seeds, sampler, max_tokens, &stop, &scope, from);
+                    if let Err(message) = written.await {
+                        scope.respond(from, Response::Error(message));
+                    }
+                });
+            }
+            Request::Fetched => scope.respond(from, Response::Fetched(teach::fetched())),
             Request::AttentionGrid { upto, hide_sink } => {
                 let thumbs = self.book.borrow().thumbnails(upto, crate::THUMBNAIL_SIDE, hide_sink);
                 scope.respond(from, Response::AttentionGrid(thumbs));
@@ -169,6 +208,10 @@ async fn load(
 }
 
 async fn open_cache(global: &web_sys::WorkerGlobalScope) -> Option<web_sys::Cache> {
+    // Only secure contexts have the Cache API: a page served over plain http on a LAN address does not.
+    if !global.is_secure_context() {
+        return None;
+    }
     let caches = global.caches().ok()?;
     JsFuture::from(caches.open(MODEL_CACHE)).await.ok()?.dyn_into().ok()
 }

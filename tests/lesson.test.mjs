@@ -1,0 +1,147 @@
+// The lesson, walked step by step in French then English: every step has its own address, the ← → keys
+// move through it, the teacher's notes stay closed until opened, and every step's button opens its view
+// with its prepared input. A screenshot of every step in each language lands in tests/artifacts/.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { explained, launch, openPage, screenshot, waitForModel } from "./browser.mjs";
+
+const visible = (page, testid) => page.getByTestId(testid).isVisible();
+
+/** Checks that the view the step's button opened shows its prepared input; returns a short description. */
+async function checkView(page, action) {
+  const kind = await action.getAttribute("data-kind");
+  const input = await action.getAttribute("data-input");
+  switch (kind) {
+    case "game":
+    case "sampling": {
+      assert.ok(await visible(page, "game"), "the game is shown");
+      assert.equal(await page.getByTestId("game-text").inputValue(), input);
+      await page.locator('[data-testid="game-chips"] .chip').first().waitFor({ timeout: 30_000 });
+      if (kind === "sampling") {
+        assert.ok(await page.getByTestId("sampling").evaluate((d) => d.open), "the sampling view is open");
+        // Three continuations, one per seed, start being written.
+        await page.waitForFunction(() => document.querySelectorAll('[data-testid="answers"] .answer').length === 3, null, { timeout: 60_000 });
+        await page.getByTestId("stop").dispatchEvent("click").catch(() => {});
+      }
+      return `${kind}: ${await page.locator('[data-testid="game-chips"] .chip').count()} tokens`;
+    }
+    case "read": {
+      assert.ok(await visible(page, "attention"), "the explorer is shown");
+      // The reading box shows the sentence once the model has read it.
+      await page.waitForFunction((input) => document.querySelector('[data-testid="read-text"]').value === input, input, { timeout: 30_000 });
+      const [layer, head, focus] = await Promise.all(["data-layer", "data-head", "data-focus"].map((a) => action.getAttribute(a)));
+      const chips = page.locator('[data-testid="chips"] .chip');
+      await chips.first().waitFor({ timeout: 30_000 });
+      const texts = await chips.evaluateAll((cs) => cs.map((c) => c.textContent.replaceAll("·", " ")));
+      const upto = focus === "" ? texts.length - 1 : texts.indexOf(focus);
+      assert.ok(upto > 0, `the focus token ${JSON.stringify(focus)} is among ${JSON.stringify(texts)}`);
+      await page.waitForFunction(
+        ([layer, head, upto]) => {
+          const f = document.querySelector('[data-testid="head-view"]');
+          return f && f.dataset.layer === layer && f.dataset.head === head && f.dataset.upto === String(upto) && f.dataset.row;
+        },
+        [layer, head, upto],
+        { timeout: 30_000 },
+      );
+      const row = (await page.getByTestId("head-view").getAttribute("data-row")).split(",").map(Number);
+      const best = row.indexOf(Math.max(...row));
+      return `read: layer ${layer}, head ${head} at «${texts[upto]}» looks most at «${texts[best]}» (${row[best].toFixed(2)})`;
+    }
+    case "ask": {
+      assert.ok(await visible(page, "messages"), "the chat is shown");
+      await page.locator(".message.user p", { hasText: input }).waitFor({ timeout: 60_000 });
+      // The template the model reads is in the token view (grey), and the answer starts.
+      await page.locator('[data-testid="chips"] .chip.answer').nth(3).waitFor({ timeout: 60_000 });
+      const prompt = await page.locator('[data-testid="chips"] .chip.prompt').allTextContents();
+      assert.ok(prompt.join("").includes("<|im_start|>"), "the chat template's markers are shown");
+      await page.getByTestId("stop").click();
+      await page.getByTestId("send").waitFor({ state: "attached" });
+      await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 30_000 });
+      return `ask: ${prompt.length} prompt tokens`;
+    }
+    case "lab": {
+      assert.ok(await visible(page, "lab"), "the lab is shown");
+      const digits = (await action.getAttribute("data-digits")) === "true";
+      assert.equal(await page.getByTestId("lab-data").inputValue(), digits ? "digits" : "faces");
+      assert.equal(await page.getByTestId("lab-latent").inputValue(), await action.getAttribute("data-latent"));
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="lab-status"]').dataset.step) > 0, null, { timeout: 60_000 });
+      return `lab: ${digits ? "digits" : "faces"}, code ${await action.getAttribute("data-latent")}`;
+    }
+    case "scale":
+      assert.ok(await visible(page, "scale"), "the scale view is shown");
+      assert.equal(await page.locator('[data-testid="scale"] .log-bars li').count(), 8);
+      return "scale: 8 bars";
+    case "privacy": {
+      assert.ok(await visible(page, "privacy"), "the requests log is shown");
+      const summary = page.getByTestId("requests-summary");
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="requests-summary"]').dataset.total) > 5, null, { timeout: 10_000 });
+      assert.equal(await summary.getAttribute("data-elsewhere"), "0", "no request left the page's origin");
+      return `privacy: ${await summary.textContent()}`;
+    }
+    default:
+      throw new Error(`unknown action kind ${kind}`);
+  }
+}
+
+for (const lang of ["fr", "en"]) {
+  test(`the lesson in ${lang === "fr" ? "French" : "English"}: every step has its address and opens its view with its input`, async () => {
+    const context = await launch();
+    try {
+      const page = await openPage(context, "#lesson/t1");
+      await page.getByTestId(`lang-${lang}`).click();
+      await waitForModel(page);
+      const ids = [];
+      for (let i = 0; ; i++) {
+        const card = page.getByTestId("lesson");
+        const id = await card.getAttribute("data-step");
+        ids.push(id);
+        assert.ok(page.url().endsWith(`#lesson/${id}`), `step ${id} has its own address (${page.url()})`);
+        assert.ok((await page.getByTestId("lesson-title").textContent()).length > 5);
+        assert.equal(await page.getByTestId("lesson-notes").evaluate((d) => d.open), false, "the teacher's notes start closed");
+        const action = page.getByTestId("lesson-action");
+        await action.click();
+        const seen = await explained(page, `lesson-${lang}-${id}`, () => checkView(page, action));
+        console.log(`# ${lang} ${id}: ${seen}`);
+        await screenshot(page, `lesson-${lang}-${id}`);
+        const next = page.getByTestId("lesson-next");
+        if ((await next.getAttribute("aria-disabled")) === "true") break;
+        // Half the steps by the → key, half by the button.
+        if (i % 2 === 0) {
+          await page.locator("body").click({ position: { x: 5, y: 5 } });
+          await page.keyboard.press("ArrowRight");
+        } else {
+          await next.click();
+        }
+        await page.waitForFunction((prev) => document.querySelector('[data-testid="lesson"]').dataset.step !== prev, id);
+      }
+      assert.equal(ids.length, 13);
+      assert.deepEqual(ids.slice(0, 3), ["t1", "t2", "t3"]);
+      // ← goes back; an address opens its step directly.
+      await page.keyboard.press("ArrowLeft");
+      await page.waitForFunction(() => location.hash === "#lesson/c3");
+      await page.goto(new URL("#lesson/p1", page.url()).href);
+      await page.getByTestId("lesson").and(page.locator('[data-step="p1"]')).waitFor();
+      assert.deepEqual(page.errors, [], "console errors");
+      assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+test("the lesson in projector mode keeps its card and opened view readable", async () => {
+  const context = await launch();
+  try {
+    const page = await openPage(context, "#lesson/t2");
+    await page.getByTestId("lang-fr").click();
+    await page.getByTestId("projector").click();
+    await waitForModel(page);
+    await page.getByTestId("lesson-action").click();
+    await page.getByTestId("head-view").and(page.locator("[data-row]")).waitFor({ timeout: 30_000 });
+    const size = await page.evaluate(() => getComputedStyle(document.documentElement).fontSize);
+    assert.equal(size, "24px");
+    await screenshot(page, "lesson-fr-projector");
+  } finally {
+    await context.close();
+  }
+});
