@@ -242,7 +242,12 @@ fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &
     let wllama_bin = setup::npm_tool(&crate::cache_dir()?.join("tools"), "@wllama/wllama", WLLAMA, "")?;
     let wllama = wllama_bin.parent().context("node_modules")?.join("@wllama").join("wllama");
     let pages = root.join("xtask").join("bench");
-    let server = serve::start(&[("/bench/pkg/", &pkg), ("/bench/", &pages), ("/wllama/", &wllama)], model, 0)?;
+    let server = serve::start(
+        &[("/bench/pkg/", &pkg), ("/bench/", &pages), ("/wllama/", &wllama)],
+        model,
+        0,
+        serve::Listen::Local,
+    )?;
     let out = json_of(Command::new("node").arg(pages.join("browser_bench.mjs")).args([
         &server.url,
         PROMPT,
@@ -269,7 +274,7 @@ pub fn run_app(root: &Path, runs: usize) -> Result<()> {
     let model = model::ensure()?;
     setup::trunk_build(&tools)?;
     let dist = root.join("dist");
-    let server = serve::start(&[("/", &dist)], &model, 0)?;
+    let server = serve::start(&[("/", &dist)], &model, 0, serve::Listen::Local)?;
     let status = Command::new("node")
         .arg(root.join("xtask").join("bench").join("app_bench.mjs"))
         .args([&server.url, &runs.to_string()])

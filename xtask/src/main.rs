@@ -3,6 +3,7 @@
 //! into a cache shared by every clone, and skipped when the right version is already there.
 
 mod bench;
+mod dist;
 mod model;
 mod serve;
 mod setup;
@@ -16,7 +17,10 @@ use anyhow::{bail, Context, Result};
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  serve [--port N]   set up, fetch the default model, build the app in release, serve it on 127.0.0.1
+  serve [--port N] [--lan]
+                     set up, fetch the default model, build the app in release, serve it on 127.0.0.1
+                     (--lan: on every network interface, printing the address and a QR code for a class)
+  dist DIR           build the app and write it with the model into DIR: a static folder for any web host
   test               set up, then run every test: native (incl. GPU kernels on lavapipe), wasm in
                      Chromium, end-to-end in Chromium; prints one summary line
   bench [--runs N]   our CPU engine vs llama.cpp, interleaved runs, medians and ratios
@@ -44,6 +48,7 @@ fn run() -> Result<()> {
         return Ok(());
     };
     let root = repo_root()?;
+    let invoked_from = std::env::current_dir().context("reading the current directory")?;
     std::env::set_current_dir(&root).context("entering the repository root")?;
     match command.as_str() {
         "serve" => {
@@ -53,10 +58,24 @@ fn run() -> Result<()> {
                 }
                 None => 8080,
             };
+            let listen = if args.iter().any(|a| a == "--lan") { serve::Listen::Lan } else { serve::Listen::Local };
             let tools = setup::Tools::ensure(setup::Need::Build)?;
             let model = model::ensure()?;
             setup::trunk_build(&tools)?;
-            serve::serve_forever(&root.join("dist"), &model, port)
+            serve::serve_forever(&root.join("dist"), &model, port, listen)
+        }
+        "dist" => {
+            let out =
+                args.get(1).filter(|a| !a.starts_with('-')).context("dist needs a folder: cargo xtask dist DIR")?;
+            // Relative to where the command was typed, not to the repository root.
+            let out = std::path::absolute(invoked_from.join(out))?;
+            let tools = setup::Tools::ensure(setup::Need::Build)?;
+            let model = model::ensure()?;
+            setup::trunk_build(&tools)?;
+            dist::write(&root.join("dist"), &model, &out)?;
+            let out = out.canonicalize().unwrap_or(out);
+            println!("Glassbox and its model are in {}; serve that folder with any static server.", out.display());
+            Ok(())
         }
         "test" => test::run_all(&root),
         "bench" => {

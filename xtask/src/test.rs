@@ -128,7 +128,14 @@ pub fn run_all(root: &Path) -> Result<()> {
 
     setup::trunk_build(&tools)?;
     let dist = root.join("dist");
-    let server = serve::start(&[("/", &dist)], &model, 0)?;
+    let server = serve::start(&[("/", &dist)], &model, 0, serve::Listen::Local)?;
+    // The same app on every interface, reached by this machine's network address as a class's device
+    // would (a plain-http origin that is not 127.0.0.1: no service worker, no Cache API there).
+    let lan = serve::start(&[("/", &dist)], &model, 0, serve::Listen::Lan)?;
+    let lan_url = serve::lan_url(&lan.url).unwrap_or_default();
+    // `cargo xtask dist`'s folder, which the end-to-end tests serve with a plain static server.
+    let dist_folder = crate::target_dir(root).join("glassbox-dist-check");
+    crate::dist::write(&dist, &model, &dist_folder)?;
     let e2e_ok = run_counted(
         &mut tally,
         &format!("end-to-end tests in headless Chromium against {}", server.url),
@@ -136,6 +143,8 @@ pub fn run_all(root: &Path) -> Result<()> {
             .args(["--test", "--test-reporter=tap", "--test-concurrency=1"])
             .args(e2e_test_files(root)?)
             .env("GLASSBOX_URL", &server.url)
+            .env("GLASSBOX_LAN_URL", &lan_url)
+            .env("GLASSBOX_DIST_FOLDER", &dist_folder)
             .env("GLASSBOX_MODEL", &model)
             .env("GLASSBOX_CLI", crate::target_dir(root).join("release").join("glassbox"))
             .env("GLASSBOX_ARTIFACTS", root.join("tests").join("artifacts")),
