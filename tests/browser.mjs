@@ -64,6 +64,8 @@ export async function explained(page, name, step) {
     return await step();
   } catch (err) {
     console.log(`# console of the page:\n${page.log.map((l) => `#   ${l}`).join("\n")}`);
+    const fetched = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => `${e.name} ${Math.round(e.duration)} ms`)).catch(() => []);
+    console.log(`# what the page fetched:\n${fetched.map((l) => `#   ${l}`).join("\n")}`);
     await screenshot(page, `${name}-failed`).catch(() => {});
     throw err;
   }
@@ -78,7 +80,9 @@ export async function screenshot(page, name) {
 
 /** Waits until the default model is loaded (from the network or this browser's copy), whatever the view. */
 export async function waitForModel(page, timeout = 90_000) {
-  await page.waitForFunction(() => document.querySelector(".page")?.dataset.model === "ready", null, { timeout });
+  await explained(page, "model", () =>
+    page.waitForFunction(() => document.querySelector(".page")?.dataset.model === "ready", null, { timeout }),
+  );
 }
 
 /** Sets the answer settings through the settings panel (the page keeps them on this device). */

@@ -111,6 +111,17 @@ for (const [lang, text, guess] of [
       assert.equal(await again.locator('[data-testid="game-chips"] .chip.added').last().getAttribute("data-id"), rolled, "seed 1 draws the same token");
       await again.close();
 
+      // Auto plays on by itself, one drawn token after another, until stopped.
+      await page.getByTestId("game-auto").click();
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="game-chips"] .chip').length >= n + 2, await chips.count(), { timeout: 30_000 });
+      await page.getByTestId("game-auto").click();
+      while ((await chips.count()) > before + 1) {
+        await page.waitForFunction(() => !document.querySelector('[data-testid="game-undo"]').disabled);
+        const n = await chips.count();
+        await page.getByTestId("game-undo").click();
+        await page.waitForFunction((n) => document.querySelectorAll('[data-testid="game-chips"] .chip').length < n, n);
+      }
+
       // Three answers, side by side, each with its seed.
       await page.getByTestId("three-answers").click();
       await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="answers"] .answer')].filter((a) => a.classList.contains("done")).length === 3, null, { timeout: 120_000 });

@@ -70,6 +70,8 @@ test("the lab trains a plain autoencoder and a VAE on faces; held-out reconstruc
     await page.getByTestId("lab-latent").fill("8");
     await page.getByTestId("lab-latent").dispatchEvent("change");
     await page.waitForFunction(() => document.querySelector('[data-testid="lab-status"]').textContent.length > 0);
+    // The new setup really trains: 8 × 8 digits now, not the faces of before.
+    await page.waitForFunction(() => document.querySelector('[data-testid="lab-strip-in"]').width === 8, null, { timeout: 30_000 });
     await waitForStep(page, 200, 120_000);
     const digitsFirst = await num(page, "data-first-vae-mse");
     const digitsPlain = await num(page, "data-plain-mse");
@@ -90,6 +92,7 @@ test("with ?gpu the lab trains on the browser's WebGPU (SwiftShader here) and it
     await page.getByTestId("lab").waitFor({ timeout: 30_000 });
     await page.getByTestId("lab-data").selectOption("digits");
     await page.getByTestId("lab-status").filter({ hasText: "WebGPU" }).waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="lab-strip-in"]').width === 8, null, { timeout: 30_000 });
     await waitForStep(page, 100, 120_000);
     const [first, vae, plain, step] = [
       await num(page, "data-first-vae-mse"),

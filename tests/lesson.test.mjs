@@ -19,9 +19,8 @@ async function checkView(page, action) {
       await page.locator('[data-testid="game-chips"] .chip').first().waitFor({ timeout: 30_000 });
       if (kind === "sampling") {
         assert.ok(await page.getByTestId("sampling").evaluate((d) => d.open), "the sampling view is open");
-        // Three continuations, one per seed, start being written.
-        await page.waitForFunction(() => document.querySelectorAll('[data-testid="answers"] .answer').length === 3, null, { timeout: 60_000 });
-        await page.getByTestId("stop").dispatchEvent("click").catch(() => {});
+        // Three continuations, one per seed, are written side by side.
+        await page.waitForFunction(() => document.querySelectorAll('[data-testid="answers"] .answer.done').length === 3, null, { timeout: 120_000 });
       }
       return `${kind}: ${await page.locator('[data-testid="game-chips"] .chip').count()} tokens`;
     }
@@ -54,18 +53,24 @@ async function checkView(page, action) {
       await page.locator('[data-testid="chips"] .chip.answer').nth(3).waitFor({ timeout: 60_000 });
       const prompt = await page.locator('[data-testid="chips"] .chip.prompt').allTextContents();
       assert.ok(prompt.join("").includes("<|im_start|>"), "the chat template's markers are shown");
-      await page.getByTestId("stop").click();
-      await page.getByTestId("send").waitFor({ state: "attached" });
-      await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 30_000 });
-      return `ask: ${prompt.length} prompt tokens`;
+      // The whole answer, as the class would read it.
+      await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 120_000 });
+      const answer = await page.locator(".message.assistant p").last().textContent();
+      return `ask: ${prompt.length} prompt tokens, answer ${JSON.stringify(answer.slice(0, 120))}…`;
     }
     case "lab": {
       assert.ok(await visible(page, "lab"), "the lab is shown");
       const digits = (await action.getAttribute("data-digits")) === "true";
       assert.equal(await page.getByTestId("lab-data").inputValue(), digits ? "digits" : "faces");
       assert.equal(await page.getByTestId("lab-latent").inputValue(), await action.getAttribute("data-latent"));
-      await page.waitForFunction(() => Number(document.querySelector('[data-testid="lab-status"]').dataset.step) > 0, null, { timeout: 60_000 });
-      return `lab: ${digits ? "digits" : "faces"}, code ${await action.getAttribute("data-latent")}`;
+      // A new setup starts training over: wait until the models have learned enough to show.
+      const side = digits ? 8 : 32;
+      await page.waitForFunction((side) => document.querySelector('[data-testid="lab-strip-in"]').width === side, side, { timeout: 30_000 });
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="lab-status"]').dataset.step) >= 300, null, { timeout: 120_000 });
+      if ((await action.getAttribute("data-generate")) === "true") {
+        await page.waitForFunction(() => document.querySelector('[data-testid="lab-samples-vae"]').width > 0, null, { timeout: 60_000 });
+      }
+      return `lab: ${digits ? "digits" : "faces"}, code ${await action.getAttribute("data-latent")}, ${await page.getByTestId("lab-status").textContent()}`;
     }
     case "scale":
       assert.ok(await visible(page, "scale"), "the scale view is shown");

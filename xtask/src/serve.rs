@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use tiny_http::{Header, Method, Request, Response, Server};
 
-const THREADS: usize = 4;
+/// Requests answered at once: a model transfer holds a thread for its whole length, and a class's devices
+/// (or a browser's parallel fetches, a service worker installing) must not wait behind a few of them.
+const THREADS: usize = 32;
 
 /// Sent with every file, so it also governs the engine's worker (a page's `<meta>` policy does not
 /// reach its workers). `index.html` carries the same policy for any other static host; a test keeps the

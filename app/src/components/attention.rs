@@ -22,7 +22,7 @@ struct MatrixLayout {
 
 const GRID_GAP: usize = 2;
 const MIN_LINE_ROW: f64 = 10.0;
-const MAX_LINE_ROW: f64 = 20.0;
+const MAX_LINE_ROW: f64 = 28.0;
 
 fn labels(state: &AppState) -> Vec<String> {
     state.shown.with(|e| e.tokens.iter().map(|t| chip_text(&t.piece.text)).collect())
@@ -167,7 +167,9 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
             let cell = (thumbs.side + GRID_GAP) as f64;
             ctx.set_stroke_style_str("#e69f00");
             ctx.set_line_width(1.0);
-            ctx.stroke_rect(head as f64 * cell - 0.5, ex.layer.get() as f64 * cell - 0.5, cell - 1.0, cell - 1.0);
+            // Inside the thumbnail, so the last column's frame is not cut by the canvas's edge.
+            let side = thumbs.side as f64;
+            ctx.stroke_rect(head as f64 * cell + 0.5, ex.layer.get() as f64 * cell + 0.5, side - 1.0, side - 1.0);
         }
     });
     // Draw the selected head.
@@ -175,7 +177,7 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
         let Some(m) = ex.matrix.get() else { return };
         let labels = labels(&state);
         let projector = projector();
-        state.lang.track();
+        let _ = state.lang.get();
         match ex.view.get() {
             HeadView::Matrix => {
                 if let Some(canvas) = head_canvas.get() {
@@ -497,7 +499,7 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
                         <div class="lines-holder" node_ref=lines_holder hidden=move || ex.view.get() != HeadView::Lines>
                             <canvas node_ref=lines_canvas data-testid="head-lines" on:click=lines_click></canvas>
                         </div>
-                        <div class="colour-bar">
+                        <div class="colour-bar" hidden=move || ex.view.get() == HeadView::Lines>
                             <span>"0"</span>
                             <span class="bar" style=format!("background: {}", css_gradient())></span>
                             <span>"1"</span>
@@ -508,7 +510,7 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
                                 HeadView::Lines => t().lines_hint,
                             }}
                         </figcaption>
-                        <figcaption class="muted" hidden=move || state.explorer.selected.get().is_some()>
+                        <figcaption class="muted" hidden=move || state.explorer.selected.get().is_some() || state.shown.with(|e| e.read)>
                             {move || t().not_read_yet}
                         </figcaption>
                     </figure>

@@ -258,7 +258,7 @@ fn Sampling(state: AppState, open: Signal<bool>) -> impl IntoView {
                     />
                 </label>
             </div>
-            <p class="muted">{move || tt().sampling_legend}" "{move || format!("(top-k: {})", tt().top_k_all)}</p>
+            <p class="muted">{move || tt().sampling_legend}" "{move || format!("(top-k{}{})", lang().colon(), tt().top_k_all)}</p>
             <p data-testid="sampled-kept" data-kept=move || reshaped.with(|r| r.as_ref().map(|r| r.kept))>
                 {move || reshaped.with(|r| r.as_ref().map(|r| lang().kept(r.kept)))}
             </p>
@@ -311,6 +311,9 @@ fn Sampling(state: AppState, open: Signal<bool>) -> impl IntoView {
                 >
                     {move || tt().three_answers}
                 </button>
+                <span class="muted" role="status" hidden=move || !game.with(|g| g.answers.iter().any(|a| !a.1)) || !state.generating.get()>
+                    {move || tt().writing}
+                </span>
             </div>
             <div class="answers" data-testid="answers">
                 {move || {

@@ -273,9 +273,10 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
         .spawn(crate::LAB_WORKER_LOADER_URL);
     lab.bridge.set_value(Some(bridge));
     // A new data set or code size (from the controls, a lesson step or a link) starts training over.
+    // (A memo's `track` would not compute it, and a memo never computed never hears of a change: read it.)
     let shape = Memo::new(move |_| lab.setup.with(|s| (s.data, s.latent)));
     Effect::new(move |_| {
-        shape.track();
+        let _ = shape.get();
         lab.start();
     });
     // A lesson step asks for new samples; the requests log asks what this worker fetched.
@@ -430,8 +431,9 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
             )
         })
     };
-    let code_text =
-        |code: &[f32], l: crate::i18n::Lang| code.iter().map(|v| l.num(*v as f64, 2)).collect::<Vec<_>>().join("  ");
+    let code_text = |code: &[f32], l: crate::i18n::Lang| {
+        code.iter().map(|v| l.num(*v as f64, 2).replace('-', "−")).collect::<Vec<_>>().join("  ")
+    };
 
     view! {
         <section class="lab panel" data-testid="lab" aria-labelledby="lab-title">
@@ -532,8 +534,8 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                         <Pictures images=Signal::derive(move || lab.drawn.get().unwrap_or_else(|| lab.image(lab.picked.get()))) side=side testid="lab-strip-in"/>
                         <span class="arrow">"→"</span>
                         <div class="codes">
-                            <code>{move || lab.rebuild.with(|r| r.as_ref().map(|r| format!("{}: {}", t().lab_plain, code_text(&r.0, lang()))))}</code>
-                            <code>{move || lab.rebuild.with(|r| r.as_ref().map(|r| format!("{}: {}", t().lab_vae, code_text(&r.2, lang()))))}</code>
+                            <code>{move || lab.rebuild.with(|r| r.as_ref().map(|r| format!("{}{}{}", t().lab_plain, lang().colon(), code_text(&r.0, lang()))))}</code>
+                            <code>{move || lab.rebuild.with(|r| r.as_ref().map(|r| format!("{}{}{}", t().lab_vae, lang().colon(), code_text(&r.2, lang()))))}</code>
                         </div>
                         <span class="arrow">"→"</span>
                         <Pictures images=Signal::derive(move || lab.rebuild.with(|r| r.as_ref().map(|r| [r.1.clone(), r.3.clone()].concat()).unwrap_or_default())) side=side testid="lab-strip-out"/>

@@ -74,6 +74,10 @@ pub fn LessonCard(state: AppState) -> impl IntoView {
                     Action::Lab { latent, .. } => Some(latent),
                     _ => None,
                 }
+                data-generate=move || match step().action {
+                    Action::Lab { generate, .. } => Some(if generate { "true" } else { "false" }),
+                    _ => None,
+                }
                 data-digits=move || match step().action {
                     Action::Lab { digits, .. } => Some(if digits { "true" } else { "false" }),
                     _ => None,

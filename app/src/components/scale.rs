@@ -17,11 +17,18 @@ struct Figures {
 const SMOLLM2: Figures = Figures { parameters: 135e6, data: 2e12, compute: Some(6.0 * 135e6 * 2e12) };
 const GPT3: Figures = Figures { parameters: 175e9, data: 300e9, compute: Some(3.14e23) };
 
-/// Where the figures come from.
-const SOURCES: [&str; 3] = [
+/// Where the figures come from: the papers (titles as published), and what each one gives, in English.
+const SOURCES_EN: [&str; 3] = [
     "L. Ben Allal et al., “SmolLM2: When Smol Goes Big — Data-Centric Training of a Small Language Model”, 2025, arXiv:2502.02737 — SmolLM2-135M: 2 trillion training tokens.",
     "T. Brown et al., “Language Models are Few-Shot Learners”, 2020, arXiv:2005.14165 — GPT-3: 175 billion parameters, 300 billion training tokens, 3.14 × 10²³ operations.",
     "D. Patterson et al., “Carbon Emissions and Large Neural Network Training”, 2021, arXiv:2104.10350 — GPT-3: 14.8 days on 10,000 V100 GPUs, 1,287 MWh, 552 t CO₂e.",
+];
+
+/// The same in French.
+const SOURCES_FR: [&str; 3] = [
+    "L. Ben Allal et al., « SmolLM2: When Smol Goes Big — Data-Centric Training of a Small Language Model », 2025, arXiv:2502.02737 — SmolLM2-135M : 2\u{202f}000 milliards de tokens d’entraînement.",
+    "T. Brown et al., « Language Models are Few-Shot Learners », 2020, arXiv:2005.14165 — GPT-3 : 175 milliards de paramètres, 300 milliards de tokens d’entraînement, 3,14 × 10²³ opérations.",
+    "D. Patterson et al., « Carbon Emissions and Large Neural Network Training », 2021, arXiv:2104.10350 — GPT-3 : 14,8 jours sur 10\u{202f}000 processeurs graphiques V100, 1\u{202f}287 MWh, 552 t d’équivalent CO₂.",
 ];
 
 /// A large number in words: "264 thousand", "135 millions", "2 000 milliards".
@@ -115,7 +122,12 @@ pub fn Scale(state: AppState) -> impl IntoView {
             }}
             <p class="muted">{move || tt().scale_note}</p>
             <h3>{move || tt().scale_sources}</h3>
-            <ol class="sources">{SOURCES.iter().map(|s| view! { <li>{*s}</li> }).collect_view()}</ol>
+            <ol class="sources">
+                {move || {
+                    let sources = if lang() == Lang::Fr { SOURCES_FR } else { SOURCES_EN };
+                    sources.iter().map(|s| view! { <li>{*s}</li> }).collect_view()
+                }}
+            </ol>
         </section>
     }
 }

@@ -78,7 +78,10 @@ pub fn TokenView(state: AppState) -> impl IntoView {
                         .map(|(position, token)| {
                             let head = format!("«{}» · {} · position {position}", chip_text(&token.piece.text), lang().token_id(token.piece.id));
                             match token.prob {
-                                None => view! { <p><strong>{head}</strong>" — "{t().prompt_token}</p> }.into_any(),
+                                None => {
+                                    let why = if state.shown.with(|e| e.read) { state.lang.get().tt().read_token } else { t().prompt_token };
+                                    view! { <p><strong>{head}</strong>" — "{why}</p> }.into_any()
+                                }
                                 Some(p) => view! {
                                     <p>
                                         <strong>{head}</strong>

@@ -122,6 +122,22 @@ impl Lang {
         }
     }
 
+    /// "; " in English, " ; " in French (a space before high punctuation).
+    pub fn semicolon(self) -> &'static str {
+        match self {
+            Self::En => "; ",
+            Self::Fr => "\u{202f}; ",
+        }
+    }
+
+    /// ": " in English, " : " in French.
+    pub fn colon(self) -> &'static str {
+        match self {
+            Self::En => ": ",
+            Self::Fr => "\u{a0}: ",
+        }
+    }
+
     /// "probability 0.82" as a percentage.
     pub fn percent(self, p: f32) -> String {
         let digits = if p >= 0.1 { 0 } else { 1 };
@@ -156,8 +172,8 @@ impl Placement {
         match self {
             Self::Gpu(adapter) => format!("{adapter} ({})", t.gpu_kernels),
             Self::Cpu(CpuReason::NoGpu) => t.cpu_engine.to_owned(),
-            Self::Cpu(CpuReason::SoftwareGpu) => format!("{}; {}", t.cpu_engine, t.software_gpu),
-            Self::Cpu(CpuReason::GpuRefused(why)) => format!("{}; {why}", t.cpu_engine),
+            Self::Cpu(CpuReason::SoftwareGpu) => format!("{}{}{}", t.cpu_engine, lang.semicolon(), t.software_gpu),
+            Self::Cpu(CpuReason::GpuRefused(why)) => format!("{}{}{why}", t.cpu_engine, lang.semicolon()),
         }
     }
 }
@@ -405,8 +421,8 @@ pub static EN: Texts = Texts {
     lab_pause: "Pause",
     lab_resume: "Resume",
     lab_reset: "Start over",
-    lab_step: "step",
-    lab_steps: "steps",
+    lab_step: "iteration",
+    lab_steps: "iterations",
     lab_held_out: "held-out error, plain / VAE:",
     lab_examples: "Held-out examples and their rebuilds",
     lab_input: "Input",
@@ -541,8 +557,8 @@ pub static FR: Texts = Texts {
     lab_pause: "Pause",
     lab_resume: "Reprendre",
     lab_reset: "Recommencer",
-    lab_step: "étape",
-    lab_steps: "étapes",
+    lab_step: "itération",
+    lab_steps: "itérations",
     lab_held_out: "erreur sur les images mises de côté, simple / VAE :",
     lab_examples: "Images mises de côté et leurs reconstructions",
     lab_input: "Entrée",
@@ -559,7 +575,7 @@ pub static FR: Texts = Texts {
     lab_tiles_hint: "Une grille de codes de −3 à 3 sur chaque axe, décodés par le VAE : des codes voisins donnent des images proches.",
     lab_generate: "Générer",
     lab_generate_hint: "Des codes tirés au hasard selon une courbe en cloche, puis décodés. L’autoencodeur simple n’a jamais appris ce qu’il y a entre ses codes : ses images sont souvent informes. Le VAE a appris à remplir cette région : ses images ressemblent à de nouveaux exemples.",
-    lab_morph: "Transformer",
+    lab_morph: "Faire varier le code",
     lab_morph_hint: "Un curseur par nombre du code du VAE (les huit premiers) : bougez-en un et voyez quel trait il commande.",
     lab_draw_hint: "Ou dessinez le vôtre ici (clair sur fond sombre) : la bande suit votre crayon.",
     lab_draw_clear: "Effacer le dessin",

@@ -27,6 +27,7 @@ pub struct TeachTexts {
     pub game_stop_auto: &'static str,
     pub game_pace: &'static str,
     pub game_thinking: &'static str,
+    pub writing: &'static str,
     pub game_top: &'static str,
     pub game_hidden: &'static str,
     pub game_pieces_note: &'static str,
@@ -41,6 +42,7 @@ pub struct TeachTexts {
     pub read_label: &'static str,
     pub read_button: &'static str,
     pub back_to_answer: &'static str,
+    pub read_token: &'static str,
 
     pub share: &'static str,
     pub share_title: &'static str,
@@ -224,7 +226,7 @@ pub static EN: TeachTexts = TeachTexts {
     keys_hint: "The ← and → keys change step.",
 
     game_title: "Guess the next word",
-    game_intro: "The model reads the text and gives every token of its vocabulary a probability of coming next. Type your guess, then reveal.",
+    game_intro: "The model reads the text and gives every token of its vocabulary a probability of coming next. Type your guess, then reveal. (· marks a space, which belongs to the token.)",
     game_text: "Text",
     game_start: "Start",
     game_guess: "Your guess…",
@@ -234,6 +236,7 @@ pub static EN: TeachTexts = TeachTexts {
     game_stop_auto: "Stop auto",
     game_pace: "One token every",
     game_thinking: "The model is reading…",
+    writing: "The model is writing…",
     game_top: "The 10 likeliest next tokens — click one to continue the text with it",
     game_hidden: "Guess first, then reveal.",
     game_pieces_note: "A word of several tokens gets the product of its pieces' probabilities.",
@@ -248,6 +251,7 @@ pub static EN: TeachTexts = TeachTexts {
     read_label: "Let the model read a sentence of yours",
     read_button: "Read",
     back_to_answer: "Back to the last answer",
+    read_token: "The model read this token in your sentence; it did not choose it.",
 
     share: "Share",
     share_title: "This link opens the same screen on another device (same settings, same seed, same answer).",
@@ -272,7 +276,7 @@ pub static EN: TeachTexts = TeachTexts {
     privacy_by_lab: "the lab",
     privacy_from_copy: "this browser's copy",
     privacy_from_network: "network",
-    privacy_faces: "Synthetic data: faces that are nobody's",
+    privacy_faces: "See synthetic data: generated faces that are nobody's",
     privacy_offline: "Turn the network off: everything here keeps working.",
 };
 
@@ -289,7 +293,7 @@ pub static FR: TeachTexts = TeachTexts {
     keys_hint: "Les touches ← et → changent d’étape.",
 
     game_title: "Devine le mot suivant",
-    game_intro: "Le modèle lit le texte et donne à chaque token de son vocabulaire une probabilité de venir ensuite. Proposez un mot, puis révélez.",
+    game_intro: "Le modèle lit le texte et donne à chaque token de son vocabulaire une probabilité de venir ensuite. Proposez un mot, puis révélez. (· marque une espace, qui fait partie du token.)",
     game_text: "Texte",
     game_start: "Commencer",
     game_guess: "Votre proposition…",
@@ -299,6 +303,7 @@ pub static FR: TeachTexts = TeachTexts {
     game_stop_auto: "Arrêter l’auto",
     game_pace: "Un token toutes les",
     game_thinking: "Le modèle lit…",
+    writing: "Le modèle écrit…",
     game_top: "Les 10 tokens suivants les plus probables — cliquez sur l’un d’eux pour continuer le texte avec lui",
     game_hidden: "Devinez d’abord, puis révélez.",
     game_pieces_note: "Un mot de plusieurs tokens reçoit le produit des probabilités de ses morceaux.",
@@ -313,6 +318,7 @@ pub static FR: TeachTexts = TeachTexts {
     read_label: "Faire lire une phrase au modèle",
     read_button: "Lire",
     back_to_answer: "Revenir à la dernière réponse",
+    read_token: "Le modèle a lu ce token dans votre phrase ; il ne l’a pas choisi.",
 
     share: "Partager",
     share_title: "Ce lien ouvre le même écran sur un autre appareil (mêmes réglages, même graine, même réponse).",
@@ -337,7 +343,7 @@ pub static FR: TeachTexts = TeachTexts {
     privacy_by_lab: "le labo",
     privacy_from_copy: "copie de ce navigateur",
     privacy_from_network: "réseau",
-    privacy_faces: "Données synthétiques : des visages qui ne sont ceux de personne",
+    privacy_faces: "Voir des données synthétiques : des visages générés, qui ne sont ceux de personne",
     privacy_offline: "Coupez le réseau : tout ici continue de marcher.",
 };
 

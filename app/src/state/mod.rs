@@ -195,7 +195,8 @@ impl AppState {
         });
         // The explorer asks the worker for what it shows whenever a choice or the answer changes.
         Effect::new(move |_| {
-            state.shown.track();
+            // Read, not only tracked: a memo computes (and follows its sources) only when read.
+            state.shown.with(|_| ());
             state.explorer.selected.track();
             state.explorer.layer.track();
             state.explorer.head.track();
