@@ -22,7 +22,7 @@ struct MatrixLayout {
 
 const GRID_GAP: usize = 2;
 const MIN_LINE_ROW: f64 = 10.0;
-const MAX_LINE_ROW: f64 = 28.0;
+const MAX_LINE_ROW: f64 = 26.0;
 
 fn labels(state: &AppState) -> Vec<String> {
     state.shown.with(|e| e.tokens.iter().map(|t| chip_text(&t.piece.text)).collect())
