@@ -72,6 +72,13 @@ async function checkView(page, action) {
       }
       return `lab: ${digits ? "digits" : "faces"}, code ${await action.getAttribute("data-latent")}, ${await page.getByTestId("lab-status").textContent()}`;
     }
+    case "fill": {
+      assert.ok(await visible(page, "masked"), "the masked-word game is shown");
+      await page.waitForFunction((input) => document.querySelector('[data-testid="masked-text"]').value === input, input, { timeout: 10_000 });
+      await page.locator('[data-testid="masked-bars"] [data-word]').first().waitFor({ timeout: 60_000 });
+      const words = await page.locator('[data-testid="masked-bars"] [data-word]').evaluateAll((els) => els.map((e) => e.dataset.word));
+      return `fill: ${words.join(", ")}`;
+    }
     case "scale":
       assert.ok(await visible(page, "scale"), "the scale view is shown");
       assert.equal(await page.locator('[data-testid="scale"] .log-bars li').count(), 8);
@@ -119,7 +126,7 @@ for (const lang of ["fr", "en"]) {
         }
         await page.waitForFunction((prev) => document.querySelector('[data-testid="lesson"]').dataset.step !== prev, id);
       }
-      assert.equal(ids.length, 13);
+      assert.equal(ids.length, 14);
       assert.deepEqual(ids.slice(0, 3), ["t1", "t2", "t3"]);
       // ← goes back; an address opens its step directly.
       await page.keyboard.press("ArrowLeft");

@@ -9,6 +9,7 @@ pub mod game;
 pub mod i18n;
 pub mod lab;
 pub mod lesson;
+pub mod masked;
 pub mod protocol;
 pub mod route;
 pub mod state;

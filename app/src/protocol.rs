@@ -80,6 +80,17 @@ pub struct Prediction {
     pub guess: Option<GuessView>,
 }
 
+/// The masked-word game's answer: candidate words for the blank, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Filled {
+    /// The sentence with its blank.
+    pub text: String,
+    /// Each word with the log-probability of its completed sentence and its share among the candidates.
+    pub scores: Vec<(String, f64, f64)>,
+    /// The words the model proposed itself (scored among the others).
+    pub proposed: Vec<String>,
+}
+
 /// One resource this worker fetched (the browser's resource timing).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fetched {
@@ -147,6 +158,15 @@ pub enum Request {
         sampler: SamplerConfig,
         /// Most new tokens per continuation.
         max_tokens: usize,
+    },
+    /// The masked-word game: score each candidate (and `propose` words of the model's own) in the blank.
+    Fill {
+        /// The sentence, with `___` where the word goes.
+        text: String,
+        /// The class's candidate words.
+        candidates: Vec<String>,
+        /// How many words of its own the model adds.
+        propose: usize,
     },
     /// Every resource this worker has fetched since it started.
     Fetched,
@@ -233,6 +253,8 @@ pub enum Response {
     },
     /// Every continuation asked for is written (or stopped).
     Continued,
+    /// The answer to [`Request::Fill`].
+    Filled(Filled),
     /// The answer to [`Request::Fetched`].
     Fetched(Vec<Fetched>),
     /// Something failed; the message is for the user, and nothing already there was lost.

@@ -19,6 +19,8 @@ pub enum Page {
     Chat,
     /// The next-word game with live sampling.
     Game,
+    /// The masked-word game.
+    Masked,
     /// The autoencoder lab.
     Lab,
     /// The lesson, at a step (its id).
@@ -31,6 +33,7 @@ impl Page {
         match self {
             Self::Chat => "chat",
             Self::Game => "game",
+            Self::Masked => "masked",
             Self::Lab => "lab",
             Self::Lesson => "lesson",
         }
@@ -87,8 +90,10 @@ pub struct Route {
     pub step: Option<String>,
     /// The chat's questions, in order.
     pub questions: Vec<String>,
-    /// The next-word game's text.
+    /// The next-word game's text, or the masked-word game's sentence.
     pub text: Option<String>,
+    /// The masked-word game's candidate words.
+    pub candidates: Vec<String>,
     /// Sampling.
     pub sampling: SamplingLink,
     /// The explorer.
@@ -111,6 +116,7 @@ impl Route {
             page: match page {
                 "" | "chat" => Page::Chat,
                 "game" => Page::Game,
+                "masked" => Page::Masked,
                 "lab" => Page::Lab,
                 "lesson" => Page::Lesson,
                 other => return Err(format!("unknown page «{}»", clip(&decode(other).unwrap_or_default()))),
@@ -131,6 +137,11 @@ impl Route {
             match key {
                 "q" => route.questions.push(value),
                 "text" => route.text = Some(value),
+                // Each word percent-encoded, so a comma between them is a separator.
+                "c" => {
+                    route.candidates =
+                        raw.split(',').filter(|w| !w.is_empty()).map(decode).collect::<Result<_, _>>()?;
+                }
                 "t" => s.temperature = Some(number(&value, 0.0, 2.0).ok_or_else(bad)?),
                 "k" => s.top_k = Some(number(&value, 0.0, 1e6).ok_or_else(bad)? as usize),
                 "p" => s.top_p = Some(number(&value, 0.0, 1.0).ok_or_else(bad)?),
@@ -163,6 +174,9 @@ impl Route {
         pairs.extend(self.questions.iter().map(|q| ("q", encode(q))));
         if let Some(text) = &self.text {
             pairs.push(("text", encode(text)));
+        }
+        if !self.candidates.is_empty() {
+            pairs.push(("c", self.candidates.iter().map(|w| encode(w)).collect::<Vec<_>>().join(",")));
         }
         let s = &self.sampling;
         pairs.extend(s.temperature.map(|v| ("t", short(v))));
@@ -262,6 +276,7 @@ mod tests {
             page: Page::Chat,
             questions: vec!["Qui était Marie Curie ?".into(), "Et après & avant = 100 % ?".into()],
             text: Some("Le chat mange la".into()),
+            candidates: vec!["chat".into(), "chien, loup".into()],
             sampling: SamplingLink {
                 temperature: Some(0.3),
                 top_k: Some(40),

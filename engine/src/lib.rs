@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod chat;
 pub mod error;
+pub mod fill;
 pub mod generate;
 pub mod gguf;
 pub mod model;

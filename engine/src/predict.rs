@@ -122,7 +122,7 @@ impl Engine {
     }
 
     /// The model on the exact path (a view of the same weights, no copy).
-    fn exact_model(&self) -> Model {
+    pub(crate) fn exact_model(&self) -> Model {
         Model { precision: Precision::Exact, ..self.model.clone() }
     }
 

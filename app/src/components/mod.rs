@@ -5,6 +5,7 @@ mod chat;
 mod game;
 mod lab;
 mod lesson;
+mod masked;
 mod privacy;
 mod reading;
 mod scale;
@@ -22,6 +23,7 @@ pub use chat::Chat;
 pub use game::NextWordGame;
 pub use lab::AutoencoderLab;
 pub use lesson::LessonCard;
+pub use masked::MaskedWord;
 pub use privacy::Privacy;
 pub use scale::Scale;
 pub use settings::SettingsPanel;
@@ -134,6 +136,7 @@ pub fn App() -> impl IntoView {
                 {tab(Page::Lesson, |s| s.lang.get().tt().tab_lesson, "tab-lesson")}
                 {tab(Page::Chat, |s| s.lang.get().t().tab_chat, "tab-chat")}
                 {tab(Page::Game, |s| s.lang.get().tt().tab_game, "tab-game")}
+                {tab(Page::Masked, |s| s.lang.get().tt().tab_masked, "tab-masked")}
                 {tab(Page::Lab, |s| s.lang.get().t().tab_lab, "tab-lab")}
             </nav>
             <p class="link-note" data-testid="link-note" role="status" hidden=move || teach.link_note.get().is_none()>
@@ -178,6 +181,9 @@ pub fn App() -> impl IntoView {
                         state=state
                         sampling=Signal::derive(move || matches!(pane(), Some(Pane::Game { sampling: true })))
                     />
+                </div>
+                <div hidden=move || !(page() == Page::Masked || shows(&[Pane::Masked]))>
+                    <MaskedWord state=state/>
                 </div>
                 <Show when=move || lab_seen.get()>
                     <div hidden=move || !lab_shown()>

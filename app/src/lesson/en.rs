@@ -14,7 +14,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Game { text: "Unbelievably, the students decoded antidisestablishmentarianism in seconds." },
         question: "Why does \"the\" fit in one token while \"antidisestablishmentarianism\" needs several?",
         notes: "The splitting comes from an algorithm (BPE) that merged the most frequent pairs of characters in its training text, mostly English: other languages are cut into smaller pieces. The dot \"·\" marks a space, which belongs to the token. Change the sentence (the game's Text box, then Start): have students type a rare first name, a French word, an emoji. The vector's numbers are not written by hand: they are learned, and words with related meanings end up with nearby vectors.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "t2",
@@ -59,7 +59,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Game { text: "Once upon a time, there was a little" },
         question: "What probability does the model give to \"girl\"? And to your favourite word?",
         notes: "Let the class guess before revealing. A word of several tokens gets the product of its pieces' probabilities, and the page says so. Auto carries on by itself at the chosen pace; Undo goes back. The model does not know the continuation: it gives a distribution, and something must still choose (the Chat chapter).",
-        minutes: 5,
+        minutes: 4,
     },
     Step {
         id: "g2",
@@ -70,7 +70,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Lab { digits: false, latent: 2, generate: false },
         question: "What survives the bottleneck, and what is lost?",
         notes: "Give it a minute for the rebuilds to sharpen. The code plane places each held-out face at its two numbers: similar faces land side by side. Raise the code size to 16: details come back, but the plane can no longer be drawn. The idea is over thirty years old; a GPT does the same with sentences: it reduces them to what matters for predicting what comes next.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "g3",
@@ -82,6 +82,17 @@ pub static STEPS: [Step; STEP_COUNT] = [
         question: "Are these faces copies of the examples? How could you check?",
         notes: "Press Generate a few times. The Morph sliders show what each number of the code controls (smile, eye size…). Deepfakes rest on generative models of the same family, trained on millions of faces. A GPT generates too: it draws each token at random from the distribution it predicts (the Chat chapter).",
         minutes: 3,
+    },
+    Step {
+        id: "g4",
+        chapter: Chapter::G,
+        title: "The Smurf game",
+        body: "In a Smurfs comic, the word \"smurf\" stands in for almost any word, yet every sentence makes sense from the words around it. Hide a word and propose candidates: the model ranks each by the probability of the whole sentence, reading what follows the blank too. Guessing a hidden word from the others is exactly the exercise these models are trained on, billions of times.",
+        action_label: "Hide a word and let the class guess",
+        action: Action::Fill { text: "It is raining, take your ___.", candidates: &["umbrella", "hat", "bike", "dog"] },
+        question: "How did you guess the hidden word? Does the model do it the same way?",
+        notes: "The model reads left to right: to take the words after the blank into account, the page has it read the whole completed sentence once per candidate and compares the probabilities (the bars are normalised over the candidates). It adds words of its own: those it would predict from the beginning of the sentence alone — often small words, since it cannot see the end. Models like BERT are trained on exactly this game, with words hidden at random; GPT on its \"next word\" variant. Try \"The sun rises in the ___.\" with east, west, north, south. \"See what the word looks at\" opens attention on the completed sentence.",
+        minutes: 4,
     },
     Step {
         id: "p1",
@@ -103,7 +114,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Lab { digits: true, latent: 8, generate: false },
         question: "Why measure the error on images the network has never seen?",
         notes: "Solid line: error on held-out images; dashed: on training images. If the dashed line falls and the solid one does not, the network learns by heart without generalising. For a GPT the error is its surprise at the true next word; it falls as models grow and read more — what the \"scaling laws\" describe. Start over begins from scratch: the curve falls the same way again.",
-        minutes: 3,
+        minutes: 2,
     },
     Step {
         id: "p3",

@@ -15,7 +15,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Game { text: "Les élèves déchiffrent « anticonstitutionnellement » sans hésiter." },
         question: "Pourquoi « Les » tient-il en un token alors qu’« anticonstitutionnellement » en demande plusieurs ?",
         notes: "Le découpage vient d’un algorithme (BPE) qui a fusionné les paires de caractères les plus fréquentes de textes surtout anglais : le français est coupé plus finement que l’anglais. Le point « · » marque une espace, qui fait partie du token. Modifiez la phrase (champ « Texte » du jeu, puis « Commencer ») : faites taper un prénom rare, un mot anglais, un émoji. Les nombres du vecteur ne sont pas écrits à la main : ils sont appris, et des mots de sens voisin finissent avec des vecteurs proches.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "t2",
@@ -60,7 +60,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Game { text: "Un, deux, trois, quatre," },
         question: "Quelle probabilité le modèle donne-t-il à « cinq » ? Et à votre mot préféré ?",
         notes: "Faites deviner avant de révéler. « cinq » est coupé en deux tokens (« cin » + « q ») : sa probabilité est le produit des deux, et la page le dit. Ce modèle a lu surtout de l’anglais : en français, il hésite beaucoup (une longue traîne de barres basses) — c’est une occasion de parler des données d’entraînement (chapitre P). « Auto » continue seul au rythme choisi ; « Annuler » revient en arrière.",
-        minutes: 5,
+        minutes: 4,
     },
     Step {
         id: "g2",
@@ -71,7 +71,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Lab { digits: false, latent: 2, generate: false },
         question: "Qu’est-ce qui survit au goulot, qu’est-ce qui se perd ?",
         notes: "Attendez une minute que les reconstructions se précisent. Le plan des codes place chaque visage mis de côté à ses deux nombres : des visages qui se ressemblent atterrissent côte à côte. Montez la taille du code à 16 : les détails reviennent, mais le plan ne se dessine plus. L’idée a plus de trente ans ; un GPT fait la même chose avec des phrases : il les réduit à ce qui compte pour prédire la suite.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "g3",
@@ -83,6 +83,17 @@ pub static STEPS: [Step; STEP_COUNT] = [
         question: "Ces visages sont-ils des copies des exemples ? Comment le vérifier ?",
         notes: "Cliquez plusieurs fois sur « Générer ». Les curseurs « Transformer » montrent ce que commande chaque nombre du code (sourire, taille des yeux…). Les hypertrucages (deepfakes) reposent sur des modèles génératifs de la même famille, entraînés sur des millions de visages. Un GPT génère aussi : il tire chaque token au hasard dans la distribution qu’il prédit (chapitre Chat).",
         minutes: 3,
+    },
+    Step {
+        id: "g4",
+        chapter: Chapter::G,
+        title: "Le jeu du Schtroumpf",
+        body: "Dans une bande dessinée des Schtroumpfs, le mot « schtroumpf » remplace n’importe quel mot, et pourtant chaque phrase se comprend grâce aux mots qui l’entourent. Cachez un mot et proposez des candidats : le modèle classe chacun selon la probabilité de la phrase entière, en lisant aussi ce qui suit le trou. Deviner un mot caché à partir des autres, c’est exactement l’exercice sur lequel ces modèles sont entraînés, des milliards de fois.",
+        action_label: "Cacher un mot et le faire deviner",
+        action: Action::Fill { text: "Paris est la capitale de la ___.", candidates: &["France", "Italie", "Espagne", "lune"] },
+        question: "Comment avez-vous deviné le mot caché ? Le modèle s’y prend-il de la même façon ?",
+        notes: "Le modèle lit de gauche à droite : pour tenir compte des mots qui suivent le trou, la page lui fait lire la phrase complète une fois par candidat et compare les probabilités (les barres sont normalisées sur les candidats). Il ajoute ses propres mots : ceux qu’il prédirait en ne voyant que le début de la phrase — souvent des petits mots, puisqu’il ignore la fin. Des modèles comme BERT sont entraînés exactement à ce jeu, sur des mots masqués au hasard ; GPT à sa variante « mot suivant ». Essayez « Le chat boit du ___. » avec lait, vin, café ; ou « Le soleil se lève à l’___. » : le modèle y propose « air », qui lui semble plus probable que « est ». « Voir ce que regarde le mot » ouvre l’attention sur la phrase complétée.",
+        minutes: 4,
     },
     Step {
         id: "p1",
@@ -104,7 +115,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Lab { digits: true, latent: 8, generate: false },
         question: "Pourquoi mesure-t-on l’erreur sur des images que le réseau n’a jamais vues ?",
         notes: "Trait plein : erreur sur des images mises de côté ; pointillés : sur les images d’entraînement. Si les pointillés descendent et pas le trait plein, le réseau apprend par cœur sans généraliser. Pour un GPT, l’erreur est la surprise devant le vrai mot suivant ; elle baisse quand le modèle grandit et lit plus — c’est ce qu’ont montré les « lois d’échelle ». Le bouton « Recommencer » repart de zéro : la courbe retombe de la même façon.",
-        minutes: 3,
+        minutes: 2,
     },
     Step {
         id: "p3",

@@ -56,6 +56,13 @@ pub enum Action {
         /// Temperature.
         temperature: f32,
     },
+    /// The masked-word game on `text` (with its blank) and the class's first `candidates`, ranked.
+    Fill {
+        /// The sentence.
+        text: &'static str,
+        /// Words to start with.
+        candidates: &'static [&'static str],
+    },
     /// The model reads `text`; the attention explorer opens on `layer` and `head` (`None`: the mean of
     /// the heads) with the token `focus` selected (its first occurrence; `""`: the last token).
     Read {
@@ -96,6 +103,7 @@ impl Action {
         match self {
             Self::Game { .. } => "game",
             Self::Sampling { .. } => "sampling",
+            Self::Fill { .. } => "fill",
             Self::Read { .. } => "read",
             Self::Ask { .. } => "ask",
             Self::Lab { .. } => "lab",
@@ -107,7 +115,9 @@ impl Action {
     /// The text it prepares (a game's text, a sentence to read, a question), if any.
     pub fn input(&self) -> Option<&'static str> {
         match *self {
-            Self::Game { text } | Self::Sampling { text, .. } | Self::Read { text, .. } => Some(text),
+            Self::Game { text } | Self::Sampling { text, .. } | Self::Read { text, .. } | Self::Fill { text, .. } => {
+                Some(text)
+            }
             Self::Ask { question } => Some(question),
             Self::Lab { .. } | Self::Scale | Self::Privacy => None,
         }
@@ -138,7 +148,7 @@ pub struct Step {
 }
 
 /// How many steps the lesson has.
-pub const STEP_COUNT: usize = 13;
+pub const STEP_COUNT: usize = 14;
 
 /// The lesson in `lang`.
 pub fn steps(lang: Lang) -> &'static [Step; STEP_COUNT] {

@@ -98,6 +98,11 @@ impl AppState {
                     max_tokens: None,
                 };
             }
+            Page::Masked => {
+                let (text, candidates) = t.masked.with(|m| (m.text.clone(), m.candidates.clone()));
+                route.text = Some(text);
+                route.candidates = candidates;
+            }
             Page::Lab => {
                 let setup = t.lab_setup.get();
                 route.lab = LabLink {
@@ -137,6 +142,15 @@ impl AppState {
                 });
                 if let Some(text) = route.text.filter(|text| t.game.with_untracked(|g| g.text() != *text)) {
                     self.start_game(text);
+                }
+            }
+            Page::Masked => {
+                let text = route.text.unwrap_or_default();
+                let changed = t.masked.with_untracked(|m| m.text != text || m.candidates != route.candidates);
+                if changed && !text.is_empty() {
+                    let words: Vec<&str> = route.candidates.iter().map(String::as_str).collect();
+                    t.masked.set(crate::masked::Masked::new(&text, &words));
+                    self.ask_fill();
                 }
             }
             Page::Lab => {

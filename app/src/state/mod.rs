@@ -239,6 +239,9 @@ impl AppState {
                 if self.teach.game.with_untracked(|g| g.prediction.is_none()) {
                     self.predict(None);
                 }
+                if self.teach.masked.with_untracked(|m| m.result.is_none() && m.problem().is_none()) {
+                    self.ask_fill();
+                }
             }
             Response::ModelFailed(message) => {
                 self.progress.set(None);
@@ -276,6 +279,7 @@ impl AppState {
             Response::Continuation { slot, text, done } => {
                 self.teach.game.update(|g| g.extend_answer(slot, &text, done));
             }
+            Response::Filled(filled) => self.on_filled(filled),
             Response::Continued => {
                 self.generating.set(false);
                 self.ask_queued();
@@ -294,6 +298,7 @@ impl AppState {
             Response::Error(message) => {
                 self.generating.set(false);
                 self.teach.thinking.set(false);
+                self.teach.masked.update(|m| m.asking = false);
                 self.conversation.update(Conversation::drop_empty_answers);
                 self.notice.set(Some(message));
             }

@@ -11,7 +11,8 @@ use crate::conversation::{Exchange, TokenInfo};
 use crate::game::Game;
 use crate::lab::{DataChoice, LabSetup};
 use crate::lesson::{self, Action};
-use crate::protocol::{Fetched, Piece, Prediction, Request};
+use crate::masked::{Masked, PROPOSED};
+use crate::protocol::{Fetched, Filled, Piece, Prediction, Request};
 use crate::route::Page;
 
 /// What a lesson step opened under its card.
@@ -26,6 +27,8 @@ pub enum Pane {
         /// The sampling panel is open.
         sampling: bool,
     },
+    /// The masked-word game.
+    Masked,
     /// The autoencoder lab.
     Lab,
     /// Pre-training at three scales.
@@ -50,6 +53,8 @@ pub struct Teach {
     pub game: RwSignal<Game>,
     /// A prediction has been asked for and not answered yet.
     pub thinking: RwSignal<bool>,
+    /// The masked-word game.
+    pub masked: RwSignal<Masked>,
     /// A text the model read for the explorer (shown instead of the last answer until the next one).
     pub reading: RwSignal<Option<Exchange>>,
     /// The lab's setup.
@@ -84,6 +89,7 @@ impl Teach {
             pane: RwSignal::new(None),
             game: RwSignal::new(Game::default()),
             thinking: RwSignal::new(false),
+            masked: RwSignal::new(Masked::default()),
             reading: RwSignal::new(None),
             lab_setup: RwSignal::new(LabSetup {
                 data: DataChoice::Faces,
@@ -131,10 +137,8 @@ impl AppState {
                 t.pane.set(Some(Pane::Game { sampling: true }));
             }
             Action::Read { text, focus, layer, head, lines } => {
-                self.explorer.view.set(if lines { HeadView::Lines } else { HeadView::Matrix });
-                self.explorer.hide_sink.set(false);
-                t.reading_focus.set_value(Some((layer, head.map_or(HeadPick::Mean, HeadPick::One), focus.to_owned())));
-                self.read(text.to_owned());
+                let head = head.map_or(HeadPick::Mean, HeadPick::One);
+                self.read_focused(text.to_owned(), focus.to_owned(), layer, head, lines);
                 t.pane.set(Some(Pane::Explorer));
             }
             Action::Ask { question } => {
@@ -154,12 +158,26 @@ impl AppState {
                 }
                 t.pane.set(Some(Pane::Lab));
             }
+            Action::Fill { text, candidates } => {
+                t.masked.set(Masked::new(text, candidates));
+                self.ask_fill();
+                t.pane.set(Some(Pane::Masked));
+            }
             Action::Scale => t.pane.set(Some(Pane::Scale)),
             Action::Privacy => t.pane.set(Some(Pane::Privacy)),
         }
     }
 
     // ---- Reading a text for the explorer ------------------------------------------------------------
+
+    /// Lets the model read `text` and opens the explorer on `layer`, `head`, the token `focus` selected
+    /// (its first occurrence; `""`: the last token), in the lines or the matrix view.
+    pub fn read_focused(&self, text: String, focus: String, layer: usize, head: HeadPick, lines: bool) {
+        self.explorer.view.set(if lines { HeadView::Lines } else { HeadView::Matrix });
+        self.explorer.hide_sink.set(false);
+        self.teach.reading_focus.set_value(Some((layer, head, focus)));
+        self.read(text);
+    }
 
     /// Lets the model read `text` and shows its attention in the explorer.
     pub fn read(&self, text: String) {
@@ -181,7 +199,13 @@ impl AppState {
             selected = Some(token);
         }
         let reading = Exchange { tokens, prompt_len: n, traced: true, read: true, drawn_with: None };
-        let position = selected.and_then(|token| reading.tokens.iter().position(|t| t.piece.text == token));
+        // The focus token itself, else the first token that begins it (a word cut into pieces).
+        let position = selected.and_then(|token| {
+            let tokens = &reading.tokens;
+            tokens.iter().position(|t| t.piece.text == token).or_else(|| {
+                tokens.iter().position(|t| !t.piece.text.trim().is_empty() && token.starts_with(t.piece.text.as_str()))
+            })
+        });
         self.reset_views();
         self.teach.reading.set(Some(reading));
         self.explorer.selected.set(position);
@@ -271,6 +295,27 @@ impl AppState {
         t.game.update(Game::start_answers);
         self.generating.set(true);
         self.send(Request::Continue { ids, seeds, sampler, max_tokens: 40 });
+    }
+
+    // ---- The masked-word game ------------------------------------------------------------------------
+
+    /// Asks the model to rank the masked-word game's candidates (its own words added).
+    pub fn ask_fill(&self) {
+        let t = self.teach;
+        if !matches!(self.model.get_untracked(), ModelState::Ready { .. })
+            || t.masked.with_untracked(|m| m.problem().is_some())
+        {
+            return;
+        }
+        let (text, candidates) = t.masked.with_untracked(|m| (m.text.clone(), m.candidates.clone()));
+        t.masked.update(|m| m.asking = true);
+        self.send(Request::Fill { text, candidates, propose: PROPOSED });
+    }
+
+    pub(super) fn on_filled(&self, filled: Filled) {
+        self.teach.masked.update(|m| {
+            m.accept(filled);
+        });
     }
 
     /// Asks both workers what they have fetched (the requests log).

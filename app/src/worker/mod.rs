@@ -127,6 +127,15 @@ impl Worker for EngineWorker {
                 });
             }
             Request::Fetched => scope.respond(from, Response::Fetched(teach::fetched())),
+            Request::Fill { text, candidates, propose } => {
+                let response = match self.engine.borrow().as_deref() {
+                    Some(engine) => {
+                        teach::fill(engine, text, candidates, propose).map_or_else(Response::Error, Response::Filled)
+                    }
+                    None => Response::Error("no model is loaded yet".into()),
+                };
+                scope.respond(from, response);
+            }
             Request::AttentionGrid { upto, hide_sink } => {
                 let thumbs = self.book.borrow().thumbnails(upto, crate::THUMBNAIL_SIDE, hide_sink);
                 scope.respond(from, Response::AttentionGrid(thumbs));

@@ -14,7 +14,7 @@ use gloo_worker::{HandlerId, WorkerScope};
 use wasm_bindgen::JsCast;
 
 use super::{piece, EngineWorker};
-use crate::protocol::{Alternative, Context, Fetched, GuessView, Prediction, Response};
+use crate::protocol::{Alternative, Context, Fetched, Filled, GuessView, Prediction, Response};
 
 /// How many of the likeliest next tokens the game shows.
 pub const GAME_TOP: usize = 10;
@@ -49,6 +49,20 @@ pub fn predict(engine: &Engine, context: Context, guess: Option<String>) -> Resu
             rank: score.rank,
         }),
     })
+}
+
+/// Scores the candidates for the blank of `text`, the model's own `propose` words added.
+pub fn fill(engine: &Engine, text: String, candidates: Vec<String>, propose: usize) -> Result<Filled, String> {
+    let err = |e: engine::EngineError| e.to_string();
+    let proposed = if propose > 0 { engine.propose(&text, propose).map_err(err)? } else { Vec::new() };
+    let mut words: Vec<String> = Vec::new();
+    for word in candidates.iter().chain(&proposed).map(|w| w.trim()) {
+        if !word.is_empty() && !words.iter().any(|w| w == word) {
+            words.push(word.to_owned());
+        }
+    }
+    let scores = engine.fill(&text, &words).map_err(err)?;
+    Ok(Filled { text, scores: scores.into_iter().map(|s| (s.word, s.logprob, s.prob)).collect(), proposed })
 }
 
 /// The model reads `text` (no chat template), its attention recorded into `book` for the explorer.

@@ -130,6 +130,25 @@ mod cli {
             #[arg(long)]
             json: bool,
         },
+        /// The masked-word game: candidate words for the blank (`___`) of a sentence, ranked by the
+        /// probability of the whole completed sentence (on the CPU, 8-bit activations as the page; `--exact`
+        /// for the reference path).
+        Fill {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// The sentence, with `___` where the word goes.
+            #[arg(long)]
+            text: String,
+            /// Comma-separated candidate words.
+            #[arg(long, value_delimiter = ',')]
+            candidates: Vec<String>,
+            /// Also add the model's own N likeliest words for the blank (its next tokens there).
+            #[arg(long, default_value_t = 0)]
+            propose: usize,
+            /// One JSON object: `{"candidates":[{"word","logprob","prob","ids"}],"proposed":[..]}`, best first.
+            #[arg(long)]
+            json: bool,
+        },
         /// Teacher-forced top-k logits at every position of a sequence of ids.
         Score {
             #[command(flatten)]
@@ -367,6 +386,26 @@ mod cli {
                     println!("{value}");
                 } else {
                     println!("{}", serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
+                }
+                Ok(())
+            }
+            Command::Fill { model, text, candidates, propose, json } => {
+                let engine = model.load()?;
+                let err = |e: engine::EngineError| e.to_string();
+                let proposed = if propose > 0 { engine.propose(&text, propose).map_err(err)? } else { Vec::new() };
+                let mut words = candidates;
+                words.extend(proposed.iter().filter(|p| !words.contains(p)).cloned().collect::<Vec<_>>());
+                let scores = engine.fill(&text, &words).map_err(err)?;
+                let value = json!({
+                    "candidates": scores.iter().map(|s| json!({ "word": s.word, "logprob": s.logprob, "prob": s.prob, "ids": s.ids })).collect::<Vec<_>>(),
+                    "proposed": proposed,
+                });
+                if json {
+                    println!("{value}");
+                } else {
+                    for s in &scores {
+                        println!("{:>8.3} %  {:>10.3}  {}", s.prob * 100.0, s.logprob, s.word);
+                    }
                 }
                 Ok(())
             }
