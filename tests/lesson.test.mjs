@@ -72,6 +72,13 @@ async function checkView(page, action) {
       }
       return `lab: ${digits ? "digits" : "faces"}, code ${await action.getAttribute("data-latent")}, ${await page.getByTestId("lab-status").textContent()}`;
     }
+    case "lens": {
+      assert.ok(await visible(page, "lens"), "the lens is shown");
+      assert.equal(await page.getByTestId("game-text").inputValue(), input);
+      await page.waitForFunction(() => document.querySelector('[data-testid="lens-status"]').dataset.done === "true", null, { timeout: 60_000 });
+      const last = page.locator('[data-testid="lens-grid"] tbody tr').last().locator("td").last();
+      return `lens: ${await page.locator('[data-testid="lens-grid"] tbody tr').count()} blocks, the last one's guess «${await last.textContent()}»`;
+    }
     case "fill": {
       assert.ok(await visible(page, "masked"), "the masked-word game is shown");
       await page.waitForFunction((input) => document.querySelector('[data-testid="masked-text"]').value === input, input, { timeout: 10_000 });
@@ -126,7 +133,7 @@ for (const lang of ["fr", "en"]) {
         }
         await page.waitForFunction((prev) => document.querySelector('[data-testid="lesson"]').dataset.step !== prev, id);
       }
-      assert.equal(ids.length, 14);
+      assert.equal(ids.length, 15);
       assert.deepEqual(ids.slice(0, 3), ["t1", "t2", "t3"]);
       // ← goes back; an address opens its step directly.
       await page.keyboard.press("ArrowLeft");

@@ -8,6 +8,7 @@ pub mod draw;
 pub mod game;
 pub mod i18n;
 pub mod lab;
+pub mod lens;
 pub mod lesson;
 pub mod masked;
 pub mod protocol;

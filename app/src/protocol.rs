@@ -168,6 +168,11 @@ pub enum Request {
         /// How many words of its own the model adds.
         propose: usize,
     },
+    /// The logit lens over a context: one [`Response::LensLayer`] per block, then [`Response::LensDone`].
+    Lens {
+        /// What the model reads.
+        context: Context,
+    },
     /// Every resource this worker has fetched since it started.
     Fetched,
     /// One head's (or the heads' mean) attention matrix over positions `0..=upto`.
@@ -255,6 +260,17 @@ pub enum Response {
     Continued,
     /// The answer to [`Request::Fill`].
     Filled(Filled),
+    /// The lens's first answer: the tokens read.
+    LensTokens(Vec<Piece>),
+    /// One block's row of the lens: per position, the likeliest next tokens with their probabilities.
+    LensLayer {
+        /// The block.
+        layer: usize,
+        /// One list per position, best first.
+        cells: Vec<Vec<Alternative>>,
+    },
+    /// The lens is complete.
+    LensDone,
     /// The answer to [`Request::Fetched`].
     Fetched(Vec<Fetched>),
     /// Something failed; the message is for the user, and nothing already there was lost.

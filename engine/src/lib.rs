@@ -7,6 +7,7 @@ pub mod error;
 pub mod fill;
 pub mod generate;
 pub mod gguf;
+pub mod lens;
 pub mod model;
 pub mod predict;
 pub mod quant;

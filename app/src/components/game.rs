@@ -196,6 +196,7 @@ pub fn NextWordGame(state: AppState, #[prop(into)] sampling: Signal<bool>) -> im
                 </p>
             </div>
             <Sampling state=state open=sampling/>
+            <super::lens::LogitLens state=state/>
         </section>
     }
 }

@@ -4,6 +4,7 @@ mod attention;
 mod chat;
 mod game;
 mod lab;
+mod lens;
 mod lesson;
 mod masked;
 mod privacy;

@@ -32,6 +32,12 @@ pub struct TeachTexts {
     pub game_hidden: &'static str,
     pub game_pieces_note: &'static str,
 
+    pub lens_title: &'static str,
+    pub lens_intro: &'static str,
+    pub lens_on_text: &'static str,
+    pub lens_on_answer: &'static str,
+    pub lens_layer: &'static str,
+
     pub tab_masked: &'static str,
     pub masked_title: &'static str,
     pub masked_intro: &'static str,
@@ -192,6 +198,23 @@ impl Lang {
         }
     }
 
+    /// "5 tokens × 30 blocks in 0.4 s".
+    pub fn lens_took(self, tokens: usize, blocks: usize, ms: f64) -> String {
+        let s = self.num(ms / 1000.0, 1);
+        match self {
+            Self::En => format!("{tokens} tokens × {blocks} blocks in {s} s"),
+            Self::Fr => format!("{tokens} tokens × {blocks} blocs en {s} s"),
+        }
+    }
+
+    /// The heading of a clicked lens cell.
+    pub fn lens_cell(self, block: usize, token: &str) -> String {
+        match self {
+            Self::En => format!("After block {block}, at «{token}», the model would write next:"),
+            Self::Fr => format!("Après le bloc {block}, sur « {token} », le modèle écrirait ensuite :"),
+        }
+    }
+
     /// The note for an address that could not be read.
     pub fn link_note(self, why: &str) -> String {
         format!("{} ({why}).", self.tt().link_broken)
@@ -255,6 +278,12 @@ pub static EN: TeachTexts = TeachTexts {
     game_top: "The 10 likeliest next tokens — click one to continue the text with it",
     game_hidden: "Guess first, then reveal.",
     game_pieces_note: "A word of several tokens gets the product of its pieces' probabilities.",
+
+    lens_title: "Logit lens: the guess, block after block",
+    lens_intro: "Each block adds its part to one running vector per token, the residual stream. Applying the model's last step to it after every block shows what the model would predict if it stopped there: read a column downward to watch the guess form. The last row is the model's own prediction.",
+    lens_on_text: "Lens on this text",
+    lens_on_answer: "Lens on the last chat answer",
+    lens_layer: "Block",
 
     tab_masked: "Hidden word",
     masked_title: "The Smurf game: guess the hidden word",
@@ -341,6 +370,12 @@ pub static FR: TeachTexts = TeachTexts {
     game_top: "Les 10 tokens suivants les plus probables — cliquez sur l’un d’eux pour continuer le texte avec lui",
     game_hidden: "Devinez d’abord, puis révélez.",
     game_pieces_note: "Un mot de plusieurs tokens reçoit le produit des probabilités de ses morceaux.",
+
+    lens_title: "Lentille des logits : la réponse, bloc après bloc",
+    lens_intro: "Chaque bloc ajoute sa part à un même vecteur par token, le flux résiduel. En lui appliquant après chaque bloc la dernière étape du modèle, on voit ce qu’il prédirait s’il s’arrêtait là : lisez une colonne de haut en bas pour voir la réponse se former. La dernière ligne est la prédiction du modèle lui-même.",
+    lens_on_text: "Lentille sur ce texte",
+    lens_on_answer: "Lentille sur la dernière réponse de la discussion",
+    lens_layer: "Bloc",
 
     tab_masked: "Mot caché",
     masked_title: "Le jeu du Schtroumpf : devine le mot caché",

@@ -31,7 +31,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         },
         question: "Which word does \"she\" refer to? How could a model guess it without knowing any grammar?",
         notes: "This head was found by trying all 270 heads of the model (30 layers × 9 heads): nobody programmed it; it appeared during training. It is not infallible: in \"Tom lent Mary his bike, so she gave him a cake\" it looks at \"Tom\" more than at \"Mary\" — it mostly learned to find the subject of the sentence. Type that sentence in the explorer's reading box to see it. Click another token (Tokens view) to see what it looks at; \"Hide the first token\" removes the \"attention sink\" where many heads park their unused weight.",
-        minutes: 5,
+        minutes: 4,
     },
     Step {
         id: "t3",
@@ -49,6 +49,17 @@ pub static STEPS: [Step; STEP_COUNT] = [
         question: "Find a head in the grid that does something else. What does it look at?",
         notes: "Hover the grid to preview a head, click to choose it. Why attention replaced recurrent networks, which read word by word: it handles every word in parallel (ideal for a graphics card) and does not forget the start of long texts — hence the title of the 2017 paper, \"Attention is all you need\". Attention alone ignores word order: here position is added by rotating the vectors by an angle that depends on the token's place.",
         minutes: 4,
+    },
+    Step {
+        id: "t4",
+        chapter: Chapter::T,
+        title: "The answer forms block after block",
+        body: "Each block adds its part to one running vector per token, the residual stream. Applying the model's last step after every block shows what it would predict if it stopped there: this is the logit lens. In this small model, \"Paris\" only enters the candidates at the next-to-last block and wins at the last.",
+        action_label: "Watch the answer form",
+        action: Action::Lens { text: "The capital of France is" },
+        question: "Why do the first blocks mostly predict commas and spaces?",
+        notes: "One row per block (the first at the top), one column per token read; each cell shows the token the model would write next if it stopped there, its colour the probability. Click a cell for its five candidates. The first blocks do not \"speak\" the output's language yet: they prepare information that only the last blocks turn into a word; in large models the right answer often shows up earlier. The last row is exactly the prediction of \"Guess the next word\". \"Lens on the last chat answer\" does the same on an answer from the chat.",
+        minutes: 3,
     },
     Step {
         id: "g1",
@@ -147,7 +158,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Sampling { text: "The old lighthouse keeper opened the door and saw", temperature: 1.0 },
         question: "Which temperature would you pick to write a poem? To answer a maths question?",
         notes: "Filled bars show the distribution that will be drawn from; outlines, the model's own. Temperature 0: a single bar. Roll draws one token and shows its seed: same seed, same draw, on any device — Share passes the seed on with the link. The chat uses temperature 0.3, top-k 40, top-p 0.9 by default.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "c3",
@@ -169,6 +180,6 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Privacy,
         question: "What did you type into an online service today, and where did it go?",
         notes: "Turn the Wi-Fi off: the chat keeps working. After one visit, the page and the model open offline too. A famous example: ZIP code, date of birth and sex are enough to identify about 87 % of Americans (L. Sweeney, 2000). Two ways to learn without gathering data in one place: federated learning (the model travels, the data stays with each person) and synthetic data — like the lab's faces, which are nobody's (button below). Critical thinking: a fluent, confident answer deserves the same caution as a feed of recommended videos.",
-        minutes: 4,
+        minutes: 3,
     },
 ];

@@ -32,7 +32,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         },
         question: "À quel mot « elle » renvoie-t-il ? Comment le modèle pourrait-il le deviner sans connaître la grammaire ?",
         notes: "Cette tête a été trouvée en essayant les 270 têtes du modèle (30 couches × 9 têtes) : personne ne l’a programmée, elle est apparue pendant l’entraînement. Elle n’est pas infaillible : dans « Tom a prêté son vélo à Marie, alors elle lui a offert un gâteau », elle regarde « Tom » à 80 % — elle a surtout appris à chercher le sujet de la phrase, pas à accorder le genre (essayez-le au chapitre suivant, dans le texte du jeu, ou ici en changeant la phrase). Cliquez sur un autre token de la phrase (vue Tokens) pour voir ce qu’il regarde ; « Masquer le premier token » retire le « puits d’attention » où beaucoup de têtes déposent leur poids inutilisé.",
-        minutes: 5,
+        minutes: 4,
     },
     Step {
         id: "t3",
@@ -50,6 +50,17 @@ pub static STEPS: [Step; STEP_COUNT] = [
         question: "Trouvez dans la grille une tête qui fait autre chose. Que regarde-t-elle ?",
         notes: "Survolez la grille pour prévisualiser une tête, cliquez pour la choisir. Pourquoi l’attention a remplacé les réseaux récurrents, qui lisaient mot à mot : elle traite tous les mots en parallèle (idéal pour une carte graphique) et n’oublie pas le début des longs textes — d’où le titre de l’article de 2017, « Attention is all you need ». L’attention seule ignore l’ordre des mots : ici, la position est ajoutée en faisant tourner les vecteurs d’un angle qui dépend de la place du token.",
         minutes: 4,
+    },
+    Step {
+        id: "t4",
+        chapter: Chapter::T,
+        title: "La réponse se forme couche après couche",
+        body: "Chaque bloc ajoute sa part à un même vecteur par token, le flux résiduel. En appliquant après chaque bloc la dernière étape du modèle, on lit ce qu’il prédirait s’il s’arrêtait là : c’est la lentille des logits. Dans ce petit modèle, « Paris » n’entre parmi les candidats qu’à l’avant-dernier bloc et ne l’emporte qu’au dernier.",
+        action_label: "Regarder la réponse se former",
+        action: Action::Lens { text: "The capital of France is" },
+        question: "Pourquoi les premiers blocs prédisent-ils surtout des virgules et des espaces ?",
+        notes: "Une ligne par bloc (le premier en haut), une colonne par token lu ; chaque case montre le token que le modèle écrirait ensuite s’il s’arrêtait là, sa couleur la probabilité. Cliquez une case pour ses cinq candidats. La phrase est en anglais, la langue que ce modèle a le plus lue (chapitre P). Les premiers blocs ne « parlent » pas encore la langue de la sortie : ils préparent des informations que seuls les derniers blocs transforment en mot ; dans les grands modèles, la bonne réponse apparaît souvent plus tôt. La dernière ligne est exactement la prédiction du jeu « Devine le mot suivant ». Le bouton « Lentille sur la dernière réponse » fait de même sur une réponse de la discussion.",
+        minutes: 3,
     },
     Step {
         id: "g1",
@@ -148,7 +159,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Sampling { text: "Once upon a time, there was a little", temperature: 1.0 },
         question: "Quelle température choisiriez-vous pour écrire un poème ? Pour répondre à une question de mathématiques ?",
         notes: "Les barres pleines montrent la distribution qui sera tirée ; les contours, celle du modèle. Température 0 : une seule barre. « Tirer » choisit un token et affiche sa graine : même graine, même tirage, sur n’importe quel appareil — le bouton « Partager » transmet la graine avec le lien. Le chat utilise par défaut température 0,3, top-k 40, top-p 0,9.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "c3",
@@ -170,6 +181,6 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Privacy,
         question: "Qu’avez-vous écrit aujourd’hui dans un service en ligne, et où cela est-il parti ?",
         notes: "Coupez le Wi-Fi : la discussion continue de marcher. Après une visite, la page et le modèle s’ouvrent même hors ligne. Exemple célèbre : code postal, date de naissance et sexe suffisent à identifier environ 87 % des Américains (L. Sweeney, 2000). Deux pistes pour apprendre sans centraliser : l’apprentissage fédéré (le modèle voyage, les données restent chez chacun) et les données synthétiques — comme les visages du labo, qui ne sont ceux de personne (bouton ci-dessous). Esprit critique : une réponse fluide et sûre d’elle mérite la même méfiance qu’un fil de vidéos recommandées.",
-        minutes: 4,
+        minutes: 3,
     },
 ];

@@ -56,6 +56,11 @@ pub enum Action {
         /// Temperature.
         temperature: f32,
     },
+    /// The next-word game on `text`, with the logit lens over it.
+    Lens {
+        /// The text.
+        text: &'static str,
+    },
     /// The masked-word game on `text` (with its blank) and the class's first `candidates`, ranked.
     Fill {
         /// The sentence.
@@ -104,6 +109,7 @@ impl Action {
             Self::Game { .. } => "game",
             Self::Sampling { .. } => "sampling",
             Self::Fill { .. } => "fill",
+            Self::Lens { .. } => "lens",
             Self::Read { .. } => "read",
             Self::Ask { .. } => "ask",
             Self::Lab { .. } => "lab",
@@ -115,9 +121,11 @@ impl Action {
     /// The text it prepares (a game's text, a sentence to read, a question), if any.
     pub fn input(&self) -> Option<&'static str> {
         match *self {
-            Self::Game { text } | Self::Sampling { text, .. } | Self::Read { text, .. } | Self::Fill { text, .. } => {
-                Some(text)
-            }
+            Self::Game { text }
+            | Self::Sampling { text, .. }
+            | Self::Read { text, .. }
+            | Self::Fill { text, .. }
+            | Self::Lens { text } => Some(text),
             Self::Ask { question } => Some(question),
             Self::Lab { .. } | Self::Scale | Self::Privacy => None,
         }
@@ -148,7 +156,7 @@ pub struct Step {
 }
 
 /// How many steps the lesson has.
-pub const STEP_COUNT: usize = 14;
+pub const STEP_COUNT: usize = 15;
 
 /// The lesson in `lang`.
 pub fn steps(lang: Lang) -> &'static [Step; STEP_COUNT] {

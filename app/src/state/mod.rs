@@ -280,6 +280,9 @@ impl AppState {
                 self.teach.game.update(|g| g.extend_answer(slot, &text, done));
             }
             Response::Filled(filled) => self.on_filled(filled),
+            Response::LensTokens(pieces) => self.teach.lens.update(|l| l.tokens(pieces)),
+            Response::LensLayer { layer, cells } => self.teach.lens.update(|l| l.row(layer, cells)),
+            Response::LensDone => self.teach.lens.update(|l| l.done(js_sys::Date::now())),
             Response::Continued => {
                 self.generating.set(false);
                 self.ask_queued();
@@ -299,6 +302,7 @@ impl AppState {
                 self.generating.set(false);
                 self.teach.thinking.set(false);
                 self.teach.masked.update(|m| m.asking = false);
+                self.teach.lens.update(|l| l.busy = false);
                 self.conversation.update(Conversation::drop_empty_answers);
                 self.notice.set(Some(message));
             }

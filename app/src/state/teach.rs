@@ -10,9 +10,10 @@ use super::{AppState, HeadView, ModelState};
 use crate::conversation::{Exchange, TokenInfo};
 use crate::game::Game;
 use crate::lab::{DataChoice, LabSetup};
+use crate::lens::LensBoard;
 use crate::lesson::{self, Action};
 use crate::masked::{Masked, PROPOSED};
-use crate::protocol::{Fetched, Filled, Piece, Prediction, Request};
+use crate::protocol::{Context, Fetched, Filled, Piece, Prediction, Request};
 use crate::route::Page;
 
 /// What a lesson step opened under its card.
@@ -55,6 +56,8 @@ pub struct Teach {
     pub thinking: RwSignal<bool>,
     /// The masked-word game.
     pub masked: RwSignal<Masked>,
+    /// The logit lens.
+    pub lens: RwSignal<LensBoard>,
     /// A text the model read for the explorer (shown instead of the last answer until the next one).
     pub reading: RwSignal<Option<Exchange>>,
     /// The lab's setup.
@@ -90,6 +93,7 @@ impl Teach {
             game: RwSignal::new(Game::default()),
             thinking: RwSignal::new(false),
             masked: RwSignal::new(Masked::default()),
+            lens: RwSignal::new(LensBoard::default()),
             reading: RwSignal::new(None),
             lab_setup: RwSignal::new(LabSetup {
                 data: DataChoice::Faces,
@@ -162,6 +166,11 @@ impl AppState {
                 t.masked.set(Masked::new(text, candidates));
                 self.ask_fill();
                 t.pane.set(Some(Pane::Masked));
+            }
+            Action::Lens { text } => {
+                self.start_game(text.to_owned());
+                self.ask_lens(Context::Text(text.to_owned()));
+                t.pane.set(Some(Pane::Game { sampling: false }));
             }
             Action::Scale => t.pane.set(Some(Pane::Scale)),
             Action::Privacy => t.pane.set(Some(Pane::Privacy)),
@@ -316,6 +325,18 @@ impl AppState {
         self.teach.masked.update(|m| {
             m.accept(filled);
         });
+    }
+
+    // ---- The logit lens -----------------------------------------------------------------------------
+
+    /// Asks for the logit lens over `context` (rows arrive one block at a time).
+    pub fn ask_lens(&self, context: Context) {
+        if !matches!(self.model.get_untracked(), ModelState::Ready { .. }) || self.teach.lens.with_untracked(|l| l.busy)
+        {
+            return;
+        }
+        self.teach.lens.update(|l| l.start(js_sys::Date::now()));
+        self.send(Request::Lens { context });
     }
 
     /// Asks both workers what they have fetched (the requests log).

@@ -127,6 +127,14 @@ impl Worker for EngineWorker {
                 });
             }
             Request::Fetched => scope.respond(from, Response::Fetched(teach::fetched())),
+            Request::Lens { context } => match self.engine.borrow().as_deref() {
+                Some(engine) => {
+                    if let Err(message) = teach::lens(engine, context, &scope, from) {
+                        scope.respond(from, Response::Error(message));
+                    }
+                }
+                None => scope.respond(from, Response::Error("no model is loaded yet".into())),
+            },
             Request::Fill { text, candidates, propose } => {
                 let response = match self.engine.borrow().as_deref() {
                     Some(engine) => {

@@ -65,6 +65,36 @@ pub fn fill(engine: &Engine, text: String, candidates: Vec<String>, propose: usi
     Ok(Filled { text, scores: scores.into_iter().map(|s| (s.word, s.logprob, s.prob)).collect(), proposed })
 }
 
+/// Cells of the lens carry this many tokens (the first is the cell's guess).
+pub const LENS_TOP: usize = 5;
+
+/// The logit lens over `context`, sent one block at a time as it is computed.
+pub fn lens(
+    engine: &Engine,
+    context: Context,
+    scope: &WorkerScope<EngineWorker>,
+    from: HandlerId,
+) -> Result<(), String> {
+    let err = |e: engine::EngineError| e.to_string();
+    let ids = match context {
+        Context::Text(text) => engine.text_prompt(&text).map_err(err)?,
+        Context::Ids(ids) => ids,
+    };
+    scope.respond(from, Response::LensTokens(ids.iter().map(|&id| piece(engine, id)).collect()));
+    engine
+        .lens(&ids, LENS_TOP, &mut |layer, cells| {
+            let cells = (cells.into_iter())
+                .map(|cell| {
+                    cell.top.into_iter().map(|(id, prob)| Alternative { piece: piece(engine, id), prob }).collect()
+                })
+                .collect();
+            scope.respond(from, Response::LensLayer { layer, cells });
+        })
+        .map_err(err)?;
+    scope.respond(from, Response::LensDone);
+    Ok(())
+}
+
 /// The model reads `text` (no chat template), its attention recorded into `book` for the explorer.
 pub async fn read(engine: &Engine, text: &str, book: &RefCell<AttentionBook>) -> Result<Response, String> {
     let err = |e: engine::EngineError| e.to_string();

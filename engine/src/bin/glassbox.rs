@@ -130,6 +130,22 @@ mod cli {
             #[arg(long)]
             json: bool,
         },
+        /// The logit lens: at every layer and position, the final norm and output matrix applied to the
+        /// residual stream after that block (on the CPU, 8-bit activations as the page; `--exact` for the
+        /// reference path).
+        Lens {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// The text (tokenized as `next` does).
+            #[arg(long)]
+            text: String,
+            /// How many tokens per cell (the first is the cell's guess).
+            #[arg(long, default_value_t = 1)]
+            top: usize,
+            /// `{"ids":[..],"layers":[[{"id","text","prob","top":[..]} per position] per layer]}`.
+            #[arg(long)]
+            json: bool,
+        },
         /// The masked-word game: candidate words for the blank (`___`) of a sentence, ranked by the
         /// probability of the whole completed sentence (on the CPU, 8-bit activations as the page; `--exact`
         /// for the reference path).
@@ -386,6 +402,45 @@ mod cli {
                     println!("{value}");
                 } else {
                     println!("{}", serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
+                }
+                Ok(())
+            }
+            Command::Lens { model, text, top, json } => {
+                let engine = model.load()?;
+                let err = |e: engine::EngineError| e.to_string();
+                let ids = engine.text_prompt(&text).map_err(err)?;
+                let mut layers = Vec::new();
+                let mut failed = None;
+                engine
+                    .lens(&ids, top.max(1), &mut |_, cells| {
+                        let row: Result<Vec<_>, String> = cells
+                            .iter()
+                            .map(|cell| {
+                                let top = (cell.top.iter())
+                                    .map(|&(id, p)| Ok(json!({ "id": id, "text": engine.tokenizer.token_label(id).map_err(err)?, "prob": p })))
+                                    .collect::<Result<Vec<_>, String>>()?;
+                                let mut value = top[0].clone();
+                                value["top"] = json!(top);
+                                Ok(value)
+                            })
+                            .collect();
+                        match row {
+                            Ok(row) => layers.push(row),
+                            Err(e) => failed = Some(e),
+                        }
+                    })
+                    .map_err(err)?;
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                let value = json!({ "ids": ids, "layers": layers });
+                if json {
+                    println!("{value}");
+                } else {
+                    for (l, row) in layers.iter().enumerate() {
+                        let cells: Vec<String> = row.iter().map(|c| format!("{}", c["text"])).collect();
+                        println!("{l:>3}  {}", cells.join(" "));
+                    }
                 }
                 Ok(())
             }

@@ -70,6 +70,19 @@ impl Model {
         logits_for: LogitsFor,
         trace: bool,
     ) -> Result<ForwardOutput> {
+        self.forward_observed(cache, tokens, logits_for, trace, &mut |_, _| {})
+    }
+
+    /// [`Model::forward`], calling `after_block(l, x)` with the residual stream `x` `(n, n_embd)` after
+    /// each block `l` (the logit lens reads the model's guess forming there).
+    pub fn forward_observed(
+        &self,
+        cache: &mut KvCache,
+        tokens: &[u32],
+        logits_for: LogitsFor,
+        trace: bool,
+        after_block: &mut dyn FnMut(usize, &[f32]),
+    ) -> Result<ForwardOutput> {
         let c = &self.config;
         let (n, d) = (tokens.len(), c.n_embd);
         let start = cache.len();
@@ -92,6 +105,7 @@ impl Model {
             rms_norm(&x, &layer.ffn_norm, c.rms_eps, &mut h);
             let ffn = self.feed_forward(&h, n, layer);
             add_into(&mut x, &ffn);
+            after_block(l, &x);
         }
         cache.advance(n);
 
@@ -99,12 +113,19 @@ impl Model {
             LogitsFor::Last => &x[(n - 1) * d..],
             LogitsFor::All => &x[..],
         };
-        let n_rows = rows.len() / d;
+        Ok(ForwardOutput { logits: self.output_logits(rows), attention })
+    }
+
+    /// The output head on residual-stream rows `(n, n_embd)`: the final norm, then the output matrix;
+    /// `(n, n_vocab)` logits.
+    pub fn output_logits(&self, rows: &[f32]) -> Vec<f32> {
+        let c = &self.config;
+        let n_rows = rows.len() / c.n_embd;
         let mut normed = vec![0.0f32; rows.len()];
         rms_norm(rows, &self.weights.output_norm, c.rms_eps, &mut normed);
         let mut logits = vec![0.0f32; n_rows * c.n_vocab];
         matmul(self.weights.output_head(), &normed, n_rows, &mut logits, self.precision);
-        Ok(ForwardOutput { logits, attention })
+        logits
     }
 
     /// Causal grouped-query self-attention of `n` new tokens (`h`: `(n, n_embd)`) over the cache and

@@ -1,0 +1,64 @@
+//! `glassbox lens` — the logit lens — against the float64 forward written in the tests: at every layer
+//! and position, the final norm and output matrix applied to the residual stream after that block.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::process::Command;
+
+use common::reference_forward::{default_model, softmax};
+use serde_json::Value;
+
+/// The exact path against float64, per cell: the guess's probability (after thirty layers at most).
+const PROB_TOLERANCE: f64 = 1e-3;
+
+fn glassbox(args: &[&str]) -> Value {
+    common::model_bytes();
+    let model = std::env::var("GLASSBOX_MODEL").expect("GLASSBOX_MODEL");
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox")).args(args).args(["--model", &model, "--json"]).output();
+    let out = out.expect("run glassbox");
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().expect("a line")).expect("JSON")
+}
+
+#[test]
+fn lens_cells_are_the_output_head_on_each_blocks_residual_stream() {
+    let text = "The capital of France is";
+    let lens = glassbox(&["lens", "--text", text, "--top", "2", "--exact"]);
+    let ids: Vec<u32> = serde_json::from_value(lens["ids"].clone()).expect("ids");
+    let layers = lens["layers"].as_array().expect("layers");
+    let model = default_model();
+    assert_eq!(layers.len(), model.n_layer);
+    let pass = model.run(&ids);
+    let (mut worst, mut compared, mut near_ties) = (0.0f64, 0, 0);
+    for (l, row) in layers.iter().enumerate() {
+        let cells = row.as_array().expect("cells");
+        assert_eq!(cells.len(), ids.len());
+        for (p, cell) in cells.iter().enumerate() {
+            let probs = softmax(&model.logits_of(&pass.hidden[l][p * model.n_embd..(p + 1) * model.n_embd]));
+            let id = cell["id"].as_u64().expect("id") as usize;
+            let prob = cell["prob"].as_f64().expect("prob");
+            worst = worst.max((prob - probs[id]).abs());
+            // The guess is the float64 forward's likeliest token, unless the two likeliest are a near tie.
+            let mut sorted: Vec<f64> = probs.clone();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            if sorted[0] - sorted[1] > 2.0 * PROB_TOLERANCE {
+                let best = probs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+                assert_eq!(Some(id), best, "layer {l}, position {p}");
+                compared += 1;
+            } else {
+                near_ties += 1;
+            }
+        }
+    }
+    eprintln!("lens --exact vs float64: max |Δp| {worst:.2e}; {compared} cells' guesses equal, {near_ties} near ties");
+    assert!(worst < PROB_TOLERANCE, "max |Δp| {worst}");
+    assert!(compared > layers.len() * ids.len() / 2, "most cells are compared");
+
+    // The last layer is the model's own prediction: the same as `next`.
+    let next = glassbox(&["next", "--text", text, "--top", "1"]);
+    let last = &layers[model.n_layer - 1].as_array().expect("cells")[ids.len() - 1];
+    assert_eq!(last["id"], next["top"][0]["id"]);
+    let (a, b) = (last["prob"].as_f64().expect("p"), next["top"][0]["prob"].as_f64().expect("p"));
+    assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+}
