@@ -86,6 +86,14 @@ async function checkView(page, action) {
       const words = await page.locator('[data-testid="masked-bars"] [data-word]').evaluateAll((els) => els.map((e) => e.dataset.word));
       return `fill: ${words.join(", ")}`;
     }
+    case "words": {
+      assert.ok(await visible(page, "words"), "the map of words is shown");
+      await page.locator('[data-testid="word-map"] g.chosen').first().waitFor({ timeout: 30_000 });
+      await page.locator('[data-testid="nearest-list"] li').first().waitFor({ timeout: 30_000 });
+      const chosen = await page.locator('[data-testid="word-map"] g.chosen').evaluateAll((gs) => gs.map((g) => g.dataset.word));
+      const near = await page.locator('[data-testid="nearest-list"] code').allTextContents();
+      return `words: ${chosen.join(", ")} on the map; near the first: ${near.slice(0, 5).join(" ")}`;
+    }
     case "scale":
       assert.ok(await visible(page, "scale"), "the scale view is shown");
       assert.equal(await page.locator('[data-testid="scale"] .log-bars li').count(), 8);
@@ -133,7 +141,7 @@ for (const lang of ["fr", "en"]) {
         }
         await page.waitForFunction((prev) => document.querySelector('[data-testid="lesson"]').dataset.step !== prev, id);
       }
-      assert.equal(ids.length, 15);
+      assert.equal(ids.length, 16);
       assert.deepEqual(ids.slice(0, 3), ["t1", "t2", "t3"]);
       // ← goes back; an address opens its step directly.
       await page.keyboard.press("ArrowLeft");
@@ -151,7 +159,7 @@ for (const lang of ["fr", "en"]) {
 test("the lesson in projector mode keeps its card and opened view readable", async () => {
   const context = await launch();
   try {
-    const page = await openPage(context, "#lesson/t2");
+    const page = await openPage(context, "#lesson/t3");
     await page.getByTestId("lang-fr").click();
     await page.getByTestId("projector").click();
     await waitForModel(page);

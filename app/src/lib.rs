@@ -15,6 +15,7 @@ pub mod protocol;
 pub mod route;
 pub mod state;
 pub mod store;
+pub mod words;
 pub mod worker;
 
 /// Where the worker's loader script is served (Trunk's `data-loader-shim`, with `filehash = false`).

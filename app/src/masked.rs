@@ -9,6 +9,18 @@ use crate::protocol::Filled;
 /// How many words of its own the model adds to the class's.
 pub const PROPOSED: usize = 3;
 
+/// Adds to `list` the words typed (separated by commas, semicolons or spaces), each once; returns how
+/// many were new.
+pub fn add_words(list: &mut Vec<String>, typed: &str) -> usize {
+    let before = list.len();
+    for word in typed.split([',', ' ', ';']).map(str::trim).filter(|w| !w.is_empty()) {
+        if !list.iter().any(|c| c == word) {
+            list.push(word.to_owned());
+        }
+    }
+    list.len() - before
+}
+
 /// Why the game cannot ask the model yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
@@ -43,13 +55,7 @@ impl Masked {
 
     /// Adds the words typed (separated by commas or spaces), each once; returns how many were new.
     pub fn add(&mut self, typed: &str) -> usize {
-        let before = self.candidates.len();
-        for word in typed.split([',', ' ', ';']).map(str::trim).filter(|w| !w.is_empty()) {
-            if !self.candidates.iter().any(|c| c == word) {
-                self.candidates.push(word.to_owned());
-            }
-        }
-        self.candidates.len() - before
+        add_words(&mut self.candidates, typed)
     }
 
     /// Removes a word.

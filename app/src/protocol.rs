@@ -91,6 +91,24 @@ pub struct Filled {
     pub proposed: Vec<String>,
 }
 
+/// The map of words: each word's place in the plane of the first two principal components.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WordMap {
+    /// `(word, x, y, chosen)`: the class's words and the reference words (`chosen` false).
+    pub points: Vec<(String, f32, f32, bool)>,
+    /// The class's words cut into several tokens, with how many.
+    pub split: Vec<(String, usize)>,
+}
+
+/// The nearest tokens to a word (or to a − b + c).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Nearest {
+    /// What was asked, as the page shows it ("king − man + woman").
+    pub query: String,
+    /// The tokens, best first, with their cosine.
+    pub tokens: Vec<(Piece, f32)>,
+}
+
 /// One resource this worker fetched (the browser's resource timing).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fetched {
@@ -167,6 +185,30 @@ pub enum Request {
         candidates: Vec<String>,
         /// How many words of its own the model adds.
         propose: usize,
+    },
+    /// The map of words: the class's words and the reference ones, in the plane of their first two
+    /// principal components.
+    WordMap {
+        /// The class's words.
+        words: Vec<String>,
+        /// The reference words.
+        reference: Vec<String>,
+    },
+    /// The `k` nearest tokens to `word` (minus `minus`, plus `plus`).
+    Nearest {
+        /// The word.
+        word: String,
+        /// An analogy's `(minus, plus)`.
+        analogy: Option<(String, String)>,
+        /// How many.
+        k: usize,
+    },
+    /// `word` in two sentences: the cosine of its two vectors after each block.
+    InContext {
+        /// The word.
+        word: String,
+        /// The two sentences.
+        sentences: (String, String),
     },
     /// The logit lens over a context: one [`Response::LensLayer`] per block, then [`Response::LensDone`].
     Lens {
@@ -271,6 +313,12 @@ pub enum Response {
     },
     /// The lens is complete.
     LensDone,
+    /// The answer to [`Request::WordMap`].
+    WordMap(WordMap),
+    /// The answer to [`Request::Nearest`].
+    Nearest(Nearest),
+    /// The answer to [`Request::InContext`]: the word, and one cosine per block.
+    InContext(String, Vec<f32>),
     /// The answer to [`Request::Fetched`].
     Fetched(Vec<Fetched>),
     /// Something failed; the message is for the user, and nothing already there was lost.

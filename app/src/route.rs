@@ -21,6 +21,8 @@ pub enum Page {
     Game,
     /// The masked-word game.
     Masked,
+    /// The map of words.
+    Words,
     /// The autoencoder lab.
     Lab,
     /// The lesson, at a step (its id).
@@ -34,6 +36,7 @@ impl Page {
             Self::Chat => "chat",
             Self::Game => "game",
             Self::Masked => "masked",
+            Self::Words => "words",
             Self::Lab => "lab",
             Self::Lesson => "lesson",
         }
@@ -92,7 +95,7 @@ pub struct Route {
     pub questions: Vec<String>,
     /// The next-word game's text, or the masked-word game's sentence.
     pub text: Option<String>,
-    /// The masked-word game's candidate words.
+    /// The masked-word game's candidate words, or the map's words.
     pub candidates: Vec<String>,
     /// Sampling.
     pub sampling: SamplingLink,
@@ -117,6 +120,7 @@ impl Route {
                 "" | "chat" => Page::Chat,
                 "game" => Page::Game,
                 "masked" => Page::Masked,
+                "words" => Page::Words,
                 "lab" => Page::Lab,
                 "lesson" => Page::Lesson,
                 other => return Err(format!("unknown page «{}»", clip(&decode(other).unwrap_or_default()))),

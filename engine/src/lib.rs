@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod chat;
+pub mod embedding;
 pub mod error;
 pub mod fill;
 pub mod generate;

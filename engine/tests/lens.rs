@@ -4,21 +4,15 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::reference_forward::{default_model, softmax};
 use serde_json::Value;
 
 /// The exact path against float64, per cell: the guess's probability (after thirty layers at most).
 const PROB_TOLERANCE: f64 = 1e-3;
 
+/// `glassbox <subcommand> ... --json`, the subcommand first in `args`.
 fn glassbox(args: &[&str]) -> Value {
-    common::model_bytes();
-    let model = std::env::var("GLASSBOX_MODEL").expect("GLASSBOX_MODEL");
-    let out = Command::new(env!("CARGO_BIN_EXE_glassbox")).args(args).args(["--model", &model, "--json"]).output();
-    let out = out.expect("run glassbox");
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().expect("a line")).expect("JSON")
+    common::glassbox_json(args[0], &args[1..])
 }
 
 #[test]

@@ -16,15 +16,7 @@ const PROB_TOLERANCE: f64 = 3e-4;
 const LOGIT_TOLERANCE: f64 = 1e-3;
 
 fn next(args: &[&str]) -> Value {
-    let model = std::env::var("GLASSBOX_MODEL").expect("GLASSBOX_MODEL");
-    common::model_bytes();
-    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["next", "--model", &model, "--json"])
-        .args(args)
-        .output()
-        .expect("run glassbox");
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().expect("a line")).expect("JSON")
+    common::glassbox_json("next", args)
 }
 
 fn ids_of(value: &Value) -> Vec<u32> {

@@ -14,6 +14,7 @@ mod settings;
 mod share;
 mod status;
 mod tokens;
+mod words;
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -31,6 +32,7 @@ pub use settings::SettingsPanel;
 pub use share::Share;
 pub use status::{ModelLine, SystemStatus};
 pub use tokens::TokenView;
+pub use words::WordMapPanel;
 
 use crate::i18n::Lang;
 use crate::route::Page;
@@ -138,6 +140,7 @@ pub fn App() -> impl IntoView {
                 {tab(Page::Chat, |s| s.lang.get().t().tab_chat, "tab-chat")}
                 {tab(Page::Game, |s| s.lang.get().tt().tab_game, "tab-game")}
                 {tab(Page::Masked, |s| s.lang.get().tt().tab_masked, "tab-masked")}
+                {tab(Page::Words, |s| s.lang.get().tt().tab_words, "tab-words")}
                 {tab(Page::Lab, |s| s.lang.get().t().tab_lab, "tab-lab")}
             </nav>
             <p class="link-note" data-testid="link-note" role="status" hidden=move || teach.link_note.get().is_none()>
@@ -185,6 +188,9 @@ pub fn App() -> impl IntoView {
                 </div>
                 <div hidden=move || !(page() == Page::Masked || shows(&[Pane::Masked]))>
                     <MaskedWord state=state/>
+                </div>
+                <div hidden=move || !(page() == Page::Words || shows(&[Pane::Words]))>
+                    <WordMapPanel state=state/>
                 </div>
                 <Show when=move || lab_seen.get()>
                     <div hidden=move || !lab_shown()>

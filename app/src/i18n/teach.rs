@@ -38,6 +38,24 @@ pub struct TeachTexts {
     pub lens_on_answer: &'static str,
     pub lens_layer: &'static str,
 
+    pub tab_words: &'static str,
+    pub words_title: &'static str,
+    pub words_intro: &'static str,
+    pub words_place: &'static str,
+    pub words_map: &'static str,
+    pub words_map_hint: &'static str,
+    pub words_split: &'static str,
+    pub words_nearest: &'static str,
+    pub words_find: &'static str,
+    pub words_analogy_hint: &'static str,
+    pub words_in_context: &'static str,
+    pub words_in_context_hint: &'static str,
+    pub words_compare: &'static str,
+    pub words_axis: &'static str,
+    pub words_reference: &'static [&'static str],
+    pub words_analogy: [&'static str; 3],
+    pub words_context: (&'static str, &'static str, &'static str),
+
     pub tab_masked: &'static str,
     pub masked_title: &'static str,
     pub masked_intro: &'static str,
@@ -198,6 +216,19 @@ impl Lang {
         }
     }
 
+    /// Under the in-context curve: where the word's two vectors part most.
+    pub fn context_note(self, word: &str, block: usize, cosine: f32) -> String {
+        let c = self.num(cosine as f64, 2);
+        match self {
+            Self::En => {
+                format!("\u{201c}{word}\u{201d} in the two sentences: least alike after block {block} (cosine {c}).")
+            }
+            Self::Fr => {
+                format!("« {word} » dans les deux phrases : le moins semblables après le bloc {block} (cosinus {c}).")
+            }
+        }
+    }
+
     /// "5 tokens × 30 blocks in 0.4 s".
     pub fn lens_took(self, tokens: usize, blocks: usize, ms: f64) -> String {
         let s = self.num(ms / 1000.0, 1);
@@ -284,6 +315,24 @@ pub static EN: TeachTexts = TeachTexts {
     lens_on_text: "Lens on this text",
     lens_on_answer: "Lens on the last chat answer",
     lens_layer: "Block",
+
+    tab_words: "Word map",
+    words_title: "Words as points in space",
+    words_intro: "To the model each token is a list of 576 numbers, learned in training: a point in a 576-dimensional space. Words used in similar ways end up near each other. The map flattens those points onto the two directions along which these words differ most.",
+    words_place: "Place on the map",
+    words_map: "The map of words",
+    words_map_hint: "Grey: reference words; blue: yours. The two axes are the directions of greatest spread among these words (principal components); nearby points have similar vectors.",
+    words_split: "Cut into several tokens (the mean of their vectors is used):",
+    words_nearest: "Nearest tokens in the whole vocabulary (cosine similarity)",
+    words_find: "Find",
+    words_analogy_hint: "An analogy: a − b + c. The answer is whatever token lies nearest, right or wrong.",
+    words_in_context: "The same word in two sentences",
+    words_in_context_hint: "After each block, the word's vector in the first sentence is compared with its vector in the second (cosine 1: the same). They start as the same token's vector; the sentences around them pull them apart.",
+    words_compare: "Compare",
+    words_axis: "after block",
+    words_reference: &["cat", "dog", "horse", "bird", "red", "blue", "green", "yellow", "one", "two", "three", "four", "France", "Italy", "Spain", "Germany", "run", "walk", "eat", "drink", "king", "queen", "happy", "sad"],
+    words_analogy: ["king", "man", "woman"],
+    words_context: ("bank", "She sat on the bank of the river.", "He put his money in the bank."),
 
     tab_masked: "Hidden word",
     masked_title: "The Smurf game: guess the hidden word",
@@ -376,6 +425,24 @@ pub static FR: TeachTexts = TeachTexts {
     lens_on_text: "Lentille sur ce texte",
     lens_on_answer: "Lentille sur la dernière réponse de la discussion",
     lens_layer: "Bloc",
+
+    tab_words: "Carte des mots",
+    words_title: "Les mots comme des points dans l’espace",
+    words_intro: "Pour le modèle, chaque token est une liste de 576 nombres apprise pendant l’entraînement : un point dans un espace à 576 dimensions. Les mots employés de façon semblable finissent proches les uns des autres. La carte aplatit ces points sur les deux directions selon lesquelles ces mots diffèrent le plus.",
+    words_place: "Placer sur la carte",
+    words_map: "La carte des mots",
+    words_map_hint: "En gris : des mots de référence ; en bleu : les vôtres. Les deux axes sont les directions où ces mots s’écartent le plus (composantes principales) ; des points voisins ont des vecteurs semblables.",
+    words_split: "Coupés en plusieurs tokens (on prend la moyenne de leurs vecteurs) :",
+    words_nearest: "Les tokens les plus proches dans tout le vocabulaire (similarité cosinus)",
+    words_find: "Chercher",
+    words_analogy_hint: "Une analogie : a − b + c. La réponse est le token le plus proche, juste ou faux.",
+    words_in_context: "Le même mot dans deux phrases",
+    words_in_context_hint: "Après chaque bloc, le vecteur du mot dans la première phrase est comparé à son vecteur dans la seconde (cosinus 1 : identiques). Au départ, c’est le même vecteur de token ; les phrases autour les écartent.",
+    words_compare: "Comparer",
+    words_axis: "après le bloc",
+    words_reference: &["chat", "chien", "cheval", "oiseau", "rouge", "bleu", "vert", "jaune", "un", "deux", "trois", "quatre", "France", "Italie", "Espagne", "Allemagne", "courir", "marcher", "manger", "boire", "roi", "reine", "heureux", "triste"],
+    words_analogy: ["chat", "chien", "chiens"],
+    words_context: ("souris", "La souris mange du fromage.", "Je clique avec la souris de l'ordinateur."),
 
     tab_masked: "Mot caché",
     masked_title: "Le jeu du Schtroumpf : devine le mot caché",

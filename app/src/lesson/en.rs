@@ -19,6 +19,17 @@ pub static STEPS: [Step; STEP_COUNT] = [
     Step {
         id: "t2",
         chapter: Chapter::T,
+        title: "Each token becomes a vector",
+        body: "To the network, each token is replaced by a list of 576 numbers learned in training: a point in a 576-dimensional space. Words used in similar ways end up near each other. The map flattens these points onto two dimensions, and the list finds a word's neighbours in the whole vocabulary.",
+        action_label: "Place words on the map",
+        action: Action::Words { words: &["mouse", "lion", "purple", "Paris", "sleep"] },
+        question: "Which words end up as neighbours? What do they have in common?",
+        notes: "A word cut into several tokens gets the mean of their vectors, and the page says so. The analogy offered, \"king − man + woman\", is a classic test, and this model finds \"queen\". In French (\"roi − homme + femme\") it fails: it read mostly English and cuts these words into pieces; \"chat − chien + chiens\" does find \"chats\" (the plural is a direction in the space). The page shows its answer as it is. Below, \"The same word in two sentences\": \"bank\" of a river and \"bank\" for money start from the same vector, then the blocks pull them apart according to context; this is how the model tells a word's meanings apart.",
+        minutes: 3,
+    },
+    Step {
+        id: "t3",
+        chapter: Chapter::T,
         title: "Attention: who looks at whom?",
         body: "To make sense of a word, the model looks at the words before it: each attention head spreads a total weight of 1 over them. Here the pronoun \"she\" has to find the person it stands for. In layer 13, head 8 puts about three quarters of its weight on \"Mary\".",
         action_label: "Open attention on this sentence",
@@ -34,7 +45,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         minutes: 4,
     },
     Step {
-        id: "t3",
+        id: "t4",
         chapter: Chapter::T,
         title: "Many heads, many layers",
         body: "This small model stacks 30 layers of 9 heads: 270 ways of looking at the same sentence, all computed at once. Head 0 of layer 16 nearly always looks at the token just before; others follow punctuation or the start of the text. Large models have far more: GPT-3 stacks 96 layers of 96 heads.",
@@ -48,10 +59,10 @@ pub static STEPS: [Step; STEP_COUNT] = [
         },
         question: "Find a head in the grid that does something else. What does it look at?",
         notes: "Hover the grid to preview a head, click to choose it. Why attention replaced recurrent networks, which read word by word: it handles every word in parallel (ideal for a graphics card) and does not forget the start of long texts — hence the title of the 2017 paper, \"Attention is all you need\". Attention alone ignores word order: here position is added by rotating the vectors by an angle that depends on the token's place.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
-        id: "t4",
+        id: "t5",
         chapter: Chapter::T,
         title: "The answer forms block after block",
         body: "Each block adds its part to one running vector per token, the residual stream. Applying the model's last step after every block shows what it would predict if it stopped there: this is the logit lens. In this small model, \"Paris\" only enters the candidates at the next-to-last block and wins at the last.",
@@ -81,7 +92,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Lab { digits: false, latent: 2, generate: false },
         question: "What survives the bottleneck, and what is lost?",
         notes: "Give it a minute for the rebuilds to sharpen. The code plane places each held-out face at its two numbers: similar faces land side by side. Raise the code size to 16: details come back, but the plane can no longer be drawn. The idea is over thirty years old; a GPT does the same with sentences: it reduces them to what matters for predicting what comes next.",
-        minutes: 3,
+        minutes: 2,
     },
     Step {
         id: "g3",
@@ -114,7 +125,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Scale,
         question: "How long would it take a person to read everything this model has read?",
         notes: "Answer: at 250 words a minute, 8 hours a day, a person reads about 44 million words a year; 2 trillion tokens are about 1.5 trillion words, so over 30,000 years. For GPT-3 (300 billion tokens), about 5,000 years. What they read: filtered web pages, Wikipedia, books — written by people who did not always know. The figures' sources are under the chart.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "p2",

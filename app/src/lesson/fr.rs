@@ -20,6 +20,17 @@ pub static STEPS: [Step; STEP_COUNT] = [
     Step {
         id: "t2",
         chapter: Chapter::T,
+        title: "Chaque token devient un vecteur",
+        body: "Pour le réseau, chaque token est remplacé par une liste de 576 nombres apprise pendant l’entraînement : un point dans un espace à 576 dimensions. Les mots qui s’emploient de la même façon finissent proches les uns des autres. La carte aplatit ces points sur deux dimensions, et la liste cherche les voisins d’un mot dans tout le vocabulaire.",
+        action_label: "Placer des mots sur la carte",
+        action: Action::Words { words: &["lion", "violet", "Paris", "souris", "dormir"] },
+        question: "Quels mots se retrouvent voisins ? Qu’ont-ils en commun ?",
+        notes: "Un mot coupé en plusieurs tokens reçoit la moyenne de leurs vecteurs, et la page le signale. L’analogie proposée, « chat − chien + chiens », trouve « chats » : le pluriel est une direction de l’espace. Essayez ensuite le test classique « roi − homme + femme » : en anglais (« king − man + woman ») le modèle trouve « queen » ; en français il échoue, car il a surtout lu de l’anglais et coupe ces mots en morceaux. La page montre sa réponse telle quelle. En bas, « Le même mot dans deux phrases » : « souris » l’animal et « souris » de l’ordinateur partent du même vecteur, puis les blocs les écartent selon le contexte ; c’est ce qui permet au modèle de distinguer les sens d’un mot.",
+        minutes: 3,
+    },
+    Step {
+        id: "t3",
+        chapter: Chapter::T,
         title: "L’attention : qui regarde qui ?",
         body: "Pour comprendre un mot, le modèle regarde les mots qui le précèdent : chaque tête d’attention répartit un poids total de 1 sur eux. Ici, le pronom « elle » (coupé en « el » + « le ») doit retrouver la personne dont on parle. Dans la couche 13, la tête 8 donne plus des trois quarts de son poids à « Marie ».",
         action_label: "Ouvrir l’attention sur cette phrase",
@@ -35,7 +46,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         minutes: 4,
     },
     Step {
-        id: "t3",
+        id: "t4",
         chapter: Chapter::T,
         title: "Beaucoup de têtes, beaucoup de couches",
         body: "Ce petit modèle empile 30 couches de 9 têtes : 270 façons de regarder la même phrase, calculées toutes en même temps. La tête 0 de la couche 16 regarde presque toujours le token juste avant ; d’autres suivent la ponctuation ou le début du texte. Les grands modèles en ont bien plus : GPT-3 empile 96 couches de 96 têtes.",
@@ -49,10 +60,10 @@ pub static STEPS: [Step; STEP_COUNT] = [
         },
         question: "Trouvez dans la grille une tête qui fait autre chose. Que regarde-t-elle ?",
         notes: "Survolez la grille pour prévisualiser une tête, cliquez pour la choisir. Pourquoi l’attention a remplacé les réseaux récurrents, qui lisaient mot à mot : elle traite tous les mots en parallèle (idéal pour une carte graphique) et n’oublie pas le début des longs textes — d’où le titre de l’article de 2017, « Attention is all you need ». L’attention seule ignore l’ordre des mots : ici, la position est ajoutée en faisant tourner les vecteurs d’un angle qui dépend de la place du token.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
-        id: "t4",
+        id: "t5",
         chapter: Chapter::T,
         title: "La réponse se forme couche après couche",
         body: "Chaque bloc ajoute sa part à un même vecteur par token, le flux résiduel. En appliquant après chaque bloc la dernière étape du modèle, on lit ce qu’il prédirait s’il s’arrêtait là : c’est la lentille des logits. Dans ce petit modèle, « Paris » n’entre parmi les candidats qu’à l’avant-dernier bloc et ne l’emporte qu’au dernier.",
@@ -82,7 +93,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Lab { digits: false, latent: 2, generate: false },
         question: "Qu’est-ce qui survit au goulot, qu’est-ce qui se perd ?",
         notes: "Attendez une minute que les reconstructions se précisent. Le plan des codes place chaque visage mis de côté à ses deux nombres : des visages qui se ressemblent atterrissent côte à côte. Montez la taille du code à 16 : les détails reviennent, mais le plan ne se dessine plus. L’idée a plus de trente ans ; un GPT fait la même chose avec des phrases : il les réduit à ce qui compte pour prédire la suite.",
-        minutes: 3,
+        minutes: 2,
     },
     Step {
         id: "g3",
@@ -115,7 +126,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Scale,
         question: "Combien de temps faudrait-il à une personne pour lire tout ce qu’a lu ce modèle ?",
         notes: "Réponse : à 250 mots par minute, 8 heures par jour, une personne lit environ 44 millions de mots par an ; 2 000 milliards de tokens font environ 1 500 milliards de mots, soit plus de 30 000 ans. Pour GPT-3 (300 milliards de tokens), environ 5 000 ans. Les textes lus : pages web filtrées, Wikipédia, livres ; ils viennent de gens qui ne l’ont pas toujours su. Les sources des chiffres sont sous le graphique.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "p2",

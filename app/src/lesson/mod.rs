@@ -61,6 +61,11 @@ pub enum Action {
         /// The text.
         text: &'static str,
     },
+    /// The map of words with these words placed, the first one's neighbours listed.
+    Words {
+        /// The words.
+        words: &'static [&'static str],
+    },
     /// The masked-word game on `text` (with its blank) and the class's first `candidates`, ranked.
     Fill {
         /// The sentence.
@@ -110,6 +115,7 @@ impl Action {
             Self::Sampling { .. } => "sampling",
             Self::Fill { .. } => "fill",
             Self::Lens { .. } => "lens",
+            Self::Words { .. } => "words",
             Self::Read { .. } => "read",
             Self::Ask { .. } => "ask",
             Self::Lab { .. } => "lab",
@@ -127,7 +133,7 @@ impl Action {
             | Self::Fill { text, .. }
             | Self::Lens { text } => Some(text),
             Self::Ask { question } => Some(question),
-            Self::Lab { .. } | Self::Scale | Self::Privacy => None,
+            Self::Lab { .. } | Self::Scale | Self::Privacy | Self::Words { .. } => None,
         }
     }
 }
@@ -156,7 +162,7 @@ pub struct Step {
 }
 
 /// How many steps the lesson has.
-pub const STEP_COUNT: usize = 15;
+pub const STEP_COUNT: usize = 16;
 
 /// The lesson in `lang`.
 pub fn steps(lang: Lang) -> &'static [Step; STEP_COUNT] {

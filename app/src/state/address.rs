@@ -103,6 +103,7 @@ impl AppState {
                 route.text = Some(text);
                 route.candidates = candidates;
             }
+            Page::Words => route.candidates = t.words.with(|w| w.chosen.clone()),
             Page::Lab => {
                 let setup = t.lab_setup.get();
                 route.lab = LabLink {
@@ -151,6 +152,13 @@ impl AppState {
                     let words: Vec<&str> = route.candidates.iter().map(String::as_str).collect();
                     t.masked.set(crate::masked::Masked::new(&text, &words));
                     self.ask_fill();
+                }
+            }
+            Page::Words => {
+                if !route.candidates.is_empty() && t.words.with_untracked(|w| w.chosen != route.candidates) {
+                    let words: Vec<&str> = route.candidates.iter().map(String::as_str).collect();
+                    t.words.set(crate::words::Words::new(&words));
+                    self.ask_word_map();
                 }
             }
             Page::Lab => {

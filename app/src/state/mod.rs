@@ -242,6 +242,9 @@ impl AppState {
                 if self.teach.masked.with_untracked(|m| m.result.is_none() && m.problem().is_none()) {
                     self.ask_fill();
                 }
+                if self.teach.words.with_untracked(|w| w.map.is_none() && !w.chosen.is_empty()) {
+                    self.ask_word_map();
+                }
             }
             Response::ModelFailed(message) => {
                 self.progress.set(None);
@@ -283,6 +286,9 @@ impl AppState {
             Response::LensTokens(pieces) => self.teach.lens.update(|l| l.tokens(pieces)),
             Response::LensLayer { layer, cells } => self.teach.lens.update(|l| l.row(layer, cells)),
             Response::LensDone => self.teach.lens.update(|l| l.done(js_sys::Date::now())),
+            Response::WordMap(map) => self.teach.words.update(|w| w.map = Some(map)),
+            Response::Nearest(nearest) => self.teach.words.update(|w| w.nearest = Some(nearest)),
+            Response::InContext(word, cosines) => self.teach.words.update(|w| w.in_context = Some((word, cosines))),
             Response::Continued => {
                 self.generating.set(false);
                 self.ask_queued();

@@ -15,6 +15,7 @@ use crate::lesson::{self, Action};
 use crate::masked::{Masked, PROPOSED};
 use crate::protocol::{Context, Fetched, Filled, Piece, Prediction, Request};
 use crate::route::Page;
+use crate::words::Words;
 
 /// What a lesson step opened under its card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub enum Pane {
     },
     /// The masked-word game.
     Masked,
+    /// The map of words.
+    Words,
     /// The autoencoder lab.
     Lab,
     /// Pre-training at three scales.
@@ -58,6 +61,8 @@ pub struct Teach {
     pub masked: RwSignal<Masked>,
     /// The logit lens.
     pub lens: RwSignal<LensBoard>,
+    /// The map of words.
+    pub words: RwSignal<Words>,
     /// A text the model read for the explorer (shown instead of the last answer until the next one).
     pub reading: RwSignal<Option<Exchange>>,
     /// The lab's setup.
@@ -94,6 +99,7 @@ impl Teach {
             thinking: RwSignal::new(false),
             masked: RwSignal::new(Masked::default()),
             lens: RwSignal::new(LensBoard::default()),
+            words: RwSignal::new(Words::default()),
             reading: RwSignal::new(None),
             lab_setup: RwSignal::new(LabSetup {
                 data: DataChoice::Faces,
@@ -171,6 +177,14 @@ impl AppState {
                 self.start_game(text.to_owned());
                 self.ask_lens(Context::Text(text.to_owned()));
                 t.pane.set(Some(Pane::Game { sampling: false }));
+            }
+            Action::Words { words } => {
+                t.words.set(Words::new(words));
+                self.ask_word_map();
+                if let Some(first) = words.first() {
+                    self.ask_nearest((*first).to_owned(), None);
+                }
+                t.pane.set(Some(Pane::Words));
             }
             Action::Scale => t.pane.set(Some(Pane::Scale)),
             Action::Privacy => t.pane.set(Some(Pane::Privacy)),
@@ -337,6 +351,32 @@ impl AppState {
         }
         self.teach.lens.update(|l| l.start(js_sys::Date::now()));
         self.send(Request::Lens { context });
+    }
+
+    // ---- The map of words ---------------------------------------------------------------------------
+
+    /// Places the class's words (and the reference ones of the page's language) on the map.
+    pub fn ask_word_map(&self) {
+        if !matches!(self.model.get_untracked(), ModelState::Ready { .. }) {
+            return;
+        }
+        let words = self.teach.words.with_untracked(|w| w.chosen.clone());
+        let reference = self.lang.get_untracked().tt().words_reference.iter().map(|w| (*w).to_owned()).collect();
+        self.send(Request::WordMap { words, reference });
+    }
+
+    /// The nearest tokens to `word`, or to `word − minus + plus`.
+    pub fn ask_nearest(&self, word: String, analogy: Option<(String, String)>) {
+        if matches!(self.model.get_untracked(), ModelState::Ready { .. }) && !word.trim().is_empty() {
+            self.send(Request::Nearest { word, analogy, k: 10 });
+        }
+    }
+
+    /// `word` in two sentences, compared after each block.
+    pub fn ask_in_context(&self, word: String, sentences: (String, String)) {
+        if matches!(self.model.get_untracked(), ModelState::Ready { .. }) && !word.trim().is_empty() {
+            self.send(Request::InContext { word, sentences });
+        }
     }
 
     /// Asks both workers what they have fetched (the requests log).

@@ -3,6 +3,7 @@
 //! so a `Stop` or an attention view asked for mid-answer is seen at once.
 
 mod teach;
+mod words;
 
 pub(crate) use teach::fetched;
 
@@ -93,13 +94,7 @@ impl Worker for EngineWorker {
             }
             Request::Stop => self.stop.set(true),
             Request::Predict { context, guess } => {
-                let response = match self.engine.borrow().as_deref() {
-                    Some(engine) => {
-                        teach::predict(engine, context, guess).map_or_else(Response::Error, Response::Prediction)
-                    }
-                    None => Response::Error("no model is loaded yet".into()),
-                };
-                scope.respond(from, response);
+                self.answer(&scope, from, |e| teach::predict(e, context, guess).map(Response::Prediction))
             }
             Request::Read { text } => {
                 let Some(engine) = self.engine.borrow().clone() else {
@@ -127,6 +122,15 @@ impl Worker for EngineWorker {
                 });
             }
             Request::Fetched => scope.respond(from, Response::Fetched(teach::fetched())),
+            Request::WordMap { words, reference } => {
+                self.answer(&scope, from, |e| words::word_map(e, words, reference).map(Response::WordMap))
+            }
+            Request::Nearest { word, analogy, k } => {
+                self.answer(&scope, from, |e| words::nearest(e, word, analogy, k).map(Response::Nearest))
+            }
+            Request::InContext { word, sentences } => self.answer(&scope, from, |e| {
+                words::in_context(e, &word, &sentences).map(|c| Response::InContext(word, c))
+            }),
             Request::Lens { context } => match self.engine.borrow().as_deref() {
                 Some(engine) => {
                     if let Err(message) = teach::lens(engine, context, &scope, from) {
@@ -136,13 +140,7 @@ impl Worker for EngineWorker {
                 None => scope.respond(from, Response::Error("no model is loaded yet".into())),
             },
             Request::Fill { text, candidates, propose } => {
-                let response = match self.engine.borrow().as_deref() {
-                    Some(engine) => {
-                        teach::fill(engine, text, candidates, propose).map_or_else(Response::Error, Response::Filled)
-                    }
-                    None => Response::Error("no model is loaded yet".into()),
-                };
-                scope.respond(from, response);
+                self.answer(&scope, from, |e| teach::fill(e, text, candidates, propose).map(Response::Filled))
             }
             Request::AttentionGrid { upto, hide_sink } => {
                 let thumbs = self.book.borrow().thumbnails(upto, crate::THUMBNAIL_SIDE, hide_sink);
@@ -153,6 +151,22 @@ impl Worker for EngineWorker {
                 scope.respond(from, Response::AttentionHead(matrix));
             }
         }
+    }
+}
+
+impl EngineWorker {
+    /// Answers with `compute(engine)`, or says why not (no model yet, or the computation's error).
+    fn answer(
+        &self,
+        scope: &WorkerScope<Self>,
+        from: HandlerId,
+        compute: impl FnOnce(&Engine) -> Result<Response, String>,
+    ) {
+        let response = match self.engine.borrow().as_deref() {
+            Some(engine) => compute(engine).unwrap_or_else(Response::Error),
+            None => Response::Error("no model is loaded yet".into()),
+        };
+        scope.respond(from, response);
     }
 }
 

@@ -130,6 +130,31 @@ mod cli {
             #[arg(long)]
             json: bool,
         },
+        /// The nearest tokens to a word's embedding (the mean of its pieces' rows) by cosine over the
+        /// whole vocabulary, the word's own pieces left out; with `--minus B --plus C`, to word − B + C.
+        Neighbours {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// The word.
+            #[arg(long)]
+            word: String,
+            /// An analogy: subtract this word's vector.
+            #[arg(long, requires = "plus")]
+            minus: Option<String>,
+            /// An analogy: add this word's vector.
+            #[arg(long, requires = "minus")]
+            plus: Option<String>,
+            /// How many neighbours.
+            #[arg(long, default_value_t = 10)]
+            top: usize,
+            /// Two sentences holding the word: prints instead the cosine of its two vectors after each
+            /// block (`{"cosines":[..]}`), as the page's "same word in two sentences".
+            #[arg(long, num_args = 2, value_names = ["FIRST", "SECOND"], conflicts_with_all = ["minus", "plus"])]
+            sentences: Option<Vec<String>>,
+            /// `{"pieces":[..],"neighbours":[{"id","text","cosine"}]}`.
+            #[arg(long)]
+            json: bool,
+        },
         /// The logit lens: at every layer and position, the final norm and output matrix applied to the
         /// residual stream after that block (on the CPU, 8-bit activations as the page; `--exact` for the
         /// reference path).
@@ -402,6 +427,35 @@ mod cli {
                     println!("{value}");
                 } else {
                     println!("{}", serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
+                }
+                Ok(())
+            }
+            Command::Neighbours { model, word, minus, plus, top, sentences, json } => {
+                let engine = model.load()?;
+                let err = |e: engine::EngineError| e.to_string();
+                if let Some([first, second]) = sentences.as_deref() {
+                    let cosines = engine.context_cosines(&word, first, second).map_err(err)?;
+                    if json {
+                        println!("{}", json!({ "cosines": cosines }));
+                    } else {
+                        for (block, c) in cosines.iter().enumerate() {
+                            println!("after block {block:>2}: cosine {c:.4}");
+                        }
+                    }
+                    return Ok(());
+                }
+                let (a, found) = engine.nearest_to(&word, minus.as_deref().zip(plus.as_deref()), top).map_err(err)?;
+                let label = |id: u32| engine.tokenizer.token_label(id).map_err(err);
+                let neighbours = (found.iter())
+                    .map(|n| Ok(json!({ "id": n.id, "text": label(n.id)?, "cosine": n.cosine })))
+                    .collect::<Result<Vec<_>, String>>()?;
+                let pieces = a.pieces.iter().map(|&id| label(id)).collect::<Result<Vec<_>, String>>()?;
+                if json {
+                    println!("{}", json!({ "pieces": pieces, "neighbours": neighbours }));
+                } else {
+                    for n in &neighbours {
+                        println!("{:.4}  {}", n["cosine"], n["text"]);
+                    }
                 }
                 Ok(())
             }

@@ -65,6 +65,21 @@ pub fn model_file() -> engine::model::FileBytes {
     engine::model::FileBytes::new(model_bytes())
 }
 
+/// Runs `glassbox <subcommand> --model <the default model> --json <args>` and returns the JSON on its
+/// last line; fails loudly when it does not succeed.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn glassbox_json(subcommand: &str, args: &[&str]) -> serde_json::Value {
+    model_bytes(); // fails loudly when the model is missing
+    let model = std::env::var("GLASSBOX_MODEL").expect("GLASSBOX_MODEL");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args([subcommand, "--model", &model, "--json"])
+        .args(args)
+        .output()
+        .expect("run glassbox");
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().expect("a line")).expect("JSON")
+}
+
 /// Top-1 agreement only counts where both reference margins (exact and llama.cpp) are at least this.
 pub const CONFIDENT_MARGIN: f32 = 0.5;
 

@@ -179,6 +179,11 @@ impl RefModel {
         RefPass { hidden }
     }
 
+    /// Token `id`'s row of the embedding matrix.
+    pub fn embedding_row(&self, id: u32) -> &[f32] {
+        &self.token_embd[id as usize * self.n_embd..(id as usize + 1) * self.n_embd]
+    }
+
     /// The output head applied to one residual-stream row: final norm, then the output matrix.
     pub fn logits_of(&self, row: &[f64]) -> Vec<f64> {
         let normed = self.rms_norm(row, &self.output_norm);
