@@ -164,3 +164,27 @@ test("edit and resend, regenerate, export, and a tab closed mid-answer keeps wha
     await context.close();
   }
 });
+
+test("an engine worker that never answers gets a note after 20 s, and starting it again loads the model", async () => {
+  const context = await launch();
+  try {
+    // The first engine worker gets a loader that never loads the engine; the next one the real loader.
+    let held = 0;
+    await context.route("**/worker_loader.js", (route) => {
+      if (held++ === 0) return route.fulfill({ status: 200, contentType: "text/javascript", body: "// held back by the test\n" });
+      return route.continue();
+    });
+    const page = await openPage(context, "");
+    await page.getByTestId("engine-silent").waitFor({ state: "visible", timeout: 40_000 });
+    assert.equal(await page.evaluate(() => document.querySelector(".page").dataset.model), "loading");
+    await screenshot(page, "engine-silent");
+    await page.getByTestId("engine-restart").click();
+    await waitForModel(page);
+    assert.ok(await page.getByTestId("engine-silent").isHidden(), "the note is gone");
+    // The first worker, the service worker's copy for offline use, the second worker.
+    assert.ok(held >= 2, `a second worker was started (${held} loader requests)`);
+    assert.deepEqual(page.errors, [], "console errors");
+  } finally {
+    await context.close();
+  }
+});

@@ -80,9 +80,19 @@ export async function screenshot(page, name) {
 
 /** Waits until the default model is loaded (from the network or this browser's copy), whatever the view. */
 export async function waitForModel(page, timeout = 90_000) {
-  await explained(page, "model", () =>
-    page.waitForFunction(() => document.querySelector(".page")?.dataset.model === "ready", null, { timeout }),
-  );
+  await explained(page, "model", async () => {
+    const ready = page.waitForFunction(() => document.querySelector(".page")?.dataset.model === "ready", null, { timeout });
+    // An engine worker that never answers gets a note and a button (the app's own way out); as a user
+    // would, press it once, and say so.
+    const silent = page.getByTestId("engine-silent").waitFor({ state: "visible", timeout }).then(
+      async () => {
+        console.log("# the engine worker did not answer for 20 s: started again with the page's button");
+        await page.getByTestId("engine-restart").click();
+      },
+      () => {},
+    );
+    await Promise.race([ready, silent.then(() => ready)]);
+  });
 }
 
 /** Sets the answer settings through the settings panel (the page keeps them on this device). */

@@ -1,9 +1,9 @@
-// The lesson, walked step by step in French then English: every step has its own address, the ← → keys
+// The lesson, walked step by step in French (with the network cut after one visit) then English: every step has its own address, the ← → keys
 // move through it, the teacher's notes stay closed until opened, and every step's button opens its view
 // with its prepared input. A screenshot of every step in each language lands in tests/artifacts/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { explained, launch, openPage, screenshot, waitForModel } from "./browser.mjs";
+import { explained, launch, openPage, screenshot, serveOwn, waitForModel } from "./browser.mjs";
 
 const visible = (page, testid) => page.getByTestId(testid).isVisible();
 
@@ -111,12 +111,23 @@ async function checkView(page, action) {
 }
 
 for (const lang of ["fr", "en"]) {
-  test(`the lesson in ${lang === "fr" ? "French" : "English"}: every step has its address and opens its view with its input`, async () => {
+  // The French class runs with the network cut after one visit, as a school's might be.
+  const offline = lang === "fr";
+  test(`the lesson in ${lang === "fr" ? "French, with the network cut after one visit" : "English"}: every step has its address and opens its view with its input`, async () => {
+    const server = offline ? await serveOwn() : null;
     const context = await launch();
     try {
-      const page = await openPage(context, "#lesson/t1");
+      const page = await openPage(context, "#lesson/t1", server?.url);
       await page.getByTestId(`lang-${lang}`).click();
       await waitForModel(page);
+      if (offline) {
+        // The service worker is active once it has kept the app's files; the model is kept before "ready".
+        await page.evaluate(() => navigator.serviceWorker.ready);
+        await server.close();
+        await page.reload();
+        await waitForModel(page);
+        assert.match(await page.getByTestId("model-status").textContent(), /copie gardée par ce navigateur/, "the model came from this browser's copy");
+      }
       const ids = [];
       for (let i = 0; ; i++) {
         const card = page.getByTestId("lesson");
@@ -152,6 +163,7 @@ for (const lang of ["fr", "en"]) {
       assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
     } finally {
       await context.close();
+      await server?.close();
     }
   });
 }

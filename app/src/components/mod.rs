@@ -147,6 +147,12 @@ pub fn App() -> impl IntoView {
                 {move || teach.link_note.get().map(|why| state.lang.get().link_note(&why))}" "
                 <button type="button" class="link" on:click=move |_| teach.link_note.set(None)>{move || tt().dismiss}</button>
             </p>
+            <p class="link-note" data-testid="engine-silent" role="alert" hidden=move || !state.engine_silent.get()>
+                {move || state.lang.get().t().engine_silent}" "
+                <button type="button" class="secondary" data-testid="engine-restart" on:click=move |_| state.restart_engine()>
+                    {move || state.lang.get().t().engine_restart}
+                </button>
+            </p>
             <Show when=move || page() == Page::Lesson>
                 <LessonCard state=state/>
             </Show>

@@ -86,6 +86,9 @@ pub struct AppState {
     pub focus: RwSignal<Option<usize>>,
     /// Whether an answer is being written.
     pub generating: RwSignal<bool>,
+    /// The engine worker has not said a word since it was started [`ENGINE_SILENCE_MS`] ago: the page
+    /// offers to start it again (a slow network can be the reason, so it never does so by itself).
+    pub engine_silent: RwSignal<bool>,
     /// The last error or notice, for the user.
     pub notice: RwSignal<Option<String>>,
     /// Decode speed of the last answer.
@@ -104,7 +107,13 @@ pub struct AppState {
     requests: StoredValue<ViewRequests>,
     blob_url: StoredValue<Option<String>>,
     bridge: StoredValue<Option<WorkerBridge<EngineWorker>>, LocalStorage>,
+    /// Counts the engine workers started, so a watch set for an older one stays silent.
+    compute_tick: RwSignal<u32>,
 }
+
+/// How long the engine worker may stay silent after it starts before the page says so: it answers
+/// within a second or two once its 3 MB of code have arrived.
+const ENGINE_SILENCE_MS: u32 = 20_000;
 
 const PREFS_KEY: &str = "glassbox.prefs.v1";
 const SETTINGS_KEY: &str = "glassbox.settings.v1";
@@ -148,21 +157,16 @@ impl AppState {
             focus: RwSignal::new(None),
             generating: RwSignal::new(false),
             notice: RwSignal::new(None),
+            engine_silent: RwSignal::new(false),
             speed: RwSignal::new(None),
             attempt: RwSignal::new(0),
             explorer,
             requests: StoredValue::new(ViewRequests::default()),
             blob_url: StoredValue::new(None),
             bridge: StoredValue::new_local(None),
+            compute_tick: RwSignal::new(0),
         };
-        let bridge = EngineWorker::spawner()
-            .callback(move |response| state.on_response(response))
-            .with_loader(true)
-            .as_module(false)
-            .spawn(WORKER_LOADER_URL);
-        state.bridge.set_value(Some(bridge));
-        state.send(Request::ProbeCompute);
-        state.load_default_model();
+        state.spawn_engine();
         state.follow_address();
 
         // Kept on this device: preferences and settings at once; the conversation in IndexedDB after every
@@ -207,6 +211,37 @@ impl AppState {
         state
     }
 
+    /// Starts the engine worker, asks it for the compute backend and the default model, and watches
+    /// that it answers.
+    fn spawn_engine(self) {
+        let bridge = EngineWorker::spawner()
+            .callback(move |response| self.on_response(response))
+            .with_loader(true)
+            .as_module(false)
+            .spawn(WORKER_LOADER_URL);
+        self.bridge.set_value(Some(bridge));
+        self.engine_silent.set(false);
+        self.send(Request::ProbeCompute);
+        self.load_default_model();
+        let spawned = self.compute_tick.get_untracked();
+        gloo_timers::callback::Timeout::new(ENGINE_SILENCE_MS, move || {
+            // Still no word from this worker (a newer one resets the watch).
+            if self.compute.get_untracked().is_none() && self.compute_tick.get_untracked() == spawned {
+                web_sys::console::warn_1(&"the engine worker has not answered yet".into());
+                self.engine_silent.set(true);
+            }
+        })
+        .forget();
+    }
+
+    /// Ends a worker that never answered and starts a new one (the user asked for it).
+    pub fn restart_engine(&self) {
+        self.compute_tick.update(|n| *n += 1);
+        // Dropping the only bridge ends the old worker.
+        self.bridge.set_value(None);
+        self.spawn_engine();
+    }
+
     fn send(&self, request: Request) {
         self.bridge.with_value(|b| {
             if let Some(bridge) = b {
@@ -217,7 +252,10 @@ impl AppState {
 
     fn on_response(&self, response: Response) {
         match response {
-            Response::Compute(backend) => self.compute.set(Some(backend)),
+            Response::Compute(backend) => {
+                self.engine_silent.set(false);
+                self.compute.set(Some(backend));
+            }
             Response::ModelProgress { loaded, total } => self.progress.update(|p| match p {
                 Some(p) => (p.loaded, p.total) = (loaded, total),
                 None => *p = Some(Progress { loaded, total, started_ms: js_sys::Date::now() }),
