@@ -94,6 +94,20 @@ async function checkView(page, action) {
       const near = await page.locator('[data-testid="nearest-list"] code').allTextContents();
       return `words: ${chosen.join(", ")} on the map; near the first: ${near.slice(0, 5).join(" ")}`;
     }
+    case "doubt": {
+      assert.ok(await visible(page, "doubt"), "the hallucination lab is shown");
+      assert.equal(await page.getByTestId("doubt-question").inputValue(), input);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="doubt-answers"] .answer[data-done="true"]').length === 3, null, { timeout: 120_000 });
+      const differ = await page.locator('[data-testid="doubt-answers"] .differ').count();
+      return `doubt: 3 answers, ${differ} words not in every answer`;
+    }
+    case "prefer": {
+      assert.ok(await visible(page, "prefer"), "the preference game is shown");
+      assert.equal(await page.getByTestId("prefer-question").inputValue(), input);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="prefer-answers"] .answer[data-ready="true"]').length === 2 && document.querySelector('[data-testid="prefer-answers"]').dataset.writing === "false", null, { timeout: 120_000 });
+      const lengths = await page.locator('[data-testid="prefer-answers"] .answer').evaluateAll((as) => as.map((a) => a.dataset.length));
+      return `prefer: two answers of ${lengths.join(" and ")} characters to vote on`;
+    }
     case "scale":
       assert.ok(await visible(page, "scale"), "the scale view is shown");
       assert.equal(await page.locator('[data-testid="scale"] .log-bars li').count(), 8);
@@ -152,11 +166,11 @@ for (const lang of ["fr", "en"]) {
         }
         await page.waitForFunction((prev) => document.querySelector('[data-testid="lesson"]').dataset.step !== prev, id);
       }
-      assert.equal(ids.length, 16);
+      assert.equal(ids.length, 17);
       assert.deepEqual(ids.slice(0, 3), ["t1", "t2", "t3"]);
       // ← goes back; an address opens its step directly.
       await page.keyboard.press("ArrowLeft");
-      await page.waitForFunction(() => location.hash === "#lesson/c3");
+      await page.waitForFunction(() => location.hash === "#lesson/c4");
       await page.goto(new URL("#lesson/p1", page.url()).href);
       await page.getByTestId("lesson").and(page.locator('[data-step="p1"]')).waitFor();
       assert.deepEqual(page.errors, [], "console errors");

@@ -4,6 +4,7 @@
 
 pub mod components;
 pub mod conversation;
+pub mod doubt;
 pub mod draw;
 pub mod game;
 pub mod i18n;
@@ -11,6 +12,7 @@ pub mod lab;
 pub mod lens;
 pub mod lesson;
 pub mod masked;
+pub mod prefer;
 pub mod protocol;
 pub mod route;
 pub mod state;

@@ -30,6 +30,22 @@ pub struct Piece {
     pub text: String,
 }
 
+/// A token of an answer with how sure the model was: the token's probability and the entropy of the
+/// distribution it was drawn from (both at temperature 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DoubtToken {
+    /// Its id.
+    pub id: u32,
+    /// Text this token adds (may be empty while a character is incomplete).
+    pub text: String,
+    /// Its label, as the token view writes it.
+    pub piece: String,
+    /// Its probability.
+    pub prob: f32,
+    /// The entropy in nats.
+    pub entropy: f32,
+}
+
 /// A token the model could have written instead, with its probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alternative {
@@ -217,6 +233,30 @@ pub enum Request {
     },
     /// Every resource this worker has fetched since it started.
     Fetched,
+    /// The preference game: `question` answered in the chat template once per seed, each answer whole
+    /// with its features ([`Response::Preferred`], then [`Response::PreferDone`]).
+    Prefer {
+        /// The question.
+        question: String,
+        /// One answer per seed.
+        seeds: Vec<u64>,
+        /// Sampling (its seed is replaced by each of `seeds`).
+        sampler: SamplerConfig,
+        /// Most tokens per answer.
+        max_tokens: usize,
+    },
+    /// The hallucination lab: `question` answered in the chat template once per seed (streamed as
+    /// [`Response::DoubtToken`], then [`Response::DoubtDone`]).
+    Doubt {
+        /// The question.
+        question: String,
+        /// One answer per seed.
+        seeds: Vec<u64>,
+        /// Sampling (its seed is replaced by each of `seeds`).
+        sampler: SamplerConfig,
+        /// Most tokens per answer.
+        max_tokens: usize,
+    },
     /// One head's (or the heads' mean) attention matrix over positions `0..=upto`.
     AttentionHead {
         /// The last query position shown.
@@ -321,6 +361,26 @@ pub enum Response {
     InContext(String, Vec<f32>),
     /// The answer to [`Request::Fetched`].
     Fetched(Vec<Fetched>),
+    /// One answer of the preference game ([`Request::Prefer`]).
+    Preferred {
+        /// Which of the seeds.
+        slot: usize,
+        /// The answer.
+        answer: crate::prefer::Written,
+    },
+    /// Every answer asked for is written (or stopped).
+    PreferDone,
+    /// One token of a hallucination-lab answer ([`Request::Doubt`]).
+    DoubtToken {
+        /// Which of the seeds.
+        slot: usize,
+        /// The token (none when the answer was stopped).
+        token: Option<DoubtToken>,
+        /// The last token of this answer.
+        done: bool,
+    },
+    /// Every answer asked for is written (or stopped).
+    DoubtDone,
     /// Something failed; the message is for the user, and nothing already there was lost.
     Error(String),
 }

@@ -8,6 +8,7 @@
 //! #chat?q=Bonjour&t=0.3&k=40&p=0.9&seed=42&layer=7&head=4&pos=35&hv=lines
 //! #game?text=Le%20chat%20mange%20la&t=0.8&seed=7
 //! #lab?data=faces&code=2&beta=1
+//! #doubt?q=Qui%20%C3%A9tait%20…&t=0.8&seed=1&max=60
 //! #lesson/t2
 //! ```
 
@@ -23,6 +24,10 @@ pub enum Page {
     Masked,
     /// The map of words.
     Words,
+    /// The hallucination lab.
+    Doubt,
+    /// The preference game.
+    Prefer,
     /// The autoencoder lab.
     Lab,
     /// The lesson, at a step (its id).
@@ -37,6 +42,8 @@ impl Page {
             Self::Game => "game",
             Self::Masked => "masked",
             Self::Words => "words",
+            Self::Doubt => "doubt",
+            Self::Prefer => "prefer",
             Self::Lab => "lab",
             Self::Lesson => "lesson",
         }
@@ -121,6 +128,8 @@ impl Route {
                 "game" => Page::Game,
                 "masked" => Page::Masked,
                 "words" => Page::Words,
+                "doubt" => Page::Doubt,
+                "prefer" => Page::Prefer,
                 "lab" => Page::Lab,
                 "lesson" => Page::Lesson,
                 other => return Err(format!("unknown page «{}»", clip(&decode(other).unwrap_or_default()))),

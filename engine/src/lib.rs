@@ -12,6 +12,7 @@ pub mod lens;
 pub mod model;
 pub mod predict;
 pub mod quant;
+pub mod reward;
 pub mod sample;
 pub mod session;
 pub mod tokenizer;

@@ -185,3 +185,37 @@ fn next_refuses_an_empty_text_and_an_empty_guess_with_one_line() {
         assert!(stderr.contains(needle), "{stderr}");
     }
 }
+
+#[test]
+fn generate_json_gives_each_written_tokens_probability_and_entropy_as_a_float64_forward_does() {
+    // What the hallucination lab draws under an answer: sampled tokens, each with its probability at
+    // temperature 1 and the entropy of the distribution it was drawn from.
+    let model = default_model();
+    let question = "Who was Jeanne Moreau-Villeneuve, the 1931 Nobel laureate in chemistry?";
+    let args = ["--exact", "--chat", "--prompt", question, "--max-tokens", "8", "--temperature", "0.8", "--seed", "3"];
+    let value = common::glassbox_json("generate", &[&args[..], &["--alternatives", "1"]].concat());
+    let (prompt, ids) = (ids_of(&value["prompt_ids"]), ids_of(&value["ids"]));
+    let numbers = |key: &str| -> Vec<f64> { value[key].as_array().expect(key).iter().map(f).collect() };
+    let (probs, entropies) = (numbers("probs"), numbers("entropies"));
+    // One of each per step: an answer that ends at the end-of-sequence token has one step more.
+    let ended = usize::from(value["finish"] == "EndOfSequence");
+    assert_eq!((probs.len(), entropies.len()), (ids.len() + ended, ids.len() + ended), "one of each per step");
+    let all: Vec<u32> = prompt.iter().chain(&ids[..ids.len() - 1]).copied().collect();
+    let pass = model.run(&all);
+    let last = pass.hidden.last().expect("blocks");
+    let (mut worst_p, mut worst_h) = (0.0f64, 0.0f64);
+    for (i, &id) in ids.iter().enumerate() {
+        let at = prompt.len() - 1 + i;
+        let p = softmax(&model.logits_of(&last[at * model.n_embd..][..model.n_embd]));
+        let entropy: f64 = -p.iter().filter(|&&q| q > 0.0).map(|q| q * q.ln()).sum::<f64>();
+        worst_p = worst_p.max((probs[i] - p[id as usize]).abs());
+        worst_h = worst_h.max((entropies[i] - entropy).abs());
+    }
+    eprintln!(
+        "generate --json over {} sampled tokens vs float64: max |Δp| {worst_p:.2e}, max |Δ entropy| {worst_h:.2e}",
+        ids.len()
+    );
+    assert!(worst_p < PROB_TOLERANCE && worst_h < 1e-3, "{worst_p} {worst_h}");
+    // Without --alternatives there is no entropy to give.
+    assert!(common::glassbox_json("generate", &args)["entropies"].is_null());
+}

@@ -2,11 +2,13 @@
 
 mod attention;
 mod chat;
+mod doubt;
 mod game;
 mod lab;
 mod lens;
 mod lesson;
 mod masked;
+mod prefer;
 mod privacy;
 mod reading;
 mod scale;
@@ -22,10 +24,12 @@ use wasm_bindgen::JsCast;
 
 pub use attention::AttentionExplorer;
 pub use chat::Chat;
+pub use doubt::DoubtPanel;
 pub use game::NextWordGame;
 pub use lab::AutoencoderLab;
 pub use lesson::LessonCard;
 pub use masked::MaskedWord;
+pub use prefer::PreferPanel;
 pub use privacy::Privacy;
 pub use scale::Scale;
 pub use settings::SettingsPanel;
@@ -141,6 +145,8 @@ pub fn App() -> impl IntoView {
                 {tab(Page::Game, |s| s.lang.get().tt().tab_game, "tab-game")}
                 {tab(Page::Masked, |s| s.lang.get().tt().tab_masked, "tab-masked")}
                 {tab(Page::Words, |s| s.lang.get().tt().tab_words, "tab-words")}
+                {tab(Page::Doubt, |s| s.lang.get().dt().tab, "tab-doubt")}
+                {tab(Page::Prefer, |s| s.lang.get().pt().tab, "tab-prefer")}
                 {tab(Page::Lab, |s| s.lang.get().t().tab_lab, "tab-lab")}
             </nav>
             <p class="link-note" data-testid="link-note" role="status" hidden=move || teach.link_note.get().is_none()>
@@ -197,6 +203,12 @@ pub fn App() -> impl IntoView {
                 </div>
                 <div hidden=move || !(page() == Page::Words || shows(&[Pane::Words]))>
                     <WordMapPanel state=state/>
+                </div>
+                <div hidden=move || !(page() == Page::Doubt || shows(&[Pane::Doubt]))>
+                    <DoubtPanel state=state/>
+                </div>
+                <div hidden=move || !(page() == Page::Prefer || shows(&[Pane::Prefer]))>
+                    <PreferPanel state=state/>
                 </div>
                 <Show when=move || lab_seen.get()>
                     <div hidden=move || !lab_shown()>

@@ -1,8 +1,12 @@
 //! The page's words in English and French. Every text lives in one [`Texts`] table per language, so a
 //! string missing from one language is a compile error, not a blank on a projector.
 
+mod doubt;
+mod prefer;
 mod teach;
 
+pub use doubt::DoubtTexts;
+pub use prefer::PreferTexts;
 pub use teach::TeachTexts;
 
 use serde::{Deserialize, Serialize};

@@ -92,6 +92,16 @@ pub enum Action {
         /// The question.
         question: &'static str,
     },
+    /// The preference game: two answers to `question` for the class to choose between.
+    Prefer {
+        /// The question.
+        question: &'static str,
+    },
+    /// The hallucination lab: `question` answered three times with three seeds.
+    Doubt {
+        /// The question.
+        question: &'static str,
+    },
     /// The autoencoder lab with this setup; with `generate`, new images drawn from random codes.
     Lab {
         /// Handwritten digits rather than faces.
@@ -118,6 +128,8 @@ impl Action {
             Self::Words { .. } => "words",
             Self::Read { .. } => "read",
             Self::Ask { .. } => "ask",
+            Self::Doubt { .. } => "doubt",
+            Self::Prefer { .. } => "prefer",
             Self::Lab { .. } => "lab",
             Self::Scale => "scale",
             Self::Privacy => "privacy",
@@ -132,7 +144,7 @@ impl Action {
             | Self::Read { text, .. }
             | Self::Fill { text, .. }
             | Self::Lens { text } => Some(text),
-            Self::Ask { question } => Some(question),
+            Self::Ask { question } | Self::Doubt { question } | Self::Prefer { question } => Some(question),
             Self::Lab { .. } | Self::Scale | Self::Privacy | Self::Words { .. } => None,
         }
     }
@@ -162,7 +174,7 @@ pub struct Step {
 }
 
 /// How many steps the lesson has.
-pub const STEP_COUNT: usize = 16;
+pub const STEP_COUNT: usize = 17;
 
 /// The lesson in `lang`.
 pub fn steps(lang: Lang) -> &'static [Step; STEP_COUNT] {

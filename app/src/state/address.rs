@@ -104,6 +104,18 @@ impl AppState {
                 route.candidates = candidates;
             }
             Page::Words => route.candidates = t.words.with(|w| w.chosen.clone()),
+            Page::Prefer => t.prefer.with(|p| {
+                route.questions = (!p.question.is_empty()).then(|| p.question.clone()).into_iter().collect();
+            }),
+            Page::Doubt => t.doubt.with(|d| {
+                route.questions = (!d.question.is_empty()).then(|| d.question.clone()).into_iter().collect();
+                route.sampling = SamplingLink {
+                    temperature: Some(d.temperature),
+                    seed: Some(d.seed),
+                    max_tokens: Some(d.max_tokens),
+                    ..SamplingLink::default()
+                };
+            }),
             Page::Lab => {
                 let setup = t.lab_setup.get();
                 route.lab = LabLink {
@@ -159,6 +171,23 @@ impl AppState {
                     let words: Vec<&str> = route.candidates.iter().map(String::as_str).collect();
                     t.words.set(crate::words::Words::new(&words));
                     self.ask_word_map();
+                }
+            }
+            Page::Prefer => {
+                if let Some(question) = route.questions.into_iter().next() {
+                    t.prefer.update(|p| p.question = question);
+                }
+            }
+            Page::Doubt => {
+                t.doubt.update(|d| {
+                    d.temperature = s.temperature.unwrap_or(d.temperature);
+                    d.seed = s.seed.unwrap_or(d.seed);
+                    d.max_tokens = s.max_tokens.unwrap_or(d.max_tokens).min(crate::doubt::MAX_TOKENS);
+                });
+                if let Some(question) = route.questions.into_iter().next() {
+                    if t.doubt.with_untracked(|d| d.question != question || d.answers.is_empty()) {
+                        self.ask_doubt(question);
+                    }
                 }
             }
             Page::Lab => {
@@ -237,6 +266,8 @@ impl AppState {
             }
         }
         let Some(question) = t.queued.try_update_value(|q| (!q.is_empty()).then(|| q.remove(0))).flatten() else {
+            // No chat question waits: the hallucination lab's may.
+            self.ask_pending_doubt();
             return;
         };
         self.ask(question);

@@ -3,7 +3,9 @@
 //! (lesson, game, readings) are in `teach.rs`, the screen's address in `address.rs`.
 
 mod address;
+mod doubt;
 mod library;
+mod prefer;
 mod prefs;
 mod teach;
 mod views;
@@ -167,6 +169,7 @@ impl AppState {
             compute_tick: RwSignal::new(0),
         };
         state.spawn_engine();
+        state.keep_votes();
         state.follow_address();
 
         // Kept on this device: preferences and settings at once; the conversation in IndexedDB after every
@@ -283,6 +286,7 @@ impl AppState {
                 if self.teach.words.with_untracked(|w| w.map.is_none() && !w.chosen.is_empty()) {
                     self.ask_word_map();
                 }
+                self.ask_pending_doubt();
             }
             Response::ModelFailed(message) => {
                 self.progress.set(None);
@@ -327,6 +331,10 @@ impl AppState {
             Response::WordMap(map) => self.teach.words.update(|w| w.map = Some(map)),
             Response::Nearest(nearest) => self.teach.words.update(|w| w.nearest = Some(nearest)),
             Response::InContext(word, cosines) => self.teach.words.update(|w| w.in_context = Some((word, cosines))),
+            Response::DoubtToken { slot, token, done } => self.on_doubt_token(slot, token, done),
+            Response::DoubtDone => self.on_doubt_done(),
+            Response::Preferred { slot, answer } => self.on_preferred(slot, answer),
+            Response::PreferDone => self.on_prefer_done(),
             Response::Continued => {
                 self.generating.set(false);
                 self.ask_queued();
@@ -347,6 +355,8 @@ impl AppState {
                 self.teach.thinking.set(false);
                 self.teach.masked.update(|m| m.asking = false);
                 self.teach.lens.update(|l| l.busy = false);
+                self.teach.doubt.update(|d| d.asking = false);
+                self.teach.prefer.update(|p| p.writing = false);
                 self.conversation.update(Conversation::drop_empty_answers);
                 self.notice.set(Some(message));
             }

@@ -8,11 +8,13 @@ use leptos::prelude::*;
 
 use super::{AppState, HeadView, ModelState};
 use crate::conversation::{Exchange, TokenInfo};
+use crate::doubt::Doubt;
 use crate::game::Game;
 use crate::lab::{DataChoice, LabSetup};
 use crate::lens::LensBoard;
 use crate::lesson::{self, Action};
 use crate::masked::{Masked, PROPOSED};
+use crate::prefer::Prefer;
 use crate::protocol::{Context, Fetched, Filled, Piece, Prediction, Request};
 use crate::route::Page;
 use crate::words::Words;
@@ -33,6 +35,10 @@ pub enum Pane {
     Masked,
     /// The map of words.
     Words,
+    /// The hallucination lab.
+    Doubt,
+    /// The preference game.
+    Prefer,
     /// The autoencoder lab.
     Lab,
     /// Pre-training at three scales.
@@ -63,6 +69,10 @@ pub struct Teach {
     pub lens: RwSignal<LensBoard>,
     /// The map of words.
     pub words: RwSignal<Words>,
+    /// The hallucination lab.
+    pub doubt: RwSignal<Doubt>,
+    /// The preference game.
+    pub prefer: RwSignal<Prefer>,
     /// A text the model read for the explorer (shown instead of the last answer until the next one).
     pub reading: RwSignal<Option<Exchange>>,
     /// The lab's setup.
@@ -100,6 +110,8 @@ impl Teach {
             masked: RwSignal::new(Masked::default()),
             lens: RwSignal::new(LensBoard::default()),
             words: RwSignal::new(Words::default()),
+            doubt: RwSignal::new(Doubt::default()),
+            prefer: RwSignal::new(Prefer::default()),
             reading: RwSignal::new(None),
             lab_setup: RwSignal::new(LabSetup {
                 data: DataChoice::Faces,
@@ -185,6 +197,14 @@ impl AppState {
                     self.ask_nearest((*first).to_owned(), None);
                 }
                 t.pane.set(Some(Pane::Words));
+            }
+            Action::Doubt { question } => {
+                self.ask_doubt(question.to_owned());
+                t.pane.set(Some(Pane::Doubt));
+            }
+            Action::Prefer { question } => {
+                self.ask_prefer(question.to_owned(), crate::prefer::Round::Pair, 2);
+                t.pane.set(Some(Pane::Prefer));
             }
             Action::Scale => t.pane.set(Some(Pane::Scale)),
             Action::Privacy => t.pane.set(Some(Pane::Privacy)),

@@ -2,6 +2,7 @@
 //! computation never freezes the page; generation yields to the worker's event loop after every token,
 //! so a `Stop` or an attention view asked for mid-answer is seen at once.
 
+mod doubt;
 mod teach;
 mod words;
 
@@ -122,6 +123,34 @@ impl Worker for EngineWorker {
                 });
             }
             Request::Fetched => scope.respond(from, Response::Fetched(teach::fetched())),
+            Request::Prefer { question, seeds, sampler, max_tokens } => {
+                let Some(engine) = self.engine.borrow().clone() else {
+                    scope.respond(from, Response::Error("no model is loaded yet".into()));
+                    return;
+                };
+                self.stop.set(false);
+                let stop = Rc::clone(&self.stop);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let written = doubt::prefer(&engine, question, seeds, sampler, max_tokens, &stop, &scope, from);
+                    if let Err(message) = written.await {
+                        scope.respond(from, Response::Error(message));
+                    }
+                });
+            }
+            Request::Doubt { question, seeds, sampler, max_tokens } => {
+                let Some(engine) = self.engine.borrow().clone() else {
+                    scope.respond(from, Response::Error("no model is loaded yet".into()));
+                    return;
+                };
+                self.stop.set(false);
+                let stop = Rc::clone(&self.stop);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let written = doubt::ask(&engine, question, seeds, sampler, max_tokens, &stop, &scope, from);
+                    if let Err(message) = written.await {
+                        scope.respond(from, Response::Error(message));
+                    }
+                });
+            }
             Request::WordMap { words, reference } => {
                 self.answer(&scope, from, |e| words::word_map(e, words, reference).map(Response::WordMap))
             }

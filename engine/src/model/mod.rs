@@ -116,13 +116,19 @@ impl Model {
         Ok(ForwardOutput { logits: self.output_logits(rows), attention })
     }
 
+    /// The final norm on residual-stream rows `(n, n_embd)`: what the output head multiplies.
+    pub fn final_norm(&self, rows: &[f32]) -> Vec<f32> {
+        let mut normed = vec![0.0f32; rows.len()];
+        rms_norm(rows, &self.weights.output_norm, self.config.rms_eps, &mut normed);
+        normed
+    }
+
     /// The output head on residual-stream rows `(n, n_embd)`: the final norm, then the output matrix;
     /// `(n, n_vocab)` logits.
     pub fn output_logits(&self, rows: &[f32]) -> Vec<f32> {
         let c = &self.config;
         let n_rows = rows.len() / c.n_embd;
-        let mut normed = vec![0.0f32; rows.len()];
-        rms_norm(rows, &self.weights.output_norm, c.rms_eps, &mut normed);
+        let normed = self.final_norm(rows);
         let mut logits = vec![0.0f32; n_rows * c.n_vocab];
         matmul(self.weights.output_head(), &normed, n_rows, &mut logits, self.precision);
         logits

@@ -184,6 +184,11 @@ impl RefModel {
         &self.token_embd[id as usize * self.n_embd..(id as usize + 1) * self.n_embd]
     }
 
+    /// The final norm of one residual-stream row (what the output head multiplies).
+    pub fn final_normed(&self, row: &[f64]) -> Vec<f64> {
+        self.rms_norm(row, &self.output_norm)
+    }
+
     /// The output head applied to one residual-stream row: final norm, then the output matrix.
     pub fn logits_of(&self, row: &[f64]) -> Vec<f64> {
         let normed = self.rms_norm(row, &self.output_norm);

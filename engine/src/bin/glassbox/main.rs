@@ -23,6 +23,9 @@ fn main() -> std::process::ExitCode {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+mod reward;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use std::io::Write;
     use std::path::PathBuf;
@@ -87,7 +90,8 @@ mod cli {
             /// Keep generating past the end-of-sequence token (fixed-length benchmarks).
             #[arg(long)]
             ignore_eos: bool,
-            /// Also compute each token's N most likely alternatives and the entropy, as the app does (5).
+            /// Also compute each token's N most likely alternatives and the entropy, as the app does (5;
+            /// the hallucination lab: 1); `--json` then lists the entropies beside the probabilities.
             #[arg(long, default_value_t = 0)]
             alternatives: usize,
             /// On the GPU, submit the next token's pass before this one is back (default: on a
@@ -97,7 +101,7 @@ mod cli {
             /// On the GPU, wait for each token before submitting the next pass.
             #[arg(long)]
             no_overlap: bool,
-            /// One JSON object: prompt ids, ids, text, prefill and decode speed.
+            /// One JSON object: prompt ids, ids, pieces, text, each token's probability (and entropy), speed.
             #[arg(long)]
             json: bool,
         },
@@ -155,6 +159,24 @@ mod cli {
             #[arg(long)]
             json: bool,
         },
+        /// The preference game's reward model: every answer's features (the final hidden state, after
+        /// the final norm, averaged over its tokens), a linear score fitted to the votes with the
+        /// Bradley–Terry loss on three votes in four, its accuracy on the fourth, and the candidates'
+        /// scores. On the CPU, 8-bit activations as the page; `--exact` for the reference path.
+        Reward {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// The votes, as the page exports them: `{"votes":[{"question","chosen":{"ids"|"text"},
+            /// "rejected":{..}}],"candidates":[{"question","ids"|"text"}]}`.
+            #[arg(long)]
+            votes: PathBuf,
+            /// Also print every vote's features.
+            #[arg(long)]
+            features: bool,
+            /// One JSON object.
+            #[arg(long)]
+            json: bool,
+        },
         /// The logit lens: at every layer and position, the final norm and output matrix applied to the
         /// residual stream after that block (on the CPU, 8-bit activations as the page; `--exact` for the
         /// reference path).
@@ -204,7 +226,8 @@ mod cli {
             /// app's attention explorer shows it.
             #[arg(long, value_delimiter = ',')]
             attention: Option<Vec<usize>>,
-            /// A JSON array, one `{"ids":[...],"logits":[...]}` per position (with `--attention`, an
+            /// A JSON array, one `{"ids":[...],"logits":[...],"entropy":..,"next_prob":..}` per position
+            /// (`next_prob`: the probability of the next id given; with `--attention`, an
             /// object: `{"positions": [...], "attention": [...]}`).
             #[arg(long)]
             json: bool,
@@ -359,7 +382,12 @@ mod cli {
                 let mut stdout = std::io::stdout();
                 let (mut dispatches, mut submits, mut readbacks, mut readback_bytes) = (0u64, 0u64, 0u64, 0u64);
                 let mut decode_steps = 0u64;
+                // Each step's token probability (at temperature 1) and, traced, its distribution's
+                // entropy: one per token, and one more for the end-of-sequence token if it ends there.
+                let (mut probs, mut entropies) = (Vec::new(), Vec::new());
                 while let Some(step) = generator.step_blocking().map_err(|e| e.to_string())? {
+                    probs.push(step.prob);
+                    entropies.extend(step.distribution.as_ref().map(|d| d.entropy));
                     if prefill_s == 0.0 {
                         prefill_s = started.elapsed().as_secs_f64();
                     } else {
@@ -396,6 +424,8 @@ mod cli {
                                 .collect::<Result<Vec<_>, _>>()
                                 .map_err(|e| e.to_string())?,
                             "text": generator.text(),
+                            "probs": probs,
+                            "entropies": (alternatives > 0).then_some(entropies),
                             "finish": format!("{:?}", generator.finish_reason()),
                             "prefill_tok_s": prefill_tok_s,
                             "decode_tok_s": decode_tok_s,
@@ -458,6 +488,9 @@ mod cli {
                     }
                 }
                 Ok(())
+            }
+            Command::Reward { model, votes, features, json } => {
+                super::reward::run(&model.load()?, &votes, features, json)
             }
             Command::Lens { model, text, top, json } => {
                 let engine = model.load()?;
@@ -544,9 +577,20 @@ mod cli {
                 let rows: Vec<_> = out
                     .logits
                     .chunks_exact(engine.model.config.n_vocab)
-                    .map(|row| {
+                    .enumerate()
+                    .map(|(i, row)| {
                         let best = top_k(row, top);
-                        json!({ "ids": best.iter().map(|b| b.0).collect::<Vec<_>>(), "logits": best.iter().map(|b| b.1).collect::<Vec<_>>() })
+                        // The entropy there, and the probability of the token that comes next in `ids`
+                        // (what the hallucination lab's confidence track shows for a written answer).
+                        let log_z = engine::trace::log_sum_exp(row);
+                        let entropy = engine::trace::Distribution::with_log_z(row, 0, log_z).entropy;
+                        let next_prob = ids.get(i + 1).map(|&id| (row[id as usize] - log_z).exp());
+                        json!({
+                            "ids": best.iter().map(|b| b.0).collect::<Vec<_>>(),
+                            "logits": best.iter().map(|b| b.1).collect::<Vec<_>>(),
+                            "entropy": entropy,
+                            "next_prob": next_prob,
+                        })
                     })
                     .collect();
                 if json {
