@@ -24,6 +24,8 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod reward;
+#[cfg(not(target_arch = "wasm32"))]
+mod teach;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
@@ -37,7 +39,6 @@ mod cli {
     use engine::chat::Message;
     use engine::generate::{Engine, GenerateOptions, TraceOptions};
     use engine::model::{FileBytes, LogitsFor};
-    use engine::predict::{guess_text, Reshaped};
     use engine::sample::SamplerConfig;
     use engine::trace::top_k;
     use serde_json::json;
@@ -281,56 +282,6 @@ mod cli {
         Some(kib * 1024)
     }
 
-    /// `glassbox next` as one JSON value.
-    fn next_json(
-        engine: &Engine,
-        text: &str,
-        top: usize,
-        guess: Option<&str>,
-        (temperature, top_k, top_p): (Option<f32>, Option<usize>, Option<f32>),
-    ) -> Result<serde_json::Value, String> {
-        let err = |e: engine::EngineError| e.to_string();
-        let ids = engine.text_prompt(text).map_err(err)?;
-        let pieces = match guess {
-            Some(word) if !word.trim().is_empty() => {
-                Some(engine.tokenizer.encode_text(&guess_text(text, word)).map_err(err)?)
-            }
-            Some(_) => return Err("the guess is empty".into()),
-            None => None,
-        };
-        let (next, score) = engine.predict(&ids, pieces.as_deref()).map_err(err)?;
-        let label = |id: u32| engine.tokenizer.token_label(id).map_err(err);
-        let token = |id: u32, prob: f32| -> Result<serde_json::Value, String> {
-            Ok(json!({ "id": id, "text": label(id)?, "prob": prob }))
-        };
-        let listed = next.top(top).iter().map(|c| token(c.id, c.prob)).collect::<Result<Vec<_>, _>>()?;
-        let mut value = json!({ "ids": ids, "top": listed, "entropy": next.entropy() });
-        if let Some(score) = score {
-            let pieces = (score.pieces.iter().zip(&score.piece_probs))
-                .map(|(&id, &p)| token(id, p))
-                .collect::<Result<Vec<_>, _>>()?;
-            value["guess"] = json!({ "pieces": pieces, "prob": score.prob, "rank": score.rank });
-        }
-        if temperature.is_some() || top_k.is_some() || top_p.is_some() {
-            let config = SamplerConfig {
-                temperature: temperature.unwrap_or(1.0),
-                top_k: top_k.unwrap_or(0),
-                top_p: top_p.unwrap_or(1.0),
-                ..SamplerConfig::default()
-            };
-            let reshaped = Reshaped::new(&next.sorted(), &config, top);
-            let listed = reshaped.top.iter().map(|&(id, p)| token(id, p)).collect::<Result<Vec<_>, _>>()?;
-            value["sampled"] = json!({
-                "temperature": config.temperature,
-                "top_k": config.top_k,
-                "top_p": config.top_p,
-                "kept": reshaped.kept,
-                "top": listed,
-            });
-        }
-        Ok(value)
-    }
-
     pub fn run() -> Result<(), String> {
         match Cli::parse().command {
             Command::Tokenize { model, text, json } => {
@@ -451,105 +402,22 @@ mod cli {
                 Ok(())
             }
             Command::Next { model, text, top, guess, temperature, top_k, top_p, json } => {
-                let engine = model.load()?;
-                let value = next_json(&engine, &text, top, guess.as_deref(), (temperature, top_k, top_p))?;
-                if json {
-                    println!("{value}");
-                } else {
-                    println!("{}", serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
-                }
-                Ok(())
+                super::teach::next(&model.load()?, &text, top, guess.as_deref(), (temperature, top_k, top_p), json)
             }
-            Command::Neighbours { model, word, minus, plus, top, sentences, json } => {
-                let engine = model.load()?;
-                let err = |e: engine::EngineError| e.to_string();
-                if let Some([first, second]) = sentences.as_deref() {
-                    let cosines = engine.context_cosines(&word, first, second).map_err(err)?;
-                    if json {
-                        println!("{}", json!({ "cosines": cosines }));
-                    } else {
-                        for (block, c) in cosines.iter().enumerate() {
-                            println!("after block {block:>2}: cosine {c:.4}");
-                        }
-                    }
-                    return Ok(());
-                }
-                let (a, found) = engine.nearest_to(&word, minus.as_deref().zip(plus.as_deref()), top).map_err(err)?;
-                let label = |id: u32| engine.tokenizer.token_label(id).map_err(err);
-                let neighbours = (found.iter())
-                    .map(|n| Ok(json!({ "id": n.id, "text": label(n.id)?, "cosine": n.cosine })))
-                    .collect::<Result<Vec<_>, String>>()?;
-                let pieces = a.pieces.iter().map(|&id| label(id)).collect::<Result<Vec<_>, String>>()?;
-                if json {
-                    println!("{}", json!({ "pieces": pieces, "neighbours": neighbours }));
-                } else {
-                    for n in &neighbours {
-                        println!("{:.4}  {}", n["cosine"], n["text"]);
-                    }
-                }
-                Ok(())
-            }
+            Command::Neighbours { model, word, minus, plus, top, sentences, json } => super::teach::neighbours(
+                &model.load()?,
+                &word,
+                minus.as_deref().zip(plus.as_deref()),
+                top,
+                sentences.as_deref(),
+                json,
+            ),
             Command::Reward { model, votes, features, json } => {
                 super::reward::run(&model.load()?, &votes, features, json)
             }
-            Command::Lens { model, text, top, json } => {
-                let engine = model.load()?;
-                let err = |e: engine::EngineError| e.to_string();
-                let ids = engine.text_prompt(&text).map_err(err)?;
-                let mut layers = Vec::new();
-                let mut failed = None;
-                engine
-                    .lens(&ids, top.max(1), &mut |_, cells| {
-                        let row: Result<Vec<_>, String> = cells
-                            .iter()
-                            .map(|cell| {
-                                let top = (cell.top.iter())
-                                    .map(|&(id, p)| Ok(json!({ "id": id, "text": engine.tokenizer.token_label(id).map_err(err)?, "prob": p })))
-                                    .collect::<Result<Vec<_>, String>>()?;
-                                let mut value = top[0].clone();
-                                value["top"] = json!(top);
-                                Ok(value)
-                            })
-                            .collect();
-                        match row {
-                            Ok(row) => layers.push(row),
-                            Err(e) => failed = Some(e),
-                        }
-                    })
-                    .map_err(err)?;
-                if let Some(e) = failed {
-                    return Err(e);
-                }
-                let value = json!({ "ids": ids, "layers": layers });
-                if json {
-                    println!("{value}");
-                } else {
-                    for (l, row) in layers.iter().enumerate() {
-                        let cells: Vec<String> = row.iter().map(|c| format!("{}", c["text"])).collect();
-                        println!("{l:>3}  {}", cells.join(" "));
-                    }
-                }
-                Ok(())
-            }
+            Command::Lens { model, text, top, json } => super::teach::lens(&model.load()?, &text, top, json),
             Command::Fill { model, text, candidates, propose, json } => {
-                let engine = model.load()?;
-                let err = |e: engine::EngineError| e.to_string();
-                let proposed = if propose > 0 { engine.propose(&text, propose).map_err(err)? } else { Vec::new() };
-                let mut words = candidates;
-                words.extend(proposed.iter().filter(|p| !words.contains(p)).cloned().collect::<Vec<_>>());
-                let scores = engine.fill(&text, &words).map_err(err)?;
-                let value = json!({
-                    "candidates": scores.iter().map(|s| json!({ "word": s.word, "logprob": s.logprob, "prob": s.prob, "ids": s.ids })).collect::<Vec<_>>(),
-                    "proposed": proposed,
-                });
-                if json {
-                    println!("{value}");
-                } else {
-                    for s in &scores {
-                        println!("{:>8.3} %  {:>10.3}  {}", s.prob * 100.0, s.logprob, s.word);
-                    }
-                }
-                Ok(())
+                super::teach::fill(&model.load()?, &text, candidates, propose, json)
             }
             Command::Score { model, ids, top, attention, json } => {
                 let engine = model.load()?;
