@@ -31,28 +31,38 @@ async function lensOf(page, text) {
   return Date.now() - started;
 }
 
-test("the logit lens shows glassbox lens's guesses for every block and position; a cell lists its five", async () => {
+/** Runs the lens on `text` in the page and checks it against `glassbox lens`; returns the CLI's answer. */
+async function compared(page, text, lang) {
+  await lensOf(page, text);
+  const cli = JSON.parse(execFileSync(CLI, ["lens", "--model", MODEL, "--text", text, "--top", "2", "--json"]).toString().trim().split("\n").pop());
+  const shown = await cells(page);
+  assert.equal(shown.length, cli.layers.length * cli.ids.length, "one cell per block and position");
+  let worst = 0;
+  let same = 0;
+  for (const cell of shown) {
+    const want = cli.layers[cell.layer][cell.pos];
+    worst = Math.max(worst, Math.abs(cell.prob - want.prob));
+    if (want.top[0].prob - want.top[1].prob > CLEAR_MARGIN) {
+      assert.equal(cell.id, want.id, `${lang}: block ${cell.layer}, position ${cell.pos}`);
+      same += 1;
+    }
+  }
+  console.log(`# ${lang}: lens vs CLI: max |Δp| ${worst.toExponential(2)}; ${same} of ${shown.length} guesses compared (the rest near ties)`);
+  assert.ok(worst <= PROB_TOLERANCE, `${lang}: max |Δp| ${worst}`);
+  return cli;
+}
+
+test("the logit lens shows glassbox lens's guesses for every block and position, in French and English; a cell lists its five", async () => {
   const context = await launch();
   try {
     const page = await openPage(context, "#game");
     await waitForModel(page);
+    // In French first, then in English (the page's words change; the model's guesses do not).
+    await page.getByTestId("lang-fr").click();
+    await compared(page, "La capitale de la France est", "fr");
+    await page.getByTestId("lang-en").click();
     const text = "The capital of France is";
-    await lensOf(page, text);
-    const cli = JSON.parse(execFileSync(CLI, ["lens", "--model", MODEL, "--text", text, "--top", "2", "--json"]).toString().trim().split("\n").pop());
-    const shown = await cells(page);
-    assert.equal(shown.length, cli.layers.length * cli.ids.length, "one cell per block and position");
-    let worst = 0;
-    let compared = 0;
-    for (const cell of shown) {
-      const want = cli.layers[cell.layer][cell.pos];
-      worst = Math.max(worst, Math.abs(cell.prob - want.prob));
-      if (want.top[0].prob - want.top[1].prob > CLEAR_MARGIN) {
-        assert.equal(cell.id, want.id, `block ${cell.layer}, position ${cell.pos}`);
-        compared += 1;
-      }
-    }
-    console.log(`# lens vs CLI: max |Δp| ${worst.toExponential(2)}; ${compared} of ${shown.length} guesses compared (the rest near ties)`);
-    assert.ok(worst <= PROB_TOLERANCE, `max |Δp| ${worst}`);
+    const cli = await compared(page, text, "en");
     const last = cli.layers[cli.layers.length - 1][cli.ids.length - 1];
     assert.equal(last.text, " Paris", "the last block's guess is the model's own");
 

@@ -99,7 +99,7 @@ async function checkView(page, action) {
       assert.equal(await page.getByTestId("doubt-question").inputValue(), input);
       await page.waitForFunction(() => document.querySelectorAll('[data-testid="doubt-answers"] .answer[data-done="true"]').length === 3, null, { timeout: 120_000 });
       const differ = await page.locator('[data-testid="doubt-answers"] .differ').count();
-      return `doubt: 3 answers, ${differ} words not in every answer`;
+      return `doubt: 3 answers, ${differ} names or numbers not in every answer`;
     }
     case "prefer": {
       assert.ok(await visible(page, "prefer"), "the preference game is shown");

@@ -108,6 +108,17 @@ impl Doubt {
         }
     }
 
+    /// How many facts the written answers state, and how many not every answer gives (once all are
+    /// written).
+    pub fn facts(&self) -> Option<(usize, usize)> {
+        if self.answers.is_empty() || !self.answers.iter().all(|a| a.done) {
+            return None;
+        }
+        let texts: Vec<String> = self.answers.iter().map(Answer::text).collect();
+        let split: Vec<Vec<&str>> = texts.iter().map(|t| split_words(t)).collect();
+        Some(fact_count(&split, &shared_words(&split)))
+    }
+
     /// Each answer's words, marked shared or not once every answer is written (before, all shared).
     pub fn words(&self) -> Vec<Vec<Word>> {
         let texts: Vec<String> = self.answers.iter().map(Answer::text).collect();
@@ -151,51 +162,52 @@ fn key(word: &str) -> String {
     word.trim().trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()
 }
 
-/// Which positions of `a` belong to a longest common subsequence of `a` and `b` (by [`key`]).
-fn in_common(a: &[String], b: &[String]) -> Vec<bool> {
-    let (n, m) = (a.len(), b.len());
-    // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
+/// Whether `word` states something checkable — a number or a date (it holds a digit), or a name, a
+/// place, a title (it starts with a capital letter away from the start of a sentence); `previous` is the
+/// word before it in the answer.
+pub fn is_fact(word: &str, previous: Option<&str>) -> bool {
+    let core = word.trim().trim_matches(|c: char| !c.is_alphanumeric());
+    if core.chars().any(|c| c.is_ascii_digit()) {
+        return true;
     }
-    let mut marks = vec![false; n];
-    let (mut i, mut j) = (0, 0);
-    while i < n && j < m {
-        if a[i] == b[j] {
-            marks[i] = true;
-            i += 1;
-            j += 1;
-        } else if lcs[i + 1][j] >= lcs[i][j + 1] {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    marks
+    let capital = core.chars().next().is_some_and(char::is_uppercase);
+    let sentence_start = previous.is_none_or(|p| p.contains('\n') || p.trim_end().ends_with(['.', '!', '?', ':', '"']));
+    capital && !sentence_start && core != "I"
 }
 
-/// For each answer, whether each of its words is in a longest common subsequence with *every* other
-/// answer: a word the answers do not all say, in that order, is where they disagree.
+/// For each answer, whether each of its words is *not* a disagreement: every word is, but a fact
+/// ([`is_fact`]) that some other answer does not give anywhere.
 pub fn shared_words(answers: &[Vec<&str>]) -> Vec<Vec<bool>> {
-    let keys: Vec<Vec<String>> = answers.iter().map(|a| a.iter().map(|w| key(w)).collect()).collect();
-    (0..keys.len())
-        .map(|i| {
-            let mut marks = vec![true; keys[i].len()];
-            for other in keys.iter().enumerate().filter(|(k, _)| *k != i).map(|(_, o)| o) {
-                for (mark, c) in marks.iter_mut().zip(in_common(&keys[i], other)) {
-                    *mark &= c;
-                }
-            }
-            // A word that is only punctuation is never a disagreement.
-            for (mark, key) in marks.iter_mut().zip(&keys[i]) {
-                *mark |= key.is_empty();
-            }
-            marks
+    let keys: Vec<std::collections::HashSet<String>> =
+        answers.iter().map(|a| a.iter().map(|w| key(w)).collect()).collect();
+    answers
+        .iter()
+        .enumerate()
+        .map(|(i, words)| {
+            (0..words.len())
+                .map(|j| {
+                    let previous = j.checked_sub(1).map(|p| words[p]);
+                    !is_fact(words[j], previous)
+                        || keys.iter().enumerate().all(|(k, other)| k == i || other.contains(&key(words[j])))
+                })
+                .collect()
         })
         .collect()
+}
+
+/// How many facts the answers state, and how many of them not every answer gives.
+pub fn fact_count(answers: &[Vec<&str>], shared: &[Vec<bool>]) -> (usize, usize) {
+    let mut facts = 0;
+    let mut differ = 0;
+    for (words, marks) in answers.iter().zip(shared) {
+        for (j, w) in words.iter().enumerate() {
+            if is_fact(w, j.checked_sub(1).map(|p| words[p])) {
+                facts += 1;
+                differ += usize::from(!marks[j]);
+            }
+        }
+    }
+    (facts, differ)
 }
 
 #[cfg(test)]
@@ -215,20 +227,25 @@ mod tests {
     }
 
     #[test]
-    fn the_words_one_answer_alone_says_are_the_disagreements() {
+    fn facts_not_every_answer_gives_are_the_disagreements() {
         let answers = [
             vec!["She ", "was ", "born ", "in ", "1843 ", "in ", "Lyon."],
             vec!["She ", "was ", "born ", "in ", "1851 ", "in ", "Lyon."],
-            vec!["She ", "was ", "born ", "in ", "1843 ", "in ", "Paris."],
+            vec!["She ", "was ", "born ", "in ", "Paris ", "in ", "1843."],
         ];
         let shared = shared_words(&answers);
-        // The year and the city are each said by two answers of three: not by every one.
+        // The year and the city are each given by two answers of three; "She" starts a sentence.
         assert_eq!(shared[0], [true, true, true, true, false, true, false]);
         assert_eq!(shared[1], [true, true, true, true, false, true, false]);
         assert_eq!(shared[2], [true, true, true, true, false, true, false]);
-        // Case and punctuation do not make a difference.
-        let same = shared_words(&[vec!["Yes, ", "it ", "is."], vec!["yes ", "it ", "is"]]);
+        assert_eq!(fact_count(&answers, &shared), (6, 6));
+        // A fact every answer gives, in any order and case, is no disagreement; "I" is no name.
+        let same = shared_words(&[
+            vec!["Yes, ", "it ", "is ", "Paris, ", "I ", "think."],
+            vec!["I ", "think ", "it ", "is ", "PARIS."],
+        ]);
         assert!(same.iter().flatten().all(|&s| s));
+        assert!(!is_fact("The ", Some("end.\n")) && is_fact("Rouen", Some("in ")) && is_fact("(1887),", Some("in ")));
     }
 
     #[test]
@@ -242,7 +259,8 @@ mod tests {
         doubt.extend(1, Some(token("danced.", 0.5)), true);
         doubt.extend(7, Some(token("lost", 0.5)), true);
         let words = doubt.words();
-        assert_eq!(words[0].iter().map(|w| w.shared).collect::<Vec<_>>(), [true, false]);
+        assert!(words.iter().flatten().all(|w| w.shared), "no fact said");
+        assert_eq!(doubt.facts(), Some((0, 0)));
         assert_eq!(doubt.answers[0].text(), "She sang.");
         let (mean, at, lowest) = doubt.answers[0].confidence().expect("tokens");
         assert!((mean - 0.55).abs() < 1e-6 && at == 1 && (lowest - 0.2).abs() < 1e-6);

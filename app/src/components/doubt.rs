@@ -125,7 +125,7 @@ pub fn DoubtPanel(state: AppState) -> impl IntoView {
                         }
                     />
                 </label>
-                <button type="submit" data-testid="doubt-ask" disabled=move || !state.can_doubt()>{move || dt().ask}</button>
+                <button type="submit" data-testid="doubt-ask" disabled=move || !state.can_doubt() || draft.with(|d| d.trim().is_empty())>{move || dt().ask}</button>
                 <button type="button" class="stop" data-testid="doubt-stop" disabled=move || !doubt.with(|d| d.asking) on:click=move |_| state.stop()>
                     {move || lang().t().stop}
                 </button>
@@ -142,7 +142,7 @@ pub fn DoubtPanel(state: AppState) -> impl IntoView {
                                 let shown = all.get(i).cloned().unwrap_or_default();
                                 let ids = answer.tokens.iter().map(|t| t.id.to_string()).collect::<Vec<_>>().join(",");
                                 let shared = shown.iter().map(|w| if w.shared { "1" } else { "0" }).collect::<Vec<_>>().join(",");
-                                let note = answer.confidence().map(|(mean, at, lowest)| lang().confidence(mean, &answer.tokens[at].piece, lowest));
+                                let note = answer.confidence().map(|(mean, at, lowest)| lang().confidence(mean, answer.tokens[at].piece.trim(), lowest));
                                 view! {
                                     <article
                                         class="answer"
@@ -171,12 +171,7 @@ pub fn DoubtPanel(state: AppState) -> impl IntoView {
             <p class="hint">{move || dt().track_hint}</p>
             <p class="hint">
                 {move || dt().disagree_hint}" "
-                {move || words.with(|all| {
-                    let total: usize = all.iter().map(Vec::len).sum();
-                    let differ = all.iter().flatten().filter(|w| !w.shared).count();
-                    (doubt.with(|d| !d.answers.is_empty() && d.answers.iter().all(|a| a.done)) && total > 0)
-                        .then(|| lang().disagreements(differ, total))
-                })}
+                {move || doubt.with(|d| d.facts()).map(|(facts, differ)| lang().disagreements(differ, facts))}
             </p>
             <p class="moral"><strong>{move || dt().moral}</strong></p>
         </section>

@@ -49,7 +49,7 @@ pub fn PreferPanel(state: AppState) -> impl IntoView {
             }>
                 <textarea rows="2" data-testid="prefer-question" aria-label=move || pt().question
                     prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
-                <button type="submit" data-testid="prefer-write" disabled=move || !state.can_prefer()>{move || pt().write_two}</button>
+                <button type="submit" data-testid="prefer-write" disabled=move || !state.can_prefer() || draft.with(|d| d.trim().is_empty())>{move || pt().write_two}</button>
             </form>
             <div class="doubt-answers" data-testid="prefer-answers" data-round=move || format!("{:?}", round()).to_lowercase()
                 data-writing=move || if prefer.with(|p| p.writing) { "true" } else { "false" }>

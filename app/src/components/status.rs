@@ -7,7 +7,7 @@ use super::input_file;
 use crate::state::{AppState, ModelState};
 
 /// One line while the model is not ready (loading with its progress, or why it failed), for the views
-/// that need it away from the status panel (the lesson, the game).
+/// that need it away from the status panel (the lesson, the game), with the engine's last notice.
 #[component]
 pub fn ModelLine(state: AppState) -> impl IntoView {
     let t = move || state.lang.get().t();
@@ -25,6 +25,10 @@ pub fn ModelLine(state: AppState) -> impl IntoView {
     view! {
         <p class="model-line muted" data-testid="model-line" role="status" hidden=move || text().is_none()>
             {move || format!("{} — {}", t().model_label, text().unwrap_or_default())}
+        </p>
+        // What the engine said went wrong last (a question too long for the context, …), here as in the chat.
+        <p class="error" data-testid="notice-line" role="alert" hidden=move || state.notice.with(Option::is_none)>
+            {move || state.notice.get()}
         </p>
     }
 }

@@ -46,11 +46,11 @@ impl Lang {
         }
     }
 
-    /// How many words the answers do not all say.
+    /// How many of the facts the answers state not every answer gives.
     pub fn disagreements(self, differ: usize, total: usize) -> String {
         match self {
-            Self::En => format!("{differ} of {total} words are not in every answer."),
-            Self::Fr => format!("{differ} mots sur {total} ne sont pas dans toutes les réponses."),
+            Self::En => format!("{differ} of the {total} names and numbers are not in every answer."),
+            Self::Fr => format!("{differ} des {total} noms et nombres ne sont pas dans toutes les réponses."),
         }
     }
 }
@@ -69,7 +69,7 @@ pub static EN: DoubtTexts = DoubtTexts {
     temperature: "Temperature",
     seed: "First seed",
     track_hint: "Under each answer, one bar per token: its height is the probability of the token written. The line is the entropy: how spread out the choice was (at the bottom, no hesitation).",
-    disagree_hint: "Highlighted: the words that the three answers do not all say. Where the answers disagree, the model is making things up.",
+    disagree_hint: "Highlighted: the names, numbers and dates that not every answer gives. Where the answers disagree on a fact, the model is making it up.",
     moral: "A fluent answer can be confident and false: the probabilities say how usual the words are, not whether they are true. Check facts somewhere else, and notice that a model asked three times tells three stories.",
     waiting: "The three answers are written one after the other.",
 };
@@ -88,7 +88,7 @@ pub static FR: DoubtTexts = DoubtTexts {
     temperature: "Température",
     seed: "Première graine",
     track_hint: "Sous chaque réponse, une barre par token : sa hauteur est la probabilité du token écrit. La ligne est l’entropie : la dispersion du choix (tout en bas, aucune hésitation).",
-    disagree_hint: "Surlignés : les mots que les trois réponses ne disent pas toutes. Là où elles divergent, le modèle invente.",
+    disagree_hint: "Surlignés : les noms, nombres et dates que les trois réponses ne donnent pas toutes. Là où elles divergent sur un fait, le modèle l’invente.",
     moral: "Une réponse fluide peut être sûre d’elle et fausse : les probabilités disent si les mots sont habituels, pas s’ils sont vrais. Vérifiez ailleurs, et remarquez qu’un modèle interrogé trois fois raconte trois histoires.",
     waiting: "Les trois réponses s’écrivent l’une après l’autre.",
 };

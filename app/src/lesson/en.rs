@@ -179,7 +179,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action_label: "Ask three times for a stranger's biography",
         action: Action::Doubt { question: "Who was Jeanne Moreau-Villeneuve, the 1931 Nobel laureate in chemistry?" },
         question: "How can you tell whether a fluent, confident answer is true?",
-        notes: "Jeanne Moreau-Villeneuve does not exist; the 1931 Nobel Prize in Chemistry went to Carl Bosch and Friedrich Bergius. The highlighted words are those the three answers do not all say: that is where it invents. An invented date can be written with a high probability: being sure is not being right. The page's other examples (a quotation, an impossible date) work the same way. Large models make things up less often, but for the same reason: they were trained to be plausible. This is called hallucination.",
+        notes: "Jeanne Moreau-Villeneuve does not exist; the 1931 Nobel Prize in Chemistry went to Carl Bosch and Friedrich Bergius. The highlighted names, numbers and dates are those the three answers do not all give: that is where it invents. An invented date can be written with a high probability: being sure is not being right. The page's other examples (a quotation, an impossible date) work the same way. Large models make things up less often, but for the same reason: they were trained to be plausible. This is called hallucination.",
         minutes: 3,
     },
     Step {

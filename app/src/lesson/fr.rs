@@ -180,7 +180,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action_label: "Demander trois fois la biographie d’une inconnue",
         action: Action::Doubt { question: "Who was Jeanne Moreau-Villeneuve, the 1931 Nobel laureate in chemistry?" },
         question: "Comment savoir si une réponse fluide et sûre d’elle est vraie ?",
-        notes: "Jeanne Moreau-Villeneuve n’existe pas ; le prix Nobel de chimie 1931 est allé à Carl Bosch et Friedrich Bergius. Les mots surlignés sont ceux que les trois réponses ne disent pas toutes : c’est là qu’il invente. Une date inventée peut être écrite avec une forte probabilité : être sûr n’est pas être juste. Les autres exemples de la page (une citation, une date impossible) marchent de la même façon. Les grands modèles inventent moins souvent, mais pour la même raison : ils ont été entraînés à être plausibles. On appelle cela des hallucinations.",
+        notes: "Jeanne Moreau-Villeneuve n’existe pas ; le prix Nobel de chimie 1931 est allé à Carl Bosch et Friedrich Bergius. Les noms, nombres et dates surlignés sont ceux que les trois réponses ne donnent pas toutes : c’est là qu’il invente. Une date inventée peut être écrite avec une forte probabilité : être sûr n’est pas être juste. Les autres exemples de la page (une citation, une date impossible) marchent de la même façon. Les grands modèles inventent moins souvent, mais pour la même raison : ils ont été entraînés à être plausibles. On appelle cela des hallucinations.",
         minutes: 3,
     },
     Step {

@@ -33,6 +33,7 @@ impl AppState {
             d.pending = false;
             d.start(&question, &seeds);
         });
+        self.notice.set(None);
         self.generating.set(true);
         // As `glassbox generate --temperature T --seed S` samples: no top-k or top-p cut.
         let sampler = SamplerConfig { temperature, top_k: 0, top_p: 1.0, ..SamplerConfig::default() };

@@ -33,6 +33,7 @@ impl AppState {
         prefer.update(|p| seeds = p.start(&question, round, n));
         let (temperature, max_tokens) = prefer.with_untracked(|p| (p.temperature, p.max_tokens));
         self.generating.set(true);
+        self.notice.set(None);
         let sampler = SamplerConfig { temperature, top_k: 0, top_p: 1.0, ..SamplerConfig::default() };
         self.send(Request::Prefer { question, seeds, sampler, max_tokens });
     }

@@ -109,47 +109,20 @@ impl Worker for EngineWorker {
                 });
             }
             Request::Continue { ids, seeds, sampler, max_tokens } => {
-                let Some(engine) = self.engine.borrow().clone() else {
-                    scope.respond(from, Response::Error("no model is loaded yet".into()));
-                    return;
-                };
-                self.stop.set(false);
-                let stop = Rc::clone(&self.stop);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let written = teach::continuations(&engine, ids, seeds, sampler, max_tokens, &stop, &scope, from);
-                    if let Err(message) = written.await {
-                        scope.respond(from, Response::Error(message));
-                    }
-                });
+                self.write(&scope, from, move |engine, stop, scope| async move {
+                    teach::continuations(&engine, ids, seeds, sampler, max_tokens, &stop, &scope, from).await
+                })
             }
             Request::Fetched => scope.respond(from, Response::Fetched(teach::fetched())),
             Request::Prefer { question, seeds, sampler, max_tokens } => {
-                let Some(engine) = self.engine.borrow().clone() else {
-                    scope.respond(from, Response::Error("no model is loaded yet".into()));
-                    return;
-                };
-                self.stop.set(false);
-                let stop = Rc::clone(&self.stop);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let written = doubt::prefer(&engine, question, seeds, sampler, max_tokens, &stop, &scope, from);
-                    if let Err(message) = written.await {
-                        scope.respond(from, Response::Error(message));
-                    }
-                });
+                self.write(&scope, from, move |engine, stop, scope| async move {
+                    doubt::prefer(&engine, question, seeds, sampler, max_tokens, &stop, &scope, from).await
+                })
             }
             Request::Doubt { question, seeds, sampler, max_tokens } => {
-                let Some(engine) = self.engine.borrow().clone() else {
-                    scope.respond(from, Response::Error("no model is loaded yet".into()));
-                    return;
-                };
-                self.stop.set(false);
-                let stop = Rc::clone(&self.stop);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let written = doubt::ask(&engine, question, seeds, sampler, max_tokens, &stop, &scope, from);
-                    if let Err(message) = written.await {
-                        scope.respond(from, Response::Error(message));
-                    }
-                });
+                self.write(&scope, from, move |engine, stop, scope| async move {
+                    doubt::ask(&engine, question, seeds, sampler, max_tokens, &stop, &scope, from).await
+                })
             }
             Request::WordMap { words, reference } => {
                 self.answer(&scope, from, |e| words::word_map(e, words, reference).map(Response::WordMap))
@@ -184,6 +157,27 @@ impl Worker for EngineWorker {
 }
 
 impl EngineWorker {
+    /// Runs `task` — writing that *Stop* can end between tokens — on the loaded model, and sends back
+    /// its error if it fails (or says that no model is loaded yet).
+    fn write<F, Fut>(&self, scope: &WorkerScope<Self>, from: HandlerId, task: F)
+    where
+        F: FnOnce(Rc<Engine>, Rc<Cell<bool>>, WorkerScope<Self>) -> Fut,
+        Fut: std::future::Future<Output = Result<(), String>> + 'static,
+    {
+        let Some(engine) = self.engine.borrow().clone() else {
+            scope.respond(from, Response::Error("no model is loaded yet".into()));
+            return;
+        };
+        self.stop.set(false);
+        let written = task(engine, Rc::clone(&self.stop), scope.clone());
+        let scope = scope.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(message) = written.await {
+                scope.respond(from, Response::Error(message));
+            }
+        });
+    }
+
     /// Answers with `compute(engine)`, or says why not (no model yet, or the computation's error).
     fn answer(
         &self,

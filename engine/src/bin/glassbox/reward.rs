@@ -48,7 +48,7 @@ fn features(engine: &Engine, question: &str, answer: &Answer) -> Result<Vec<f32>
 }
 
 /// Runs the command: prints `{"votes","fitted_on","held_out","train_accuracy","held_out_accuracy",
-/// "scores":[..candidates],"weights":[..]}` (with `show_features`, every vote's `[chosen, rejected]`
+/// "scores":[..candidates],"margins":[..votes],"weights":[..]}` (with `show_features`, every vote's `[chosen, rejected]`
 /// features too).
 pub fn run(engine: &Engine, votes_file: &Path, show_features: bool, json: bool) -> Result<(), String> {
     let text = std::fs::read_to_string(votes_file).map_err(|e| format!("cannot read {}: {e}", votes_file.display()))?;
@@ -77,6 +77,8 @@ pub fn run(engine: &Engine, votes_file: &Path, show_features: bool, json: bool) 
         "train_accuracy": model.accuracy(&train),
         "held_out_accuracy": model.accuracy(&held),
         "scores": scores,
+        // Every vote's score(chosen) − score(rejected), in the file's order (held out: the 4th, 8th, …).
+        "margins": votes.iter().map(|v| model.score(&v.chosen) - model.score(&v.rejected)).collect::<Vec<_>>(),
         "weights": model.weights,
     });
     if show_features {
