@@ -1,14 +1,18 @@
 //! Small models trained in the browser, with their backward passes written out: the autoencoder lab
 //! (the **G** of GPT: squeeze an image through a small code, rebuild it, decode new codes). Plain f32
 //! on the CPU, single-threaded, so the same code runs natively and in the worker; `gpu.rs` runs the same
-//! training step as WGSL kernels.
+//! training step as WGSL kernels. The pre-training lab (the **P**): `gpt.rs` a tiny GPT with its backward pass,
+//! `pretrain.rs` its corpus, optimiser, samples and file.
 
 pub mod autoencoder;
 pub mod data;
+pub mod gpt;
 pub mod gpu;
 pub mod nn;
+pub mod pretrain;
 
 pub use autoencoder::{largest_relative_gap, mse, Autoencoder, Grads, Kind, Losses};
 pub use data::{digits, draw_face, faces, Dataset, FaceFactors, FACE_FACTORS, FACE_SIDE};
+pub use gpt::{Gpt, GptConfig, Pass};
 pub use gpu::GpuAutoencoder;
 pub use nn::Rng;

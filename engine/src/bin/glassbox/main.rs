@@ -23,6 +23,8 @@ fn main() -> std::process::ExitCode {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+mod pretrain;
+#[cfg(not(target_arch = "wasm32"))]
 mod reward;
 #[cfg(not(target_arch = "wasm32"))]
 mod teach;
@@ -164,6 +166,9 @@ mod cli {
         /// the final norm, averaged over its tokens), a linear score fitted to the votes with the
         /// Bradley–Terry loss on three votes in four, its accuracy on the fourth, and the candidates'
         /// scores. On the CPU, 8-bit activations as the page; `--exact` for the reference path.
+        /// The pre-training lab's tiny GPT (characters) trained on a text: the training and held-out
+        /// losses, the letter-frequency baseline, a sample. No model file: it starts from noise.
+        Pretrain(super::pretrain::PretrainArgs),
         Reward {
             #[command(flatten)]
             model: ModelArgs,
@@ -412,6 +417,7 @@ mod cli {
                 sentences.as_deref(),
                 json,
             ),
+            Command::Pretrain(args) => super::pretrain::run(args),
             Command::Reward { model, votes, features, json } => {
                 super::reward::run(&model.load()?, &votes, features, json)
             }

@@ -1,0 +1,127 @@
+//! `glassbox pretrain`: the pre-training lab's tiny GPT trained on a text, as the page trains it (same
+//! sizes, seed, batches and evaluation), with its curves and a sample.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use engine::train::pretrain::{self, check_sizes, Corpus, TrainSettings, Trainer};
+use engine::train::{GptConfig, Rng};
+use serde_json::json;
+
+/// What to train and how (the command's arguments).
+#[derive(clap::Args)]
+pub struct PretrainArgs {
+    /// The text to learn from (UTF-8); without it, a built-in text (`--corpus`).
+    #[arg(long)]
+    text_file: Option<PathBuf>,
+    /// The built-in text: `en` (Shakespeare's sonnets) or `fr` (little stories written for Glassbox).
+    #[arg(long, default_value = "en")]
+    corpus: String,
+    /// Blocks, 1 to 4.
+    #[arg(long, default_value_t = 2)]
+    layers: usize,
+    /// Width of the residual stream.
+    #[arg(long, default_value_t = 64)]
+    width: usize,
+    /// Attention heads.
+    #[arg(long, default_value_t = 2)]
+    heads: usize,
+    /// Characters read at once.
+    #[arg(long, default_value_t = 64)]
+    context: usize,
+    /// Training steps.
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+    /// Windows per step.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Seed of the weights (the batches use seed + 1, samples seed + 2).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Held-out loss every this many steps (and after the last).
+    #[arg(long, default_value_t = 25)]
+    eval_every: usize,
+    /// Held-out windows per evaluation.
+    #[arg(long, default_value_t = 16)]
+    eval_windows: usize,
+    /// The sample's temperature (0: the likeliest character each time).
+    #[arg(long, default_value_t = 0.8)]
+    temperature: f32,
+    /// The sample's length in characters.
+    #[arg(long, default_value_t = 200)]
+    sample_chars: usize,
+    /// The sample's beginning.
+    #[arg(long, default_value = "")]
+    prompt: String,
+    /// Write the trained model there (the page's file format).
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// One JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command: prints `{"parameters","vocab","unigram_loss","train_loss":[..per step],
+/// "val_loss":[..],"val_steps":[..],"sample","tokens_per_s","flops_per_token"}`.
+pub fn run(a: PretrainArgs) -> Result<(), String> {
+    let text = match &a.text_file {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        None if a.corpus == "fr" => pretrain::HISTOIRES.to_owned(),
+        None if a.corpus == "en" => pretrain::SONNETS.to_owned(),
+        None => return Err(format!("--corpus is en or fr, not {}", a.corpus)),
+    };
+    let corpus = Corpus::new(&text, a.context).map_err(|e| e.to_string())?;
+    let config =
+        GptConfig { vocab: corpus.chars.len(), layers: a.layers, width: a.width, heads: a.heads, context: a.context };
+    check_sizes(&config).map_err(|e| e.to_string())?;
+    let settings = TrainSettings { batch: a.batch.max(1), ..TrainSettings::default() };
+    let mut trainer = Trainer::new(config, settings, a.seed);
+    let (mut train_loss, mut val_loss, mut val_steps) = (Vec::new(), Vec::new(), Vec::new());
+    let started = Instant::now();
+    let mut eval_time = 0.0;
+    for step in 0..=a.steps {
+        if step % a.eval_every.max(1) == 0 || step == a.steps {
+            let t = Instant::now();
+            val_loss.push(trainer.held_out_loss(&corpus, a.eval_windows));
+            val_steps.push(step);
+            eval_time += t.elapsed().as_secs_f64();
+        }
+        if step < a.steps {
+            train_loss.push(trainer.train_step(&corpus));
+        }
+    }
+    let train_time = started.elapsed().as_secs_f64() - eval_time;
+    let tokens_per_s = (a.steps * settings.batch * a.context) as f64 / train_time.max(1e-9);
+    let sample =
+        pretrain::sample(&trainer.gpt, &corpus, &a.prompt, a.sample_chars, a.temperature, &mut Rng::new(a.seed + 2));
+    if let Some(path) = &a.save {
+        std::fs::write(path, pretrain::save(&trainer.gpt, &corpus))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let parameters = trainer.gpt.params.len();
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "parameters": parameters,
+                "vocab": corpus.chars.len(),
+                "unigram_loss": corpus.unigram_loss(),
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "val_steps": val_steps,
+                "sample": sample.text,
+                "tokens_per_s": tokens_per_s,
+                "flops_per_token": pretrain::flops_per_token(parameters),
+            })
+        );
+    } else {
+        println!("{parameters} parameters, {} characters in the alphabet", corpus.chars.len());
+        println!("letter frequencies alone: {:.3} nats per character on the held-out tenth", corpus.unigram_loss());
+        for (s, l) in val_steps.iter().zip(&val_loss) {
+            println!("step {s:>5}: held-out loss {l:.3}");
+        }
+        println!("{tokens_per_s:.0} characters per second trained");
+        println!("sample: {}{}", sample.prompt, sample.text);
+    }
+    Ok(())
+}
