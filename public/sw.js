@@ -1,6 +1,6 @@
 // Glassbox's service worker: keeps the app's own files, so after one visit the page opens with the
 // network off. Model files are not its business: the engine worker keeps those in the Cache API.
-const SHELL = "glassbox-shell-v2";
+const SHELL = "glassbox-shell-v3";
 const FILES = [
   "./",
   "./index.html",
@@ -13,6 +13,9 @@ const FILES = [
   "./lab_worker.js",
   "./lab_worker_bg.wasm",
   "./lab_worker_loader.js",
+  "./pretrain_worker.js",
+  "./pretrain_worker_bg.wasm",
+  "./pretrain_worker_loader.js",
   "./style.css",
   "./favicon.svg",
   "./manifest.webmanifest",

@@ -108,6 +108,11 @@ async function checkView(page, action) {
       const lengths = await page.locator('[data-testid="prefer-answers"] .answer').evaluateAll((as) => as.map((a) => a.dataset.length));
       return `prefer: two answers of ${lengths.join(" and ")} characters to vote on`;
     }
+    case "pretrain": {
+      assert.ok(await visible(page, "pretrain"), "the pre-training lab is shown");
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="pretrain-status"]')?.dataset.step) >= 1, null, { timeout: 60_000 });
+      return `pretrain: ${await page.getByTestId("pretrain-text").inputValue()}, ${await page.getByTestId("pretrain-status").textContent()}`;
+    }
     case "scale":
       assert.ok(await visible(page, "scale"), "the scale view is shown");
       assert.equal(await page.locator('[data-testid="scale"] .log-bars li').count(), 8);

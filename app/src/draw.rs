@@ -211,9 +211,56 @@ pub fn download_text(text: &str, mime: &str, file_name: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
+/// Offers `bytes` as a download of type `mime`.
+pub fn download_bytes(bytes: &[u8], mime: &str, file_name: &str) {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    download_url(&url, file_name);
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// RGBA pixels of every head of one layer side by side, `gap` columns apart: `attention` is
+/// `(heads, len, len)` (zero above the diagonal, drawn as the future). Returns width, height, pixels.
+pub fn heads_pixels(attention: &[f32], heads: usize, len: usize, gap: usize) -> (usize, usize, Vec<u8>) {
+    let width = heads * len + heads.saturating_sub(1) * gap;
+    let mut px = vec![0u8; width * len * 4];
+    for h in 0..heads {
+        for q in 0..len {
+            for k in 0..len {
+                let rgb =
+                    if k > q { FUTURE } else { colour(attention.get((h * len + q) * len + k).copied().unwrap_or(0.0)) };
+                let at = (q * width + h * (len + gap) + k) * 4;
+                px[at..at + 4].copy_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
+            }
+        }
+    }
+    (width, len, px)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heads_side_by_side_put_each_weight_at_its_query_and_key_and_grey_the_future() {
+        // Two heads over 3 characters: head 1 looks only at the first character.
+        let mut att = vec![0.0f32; 2 * 9];
+        for q in 0..3 {
+            att[q * 3 + q] = 1.0;
+            att[9 + q * 3] = 1.0;
+        }
+        let (w, h, px) = heads_pixels(&att, 2, 3, 1);
+        assert_eq!((w, h, px.len()), (7, 3, 7 * 3 * 4));
+        let at = |x: usize, y: usize| [px[(y * w + x) * 4], px[(y * w + x) * 4 + 1], px[(y * w + x) * 4 + 2]];
+        assert_eq!(at(2, 2), colour(1.0));
+        assert_eq!(at(0, 2), colour(0.0));
+        assert_eq!(at(2, 0), FUTURE);
+        assert_eq!(at(4, 2), colour(1.0), "head 1, key 0, past the gap");
+        assert_eq!(at(3, 0), [0, 0, 0], "the gap stays empty");
+    }
     use engine::trace::HeadPick;
 
     fn matrix() -> HeadMatrix {

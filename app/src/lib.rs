@@ -13,6 +13,7 @@ pub mod lens;
 pub mod lesson;
 pub mod masked;
 pub mod prefer;
+pub mod pretrain;
 pub mod protocol;
 pub mod route;
 pub mod state;
@@ -25,6 +26,9 @@ pub const WORKER_LOADER_URL: &str = "./worker_loader.js";
 
 /// Where the lab worker's loader script is served.
 pub const LAB_WORKER_LOADER_URL: &str = "./lab_worker_loader.js";
+
+/// Where the pre-training lab's worker's loader script is served.
+pub const PRETRAIN_WORKER_LOADER_URL: &str = "./pretrain_worker_loader.js";
 
 /// Where the default model is served, same-origin, by `cargo xtask serve`.
 pub const DEFAULT_MODEL_URL: &str = "./models/SmolLM2-135M-Instruct.Q4_1.gguf";

@@ -30,6 +30,8 @@ pub enum Page {
     Prefer,
     /// The autoencoder lab.
     Lab,
+    /// The pre-training lab.
+    Pretrain,
     /// The lesson, at a step (its id).
     Lesson,
 }
@@ -45,6 +47,7 @@ impl Page {
             Self::Doubt => "doubt",
             Self::Prefer => "prefer",
             Self::Lab => "lab",
+            Self::Pretrain => "pretrain",
             Self::Lesson => "lesson",
         }
     }
@@ -131,6 +134,7 @@ impl Route {
                 "doubt" => Page::Doubt,
                 "prefer" => Page::Prefer,
                 "lab" => Page::Lab,
+                "pretrain" => Page::Pretrain,
                 "lesson" => Page::Lesson,
                 other => return Err(format!("unknown page «{}»", clip(&decode(other).unwrap_or_default()))),
             },

@@ -9,6 +9,7 @@ mod lens;
 mod lesson;
 mod masked;
 mod prefer;
+mod pretrain;
 mod privacy;
 mod reading;
 mod scale;
@@ -31,7 +32,7 @@ pub use lesson::LessonCard;
 pub use masked::MaskedWord;
 pub use prefer::PreferPanel;
 pub use privacy::Privacy;
-pub use scale::Scale;
+pub use scale::{big_models, in_words, log_bars, Scale};
 pub use settings::SettingsPanel;
 pub use share::Share;
 pub use status::{ModelLine, SystemStatus};
@@ -97,6 +98,14 @@ pub fn App() -> impl IntoView {
             lab_seen.set(true);
         }
     });
+    // The same for the pre-training lab, which pauses while it is not on screen.
+    let pretrain_shown = Signal::derive(move || page() == Page::Pretrain || shows(&[Pane::Pretrain]));
+    let pretrain_seen = RwSignal::new(false);
+    Effect::new(move |_| {
+        if pretrain_shown.get() {
+            pretrain_seen.set(true);
+        }
+    });
     let tab = move |target: Page, label: fn(&AppState) -> &'static str, testid: &'static str| {
         let href = move || match target {
             Page::Lesson => {
@@ -147,6 +156,7 @@ pub fn App() -> impl IntoView {
                 {tab(Page::Words, |s| s.lang.get().tt().tab_words, "tab-words")}
                 {tab(Page::Doubt, |s| s.lang.get().dt().tab, "tab-doubt")}
                 {tab(Page::Prefer, |s| s.lang.get().pt().tab, "tab-prefer")}
+                {tab(Page::Pretrain, |s| s.lang.get().rt().tab, "tab-pretrain")}
                 {tab(Page::Lab, |s| s.lang.get().t().tab_lab, "tab-lab")}
             </nav>
             <p class="link-note" data-testid="link-note" role="status" hidden=move || teach.link_note.get().is_none()>
@@ -213,6 +223,11 @@ pub fn App() -> impl IntoView {
                 <Show when=move || lab_seen.get()>
                     <div hidden=move || !lab_shown()>
                         <AutoencoderLab state=state/>
+                    </div>
+                </Show>
+                <Show when=move || pretrain_seen.get()>
+                    <div hidden=move || !pretrain_shown.get()>
+                        <pretrain::PretrainLab state=state shown=pretrain_shown/>
                     </div>
                 </Show>
                 <Show when=move || shows(&[Pane::Scale])>

@@ -89,6 +89,7 @@ pub fn Privacy(state: AppState) -> impl IntoView {
         let mut all = page.get();
         all.extend(from_worker(Who::Engine, &state.teach.engine_fetched.get()));
         all.extend(from_worker(Who::Lab, &state.teach.lab_fetched.get()));
+        all.extend(from_worker(Who::Lab, &state.teach.pretrain_fetched.get()));
         all.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
         all
     });

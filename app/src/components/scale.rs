@@ -68,6 +68,53 @@ fn power_of_ten(lang: Lang, x: f64) -> String {
     format!("{} × 10{superscript}", lang.num(x / 10f64.powi(exp), 1))
 }
 
+/// One row of bars: its title, a value per model (`None`: not shown), and whether values read as powers
+/// of ten (else in words).
+pub type BarRow = (&'static str, [Option<f64>; 3], bool);
+
+/// Rows of bars on logarithmic axes (one per row, from a thousand to the row's largest value: a step is
+/// ×10), each bar with its model's name and its value.
+pub fn log_bars(lang: Lang, names: [&'static str; 3], rows: &[BarRow]) -> impl IntoView {
+    rows.iter()
+        .map(|&(title, values, powers)| {
+            let top = values.iter().flatten().fold(1e3f64, |a, &b| a.max(b)).log10().ceil();
+            view! {
+                <h3>{title}</h3>
+                <ul class="log-bars">
+                    {values
+                        .iter()
+                        .zip(names)
+                        .filter_map(|(v, name)| v.map(|v| (v, name)))
+                        .map(|(v, name)| {
+                            let width = ((v.max(1.0).log10() - 3.0) / (top - 3.0) * 100.0).clamp(1.0, 100.0);
+                            let label = if v < 1.0 {
+                                "0".to_owned()
+                            } else if powers {
+                                power_of_ten(lang, v)
+                            } else {
+                                in_words(lang, v)
+                            };
+                            view! {
+                                <li data-value=v.to_string()>
+                                    <span class="name">{name}</span>
+                                    <span class="bar"><span style=format!("width: {width:.1}%")></span></span>
+                                    <span class="num">{label}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+        })
+        .collect_view()
+}
+
+/// The published figures of SmolLM2-135M and GPT-3: parameters, training tokens, operations.
+pub fn big_models() -> [(f64, f64, f64); 2] {
+    let c = |f: &Figures| f.compute.unwrap_or(0.0);
+    [(SMOLLM2.parameters, SMOLLM2.data, c(&SMOLLM2)), (GPT3.parameters, GPT3.data, c(&GPT3))]
+}
+
 /// The scale view.
 #[component]
 pub fn Scale(state: AppState) -> impl IntoView {
@@ -80,7 +127,7 @@ pub fn Scale(state: AppState) -> impl IntoView {
     };
     let rows = move || {
         let t = tt();
-        [
+        vec![
             (t.scale_parameters, [Some(lab.parameters), Some(SMOLLM2.parameters), Some(GPT3.parameters)], false),
             (t.scale_data, [Some(lab.data), Some(SMOLLM2.data), Some(GPT3.data)], false),
             (t.scale_compute, [lab.compute, SMOLLM2.compute, GPT3.compute], true),
@@ -90,35 +137,8 @@ pub fn Scale(state: AppState) -> impl IntoView {
         <section class="scale panel" data-testid="scale" aria-labelledby="scale-title">
             <h2 id="scale-title">{move || tt().scale_title}</h2>
             {move || {
-                let names = [tt().scale_lab_model, tt().scale_this_model, "GPT-3"];
-                rows()
-                    .into_iter()
-                    .map(|(title, values, powers)| {
-                        // One axis per row, from a thousand to the largest value: a step is ×10.
-                        let top = values.iter().flatten().fold(1e3f64, |a, &b| a.max(b)).log10().ceil();
-                        view! {
-                            <h3>{title}</h3>
-                            <ul class="log-bars">
-                                {values
-                                    .iter()
-                                    .zip(names)
-                                    .filter_map(|(v, name)| v.map(|v| (v, name)))
-                                    .map(|(v, name)| {
-                                        let width = ((v.log10() - 3.0) / (top - 3.0) * 100.0).clamp(1.0, 100.0);
-                                        let label = if powers { power_of_ten(lang(), v) } else { in_words(lang(), v) };
-                                        view! {
-                                            <li data-value=v.to_string()>
-                                                <span class="name">{name}</span>
-                                                <span class="bar"><span style=format!("width: {width:.1}%")></span></span>
-                                                <span class="num">{label}</span>
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ul>
-                        }
-                    })
-                    .collect_view()
+                let t = tt();
+                log_bars(lang(), [t.scale_lab_model, t.scale_this_model, "GPT-3"], &rows())
             }}
             <p class="muted">{move || tt().scale_note}</p>
             <h3>{move || tt().scale_sources}</h3>

@@ -3,10 +3,12 @@
 
 mod doubt;
 mod prefer;
+mod pretrain;
 mod teach;
 
 pub use doubt::DoubtTexts;
 pub use prefer::PreferTexts;
+pub use pretrain::PretrainTexts;
 pub use teach::TeachTexts;
 
 use serde::{Deserialize, Serialize};

@@ -111,6 +111,11 @@ pub enum Action {
         /// Draw new examples once the models have learned a little.
         generate: bool,
     },
+    /// The pre-training lab starts over: a tiny GPT learns from the French stories or the sonnets.
+    Pretrain {
+        /// The French stories rather than the sonnets.
+        french: bool,
+    },
     /// Pre-training at three scales, with the figures' sources.
     Scale,
     /// Every request the page and its workers made, and where it went.
@@ -131,6 +136,7 @@ impl Action {
             Self::Doubt { .. } => "doubt",
             Self::Prefer { .. } => "prefer",
             Self::Lab { .. } => "lab",
+            Self::Pretrain { .. } => "pretrain",
             Self::Scale => "scale",
             Self::Privacy => "privacy",
         }
@@ -145,7 +151,7 @@ impl Action {
             | Self::Fill { text, .. }
             | Self::Lens { text } => Some(text),
             Self::Ask { question } | Self::Doubt { question } | Self::Prefer { question } => Some(question),
-            Self::Lab { .. } | Self::Scale | Self::Privacy | Self::Words { .. } => None,
+            Self::Lab { .. } | Self::Pretrain { .. } | Self::Scale | Self::Privacy | Self::Words { .. } => None,
         }
     }
 }

@@ -124,6 +124,8 @@ impl AppState {
                     beta: Some(setup.beta),
                 };
             }
+            // The pre-training lab's run is not in the address: a link opens it on its default text.
+            Page::Pretrain => {}
         }
         route
     }
@@ -202,6 +204,7 @@ impl AppState {
                     setup.beta = l.beta.unwrap_or(setup.beta);
                 });
             }
+            Page::Pretrain => {}
             Page::Chat => {
                 self.settings.update(|settings| {
                     settings.temperature = s.temperature.unwrap_or(settings.temperature);

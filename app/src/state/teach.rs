@@ -41,6 +41,8 @@ pub enum Pane {
     Prefer,
     /// The autoencoder lab.
     Lab,
+    /// The pre-training lab.
+    Pretrain,
     /// Pre-training at three scales.
     Scale,
     /// The requests log.
@@ -87,6 +89,11 @@ pub struct Teach {
     pub engine_fetched: RwSignal<Vec<Fetched>>,
     /// What the lab worker has fetched.
     pub lab_fetched: RwSignal<Vec<Fetched>>,
+    /// What the pre-training lab's worker fetched.
+    pub pretrain_fetched: RwSignal<Vec<Fetched>>,
+    /// A lesson step asks the pre-training lab to start over on the French stories (`true`) or the
+    /// sonnets: `(how many times asked, french)`.
+    pub pretrain_text: RwSignal<(u64, bool)>,
     /// Bumped to ask the workers what they fetched.
     pub fetch_tick: RwSignal<u64>,
     /// Questions to ask in turn once the model is ready (a link's, a step's).
@@ -124,6 +131,8 @@ impl Teach {
             model_ready_at: RwSignal::new(None),
             engine_fetched: RwSignal::new(Vec::new()),
             lab_fetched: RwSignal::new(Vec::new()),
+            pretrain_fetched: RwSignal::new(Vec::new()),
+            pretrain_text: RwSignal::new((0, false)),
             fetch_tick: RwSignal::new(0),
             queued: StoredValue::new(Vec::new()),
             fresh: StoredValue::new(false),
@@ -205,6 +214,10 @@ impl AppState {
             Action::Prefer { question } => {
                 self.ask_prefer(question.to_owned(), crate::prefer::Round::Pair, 2);
                 t.pane.set(Some(Pane::Prefer));
+            }
+            Action::Pretrain { french } => {
+                t.pretrain_text.update(|(n, f)| (*n, *f) = (*n + 1, french));
+                t.pane.set(Some(Pane::Pretrain));
             }
             Action::Scale => t.pane.set(Some(Pane::Scale)),
             Action::Privacy => t.pane.set(Some(Pane::Privacy)),

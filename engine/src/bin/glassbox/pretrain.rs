@@ -35,6 +35,10 @@ pub struct PretrainArgs {
     /// Windows per step.
     #[arg(long, default_value_t = 16)]
     batch: usize,
+    /// The peak learning rate (after the warm-up); by default one suited to the model's size, as the
+    /// page uses.
+    #[arg(long)]
+    lr: Option<f32>,
     /// Seed of the weights (the batches use seed + 1, samples seed + 2).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -74,7 +78,8 @@ pub fn run(a: PretrainArgs) -> Result<(), String> {
     let config =
         GptConfig { vocab: corpus.chars.len(), layers: a.layers, width: a.width, heads: a.heads, context: a.context };
     check_sizes(&config).map_err(|e| e.to_string())?;
-    let settings = TrainSettings { batch: a.batch.max(1), ..TrainSettings::default() };
+    let default = TrainSettings::for_model(&config);
+    let settings = TrainSettings { batch: a.batch.max(1), peak_lr: a.lr.unwrap_or(default.peak_lr), ..default };
     let mut trainer = Trainer::new(config, settings, a.seed);
     let (mut train_loss, mut val_loss, mut val_steps) = (Vec::new(), Vec::new(), Vec::new());
     let started = Instant::now();

@@ -1,0 +1,231 @@
+//! The words of the pre-training lab, in English and French.
+
+use engine::train::pretrain::CorpusError;
+
+use super::Lang;
+use crate::pretrain::Refusal;
+
+/// Every fixed text of the pre-training lab.
+#[derive(Debug)]
+pub struct PretrainTexts {
+    pub tab: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub text: &'static str,
+    pub sonnets: &'static str,
+    pub histoires: &'static str,
+    pub own: &'static str,
+    pub own_placeholder: &'static str,
+    pub layers: &'static str,
+    pub width: &'static str,
+    pub heads: &'static str,
+    pub context: &'static str,
+    pub start: &'static str,
+    pub pause: &'static str,
+    pub resume: &'static str,
+    pub save: &'static str,
+    pub open: &'static str,
+    pub curves: &'static str,
+    pub legend_held_out: &'static str,
+    pub legend_train: &'static str,
+    pub legend_letters: &'static str,
+    pub curves_hint: &'static str,
+    pub samples: &'static str,
+    pub prompt: &'static str,
+    pub temperature: &'static str,
+    pub write: &'static str,
+    pub attention: &'static str,
+    pub attention_hint: &'static str,
+    pub layer: &'static str,
+    pub head: &'static str,
+    pub scale: &'static str,
+    pub this_model: &'static str,
+    pub parameters: &'static str,
+    pub tokens_read: &'static str,
+    pub compute: &'static str,
+    pub scale_note: &'static str,
+    pub where_it_runs: &'static str,
+    pub loaded: &'static str,
+}
+
+impl Lang {
+    /// The pre-training lab's texts.
+    pub fn rt(self) -> &'static PretrainTexts {
+        match self {
+            Self::En => &EN,
+            Self::Fr => &FR,
+        }
+    }
+
+    /// "Step 250 · 256,000 characters read · held-out loss 2.41 (letters alone 3.14) · 4,100 characters/s".
+    pub fn pretrain_status(
+        self,
+        step: usize,
+        tokens: u64,
+        held_out: Option<f32>,
+        letters: Option<f64>,
+        speed: f32,
+    ) -> String {
+        let loss = |v: f64| self.num(v, 2);
+        let held = held_out.map(|h| loss(f64::from(h))).unwrap_or_else(|| "…".into());
+        let speed = self.num(f64::from(speed), 0);
+        let tokens = crate::components::in_words(self, tokens as f64);
+        match (self, letters) {
+            (Self::En, Some(u)) => format!("Step {step} · {tokens} characters read · held-out loss {held} (letter frequencies alone: {}) · {speed} characters/s", loss(u)),
+            (Self::En, None) => format!("Step {step} · held-out loss {held}"),
+            (Self::Fr, Some(u)) => format!("Étape {step} · {tokens} caractères lus · erreur sur le texte mis de côté {held} (fréquence des lettres seule : {}) · {speed} caractères/s", loss(u)),
+            (Self::Fr, None) => format!("Étape {step} · erreur {held}"),
+        }
+    }
+
+    /// "108,160 parameters · 62 different characters · 86,080 characters to learn from, 9,564 held out · 14 MB".
+    pub fn pretrain_model(self, parameters: usize, vocab: usize, chars: (usize, usize), memory: usize) -> String {
+        let n = |x: usize| self.int(x as u64);
+        let mb = self.num(memory as f64 / 1e6, 0);
+        match self {
+            Self::En => format!("{} parameters · {} different characters · {} characters to learn from, {} held out · about {mb} MB", n(parameters), n(vocab), n(chars.0), n(chars.1)),
+            Self::Fr => format!("{} paramètres · {} caractères différents · {} caractères pour apprendre, {} mis de côté · environ {mb} Mo", n(parameters), n(vocab), n(chars.0), n(chars.1)),
+        }
+    }
+
+    /// "after 250 steps".
+    pub fn after_steps(self, step: usize) -> String {
+        match self {
+            Self::En => format!("after {step} steps"),
+            Self::Fr => format!("après {step} étapes"),
+        }
+    }
+
+    /// Why a setup or a file was refused, in one line.
+    pub fn refusal(self, why: &Refusal) -> String {
+        let fr = self == Self::Fr;
+        match why {
+            Refusal::Corpus(CorpusError::Empty) => if fr { "Le texte est vide." } else { "The text is empty." }.into(),
+            Refusal::Corpus(CorpusError::TooShort { chars, needed }) => {
+                if fr {
+                    format!("Le texte n’a que {chars} caractères : il en faut au moins {needed} pour apprendre et en garder un dixième de côté.")
+                } else {
+                    format!("The text has only {chars} characters: at least {needed} are needed to learn and hold a tenth out.")
+                }
+            }
+            Refusal::Corpus(CorpusError::ContextTooLong { context, held_out }) => {
+                if fr {
+                    format!("Un contexte de {context} caractères ne tient pas dans le dixième mis de côté ({held_out}) : réduisez le contexte ou allongez le texte.")
+                } else {
+                    format!("A context of {context} characters does not fit in the held-out tenth ({held_out}): shorten the context or lengthen the text.")
+                }
+            }
+            Refusal::Corpus(CorpusError::TooManyCharacters { distinct }) => {
+                if fr {
+                    format!(
+                        "Le texte utilise {distinct} caractères différents ; ce petit modèle en accepte au plus {}.",
+                        engine::train::pretrain::MAX_VOCAB
+                    )
+                } else {
+                    format!(
+                        "The text uses {distinct} different characters; this little model takes at most {}.",
+                        engine::train::pretrain::MAX_VOCAB
+                    )
+                }
+            }
+            Refusal::Corpus(CorpusError::Sizes(what)) => what.clone(),
+            Refusal::Memory(bytes) => {
+                let mb = self.num(*bytes as f64 / 1e6, 0);
+                if fr {
+                    format!("Ce modèle demanderait environ {mb} Mo pendant l’entraînement : trop pour ce navigateur. Réduisez sa taille.")
+                } else {
+                    format!("This model would need about {mb} MB while training: too much for this browser. Make it smaller.")
+                }
+            }
+            Refusal::File(why) => {
+                if fr {
+                    format!("Ce fichier ne peut pas être ouvert : {why}.")
+                } else {
+                    format!("This file cannot be opened: {why}.")
+                }
+            }
+        }
+    }
+}
+
+static EN: PretrainTexts = PretrainTexts {
+    tab: "Pre-training",
+    title: "A tiny GPT learns to write",
+    intro: "This little GPT starts from random numbers. Step after step it reads passages of the text, guesses each next character, measures how wrong it was and adjusts its parameters a little. Nobody tells it what a word is: watch the samples below go from noise to words. The big models were trained exactly like this, on trillions of words.",
+    text: "Text",
+    sonnets: "Shakespeare’s sonnets (English, 96 kB)",
+    histoires: "Little stories (French, 12 kB)",
+    own: "My own text",
+    own_placeholder: "Paste a text of at least 1,000 characters: the model will learn to write like it.",
+    layers: "Blocks",
+    width: "Width",
+    heads: "Heads",
+    context: "Context",
+    start: "Start over",
+    pause: "Pause",
+    resume: "Resume",
+    save: "Save the model",
+    open: "Open a saved model",
+    curves: "Error as it learns (nats per character)",
+    legend_held_out: "held-out text",
+    legend_train: "training passages",
+    legend_letters: "letter frequencies alone",
+    curves_hint: "Below the grey line, the model knows more than how often each letter comes: it has learned which letters follow which.",
+    samples: "What it writes",
+    prompt: "Beginning",
+    temperature: "Temperature",
+    write: "Write",
+    attention: "Where each head looks",
+    attention_hint: "The last passage it read while writing: each row is a character, its colour shows which earlier characters that head looked at.",
+    layer: "Block",
+    head: "Head",
+    scale: "The same recipe, at three scales",
+    this_model: "This little GPT",
+    parameters: "Parameters",
+    tokens_read: "Tokens read (here: characters)",
+    compute: "Computation (operations)",
+    scale_note: "Operations estimated as 6 × parameters per token read, the usual rule; GPT-3’s figure is its paper’s.",
+    where_it_runs: "It trains on this computer’s processor, in a worker of its own: nothing is sent anywhere.",
+    loaded: "A saved model: it writes, but its text is not in the file, so it cannot go on learning.",
+};
+
+static FR: PretrainTexts = PretrainTexts {
+    tab: "Pré-entraînement",
+    title: "Un tout petit GPT apprend à écrire",
+    intro: "Ce petit GPT part de nombres tirés au hasard. Étape après étape, il lit des passages du texte, devine chaque caractère suivant, mesure son erreur et ajuste un peu ses paramètres. Personne ne lui dit ce qu’est un mot : regardez ses essais passer du bruit aux mots. Les grands modèles ont été entraînés exactement ainsi, sur des milliers de milliards de mots.",
+    text: "Texte",
+    sonnets: "Les sonnets de Shakespeare (anglais, 96 ko)",
+    histoires: "Petites histoires (français, 12 ko)",
+    own: "Mon texte",
+    own_placeholder: "Collez un texte d’au moins 1 000 caractères : le modèle apprendra à écrire comme lui.",
+    layers: "Blocs",
+    width: "Largeur",
+    heads: "Têtes",
+    context: "Contexte",
+    start: "Recommencer",
+    pause: "Pause",
+    resume: "Reprendre",
+    save: "Enregistrer le modèle",
+    open: "Ouvrir un modèle enregistré",
+    curves: "L’erreur pendant l’apprentissage (nats par caractère)",
+    legend_held_out: "texte mis de côté",
+    legend_train: "passages d’entraînement",
+    legend_letters: "fréquence des lettres seule",
+    curves_hint: "Sous la ligne grise, le modèle en sait plus que la fréquence de chaque lettre : il a appris quelles lettres en suivent d’autres.",
+    samples: "Ce qu’il écrit",
+    prompt: "Début",
+    temperature: "Température",
+    write: "Écrire",
+    attention: "Où regarde chaque tête",
+    attention_hint: "Le dernier passage lu en écrivant : chaque ligne est un caractère, sa couleur montre les caractères précédents que cette tête a regardés.",
+    layer: "Bloc",
+    head: "Tête",
+    scale: "La même recette, à trois échelles",
+    this_model: "Ce petit GPT",
+    parameters: "Paramètres",
+    tokens_read: "Tokens lus (ici : des caractères)",
+    compute: "Calcul (opérations)",
+    scale_note: "Opérations estimées à 6 × paramètres par token lu, la règle habituelle ; le chiffre de GPT-3 est celui de son article.",
+    where_it_runs: "Il s’entraîne sur le processeur de cet ordinateur, dans un worker à lui : rien n’est envoyé nulle part.",
+    loaded: "Un modèle enregistré : il écrit, mais son texte n’est pas dans le fichier, il ne peut donc pas continuer d’apprendre.",
+};

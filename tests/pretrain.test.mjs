@@ -1,0 +1,119 @@
+// The pre-training lab trains the tiny GPT as `glassbox pretrain` does: the same parameters, the same
+// letter-frequency loss, and the same held-out losses at steps 0, 25 and 50 (same seed, same batches;
+// wasm and native differ only in the last bits of exp/tanh, measured ≤ 2e-5 apart after 50 steps). Then a
+// minute of training in the page brings the held-out loss well below the letter frequencies and the
+// samples change; a saved model opens again and writes; bad input gets a message in the page's language.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { explained, launch, openPage, screenshot, waitForModel } from "./browser.mjs";
+
+const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
+const LOSS_TOLERANCE = 1e-3;
+
+const pretrain = (args) => JSON.parse(execFileSync(CLI, ["pretrain", "--json", ...args]).toString().trim().split("\n").pop());
+const status = (page) => page.getByTestId("pretrain-status");
+const step = async (page) => Number(await status(page).getAttribute("data-step"));
+const heldOut = async (page) => JSON.parse((await page.getByTestId("pretrain-curves").getAttribute("data-held-out")) || "[]");
+
+test("the page trains the tiny GPT as glassbox pretrain does, and a minute of it writes words", async () => {
+  const context = await launch();
+  try {
+    const page = await openPage(context, "#pretrain");
+    await page.getByTestId("lang-en").click();
+    await waitForModel(page);
+    await explained(page, "pretrain", async () => {
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="pretrain-status"]')?.dataset.step) >= 51, null, { timeout: 60_000 });
+    });
+    const cli = pretrain(["--corpus", "en", "--steps", "50"]);
+    assert.equal(Number(await page.getByTestId("pretrain-model").getAttribute("data-parameters")), cli.parameters, "the same parameter count");
+    const unigram = Number(await status(page).getAttribute("data-unigram"));
+    assert.ok(Math.abs(unigram - cli.unigram_loss) < 1e-6, `letter frequencies: page ${unigram} vs CLI ${cli.unigram_loss}`);
+    const shown = (await heldOut(page)).slice(0, 3);
+    assert.deepEqual(shown.map((p) => p[0]), cli.val_steps, "held-out losses at steps 0, 25, 50");
+    const worst = Math.max(...shown.map((p, i) => Math.abs(p[1] - cli.val_loss[i])));
+    assert.ok(worst <= LOSS_TOLERANCE, `held-out losses: page ${shown.map((p) => p[1])} vs CLI ${cli.val_loss}`);
+    console.log(`# page vs glassbox pretrain: ${cli.parameters} parameters, letter frequencies ${unigram.toFixed(4)}, held-out at 0/25/50 max |Δ| ${worst.toExponential(1)}`);
+
+    // A minute from the start.
+    const first = (await page.locator('[data-testid="pretrain-samples"] li').last().locator("pre").textContent()) ?? "";
+    await page.waitForTimeout(45_000);
+    const points = await heldOut(page);
+    const last = points[points.length - 1][1];
+    assert.ok(last < unigram - 0.5, `after ${points[points.length - 1][0]} steps the held-out loss ${last} is 0.5 below letter frequencies (${unigram})`);
+    const samples = await page.locator('[data-testid="pretrain-samples"] li').count();
+    const newest = (await page.locator('[data-testid="pretrain-samples"] li pre').first().textContent()) ?? "";
+    assert.ok(samples >= 5 && newest !== first, "samples keep coming and change");
+    const words = newest.split(/[^a-z']+/i).filter((w) => ["the", "and", "thy", "to", "of", "my", "in", "that", "thou", "with"].includes(w.toLowerCase()));
+    console.log(`# after ${await step(page)} steps: held-out ${last.toFixed(3)} (letters ${unigram.toFixed(3)}); ${samples} samples; common words in the newest: ${words.length}`);
+    console.log(`# newest sample: ${JSON.stringify(newest.slice(0, 120))}`);
+
+    // Each head's attention on the last passage: heads × context side by side, 4 columns apart.
+    const canvas = await page.getByTestId("pretrain-attention").evaluate((c) => [c.width, c.height]);
+    const window = ((await page.getByTestId("pretrain-window").textContent()) ?? "").length;
+    assert.deepEqual(canvas, [2 * window + 4, window], "two heads of the window's length");
+    await screenshot(page, "pretrain-en");
+
+    // Pause holds the step; the model saved and opened again writes.
+    await page.getByTestId("pretrain-run").click();
+    await page.waitForTimeout(600);
+    const paused = await step(page);
+    await page.waitForTimeout(1500);
+    assert.equal(await step(page), paused, "paused");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("pretrain-save").click()]);
+    const saved = join(tmpdir(), `glassbox-tiny-gpt-${process.pid}.bin`);
+    await download.saveAs(saved);
+    assert.ok(readFileSync(saved).length > 4 * cli.parameters, "every parameter is in the file");
+    await page.getByTestId("pretrain-open").setInputFiles(saved);
+    await page.getByTestId("pretrain-model").filter({ hasText: "saved model" }).waitFor({ timeout: 10_000 });
+    await page.getByTestId("pretrain-prompt").fill("Shall I");
+    await page.getByTestId("pretrain-write").click();
+    await page.locator('[data-testid="pretrain-samples"] li b').filter({ hasText: "Shall I" }).first().waitFor({ timeout: 10_000 });
+    const broken = join(tmpdir(), `glassbox-broken-${process.pid}.bin`);
+    writeFileSync(broken, "GGUF and nothing else");
+    await page.getByTestId("pretrain-open").setInputFiles(broken);
+    await page.getByTestId("pretrain-refused").filter({ hasText: "cannot be opened" }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(page.errors, [], "no console error");
+    assert.deepEqual(page.foreignRequests, [], "nothing leaves the machine");
+  } finally {
+    await context.close();
+  }
+});
+
+test("en français : le pas p2 de la leçon lance les histoires, et un texte trop court est refusé avec une raison", async () => {
+  const context = await launch();
+  try {
+    const page = await openPage(context, "#lesson/p2");
+    await page.getByTestId("lang-fr").click();
+    await waitForModel(page);
+    await page.getByTestId("lesson-action").click();
+    await explained(page, "pretrain-fr", async () => {
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="pretrain-status"]')?.dataset.step) >= 26, null, { timeout: 60_000 });
+    });
+    assert.equal(await page.getByTestId("pretrain-text").inputValue(), "histoires");
+    const cli = pretrain(["--corpus", "fr", "--steps", "25"]);
+    const shown = (await heldOut(page)).slice(0, 2);
+    const worst = Math.max(...shown.map((p, i) => Math.abs(p[1] - cli.val_loss[i])));
+    assert.ok(worst <= LOSS_TOLERANCE, `histoires: page ${shown.map((p) => p[1])} vs CLI ${cli.val_loss}`);
+    assert.match(await status(page).textContent(), /Étape \d+ · .* caractères lus/);
+
+    const run = await status(page).getAttribute("data-run");
+    await page.getByTestId("pretrain-text").selectOption("own");
+    await page.getByTestId("pretrain-own").fill("Il était une fois.");
+    await page.getByTestId("pretrain-start").click();
+    await page.getByTestId("pretrain-refused").filter({ hasText: "au moins 1000" }).waitFor({ timeout: 10_000 });
+    assert.equal(await status(page).getAttribute("data-run"), run, "the current model stays");
+    await page.getByTestId("pretrain-own").fill("Le chat dort. ".repeat(200));
+    await page.getByTestId("pretrain-start").click();
+    await page.waitForFunction((old) => document.querySelector('[data-testid="pretrain-status"]').dataset.run !== old, run, { timeout: 10_000 });
+    assert.ok(await page.getByTestId("pretrain-refused").isHidden(), "the message goes with a good text");
+    await screenshot(page, "pretrain-fr");
+    console.log(`# histoires: held-out at 0/25 max |Δ| ${worst.toExponential(1)}; a text of 18 characters refused in French`);
+    assert.deepEqual(page.errors, [], "no console error");
+  } finally {
+    await context.close();
+  }
+});
