@@ -35,7 +35,7 @@ const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", im
 const MODEL = process.env.GLASSBOX_MODEL;
 
 test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends it; conversations survive a reload, switch and delete", async () => {
-  const reference = JSON.parse(readFileSync(new URL("../../shared/reference/smollm2-135m-instruct-q4_1.reference.json", import.meta.url)));
+  const reference = JSON.parse(readFileSync(new URL("../engine/tests/data/smollm2-135m-instruct-q4_1.reference.json", import.meta.url)));
   const chatCase = reference.chat[0];
   // The page (wasm simd128) and the CLI (native AVX2) run the same 8-bit path, but a different f32
   // rounding can move an activation across a quantization step, so like llama.cpp they may part at a

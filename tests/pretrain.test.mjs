@@ -72,6 +72,16 @@ test("the page trains the tiny GPT as glassbox pretrain does, and a minute of it
     await page.getByTestId("pretrain-prompt").fill("Shall I");
     await page.getByTestId("pretrain-write").click();
     await page.locator('[data-testid="pretrain-samples"] li b').filter({ hasText: "Shall I" }).first().waitFor({ timeout: 10_000 });
+    // The next letters after the beginning, from the model opened in the page, against the CLI on the same file.
+    await page.waitForFunction(() => document.querySelector('[data-testid="pretrain-next"]')?.dataset.prompt === "Shall I", null, { timeout: 10_000 });
+    const next = await page.locator('[data-testid="pretrain-next"] li').evaluateAll((lis) => lis.map((li) => [li.dataset.char, Number(li.dataset.prob)]));
+    const cliNext = pretrain(["--load", saved, "--next", "Shall I"]).next;
+    assert.deepEqual(next.map((n) => n[0]), cliNext.map((n) => n.char), "the same ten next letters");
+    const worstNext = Math.max(...next.map((n, i) => Math.abs(n[1] - cliNext[i].prob)));
+    assert.ok(worstNext <= 1e-5, `next letters: max |Δp| ${worstNext}`);
+    console.log(`# the saved model's next letters after «Shall I» in the page vs glassbox pretrain --load: ${cliNext.slice(0, 3).map((n) => JSON.stringify(n.char)).join(", ")}…, max |Δp| ${worstNext.toExponential(1)}`);
+    await page.locator('[data-testid="pretrain-next"] li button').first().click();
+    await page.waitForFunction((c) => document.querySelector('[data-testid="pretrain-next"]')?.dataset.prompt === "Shall I" + c, next[0][0], { timeout: 10_000 });
     const broken = join(tmpdir(), `glassbox-broken-${process.pid}.bin`);
     writeFileSync(broken, "GGUF and nothing else");
     await page.getByTestId("pretrain-open").setInputFiles(broken);

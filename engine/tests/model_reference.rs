@@ -1,4 +1,4 @@
-//! The forward pass on the default model against `shared/reference/`, teacher-forced over each chat
+//! The forward pass on the default model against `tests/data/` (llama.cpp's outputs), teacher-forced over each chat
 //! case's prompt + llama.cpp's greedy continuation, and free-running greedy.
 //!
 //! Tolerances (issue #3): the exact path within 0.02 (max) of the float64 reference's logits for its

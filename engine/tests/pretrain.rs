@@ -12,7 +12,21 @@ use serde_json::Value;
 
 /// A GPT-2-style forward in float64, from the parameters by name: the mean cross-entropy.
 fn reference_loss(c: &GptConfig, p: &HashMap<String, Vec<f64>>, tokens: &[u32], targets: &[u32], batch: usize) -> f64 {
-    let (w, len) = (c.width, tokens.len() / batch);
+    let len = tokens.len() / batch;
+    let mut total = 0.0;
+    for b in 0..batch {
+        for (t, logits) in reference_logits(c, p, &tokens[b * len..(b + 1) * len]).iter().enumerate() {
+            let max = logits.iter().cloned().fold(f64::MIN, f64::max);
+            let log_z = max + logits.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+            total += log_z - logits[targets[b * len + t] as usize];
+        }
+    }
+    total / tokens.len() as f64
+}
+
+/// The same forward's logits at every position of one row.
+fn reference_logits(c: &GptConfig, p: &HashMap<String, Vec<f64>>, row: &[u32]) -> Vec<Vec<f64>> {
+    let (w, len) = (c.width, row.len());
     let get = |name: &str| &p[name];
     let linear = |x: &[f64], name: &str, bias: Option<&str>, out: usize| -> Vec<f64> {
         let (wt, inp) = (get(name), x.len());
@@ -26,9 +40,7 @@ fn reference_loss(c: &GptConfig, p: &HashMap<String, Vec<f64>>, tokens: &[u32], 
         x.iter().enumerate().map(|(k, v)| (v - m) / (var + 1e-5).sqrt() * get(g)[k] + get(b)[k]).collect()
     };
     let gelu = |x: f64| 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh());
-    let mut total = 0.0;
-    for b in 0..batch {
-        let row = &tokens[b * len..(b + 1) * len];
+    {
         let mut xs: Vec<Vec<f64>> = row
             .iter()
             .enumerate()
@@ -70,14 +82,8 @@ fn reference_loss(c: &GptConfig, p: &HashMap<String, Vec<f64>>, tokens: &[u32], 
                 x.iter_mut().zip(out).for_each(|(x, o)| *x += o);
             }
         }
-        for (t, x) in xs.iter().enumerate() {
-            let logits = linear(&norm(x, "lnf_g", "lnf_b"), "wte", None, c.vocab);
-            let max = logits.iter().cloned().fold(f64::MIN, f64::max);
-            let log_z = max + logits.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
-            total += log_z - logits[targets[b * len + t] as usize];
-        }
+        xs.iter().map(|x| linear(&norm(x, "lnf_g", "lnf_b"), "wte", None, c.vocab)).collect()
     }
-    total / tokens.len() as f64
 }
 
 fn by_name(gpt: &Gpt, params: &[f64]) -> HashMap<String, Vec<f64>> {
@@ -117,6 +123,43 @@ fn every_gradient_of_the_tiny_gpt_matches_central_differences_of_a_float64_forwa
         }
     }
     println!("{} parameters checked; worst relative error {:.1e} ({})", grad.len(), worst.0, worst.1);
+}
+
+/// `glassbox pretrain --load F --next TEXT` (a model the CLI saved) against the float64 forward's softmax
+/// at the text's last character: the same ten characters in the same order, probabilities within 1e-5.
+#[test]
+fn the_next_characters_of_a_saved_model_match_a_float64_forward() {
+    let dir = std::env::temp_dir().join(format!("glassbox-next-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tiny.bin");
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["pretrain", "--corpus", "fr", "--layers", "1", "--width", "32", "--heads", "2", "--context", "32"])
+        .args(["--steps", "30", "--save", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = "Il était une fois un renard qui comptait";
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["pretrain", "--load", file.to_str().unwrap(), "--next", text, "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (gpt, chars) = pretrain::load(&std::fs::read(&file).unwrap()).unwrap();
+    let params: Vec<f64> = gpt.params.iter().map(|&p| p as f64).collect();
+    let ids: Vec<u32> = text.chars().map(|c| chars.binary_search(&c).unwrap() as u32).collect();
+    let window = &ids[ids.len() - gpt.config.context..];
+    let logits = reference_logits(&gpt.config, &by_name(&gpt, &params), window).pop().unwrap();
+    let max = logits.iter().cloned().fold(f64::MIN, f64::max);
+    let z: f64 = logits.iter().map(|l| (l - max).exp()).sum();
+    let mut expected: Vec<(char, f64)> = chars.iter().zip(&logits).map(|(&c, l)| (c, (l - max).exp() / z)).collect();
+    expected.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let shown = v["next"].as_array().unwrap();
+    assert_eq!(shown.len(), 10);
+    for (s, e) in shown.iter().zip(&expected) {
+        assert_eq!(s["char"].as_str().unwrap(), e.0.to_string());
+        assert!((s["prob"].as_f64().unwrap() - e.1).abs() < 1e-5, "{s} vs {e:?}");
+    }
 }
 
 #[test]

@@ -26,6 +26,7 @@ usage: cargo xtask <command>
   bench [--runs N]   our CPU engine vs llama.cpp, interleaved runs, medians and ratios
   bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
   bench app [--runs N]  the app in headless Chromium: page open → first token, frame time, cost of tracing
+  bench pretrain [--runs N] [--seconds S]  the pre-training lab: characters/s natively and in the page, held-out loss after 60 s and S s
   model              fetch and verify the default model; print its path
   setup              install every missing tool, nothing else
 
@@ -87,6 +88,12 @@ fn run() -> Result<()> {
             };
             if args.iter().any(|a| a == "gpu") {
                 bench::run_gpu(&root, runs)
+            } else if args.iter().any(|a| a == "pretrain") {
+                let seconds = match args.iter().position(|a| a == "--seconds") {
+                    Some(i) => args.get(i + 1).and_then(|s| s.parse().ok()).context("--seconds needs a number")?,
+                    None => 300,
+                };
+                bench::run_pretrain(&root, runs.min(5), seconds)
             } else if args.iter().any(|a| a == "app") {
                 bench::run_app(&root, runs)
             } else {

@@ -146,6 +146,7 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
                 data-step=move || lab.training.with(|t| t.last.as_ref().map_or(0, |p| p.step))
                 data-held-out=move || lab.training.with(|t| t.held_out_now())
                 data-unigram=move || lab.training.with(|t| t.ready.as_ref().and_then(|r| r.unigram_loss))
+                data-speed=move || lab.training.with(|t| t.last.as_ref().map(|p| p.tokens_per_s))
             >
                 {move || lab.training.with(|t| {
                     let p = t.last.as_ref();
@@ -357,6 +358,12 @@ fn Curves(lab: Lab, lang: Signal<Lang>) -> impl IntoView {
 #[component]
 fn Writer(lab: Lab, lang: Signal<Lang>) -> impl IntoView {
     let rt = move || lang.get().rt();
+    // The next letters follow the beginning as it is typed or clicked, and the model as it learns.
+    Effect::new(move |_| {
+        let prompt = lab.prompt.get();
+        lab.training.with(|t| (t.run, t.samples.first().map(|s| s.step)));
+        lab.send(PretrainRequest::Next(prompt));
+    });
     let write = move || {
         lab.send(PretrainRequest::Write {
             prompt: lab.prompt.get_untracked(),
@@ -388,6 +395,26 @@ fn Writer(lab: Lab, lang: Signal<Lang>) -> impl IntoView {
             </label>
             <button type="submit" data-testid="pretrain-write">{move || rt().write}</button>
         </form>
+        <h3>{move || rt().next}</h3>
+        <ol class="next-chars" data-testid="pretrain-next" data-prompt=move || lab.training.with(|t| t.next.as_ref().map(|n| n.0.clone()))>
+            {move || lab.training.with(|t| t.next.as_ref().map(|(_, top)| top.iter().map(|&(c, p)| {
+                let shown = match c {
+                    ' ' => "␣".to_owned(),
+                    '\n' => "↵".to_owned(),
+                    c => c.to_string(),
+                };
+                view! {
+                    <li data-char=c.to_string() data-prob=p.to_string()>
+                        <button type="button" class="secondary" on:click=move |_| lab.prompt.update(|s| s.push(c))>
+                            <b>{shown}</b>
+                            <span class="bar"><span style=format!("width: {:.1}%", p * 100.0)></span></span>
+                            <span class="num">{format!("{:.0} %", p * 100.0)}</span>
+                        </button>
+                    </li>
+                }
+            }).collect_view()))}
+        </ol>
+        <p class="muted">{move || rt().next_hint}</p>
     }
 }
 

@@ -72,6 +72,8 @@ pub enum PretrainRequest {
         /// How many characters.
         count: usize,
     },
+    /// The likeliest next characters after `prompt`.
+    Next(String),
     /// The model as a file.
     Save,
     /// A saved model (training stays paused: its text is not in the file).
@@ -146,6 +148,8 @@ pub enum PretrainResponse {
     Progress(Progress),
     /// A sample.
     Sample(Sample),
+    /// The answer to [`PretrainRequest::Next`]: the prompt and its likeliest next characters.
+    Next(String, Vec<(char, f32)>),
     /// The answer to [`PretrainRequest::Save`].
     Saved(Vec<u8>),
     /// The answer to [`PretrainRequest::Fetched`].
@@ -170,6 +174,8 @@ pub struct Training {
     pub last: Option<Progress>,
     /// Samples, newest first.
     pub samples: Vec<Sample>,
+    /// The likeliest next characters after a prompt, as the model last said.
+    pub next: Option<(String, Vec<(char, f32)>)>,
 }
 
 impl Training {
@@ -187,6 +193,7 @@ impl Training {
                 self.held_out.extend(&p.held_out);
                 self.last = Some(p.clone());
             }
+            PretrainResponse::Next(prompt, top) => self.next = Some((prompt.clone(), top.clone())),
             PretrainResponse::Sample(s) if Some(s.run) == self.run => {
                 self.samples.insert(0, s.clone());
                 self.samples.truncate(HISTORY);

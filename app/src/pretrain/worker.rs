@@ -210,6 +210,12 @@ impl Worker for PretrainWorker {
                     scope.respond(from, PretrainResponse::Sample(sample));
                 }
             }
+            PretrainRequest::Next(prompt) => {
+                if let Some(run) = self.run.borrow().as_ref() {
+                    let top = pretrain::next_chars(&run.trainer.gpt, &run.corpus, &prompt, 10);
+                    scope.respond(from, PretrainResponse::Next(prompt, top));
+                }
+            }
             PretrainRequest::Save => {
                 if let Some(run) = self.run.borrow().as_ref() {
                     scope.respond(from, PretrainResponse::Saved(pretrain::save(&run.trainer.gpt, &run.corpus)));

@@ -262,6 +262,22 @@ pub fn flops_per_token(parameters: usize) -> f64 {
     6.0 * parameters as f64
 }
 
+/// The `top` likeliest next characters after `prompt` (empty: after a newline, as [`sample`] starts),
+/// with their probabilities, likeliest first: the next-word game, one letter at a time.
+pub fn next_chars(gpt: &Gpt, corpus: &Corpus, prompt: &str, top: usize) -> Vec<(char, f32)> {
+    let mut ids = corpus.encode(prompt);
+    if ids.is_empty() {
+        ids.push(corpus.encode("\n").first().copied().unwrap_or(0));
+    }
+    let window = &ids[ids.len().saturating_sub(gpt.config.context)..];
+    let (pass, _) = gpt.forward(window, 1, None);
+    let mut ranked: Vec<(char, f32)> =
+        corpus.chars.iter().copied().zip(pass.next(0, window.len() - 1).iter().copied()).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.truncate(top);
+    ranked
+}
+
 /// Writes `count` characters after `prompt` (empty: after a newline or the alphabet's first character),
 /// drawing at `temperature` (0: the likeliest); returns them and the attention of the last window read.
 pub fn sample(gpt: &Gpt, corpus: &Corpus, prompt: &str, count: usize, temperature: f32, rng: &mut Rng) -> Sample {

@@ -1,5 +1,5 @@
 //! Shared test fixtures: the default model (path from `GLASSBOX_MODEL`, which `cargo xtask test` sets
-//! after verifying the file) and llama.cpp's reference outputs in `shared/reference/`.
+//! after verifying the file) and llama.cpp's reference outputs in `tests/data/` (a copy of the project's `shared/reference/`).
 #![allow(dead_code)]
 
 pub mod reference_forward;
@@ -43,8 +43,8 @@ pub struct TokenizeCase {
 pub fn reference() -> &'static Reference {
     static REFERENCE: OnceLock<Reference> = OnceLock::new();
     REFERENCE.get_or_init(|| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/reference/smollm2-135m-instruct-q4_1.reference.json");
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/smollm2-135m-instruct-q4_1.reference.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         serde_json::from_str(&text).expect("reference JSON")
     })

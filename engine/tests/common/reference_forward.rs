@@ -2,7 +2,7 @@
 //! the GGUF reader and the scalar block dequantizer are shared (both checked against llama.cpp's layouts
 //! elsewhere). It is the independent reference of the teaching computations (the next-token
 //! distribution, a guess's probability, per-layer logits), and is itself checked against the exact
-//! float64 logits in `shared/reference/` (`reference_forward_matches_the_exact_reference_logits`).
+//! float64 logits in `tests/data/` (`reference_forward_matches_the_exact_reference_logits`).
 //!
 //! Read it top to bottom like the architecture: embed → n_layer × (x += attn(norm(x)); x += ffn(norm(x)))
 //! → norm → output head. RoPE rotates adjacent pairs (x[2i], x[2i+1]), as the GGUF's permuted Q and K

@@ -57,6 +57,12 @@ pub struct PretrainArgs {
     /// The sample's beginning.
     #[arg(long, default_value = "")]
     prompt: String,
+    /// Instead of training, open a model saved by the page (or by `--save`).
+    #[arg(long)]
+    load: Option<PathBuf>,
+    /// With `--load`: the likeliest next characters after this text (`{"next":[{"char","prob"}]}`).
+    #[arg(long)]
+    next: Option<String>,
     /// Write the trained model there (the page's file format).
     #[arg(long)]
     save: Option<PathBuf>,
@@ -68,6 +74,9 @@ pub struct PretrainArgs {
 /// Runs the command: prints `{"parameters","vocab","unigram_loss","train_loss":[..per step],
 /// "val_loss":[..],"val_steps":[..],"sample","tokens_per_s","flops_per_token"}`.
 pub fn run(a: PretrainArgs) -> Result<(), String> {
+    if let Some(path) = &a.load {
+        return loaded(&a, path);
+    }
     let text = match &a.text_file {
         Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
         None if a.corpus == "fr" => pretrain::HISTOIRES.to_owned(),
@@ -126,6 +135,29 @@ pub fn run(a: PretrainArgs) -> Result<(), String> {
             println!("step {s:>5}: held-out loss {l:.3}");
         }
         println!("{tokens_per_s:.0} characters per second trained");
+        println!("sample: {}{}", sample.prompt, sample.text);
+    }
+    Ok(())
+}
+
+/// `--load F [--next TEXT]`: a saved model's next characters after a text, and a sample.
+fn loaded(a: &PretrainArgs, path: &std::path::Path) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let (gpt, chars) = pretrain::load(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let corpus = Corpus { chars, ids: Vec::new(), split: 0 };
+    let next = pretrain::next_chars(&gpt, &corpus, a.next.as_deref().unwrap_or(&a.prompt), 10);
+    let prompt = a.next.as_deref().unwrap_or(&a.prompt);
+    let sample = pretrain::sample(&gpt, &corpus, prompt, a.sample_chars, a.temperature, &mut Rng::new(a.seed + 2));
+    if a.json {
+        let next: Vec<_> = next.iter().map(|(c, p)| json!({ "char": c.to_string(), "prob": p })).collect();
+        println!(
+            "{}",
+            json!({ "parameters": gpt.params.len(), "vocab": corpus.chars.len(), "next": next, "sample": sample.text })
+        );
+    } else {
+        for (c, p) in &next {
+            println!("{c:?}\t{p:.4}");
+        }
         println!("sample: {}{}", sample.prompt, sample.text);
     }
     Ok(())
