@@ -1,6 +1,8 @@
 // Glassbox's service worker: keeps the app's own files, so after one visit the page opens with the
 // network off. Model files are not its business: the engine worker keeps those in the Cache API.
-const SHELL = "glassbox-shell-v3";
+// One cache per build: `cargo xtask` stamps the build's hash in place of "dev" after each Trunk build, so
+// an offline page is always served one build's files, never a mix of two.
+const SHELL = "glassbox-shell-dev";
 const FILES = [
   "./",
   "./index.html",
@@ -41,21 +43,15 @@ self.addEventListener("fetch", (event) => {
   if (event.request.method !== "GET" || url.origin !== self.location.origin || url.pathname.includes("/models/")) {
     return;
   }
-  // Network first, so a new build is used as soon as it is served; the kept copy when offline.
+  // Network first, so a new build is used as soon as it is served; this build's kept copy when offline
+  // (filled once, at install: what the network answers later may belong to a newer build).
   event.respondWith(
-    fetch(event.request)
-      .then((response) => {
-        if (response.ok) {
-          const copy = response.clone();
-          event.waitUntil(caches.open(SHELL).then((cache) => cache.put(event.request, copy)));
-        }
-        return response;
-      })
-      .catch(() =>
-        caches
-          .match(event.request, { ignoreSearch: true })
-          .then((hit) => hit ?? (event.request.mode === "navigate" ? caches.match("./index.html") : undefined))
-          .then((hit) => hit ?? Response.error()),
-      ),
+    fetch(event.request).catch(() =>
+      caches.open(SHELL).then(async (cache) => {
+        const hit = await cache.match(event.request, { ignoreSearch: true });
+        const page = event.request.mode === "navigate" ? await cache.match("./index.html") : undefined;
+        return hit ?? page ?? Response.error();
+      }),
+    ),
   );
 });

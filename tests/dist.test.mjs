@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
 import { ask, explained, launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
 
@@ -40,9 +40,11 @@ async function answers(context, url, name) {
 test("cargo xtask dist's folder runs from a plain static server: the app, the model, the lesson", async () => {
   const folder = process.env.GLASSBOX_DIST_FOLDER;
   assert.ok(folder && existsSync(join(folder, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")), `a dist folder with the model: ${folder}`);
-  for (const file of ["index.html", "app_bg.wasm", "worker_bg.wasm", "lab_worker_bg.wasm", "sw.js", "_headers", ".htaccess", "README.txt"]) {
+  for (const file of ["index.html", "app_bg.wasm", "worker_bg.wasm", "lab_worker_bg.wasm", "pretrain_worker_bg.wasm", "sw.js", "_headers", ".htaccess", "README.txt"]) {
     assert.ok(existsSync(join(folder, file)), `${file} is in the folder`);
   }
+  // The service worker keeps this build's files in a cache named after them.
+  assert.match(readFileSync(join(folder, "sw.js"), "utf8"), /const SHELL = "glassbox-shell-[0-9a-f]{12}";/);
   const server = await plainStaticServer(folder);
   const context = await launch();
   try {

@@ -86,6 +86,9 @@ impl ChatTemplate {
     /// The prompt text the model sees.
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
         let mut env = Environment::new();
+        // A template comes from a file anyone may have written: its work is bounded, so a loop without
+        // end fails in milliseconds instead of hanging the worker.
+        env.set_fuel(Some(TEMPLATE_FUEL));
         env.add_function("raise_exception", |message: String| -> std::result::Result<String, JinjaError> {
             Err(JinjaError::new(ErrorKind::InvalidOperation, message))
         });
@@ -99,6 +102,16 @@ impl ChatTemplate {
                 eos_token => self.eos,
             })
             .map_err(jinja_err)
+            .and_then(|text| {
+                if text.len() > MAX_RENDERED {
+                    Err(EngineError::ChatTemplate(format!(
+                        "the chat template wrote {} MB of prompt: too much",
+                        text.len() >> 20
+                    )))
+                } else {
+                    Ok(text)
+                }
+            })
     }
 
     /// The prompt's ids: the template's markup with control tokens recognised, each message's content as
@@ -137,6 +150,42 @@ impl ChatTemplate {
     }
 }
 
+/// The most instructions a template may run for one rendering: real templates use a few dozen per
+/// message, so a conversation of thousands of messages fits; a hostile loop stops within ~0.1 s.
+pub const TEMPLATE_FUEL: u64 = 2_000_000;
+
+/// The longest prompt text a template may produce (bytes): far more than any context holds.
+const MAX_RENDERED: usize = 16 << 20;
+
 fn jinja_err(err: JinjaError) -> EngineError {
+    if err.kind() == ErrorKind::OutOfFuel {
+        return EngineError::ChatTemplate(
+            "the chat template ran too long (a broken or hostile template): it was stopped".into(),
+        );
+    }
     EngineError::ChatTemplate(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_that_loops_without_end_is_stopped_with_a_reason() {
+        // minijinja's `range` holds at most 100,000 items: two nested ones make 10¹⁰ steps.
+        let hostile = ChatTemplate::new(
+            "{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}",
+        );
+        let err = hostile.render(&[Message::user("hi")], true).unwrap_err();
+        assert!(err.to_string().contains("ran too long"), "{err}");
+    }
+
+    #[test]
+    fn a_conversation_of_two_thousand_messages_fits_in_the_templates_budget() {
+        let messages: Vec<Message> = (0..2000)
+            .map(|i| if i % 2 == 0 { Message::user(format!("q{i}")) } else { Message::assistant("a") })
+            .collect();
+        let text = ChatTemplate::new(CHATML).render(&messages, true).unwrap();
+        assert_eq!(text.matches("<|im_start|>").count(), 2001);
+    }
 }

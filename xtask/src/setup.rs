@@ -69,7 +69,57 @@ pub fn trunk_build(tools: &Tools) -> Result<()> {
     if !status.success() {
         bail!("trunk build failed");
     }
+    stamp_service_worker(Path::new("dist"))
+}
+
+/// What `public/sw.js` names its cache before a build is stamped in.
+const UNSTAMPED_SHELL: &str = "glassbox-shell-dev";
+
+/// Names the service worker's cache after the build: the first 12 hex digits of a sha256 over every
+/// other file's name and bytes in `dist`, so each build keeps its files in a cache of its own.
+pub fn stamp_service_worker(dist: &Path) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let sw = dist.join("sw.js");
+    let text = std::fs::read_to_string(&sw).with_context(|| format!("reading {}", sw.display()))?;
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dist)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "sw.js"))
+        .collect();
+    names.sort();
+    let mut hash = Sha256::new();
+    for path in &names {
+        hash.update(path.file_name().unwrap_or_default().as_encoded_bytes());
+        hash.update(std::fs::read(path)?);
+    }
+    let digest: String = hash.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+    if !text.contains(UNSTAMPED_SHELL) {
+        bail!("{} does not name its cache {UNSTAMPED_SHELL}", sw.display());
+    }
+    std::fs::write(&sw, text.replace(UNSTAMPED_SHELL, &format!("glassbox-shell-{digest}")))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_build_names_the_service_worker_cache_after_its_files() {
+        let dir = std::env::temp_dir().join(format!("glassbox-stamp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let stamp = |app: &str| {
+            std::fs::write(dir.join("sw.js"), format!("const SHELL = \"{UNSTAMPED_SHELL}\";")).unwrap();
+            std::fs::write(dir.join("app.js"), app).unwrap();
+            stamp_service_worker(&dir).unwrap();
+            std::fs::read_to_string(dir.join("sw.js")).unwrap()
+        };
+        let (a, again, b) = (stamp("one build"), stamp("one build"), stamp("another build"));
+        assert!(a.starts_with("const SHELL = \"glassbox-shell-") && !a.contains("dev"), "{a}");
+        assert_eq!(a, again, "the same files, the same name");
+        assert_ne!(a, b, "other files, another name");
+        assert!(stamp_service_worker(&dir).is_err(), "a stamped file is not stamped twice");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 fn ensure_wasm_target() -> Result<()> {
