@@ -43,6 +43,37 @@ test("with the network cut after one visit, the app and the model load from this
   }
 });
 
+test("a kept copy of the model that no longer matches its sha256 is dropped and the model fetched again", async () => {
+  const context = await launch();
+  try {
+    const page = await openPage(context, "");
+    await waitForModel(page);
+    // Cut this browser's copy short, as a full disk or an interrupted write could.
+    const kept = await page.evaluate(async () => {
+      const cache = await caches.open("glassbox-models-v1");
+      const keys = await cache.keys();
+      const url = keys.find((k) => k.url.includes("/models/"))?.url;
+      const full = await (await cache.match(url)).arrayBuffer();
+      await cache.put(url, new Response(full.slice(0, full.byteLength - 4096)));
+      return { url, bytes: full.byteLength };
+    });
+    assert.ok(kept.url && kept.bytes > 90e6, "the model was kept after the first visit");
+    const fetched = [];
+    page.on("request", (r) => r.url().includes("/models/") && fetched.push(r.url()));
+    await page.reload();
+    await waitForModel(page);
+    assert.ok(fetched.length >= 1, "the model was fetched again from the server");
+    assert.doesNotMatch(await page.getByTestId("model-status").textContent(), /browser's copy/, "not the damaged copy");
+    assert.ok(page.log.some((l) => l.includes("does not match its sha256")), "the worker said why");
+    const restored = await page.evaluate(async (url) => (await (await (await caches.open("glassbox-models-v1")).match(url)).arrayBuffer()).byteLength, kept.url);
+    assert.equal(restored, kept.bytes, "the whole file is kept again");
+    await ask(page, "Hi");
+    console.log(`# a copy cut 4,096 bytes short was dropped; the model (${kept.bytes} bytes) fetched and kept again`);
+  } finally {
+    await context.close();
+  }
+});
+
 test("a corrupt GGUF gets a clear message and the model loaded before still answers", async () => {
   const context = await launch();
   try {

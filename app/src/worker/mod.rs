@@ -242,17 +242,24 @@ async fn load(
 ) -> Result<(Engine, u64, bool), String> {
     let global: web_sys::WorkerGlobalScope = js_sys::global().dyn_into().map_err(|_| "not in a worker".to_owned())?;
     let cached = if cache { cached_response(&global, url).await } else { None };
-    let from_cache = cached.is_some();
-    let response = match cached {
-        Some(response) => response,
-        None => fetch(&global, url).await?,
+    let mut from_cache = cached.is_some();
+    let mut bytes = match cached {
+        Some(response) => read_with_progress(response, scope, from).await?,
+        None => read_with_progress(fetch(&global, url).await?, scope, from).await?,
     };
-    let bytes = read_with_progress(response, scope, from).await?;
+    // The kept copy is used only when it is the default model, byte for byte: a copy cut short or
+    // altered is dropped and the model fetched again.
+    if from_cache && !crate::is_default_model(&bytes) {
+        web_sys::console::warn_1(&"the kept copy of the model does not match its sha256: fetching it again".into());
+        forget(&global, url).await;
+        bytes = read_with_progress(fetch(&global, url).await?, scope, from).await?;
+        from_cache = false;
+    }
     let len = bytes.len() as u64;
     let file = FileBytes::new(bytes);
     let engine =
         Engine::from_gguf(file.clone(), Precision::Int8).map_err(|e| format!("this file cannot be used: {e}"))?;
-    if cache && !from_cache {
+    if cache && !from_cache && crate::is_default_model(file.as_slice()) {
         // Best effort: without room in the cache, the next visit downloads the model again.
         if let Err(why) = store(&global, url, file.as_slice()).await {
             web_sys::console::warn_1(&format!("the model is not kept for offline use: {why}").into());
@@ -274,6 +281,12 @@ async fn cached_response(global: &web_sys::WorkerGlobalScope, url: &str) -> Opti
     let cache = open_cache(global).await?;
     let hit = JsFuture::from(cache.match_with_str(url)).await.ok()?;
     hit.dyn_into::<web_sys::Response>().ok().filter(web_sys::Response::ok)
+}
+
+async fn forget(global: &web_sys::WorkerGlobalScope, url: &str) {
+    if let Some(cache) = open_cache(global).await {
+        let _ = JsFuture::from(cache.delete_with_str(url)).await;
+    }
 }
 
 async fn store(global: &web_sys::WorkerGlobalScope, url: &str, bytes: &[u8]) -> Result<(), String> {
