@@ -99,29 +99,6 @@ pub fn stamp_service_worker(dist: &Path) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_build_names_the_service_worker_cache_after_its_files() {
-        let dir = std::env::temp_dir().join(format!("glassbox-stamp-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let stamp = |app: &str| {
-            std::fs::write(dir.join("sw.js"), format!("const SHELL = \"{UNSTAMPED_SHELL}\";")).unwrap();
-            std::fs::write(dir.join("app.js"), app).unwrap();
-            stamp_service_worker(&dir).unwrap();
-            std::fs::read_to_string(dir.join("sw.js")).unwrap()
-        };
-        let (a, again, b) = (stamp("one build"), stamp("one build"), stamp("another build"));
-        assert!(a.starts_with("const SHELL = \"glassbox-shell-") && !a.contains("dev"), "{a}");
-        assert_eq!(a, again, "the same files, the same name");
-        assert_ne!(a, b, "other files, another name");
-        assert!(stamp_service_worker(&dir).is_err(), "a stamped file is not stamped twice");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
 fn ensure_wasm_target() -> Result<()> {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
     if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
@@ -235,4 +212,27 @@ fn run(cmd: &mut Command) -> Result<()> {
 fn output(cmd: &mut Command) -> Result<String> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_build_names_the_service_worker_cache_after_its_files() {
+        let dir = std::env::temp_dir().join(format!("glassbox-stamp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let stamp = |app: &str| {
+            std::fs::write(dir.join("sw.js"), format!("const SHELL = \"{UNSTAMPED_SHELL}\";")).unwrap();
+            std::fs::write(dir.join("app.js"), app).unwrap();
+            stamp_service_worker(&dir).unwrap();
+            std::fs::read_to_string(dir.join("sw.js")).unwrap()
+        };
+        let (a, again, b) = (stamp("one build"), stamp("one build"), stamp("another build"));
+        assert!(a.starts_with("const SHELL = \"glassbox-shell-") && !a.contains("dev"), "{a}");
+        assert_eq!(a, again, "the same files, the same name");
+        assert_ne!(a, b, "other files, another name");
+        assert!(stamp_service_worker(&dir).is_err(), "a stamped file is not stamped twice");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

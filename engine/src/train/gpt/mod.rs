@@ -5,7 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::nn::{axpy, dot, Rng};
+use super::nn::{axpy, Rng};
+
+mod ops;
+
+use ops::{
+    attention, attention_backward, gelu, layer_norm, layer_norm_backward, matmul, matmul_backward, softmax_in_place,
+    Norm,
+};
 
 /// The sizes the page can set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,15 +144,6 @@ struct BlockPass {
     h: Vec<f32>,
     g: Vec<f32>,
 }
-
-#[derive(Debug, Clone)]
-struct Norm {
-    out: Vec<f32>,
-    mean: Vec<f32>,
-    rstd: Vec<f32>,
-}
-
-const LN_EPS: f32 = 1e-5;
 
 impl Gpt {
     /// Weights drawn from N(0, 0.02²) (the residual projections scaled by 1/√(2·layers), as GPT-2 does),
@@ -324,174 +322,4 @@ impl Pass {
         let v = self.probs.len() / (self.batch * self.len);
         &self.probs[(row * self.len + pos) * v..][..v]
     }
-}
-
-/// `x (n, inp) · wᵀ (out, inp) + b`.
-fn matmul(x: &[f32], w: &[f32], b: Option<&[f32]>, inp: usize, out: usize) -> Vec<f32> {
-    let mut y = Vec::with_capacity(x.len() / inp * out);
-    for xr in x.chunks_exact(inp) {
-        for (j, wr) in w.chunks_exact(inp).enumerate() {
-            y.push(dot(xr, wr) + b.map_or(0.0, |b| b[j]));
-        }
-    }
-    y
-}
-
-/// The backward pass of [`matmul`]: `dx += dy · w`, and into `grad` at `w_at` (and `b_at`) `dw += dyᵀ · x`,
-/// `db += Σ dy`.
-#[allow(clippy::too_many_arguments)]
-fn matmul_backward(
-    dy: &[f32],
-    x: &[f32],
-    w: &[f32],
-    dx: &mut [f32],
-    grad: &mut [f32],
-    w_at: usize,
-    b_at: Option<usize>,
-    inp: usize,
-    out: usize,
-) {
-    for ((dyr, xr), dxr) in dy.chunks_exact(out).zip(x.chunks_exact(inp)).zip(dx.chunks_exact_mut(inp)) {
-        for (j, &d) in dyr.iter().enumerate() {
-            if d != 0.0 {
-                axpy(d, &w[j * inp..][..inp], dxr);
-                axpy(d, xr, &mut grad[w_at + j * inp..][..inp]);
-            }
-        }
-        if let Some(b) = b_at {
-            grad[b..b + out].iter_mut().zip(dyr).for_each(|(g, d)| *g += d);
-        }
-    }
-}
-
-fn layer_norm(x: &[f32], g: &[f32], b: &[f32], w: usize) -> Norm {
-    let rows = x.len() / w;
-    let (mut out, mut mean, mut rstd) =
-        (Vec::with_capacity(x.len()), Vec::with_capacity(rows), Vec::with_capacity(rows));
-    for r in x.chunks_exact(w) {
-        let m = r.iter().sum::<f32>() / w as f32;
-        let var = r.iter().map(|v| (v - m) * (v - m)).sum::<f32>() / w as f32;
-        let s = 1.0 / (var + LN_EPS).sqrt();
-        out.extend(r.iter().zip(g.iter().zip(b)).map(|(v, (g, b))| (v - m) * s * g + b));
-        mean.push(m);
-        rstd.push(s);
-    }
-    Norm { out, mean, rstd }
-}
-
-/// `dx += ∂/∂x`, and the scale's and shift's gradients into `grad` at `g_at`, `b_at`.
-#[allow(clippy::too_many_arguments)]
-fn layer_norm_backward(
-    dout: &[f32],
-    x: &[f32],
-    norm: &Norm,
-    g: &[f32],
-    dx: &mut [f32],
-    grad: &mut [f32],
-    g_at: usize,
-    b_at: usize,
-) {
-    let w = g.len();
-    for (i, ((d, xr), dxr)) in dout.chunks_exact(w).zip(x.chunks_exact(w)).zip(dx.chunks_exact_mut(w)).enumerate() {
-        let (m, s) = (norm.mean[i], norm.rstd[i]);
-        let (mut mean_d, mut mean_dx) = (0.0, 0.0);
-        for k in 0..w {
-            let xhat = (xr[k] - m) * s;
-            let dn = d[k] * g[k];
-            mean_d += dn;
-            mean_dx += dn * xhat;
-            grad[g_at + k] += d[k] * xhat;
-            grad[b_at + k] += d[k];
-        }
-        (mean_d, mean_dx) = (mean_d / w as f32, mean_dx / w as f32);
-        for k in 0..w {
-            let xhat = (xr[k] - m) * s;
-            dxr[k] += s * (d[k] * g[k] - mean_d - xhat * mean_dx);
-        }
-    }
-}
-
-/// GELU (the tanh form GPT-2 uses) and its derivative.
-fn gelu(x: f32) -> (f32, f32) {
-    const K: f32 = 0.797_884_6; // √(2/π)
-    let u = K * (x + 0.044_715 * x * x * x);
-    let t = u.tanh();
-    (0.5 * x * (1.0 + t), 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * K * (1.0 + 3.0 * 0.044_715 * x * x))
-}
-
-fn softmax_in_place(row: &mut [f32]) {
-    let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    let mut sum = 0.0;
-    row.iter_mut().for_each(|v| {
-        *v = (*v - max).exp();
-        sum += *v;
-    });
-    row.iter_mut().for_each(|v| *v /= sum);
-}
-
-/// Causal self-attention over `qkv (batch·len, 3w)`: the heads' outputs side by side `(batch·len, w)` and
-/// the weights `(batch, heads, len, len)`.
-fn attention(qkv: &[f32], batch: usize, len: usize, heads: usize, w: usize) -> (Vec<f32>, Vec<f32>) {
-    let hd = w / heads;
-    let scale = 1.0 / (hd as f32).sqrt();
-    let mut y = vec![0.0; batch * len * w];
-    let mut att = vec![0.0; batch * heads * len * len];
-    for b in 0..batch {
-        for h in 0..heads {
-            for t in 0..len {
-                let q = &qkv[(b * len + t) * 3 * w + h * hd..][..hd];
-                let row = &mut att[((b * heads + h) * len + t) * len..][..len];
-                for s in 0..=t {
-                    row[s] = dot(q, &qkv[(b * len + s) * 3 * w + w + h * hd..][..hd]) * scale;
-                }
-                softmax_in_place(&mut row[..=t]);
-                let out = &mut y[(b * len + t) * w + h * hd..][..hd];
-                for s in 0..=t {
-                    axpy(row[s], &qkv[(b * len + s) * 3 * w + 2 * w + h * hd..][..hd], out);
-                }
-            }
-        }
-    }
-    (y, att)
-}
-
-/// The backward pass of [`attention`]: the gradient at `qkv`.
-fn attention_backward(
-    dy: &[f32],
-    qkv: &[f32],
-    att: &[f32],
-    batch: usize,
-    len: usize,
-    heads: usize,
-    w: usize,
-) -> Vec<f32> {
-    let hd = w / heads;
-    let scale = 1.0 / (hd as f32).sqrt();
-    let mut dqkv = vec![0.0; qkv.len()];
-    let mut datt = vec![0.0; len];
-    for b in 0..batch {
-        for h in 0..heads {
-            for t in 0..len {
-                let row = &att[((b * heads + h) * len + t) * len..][..len];
-                let d = &dy[(b * len + t) * w + h * hd..][..hd];
-                for s in 0..=t {
-                    let vs = (b * len + s) * 3 * w + 2 * w + h * hd;
-                    datt[s] = dot(d, &qkv[vs..vs + hd]);
-                    axpy(row[s], d, &mut dqkv[vs..vs + hd]);
-                }
-                // Through the softmax: dscore = p (datt − Σ p·datt), then the scale.
-                let mean: f32 = (0..=t).map(|s| row[s] * datt[s]).sum();
-                let qt = (b * len + t) * 3 * w + h * hd;
-                for s in 0..=t {
-                    let ds = row[s] * (datt[s] - mean) * scale;
-                    let ks = (b * len + s) * 3 * w + w + h * hd;
-                    for k in 0..hd {
-                        dqkv[qt + k] += ds * qkv[ks + k];
-                        dqkv[ks + k] += ds * qkv[qt + k];
-                    }
-                }
-            }
-        }
-    }
-    dqkv
 }
