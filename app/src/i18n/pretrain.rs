@@ -48,6 +48,7 @@ pub struct PretrainTexts {
     pub scale_note: &'static str,
     pub where_it_runs: &'static str,
     pub loaded: &'static str,
+    pub waiting: &'static str,
 }
 
 impl Lang {
@@ -190,6 +191,7 @@ static EN: PretrainTexts = PretrainTexts {
     compute: "Computation (operations)",
     scale_note: "Operations estimated as 6 × parameters per token read, the usual rule; GPT-3’s figure is its paper’s.",
     where_it_runs: "It trains on this computer’s processor, in a worker of its own: nothing is sent anywhere.",
+    waiting: "Training starts as soon as the language model has loaded, so the two do not share the processor while it loads.",
     loaded: "A saved model: it writes, but its text is not in the file, so it cannot go on learning.",
 };
 
@@ -233,5 +235,6 @@ static FR: PretrainTexts = PretrainTexts {
     compute: "Calcul (opérations)",
     scale_note: "Opérations estimées à 6 × paramètres par token lu, la règle habituelle ; le chiffre de GPT-3 est celui de son article.",
     where_it_runs: "Il s’entraîne sur le processeur de cet ordinateur, dans un worker à lui : rien n’est envoyé nulle part.",
+    waiting: "L’entraînement commence dès que le modèle de langue est chargé, pour que les deux ne se partagent pas le processeur pendant son chargement.",
     loaded: "Un modèle enregistré : il écrit, mais son texte n’est pas dans le fichier, il ne peut donc pas continuer d’apprendre.",
 };

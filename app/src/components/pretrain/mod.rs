@@ -87,10 +87,10 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
     // two-core laptop the two would otherwise fight over the processor while the engine starts.
     let engine_settled =
         move || !matches!(state.model.get(), crate::state::ModelState::Loading) || state.engine_silent.get();
-    let started = StoredValue::new(false);
+    let started = RwSignal::new(false);
     Effect::new(move |_| {
-        if engine_settled() && !started.get_value() {
-            started.set_value(true);
+        if engine_settled() && !started.get_untracked() {
+            started.set(true);
             lab.start();
         }
     });
@@ -99,7 +99,7 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
         let (asked, french) = state.teach.pretrain_text.get();
         if asked > 0 {
             lab.setup.update(|s| s.text = if french { Text::Histoires } else { Text::Sonnets });
-            if started.get_value() {
+            if started.get_untracked() {
                 lab.start();
             }
         }
@@ -127,6 +127,7 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
             <h2 id="pretrain-title">{move || rt().title}</h2>
             <p class="intro">{move || rt().intro}</p>
             <Controls lab=lab lang=Signal::derive(lang)/>
+            <p class="muted" data-testid="pretrain-waiting" hidden=move || started.get()>{move || rt().waiting}</p>
             <p class="link-note" role="alert" data-testid="pretrain-refused" hidden=move || lab.refused.with(Option::is_none)>
                 {move || lab.refused.get().map(|why| lang().refusal(&why))}
             </p>
