@@ -202,21 +202,19 @@ pub fn download_url(url: &str, file_name: &str) {
 
 /// Offers `text` as a download of type `mime`.
 pub fn download_text(text: &str, mime: &str, file_name: &str) {
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
-    download_url(&url, file_name);
-    let _ = web_sys::Url::revoke_object_url(&url);
+    download_parts(&js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text)), mime, file_name);
 }
 
 /// Offers `bytes` as a download of type `mime`.
 pub fn download_bytes(bytes: &[u8], mime: &str, file_name: &str) {
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    download_parts(&js_sys::Array::of1(&js_sys::Uint8Array::from(bytes)), mime, file_name);
+}
+
+/// Offers a blob of `parts` (strings or byte arrays) as a download.
+fn download_parts(parts: &js_sys::Array, mime: &str, file_name: &str) {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else { return };
+    let Ok(blob) = web_sys::Blob::new_with_blob_sequence_and_options(parts, &options) else { return };
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
     download_url(&url, file_name);
     let _ = web_sys::Url::revoke_object_url(&url);
