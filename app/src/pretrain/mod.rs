@@ -195,6 +195,10 @@ impl Training {
             }
             PretrainResponse::Next(prompt, top) => self.next = Some((prompt.clone(), top.clone())),
             PretrainResponse::Sample(s) if Some(s.run) == self.run => {
+                // Only the newest sample's attention is drawn: older ones drop theirs (up to 1 MB each).
+                if let Some(previous) = self.samples.first_mut() {
+                    previous.attention = Vec::new();
+                }
                 self.samples.insert(0, s.clone());
                 self.samples.truncate(HISTORY);
             }
@@ -293,13 +297,15 @@ mod tests {
                 prompt: String::new(),
                 text: format!("{step}"),
                 window: String::new(),
-                attention: vec![],
+                attention: vec![0.5; 4],
                 shape: (1, 1),
             };
             t.take(&PretrainResponse::Sample(s));
         }
         assert_eq!(t.samples.len(), HISTORY);
         assert_eq!(t.samples[0].step, HISTORY + 4);
+        assert_eq!(t.samples[0].attention.len(), 4);
+        assert!(t.samples[1..].iter().all(|s| s.attention.is_empty()), "only the newest keeps its attention");
     }
 
     #[test]
