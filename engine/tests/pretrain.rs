@@ -203,6 +203,10 @@ fn a_saved_model_loads_back_the_same_and_broken_files_are_refused_with_a_reason(
     assert!(pretrain::load(b"GGUF....").unwrap_err().contains("not a Glassbox"));
     assert!(pretrain::load(&bytes[..bytes.len() - 6]).unwrap_err().contains("parameters"));
     assert!(pretrain::load(&bytes[..20]).is_err());
+    // A file that claims an empty alphabet (its model could not read a single character).
+    let mut empty = bytes.clone();
+    empty[8..12].copy_from_slice(&0u32.to_le_bytes());
+    assert!(pretrain::load(&empty).unwrap_err().contains("alphabet has 0"));
 }
 
 #[test]

@@ -354,6 +354,9 @@ pub fn load(bytes: &[u8]) -> Result<(Gpt, Vec<char>), String> {
     let mut next = || words.next().ok_or("the file is cut short");
     let config = GptConfig { vocab: next()?, layers: next()?, width: next()?, heads: next()?, context: next()? };
     let alphabet_len = next()?;
+    if !(1..=MAX_VOCAB).contains(&config.vocab) {
+        return Err(format!("the file's alphabet has {} characters (1 to {MAX_VOCAB} are possible)", config.vocab));
+    }
     check_sizes(&config).map_err(|e| e.to_string())?;
     let rest = rest.get(24..).ok_or("the file is cut short")?;
     let alphabet =
