@@ -74,14 +74,15 @@ impl Model {
     }
 
     /// [`Model::forward`], calling `after_block(l, x)` with the residual stream `x` `(n, n_embd)` after
-    /// each block `l` (the logit lens reads the model's guess forming there).
+    /// each block `l`: the logit lens reads the model's guess forming there, the sparse autoencoder's
+    /// squeeze and steering change it (the blocks above read what the hook leaves).
     pub fn forward_observed(
         &self,
         cache: &mut KvCache,
         tokens: &[u32],
         logits_for: LogitsFor,
         trace: bool,
-        after_block: &mut dyn FnMut(usize, &[f32]),
+        after_block: &mut dyn FnMut(usize, &mut [f32]),
     ) -> Result<ForwardOutput> {
         let c = &self.config;
         let (n, d) = (tokens.len(), c.n_embd);
@@ -98,14 +99,9 @@ impl Model {
         let traced_from = n - traced_rows; // first token (within this pass) whose attention is recorded
         let mut attention = trace.then(|| AttentionTrace::new(c.n_layer, c.n_head, start + traced_from, traced_rows));
         let mut h = vec![0.0f32; n * d]; // (n, n_embd): normalised input of each sub-layer
-        for (l, layer) in self.weights.layers.iter().enumerate() {
-            rms_norm(&x, &layer.attn_norm, c.rms_eps, &mut h);
-            let att = self.attention(&h, n, layer, l, cache, attention.as_mut());
-            add_into(&mut x, &att);
-            rms_norm(&x, &layer.ffn_norm, c.rms_eps, &mut h);
-            let ffn = self.feed_forward(&h, n, layer);
-            add_into(&mut x, &ffn);
-            after_block(l, &x);
+        for l in 0..c.n_layer {
+            self.block(l, &mut x, &mut h, cache, attention.as_mut());
+            after_block(l, &mut x);
         }
         cache.advance(n);
 
@@ -114,6 +110,37 @@ impl Model {
             LogitsFor::All => &x[..],
         };
         Ok(ForwardOutput { logits: self.output_logits(rows), attention })
+    }
+
+    /// The residual stream `(n, n_embd)` after block `layer` for `tokens` read from the start (a fresh
+    /// cache), the blocks above it left out.
+    pub fn residual_stream(&self, tokens: &[u32], layer: usize) -> Result<Vec<f32>> {
+        let c = &self.config;
+        let mut cache = self.new_cache(tokens.len());
+        c.check_pass(tokens, 0, cache.capacity())?;
+        let d = c.n_embd;
+        let mut x = vec![0.0f32; tokens.len() * d];
+        for (row, &id) in x.chunks_exact_mut(d).zip(tokens) {
+            self.weights.token_embd.dequantize_row(id as usize, row)?;
+        }
+        let mut h = vec![0.0f32; x.len()];
+        for l in 0..=layer.min(c.n_layer - 1) {
+            self.block(l, &mut x, &mut h, &mut cache, None);
+        }
+        Ok(x)
+    }
+
+    /// Block `l` on the residual stream `x` `(n, n_embd)`, in place (`h`: scratch of the same size):
+    /// `x += attention(rms_norm(x)); x += ffn(rms_norm(x))`.
+    fn block(&self, l: usize, x: &mut [f32], h: &mut [f32], cache: &mut KvCache, trace: Option<&mut AttentionTrace>) {
+        let (c, layer) = (&self.config, &self.weights.layers[l]);
+        let n = x.len() / c.n_embd;
+        rms_norm(x, &layer.attn_norm, c.rms_eps, h);
+        let att = self.attention(h, n, layer, l, cache, trace);
+        add_into(x, &att);
+        rms_norm(x, &layer.ffn_norm, c.rms_eps, h);
+        let ffn = self.feed_forward(h, n, layer);
+        add_into(x, &ffn);
     }
 
     /// The final norm on residual-stream rows `(n, n_embd)`: what the output head multiplies.

@@ -27,6 +27,8 @@ mod pretrain;
 #[cfg(not(target_arch = "wasm32"))]
 mod reward;
 #[cfg(not(target_arch = "wasm32"))]
+mod sae;
+#[cfg(not(target_arch = "wasm32"))]
 mod teach;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -169,6 +171,18 @@ mod cli {
         /// The pre-training lab's tiny GPT (characters) trained on a text: the training and held-out
         /// losses, the letter-frequency baseline, a sample. No model file: it starts from noise.
         Pretrain(super::pretrain::PretrainArgs),
+        /// The sparse autoencoder on the model's hidden states (the page's *Thoughts* view): train it,
+        /// squeeze a text through it, read a text's tokens through it, list what fires its features,
+        /// steer with one. On the CPU, 8-bit activations as the page; `--exact` for the reference path.
+        Sae {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// `train`'s report on one line (the others always print one JSON object).
+            #[arg(long)]
+            json: bool,
+            #[command(subcommand)]
+            action: SaeAction,
+        },
         Reward {
             #[command(flatten)]
             model: ModelArgs,
@@ -237,6 +251,65 @@ mod cli {
             /// object: `{"positions": [...], "attention": [...]}`).
             #[arg(long)]
             json: bool,
+        },
+    }
+
+    #[derive(Subcommand)]
+    enum SaeAction {
+        /// Collect the hidden states of a text at one block and train an autoencoder on them; prints the
+        /// last values of the curves.
+        Train(super::sae::TrainArgs),
+        /// The next-token distribution of every position with the block's hidden state replaced by the
+        /// reconstruction, the mean and zero: KL from the model as it is, per position.
+        Squeeze {
+            /// The autoencoder file.
+            #[arg(long)]
+            sae: PathBuf,
+            /// The text.
+            #[arg(long)]
+            text: String,
+            /// Replace the hidden state by itself instead (every KL must be 0).
+            #[arg(long)]
+            identity: bool,
+        },
+        /// Each token's reconstruction error and strongest features.
+        Read {
+            #[arg(long)]
+            sae: PathBuf,
+            #[arg(long)]
+            text: String,
+            /// Features per token.
+            #[arg(long, default_value_t = 3)]
+            top: usize,
+        },
+        /// The tokens that fire features most (over the built-in text, or `--text-file`).
+        Features {
+            #[arg(long)]
+            sae: PathBuf,
+            #[arg(long)]
+            text_file: Option<PathBuf>,
+            /// Which features (default: the first ten that fire).
+            #[arg(long, value_delimiter = ',')]
+            feature: Vec<usize>,
+            /// Tokens per feature.
+            #[arg(long, default_value_t = 8)]
+            top: usize,
+        },
+        /// A greedy answer as it is and with a feature's direction added to the block's hidden state.
+        Steer {
+            #[arg(long)]
+            sae: PathBuf,
+            /// The beginning to continue (read after the start token, no chat template).
+            #[arg(long)]
+            text: String,
+            #[arg(long)]
+            feature: usize,
+            /// In the autoencoder's units (a hidden state's norm is about √width of the model).
+            #[arg(long, default_value_t = 8.0)]
+            strength: f32,
+            /// Tokens to write.
+            #[arg(long, default_value_t = 24)]
+            tokens: usize,
         },
     }
 
@@ -418,6 +491,27 @@ mod cli {
                 json,
             ),
             Command::Pretrain(args) => super::pretrain::run(args),
+            Command::Sae { model, json, action } => {
+                let engine = model.load()?;
+                let open = |path: &std::path::Path| super::sae::open(&engine, path);
+                match action {
+                    SaeAction::Train(args) => super::sae::train(&engine, &args, json),
+                    SaeAction::Squeeze { sae, text, identity } => {
+                        super::sae::squeeze(&engine, &open(&sae)?, &text, identity)
+                    }
+                    SaeAction::Read { sae, text, top } => super::sae::read(&engine, &open(&sae)?, &text, top),
+                    SaeAction::Features { sae, text_file, feature, top } => {
+                        let text = match &text_file {
+                            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?),
+                            None => None,
+                        };
+                        super::sae::features(&engine, &open(&sae)?, text.as_deref(), &feature, top)
+                    }
+                    SaeAction::Steer { sae, text, feature, strength, tokens } => {
+                        super::sae::steer(&engine, &open(&sae)?, &text, feature, strength, tokens)
+                    }
+                }
+            }
             Command::Reward { model, votes, features, json } => {
                 super::reward::run(&model.load()?, &votes, features, json)
             }

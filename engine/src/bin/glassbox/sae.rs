@@ -1,0 +1,198 @@
+//! `glassbox sae …`: the sparse autoencoder on the model's hidden states, as the page's *Thoughts* view
+//! trains and uses it (same passages, held-out tenth, sizes, seed and steps).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use engine::generate::Engine;
+use engine::thoughts::{strongest_vectors, Collection, Edit, PASSAGE_TOKENS};
+use engine::train::sae::{self, Sae, SaeConfig, SaeTrainer};
+use serde_json::json;
+
+/// `sae train`'s arguments.
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// The block after which the residual stream is read (0-based; default: a third of the way up).
+    #[arg(long)]
+    layer: Option<usize>,
+    /// The text to collect hidden states from (UTF-8); without it, the built-in French stories and
+    /// English sonnets.
+    #[arg(long)]
+    text_file: Option<PathBuf>,
+    /// Features in the code (default: 8 × the model's width).
+    #[arg(long)]
+    width: Option<usize>,
+    /// Features kept on per vector.
+    #[arg(long, default_value_t = 32)]
+    k: usize,
+    /// Training steps (of 32 vectors).
+    #[arg(long, default_value_t = 1000)]
+    steps: usize,
+    /// Seed of the weights and batches.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the trained autoencoder there (the page's file format).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Collects, trains, and prints `{"layer","width","k","vectors","held_out","steps","fvu","val_fvu",
+/// "active","dead","vectors_per_s","fvu_curve":[..every 50 steps]}`.
+pub fn train(engine: &Engine, a: &TrainArgs, one_line: bool) -> Result<(), String> {
+    let err = |e: engine::EngineError| e.to_string();
+    let c = &engine.model.config;
+    let layer = a.layer.unwrap_or(c.n_layer / 3);
+    let passages = match &a.text_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            engine.passages(&text, PASSAGE_TOKENS).map_err(err)?
+        }
+        None => engine.built_in_passages().map_err(err)?,
+    };
+    let mut collection = Collection::new(layer);
+    let started = Instant::now();
+    for passage in &passages {
+        if collection.read(engine, passage).map_err(err)? == 0 {
+            break;
+        }
+    }
+    let collect_s = started.elapsed().as_secs_f64();
+    if collection.held_out.is_empty() {
+        return Err("the text is too short: fewer than ten passages of 64 tokens".into());
+    }
+    let config = SaeConfig { d: c.n_embd, width: a.width.unwrap_or(8 * c.n_embd), k: a.k, layer };
+    let mut trainer = SaeTrainer::new(Sae::new(config, &collection.train, a.seed)?, a.seed);
+    let started = Instant::now();
+    let (mut curve, mut last) = (Vec::new(), Vec::new());
+    for step in 0..a.steps {
+        let stats = trainer.step(&collection.train);
+        if step % 50 == 0 {
+            curve.push(stats.fvu);
+        }
+        last.push(stats);
+        if last.len() > 20 {
+            last.remove(0);
+        }
+    }
+    let train_s = started.elapsed().as_secs_f64();
+    let mean = |f: fn(&sae::BatchStats) -> f32| last.iter().map(f).sum::<f32>() / last.len().max(1) as f32;
+    let val_fvu = trainer.sae.fvu(&collection.held_out);
+    if let Some(path) = &a.out {
+        std::fs::write(path, sae::save(&trainer.sae)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let d = c.n_embd;
+    let report = json!({
+        "layer": layer,
+        "width": config.width,
+        "k": config.k,
+        "vectors": collection.train.len() / d,
+        "held_out": collection.held_out.len() / d,
+        "steps": a.steps,
+        "fvu": mean(|s| s.fvu),
+        "val_fvu": val_fvu,
+        "active": mean(|s| s.active),
+        "dead": trainer.dead(),
+        "collect_tokens_per_s": (collection.len(d) as f64 / collect_s.max(1e-9)),
+        "vectors_per_s": (a.steps * trainer.batch) as f64 / train_s.max(1e-9),
+        "fvu_curve": curve,
+    });
+    if one_line {
+        println!("{report}");
+    } else {
+        println!("{report:#}");
+    }
+    Ok(())
+}
+
+/// Reads an autoencoder file and checks it fits the model.
+pub fn open(engine: &Engine, path: &Path) -> Result<Sae, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let sae = sae::load(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    engine.check_sae(&sae).map_err(|e| e.to_string())?;
+    Ok(sae)
+}
+
+/// `sae squeeze`: `{"ids","fvu","kl","kl_mean","kl_zero","same_top1"}` plus the mean of each KL.
+pub fn squeeze(engine: &Engine, sae: &Sae, text: &str, identity: bool) -> Result<(), String> {
+    let r = engine.squeeze(text, sae, identity).map_err(|e| e.to_string())?;
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len().max(1) as f32;
+    println!(
+        "{}",
+        json!({
+            "ids": r.ids, "fvu": r.fvu, "kl": r.kl, "kl_mean": r.kl_mean, "kl_zero": r.kl_zero,
+            "same_top1": r.same_top1,
+            "mean_kl": mean(&r.kl), "mean_kl_mean": mean(&r.kl_mean), "mean_kl_zero": mean(&r.kl_zero),
+        })
+    );
+    Ok(())
+}
+
+/// `sae read`: each token of the text through the autoencoder: `{"ids","tokens":[{"error","features":
+/// [[feature, activation]..]}]}` (the first token, the start token, is not read).
+pub fn read(engine: &Engine, sae: &Sae, text: &str, top: usize) -> Result<(), String> {
+    let err = |e: engine::EngineError| e.to_string();
+    let ids = engine.passages(text, usize::MAX).map_err(err)?.remove(0);
+    let thoughts = engine.read_through(&ids, sae, top).map_err(err)?;
+    println!("{}", json!({ "ids": ids, "tokens": thoughts }));
+    Ok(())
+}
+
+/// `sae features`: for the given features (or the first few that fire), the tokens that fire each most
+/// over the text's passages: `{"features":[{"feature","top":[{"token","context","activation"}]}]}`.
+pub fn features(engine: &Engine, sae: &Sae, text: Option<&str>, which: &[usize], top: usize) -> Result<(), String> {
+    let err = |e: engine::EngineError| e.to_string();
+    let passages = match text {
+        Some(text) => engine.passages(text, PASSAGE_TOKENS).map_err(err)?,
+        None => engine.built_in_passages().map_err(err)?,
+    };
+    let mut collection = Collection::new(sae.config.layer);
+    for passage in &passages {
+        collection.read(engine, passage).map_err(err)?;
+    }
+    let best = strongest_vectors(sae, &collection.train, top);
+    let label = |ids: &[u32]| engine.tokenizer.decode(ids).unwrap_or_default();
+    let chosen: Vec<usize> = if which.is_empty() {
+        (0..best.len()).filter(|&j| !best[j].is_empty()).take(10).collect()
+    } else {
+        which.to_vec()
+    };
+    let cards: Vec<_> = chosen
+        .iter()
+        .filter_map(|&j| best.get(j).map(|b| (j, b)))
+        .map(|(j, list)| {
+            let top: Vec<_> = list
+                .iter()
+                .map(|&(i, z)| {
+                    let (context, token) = collection.context(collection.train_from[i], 8);
+                    json!({ "token": label(&[token]), "context": label(context), "activation": z })
+                })
+                .collect();
+            json!({ "feature": j, "top": top })
+        })
+        .collect();
+    println!("{}", json!({ "features": cards }));
+    Ok(())
+}
+
+/// `sae steer`: the greedy answer after `prompt` as it is and with feature `feature` added at
+/// `strength`: `{"plain","steered","kl":[..per token]}`.
+pub fn steer(engine: &Engine, sae: &Sae, prompt: &str, feature: usize, strength: f32, tokens: usize) -> Result<(), String> {
+    let err = |e: engine::EngineError| e.to_string();
+    if feature >= sae.config.width {
+        return Err(format!("the autoencoder has {} features", sae.config.width));
+    }
+    let ids = engine.passages(prompt, usize::MAX).map_err(err)?.remove(0);
+    let write = |edit: Edit| -> Result<(String, Vec<f32>), String> {
+        let mut writer = engine.write_edited(&ids, edit, tokens).map_err(err)?;
+        let (mut out, mut kl) = (Vec::new(), Vec::new());
+        while let Some(step) = writer.step().map_err(err)? {
+            out.push(step.id);
+            kl.push(step.kl);
+        }
+        Ok((engine.tokenizer.decode(&out).map_err(err)?, kl))
+    };
+    let (plain, _) = write(Edit::Keep)?;
+    let (steered, kl) = write(Edit::Steer { sae, feature, strength })?;
+    println!("{}", json!({ "plain": plain, "steered": steered, "kl": kl }));
+    Ok(())
+}
