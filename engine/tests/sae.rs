@@ -213,3 +213,33 @@ fn each_tokens_reading_matches_the_float64_forward_and_encoder() {
     assert!(worst_error < 2e-3, "{worst_error}");
     assert!(features_equal + 1 >= tokens.len(), "the strongest feature (one near tie allowed)");
 }
+
+#[test]
+fn steering_with_the_feature_that_fires_on_a_word_raises_that_words_probability() {
+    let (path, _) = trained();
+    let sae_path = path.to_str().expect("utf8");
+    let width = trained().1["width"].as_u64().expect("width") as usize;
+    let all: Vec<String> = (0..width).map(|j| j.to_string()).collect();
+    let cards = glassbox(&["features", "--sae", sae_path, "--top", "6", "--feature", &all.join(",")]);
+    // The feature whose strongest tokens are most often " summer" (a word of the sonnets).
+    let word = " summer";
+    let (feature, hits) = cards["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|card| {
+            let hits = card["top"].as_array().expect("top").iter().filter(|t| t["token"] == word).count();
+            (card["feature"].as_u64().expect("feature"), hits)
+        })
+        .max_by_key(|&(j, hits)| (hits, std::cmp::Reverse(j)))
+        .expect("a feature");
+    assert!(hits >= 4, "a feature fires on «{word}» ({hits} of its 6 strongest tokens)");
+    let prompt = "I would like to tell you about my favourite";
+    let r = glassbox(&[
+        "steer", "--sae", sae_path, "--text", prompt, "--feature", &feature.to_string(), "--strength", "8", "--word", word,
+        "--tokens", "8",
+    ]);
+    let (plain, steered) = (r["plain_prob"].as_f64().expect("p"), r["steered_prob"].as_f64().expect("p"));
+    eprintln!("feature {feature} ({hits}/6 «{word}»): p(«{word}» next) {plain:.2e} → {steered:.2e} steered; {r}");
+    assert!(steered > 3.0 * plain, "steering raises the word: {plain} → {steered}");
+}

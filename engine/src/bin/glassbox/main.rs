@@ -310,6 +310,9 @@ mod cli {
             /// Tokens to write.
             #[arg(long, default_value_t = 24)]
             tokens: usize,
+            /// Also the probability of this word (its first token) right after the text.
+            #[arg(long)]
+            word: Option<String>,
         },
     }
 
@@ -507,8 +510,8 @@ mod cli {
                         };
                         super::sae::features(&engine, &open(&sae)?, text.as_deref(), &feature, top)
                     }
-                    SaeAction::Steer { sae, text, feature, strength, tokens } => {
-                        super::sae::steer(&engine, &open(&sae)?, &text, feature, strength, tokens)
+                    SaeAction::Steer { sae, text, feature, strength, tokens, word } => {
+                        super::sae::steer(&engine, &open(&sae)?, &text, (feature, strength), tokens, word.as_deref())
                     }
                 }
             }

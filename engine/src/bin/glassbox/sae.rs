@@ -175,8 +175,16 @@ pub fn features(engine: &Engine, sae: &Sae, text: Option<&str>, which: &[usize],
 }
 
 /// `sae steer`: the greedy answer after `prompt` as it is and with feature `feature` added at
-/// `strength`: `{"plain","steered","kl":[..per token]}`.
-pub fn steer(engine: &Engine, sae: &Sae, prompt: &str, feature: usize, strength: f32, tokens: usize) -> Result<(), String> {
+/// `strength`: `{"plain","steered","kl":[..per token]}`; with `word`, also the probability of its
+/// first token right after the prompt, as it is and steered (`"plain_prob","steered_prob"`).
+pub fn steer(
+    engine: &Engine,
+    sae: &Sae,
+    prompt: &str,
+    (feature, strength): (usize, f32),
+    tokens: usize,
+    word: Option<&str>,
+) -> Result<(), String> {
     let err = |e: engine::EngineError| e.to_string();
     if feature >= sae.config.width {
         return Err(format!("the autoencoder has {} features", sae.config.width));
@@ -191,8 +199,20 @@ pub fn steer(engine: &Engine, sae: &Sae, prompt: &str, feature: usize, strength:
         }
         Ok((engine.tokenizer.decode(&out).map_err(err)?, kl))
     };
+    let edit = Edit::Steer { sae, feature, strength };
     let (plain, _) = write(Edit::Keep)?;
-    let (steered, kl) = write(Edit::Steer { sae, feature, strength })?;
-    println!("{}", json!({ "plain": plain, "steered": steered, "kl": kl }));
+    let (steered, kl) = write(edit)?;
+    let mut report = json!({ "plain": plain, "steered": steered, "kl": kl });
+    if let Some(word) = word {
+        let first = *engine.tokenizer.encode_text(word).map_err(err)?.first().ok_or("the word has no token")?;
+        let prob = |edit: Edit| -> Result<f32, String> {
+            let logits = engine.edited_logits(&ids, edit).map_err(err)?;
+            let last = &logits[logits.len() - engine.model.config.n_vocab..];
+            Ok((last[first as usize] - engine::trace::log_sum_exp(last)).exp())
+        };
+        report["plain_prob"] = json!(prob(Edit::Keep)?);
+        report["steered_prob"] = json!(prob(edit)?);
+    }
+    println!("{report}");
     Ok(())
 }
