@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod route;
 pub mod state;
 pub mod store;
+pub mod thoughts;
 pub mod words;
 pub mod worker;
 

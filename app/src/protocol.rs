@@ -139,6 +139,8 @@ pub struct Fetched {
 /// UI → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
+    /// The *Thoughts* view (the sparse autoencoder on the model's hidden states).
+    Thoughts(crate::thoughts::ThoughtsRequest),
     /// Find out which compute backend this browser offers (WebGPU adapter or CPU).
     ProbeCompute,
     /// Fetch a GGUF model (same-origin or a `blob:` URL of a file the user opened) and load it; the
@@ -273,6 +275,8 @@ pub enum Request {
 /// Worker → UI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Response {
+    /// An answer of the *Thoughts* view.
+    Thoughts(crate::thoughts::ThoughtsResponse),
     /// The answer to [`Request::ProbeCompute`].
     Compute(ComputeBackend),
     /// Download progress of a model, in bytes.

@@ -32,6 +32,8 @@ pub enum Page {
     Lab,
     /// The pre-training lab.
     Pretrain,
+    /// The model's thoughts through a sparse autoencoder.
+    Thoughts,
     /// The lesson, at a step (its id).
     Lesson,
 }
@@ -48,6 +50,7 @@ impl Page {
             Self::Prefer => "prefer",
             Self::Lab => "lab",
             Self::Pretrain => "pretrain",
+            Self::Thoughts => "thoughts",
             Self::Lesson => "lesson",
         }
     }
@@ -135,6 +138,7 @@ impl Route {
                 "prefer" => Page::Prefer,
                 "lab" => Page::Lab,
                 "pretrain" => Page::Pretrain,
+                "thoughts" => Page::Thoughts,
                 "lesson" => Page::Lesson,
                 other => return Err(format!("unknown page «{}»", clip(&decode(other).unwrap_or_default()))),
             },

@@ -24,9 +24,8 @@ fn forward64(sae: &Sae, p: &[Vec<f64>], x: &[f32]) -> (Vec<(usize, f64)>, Vec<f6
     let SaeConfig { d, width, k, .. } = sae.config;
     let (w_enc, b_enc, w_dec, b_dec) = (&p[0], &p[1], &p[2], &p[3]);
     let u: Vec<f64> = x.iter().zip(&sae.mean).map(|(&x, &m)| (x as f64 - m as f64) * sae.scale as f64).collect();
-    let mut pre: Vec<(usize, f64)> = (0..width)
-        .map(|j| (j, (0..d).map(|i| w_enc[j * d + i] * (u[i] - b_dec[i])).sum::<f64>() + b_enc[j]))
-        .collect();
+    let mut pre: Vec<(usize, f64)> =
+        (0..width).map(|j| (j, (0..d).map(|i| w_enc[j * d + i] * (u[i] - b_dec[i])).sum::<f64>() + b_enc[j])).collect();
     pre.sort_by(|a, b| b.1.total_cmp(&a.1));
     let code: Vec<(usize, f64)> = pre.into_iter().take(k).filter(|&(_, z)| z > 0.0).collect();
     let mut rebuilt = b_dec.clone();
@@ -180,8 +179,15 @@ fn a_trained_autoencoder_moves_the_next_word_far_less_than_the_mean_or_zero_on_t
     assert!(report["val_fvu"].as_f64().expect("val_fvu") < 0.5, "held-out vectors rebuilt: {report}");
     assert_eq!(report["active"].as_f64(), Some(32.0), "k features on per vector");
     let r = glassbox(&["squeeze", "--sae", path.to_str().expect("utf8"), "--text", HELD_OUT]);
-    let (kl, mean, zero) = (r["mean_kl"].as_f64().expect("kl"), r["mean_kl_mean"].as_f64().expect("kl"), r["mean_kl_zero"].as_f64().expect("kl"));
-    eprintln!("held-out text: fvu {}, mean KL {kl:.3} nats (mean floor {mean:.3}, zero floor {zero:.3}), same top-1 {}", r["fvu"], r["same_top1"]);
+    let (kl, mean, zero) = (
+        r["mean_kl"].as_f64().expect("kl"),
+        r["mean_kl_mean"].as_f64().expect("kl"),
+        r["mean_kl_zero"].as_f64().expect("kl"),
+    );
+    eprintln!(
+        "held-out text: fvu {}, mean KL {kl:.3} nats (mean floor {mean:.3}, zero floor {zero:.3}), same top-1 {}",
+        r["fvu"], r["same_top1"]
+    );
     assert!(kl < 0.25 * mean.min(zero), "the squeeze keeps most of what the layer carries");
     assert!(r["same_top1"].as_f64().expect("same") > 0.4);
 }
@@ -203,7 +209,8 @@ fn each_tokens_reading_matches_the_float64_forward_and_encoder() {
     for (t, token) in tokens.iter().enumerate() {
         let x: Vec<f32> = hidden[(t + 1) * d..(t + 2) * d].iter().map(|&v| v as f32).collect();
         let (code, rebuilt, u) = forward64(&sae, &p, &x);
-        let want = rebuilt.iter().zip(&u).map(|(r, u)| (r - u).powi(2)).sum::<f64>() / u.iter().map(|u| u * u).sum::<f64>();
+        let want =
+            rebuilt.iter().zip(&u).map(|(r, u)| (r - u).powi(2)).sum::<f64>() / u.iter().map(|u| u * u).sum::<f64>();
         let got = token["error"].as_f64().expect("error");
         worst_error = worst_error.max((got - want).abs());
         let got_first = token["features"][0][0].as_u64().expect("feature") as usize;
@@ -215,31 +222,57 @@ fn each_tokens_reading_matches_the_float64_forward_and_encoder() {
 }
 
 #[test]
-fn steering_with_the_feature_that_fires_on_a_word_raises_that_words_probability() {
-    let (path, _) = trained();
+fn steering_with_the_features_that_fire_on_a_word_raises_that_words_probability() {
+    let (path, report) = trained();
     let sae_path = path.to_str().expect("utf8");
-    let width = trained().1["width"].as_u64().expect("width") as usize;
+    let width = report["width"].as_u64().expect("width") as usize;
     let all: Vec<String> = (0..width).map(|j| j.to_string()).collect();
     let cards = glassbox(&["features", "--sae", sae_path, "--top", "6", "--feature", &all.join(",")]);
-    // The feature whose strongest tokens are most often " summer" (a word of the sonnets).
-    let word = " summer";
-    let (feature, hits) = cards["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .map(|card| {
+    let cards = cards["features"].as_array().expect("features");
+    // For each word, every feature whose six strongest tokens are (at least five times) that word, added
+    // with the strength of a typical firing after a beginning where the word could come next.
+    let words = [
+        (" mer", "Ce matin, nous sommes allés voir la"),
+        (" chat", "Dans le jardin, il y avait un"),
+        (" world", "I would like to tell you about the"),
+        (" beauty", "I would like to tell you about the"),
+    ];
+    let (mut log_ratios, mut rows) = (Vec::new(), Vec::new());
+    for (word, prompt) in words {
+        for card in cards {
             let hits = card["top"].as_array().expect("top").iter().filter(|t| t["token"] == word).count();
-            (card["feature"].as_u64().expect("feature"), hits)
-        })
-        .max_by_key(|&(j, hits)| (hits, std::cmp::Reverse(j)))
-        .expect("a feature");
-    assert!(hits >= 4, "a feature fires on «{word}» ({hits} of its 6 strongest tokens)");
-    let prompt = "I would like to tell you about my favourite";
-    let r = glassbox(&[
-        "steer", "--sae", sae_path, "--text", prompt, "--feature", &feature.to_string(), "--strength", "8", "--word", word,
-        "--tokens", "8",
-    ]);
-    let (plain, steered) = (r["plain_prob"].as_f64().expect("p"), r["steered_prob"].as_f64().expect("p"));
-    eprintln!("feature {feature} ({hits}/6 «{word}»): p(«{word}» next) {plain:.2e} → {steered:.2e} steered; {r}");
-    assert!(steered > 3.0 * plain, "steering raises the word: {plain} → {steered}");
+            if hits < 5 {
+                continue;
+            }
+            let feature = card["feature"].as_u64().expect("feature").to_string();
+            let r = glassbox(&[
+                "steer",
+                "--sae",
+                sae_path,
+                "--text",
+                prompt,
+                "--feature",
+                &feature,
+                "--strength",
+                "8",
+                "--word",
+                word,
+                "--tokens",
+                "1",
+            ]);
+            let (plain, steered) = (r["plain_prob"].as_f64().expect("p"), r["steered_prob"].as_f64().expect("p"));
+            log_ratios.push((steered / plain).ln());
+            rows.push(format!("«{word}» feature {feature}: {plain:.2e} → {steered:.2e}"));
+        }
+    }
+    let raised = log_ratios.iter().filter(|&&l| l > 0.0).count();
+    let geometric = (log_ratios.iter().sum::<f64>() / log_ratios.len().max(1) as f64).exp();
+    eprintln!(
+        "p(word next), as it is → steered:\n  {}\n{raised} of {} raised; geometric mean ×{geometric:.2}",
+        rows.join("\n  "),
+        rows.len()
+    );
+    assert!(rows.len() >= 4, "features that fire on these words: {}", rows.len());
+    assert!(2 * raised > rows.len(), "most of them raise their word");
+    assert!(geometric > 1.2, "by ×{geometric:.2} in geometric mean");
 }

@@ -16,6 +16,7 @@ mod scale;
 mod settings;
 mod share;
 mod status;
+mod thoughts;
 mod tokens;
 mod words;
 
@@ -106,6 +107,14 @@ pub fn App() -> impl IntoView {
             pretrain_seen.set(true);
         }
     });
+    // The *Thoughts* view is drawn the first time it is shown; its training pauses while it is hidden.
+    let thoughts_shown = Signal::derive(move || page() == Page::Thoughts);
+    let thoughts_seen = RwSignal::new(false);
+    Effect::new(move |_| {
+        if thoughts_shown.get() {
+            thoughts_seen.set(true);
+        }
+    });
     let tab = move |target: Page, label: fn(&AppState) -> &'static str, testid: &'static str| {
         let href = move || match target {
             Page::Lesson => {
@@ -157,6 +166,7 @@ pub fn App() -> impl IntoView {
                 {tab(Page::Doubt, |s| s.lang.get().dt().tab, "tab-doubt")}
                 {tab(Page::Prefer, |s| s.lang.get().pt().tab, "tab-prefer")}
                 {tab(Page::Pretrain, |s| s.lang.get().rt().tab, "tab-pretrain")}
+                {tab(Page::Thoughts, |s| s.lang.get().ht().tab, "tab-thoughts")}
                 {tab(Page::Lab, |s| s.lang.get().t().tab_lab, "tab-lab")}
             </nav>
             <p class="link-note" data-testid="link-note" role="status" hidden=move || teach.link_note.get().is_none()>
@@ -228,6 +238,11 @@ pub fn App() -> impl IntoView {
                 <Show when=move || pretrain_seen.get()>
                     <div hidden=move || !pretrain_shown.get()>
                         <pretrain::PretrainLab state=state shown=pretrain_shown/>
+                    </div>
+                </Show>
+                <Show when=move || thoughts_seen.get()>
+                    <div hidden=move || !thoughts_shown.get()>
+                        <thoughts::ThoughtsLab state=state shown=thoughts_shown/>
                     </div>
                 </Show>
                 <Show when=move || shows(&[Pane::Scale])>

@@ -5,11 +5,13 @@ mod doubt;
 mod prefer;
 mod pretrain;
 mod teach;
+mod thoughts;
 
 pub use doubt::DoubtTexts;
 pub use prefer::PreferTexts;
 pub use pretrain::PretrainTexts;
 pub use teach::TeachTexts;
+pub use thoughts::ThoughtsTexts;
 
 use serde::{Deserialize, Serialize};
 

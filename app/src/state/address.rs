@@ -125,7 +125,7 @@ impl AppState {
                 };
             }
             // The pre-training lab's run is not in the address: a link opens it on its default text.
-            Page::Pretrain => {}
+            Page::Pretrain | Page::Thoughts => {}
         }
         route
     }
@@ -204,7 +204,7 @@ impl AppState {
                     setup.beta = l.beta.unwrap_or(setup.beta);
                 });
             }
-            Page::Pretrain => {}
+            Page::Pretrain | Page::Thoughts => {}
             Page::Chat => {
                 self.settings.update(|settings| {
                     settings.temperature = s.temperature.unwrap_or(settings.temperature);

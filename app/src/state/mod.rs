@@ -247,6 +247,17 @@ impl AppState {
         self.spawn_engine();
     }
 
+    /// Sends a request of the *Thoughts* view to the engine worker.
+    pub fn thoughts(&self, request: crate::thoughts::ThoughtsRequest) {
+        if let crate::thoughts::ThoughtsRequest::Write { prompt, .. } = &request {
+            self.teach.thoughts.update(|t| {
+                t.refused = None;
+                t.prompt = prompt.clone();
+            });
+        }
+        self.send(Request::Thoughts(request));
+    }
+
     fn send(&self, request: Request) {
         self.bridge.with_value(|b| {
             if let Some(bridge) = b {

@@ -85,6 +85,10 @@ impl AppState {
             Response::InContext(word, cosines) => self.teach.words.update(|w| w.in_context = Some((word, cosines))),
             Response::DoubtToken { slot, token, done } => self.on_doubt_token(slot, token, done),
             Response::DoubtDone => self.on_doubt_done(),
+            Response::Thoughts(crate::thoughts::ThoughtsResponse::Saved(bytes)) => {
+                crate::draw::download_bytes(&bytes, "application/octet-stream", "glassbox-thoughts.sae")
+            }
+            Response::Thoughts(r) => self.teach.thoughts.update(|t| t.take(r)),
             Response::Preferred { slot, answer } => self.on_preferred(slot, answer),
             Response::PreferDone => self.on_prefer_done(),
             Response::Continued => {

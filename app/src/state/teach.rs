@@ -73,6 +73,8 @@ pub struct Teach {
     pub words: RwSignal<Words>,
     /// The hallucination lab.
     pub doubt: RwSignal<Doubt>,
+    /// The *Thoughts* view.
+    pub thoughts: RwSignal<crate::thoughts::Thoughts>,
     /// The preference game.
     pub prefer: RwSignal<Prefer>,
     /// A text the model read for the explorer (shown instead of the last answer until the next one).
@@ -118,6 +120,7 @@ impl Teach {
             lens: RwSignal::new(LensBoard::default()),
             words: RwSignal::new(Words::default()),
             doubt: RwSignal::new(Doubt::default()),
+            thoughts: RwSignal::new(Default::default()),
             prefer: RwSignal::new(Prefer::default()),
             reading: RwSignal::new(None),
             lab_setup: RwSignal::new(LabSetup {

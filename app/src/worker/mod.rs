@@ -4,6 +4,7 @@
 
 mod doubt;
 mod teach;
+mod thoughts;
 mod words;
 
 pub(crate) use teach::fetched;
@@ -40,6 +41,8 @@ pub struct EngineWorker {
     stop: Rc<Cell<bool>>,
     /// The attention of the answer being (or last) written.
     book: Rc<RefCell<AttentionBook>>,
+    /// The *Thoughts* view's collection and autoencoder.
+    thoughts: Rc<RefCell<thoughts::ThoughtsWork>>,
 }
 
 impl Worker for EngineWorker {
@@ -52,6 +55,7 @@ impl Worker for EngineWorker {
             engine: Rc::default(),
             stop: Rc::default(),
             book: Rc::new(RefCell::new(AttentionBook::new(0, 0, ATTENTION_BOOK_VALUES))),
+            thoughts: Rc::default(),
         }
     }
 
@@ -65,12 +69,15 @@ impl Worker for EngineWorker {
             }),
             Request::LoadModel { url, name, cache, force_gpu } => {
                 let slot = Rc::clone(&self.engine);
+                let thoughts = Rc::clone(&self.thoughts);
                 wasm_bindgen_futures::spawn_local(async move {
                     match load(&url, cache, &scope, from).await {
                         Ok((mut engine, bytes, from_cache)) => {
                             let (n_layer, n_head) = (engine.model.config.n_layer, engine.model.config.n_head);
                             let backend = place(&mut engine, force_gpu).await;
                             *slot.borrow_mut() = Some(Rc::new(engine));
+                            // Hidden states and an autoencoder belong to the model they were read from.
+                            *thoughts.borrow_mut() = thoughts::ThoughtsWork::default();
                             scope.respond(
                                 from,
                                 Response::ModelReady { name, n_layer, n_head, bytes, backend, from_cache },
@@ -144,6 +151,10 @@ impl Worker for EngineWorker {
             Request::Fill { text, candidates, propose } => {
                 self.answer(&scope, from, |e| teach::fill(e, text, candidates, propose).map(Response::Filled))
             }
+            Request::Thoughts(request) => match self.engine.borrow().clone() {
+                Some(engine) => thoughts::handle(engine, &self.thoughts, request, scope, from),
+                None => scope.respond(from, Response::Error("no model is loaded yet".into())),
+            },
             Request::AttentionGrid { upto, hide_sink } => {
                 let thumbs = self.book.borrow().thumbnails(upto, crate::THUMBNAIL_SIDE, hide_sink);
                 scope.respond(from, Response::AttentionGrid(thumbs));

@@ -13,11 +13,11 @@ pub const MAX_VECTORS: usize = 16_384;
 pub const PASSAGE_TOKENS: usize = 64;
 
 /// The built-in text: the pre-training lab's French stories (written for Glassbox) and the first part of
-/// Shakespeare's sonnets (public domain), about 3,000 tokens each.
+/// Shakespeare's sonnets (public domain), about 2,000 tokens each.
 pub const BUILT_IN: [(&str, &str); 2] = [("fr", HISTOIRES), ("en", SONNETS)];
 
 /// Characters of each built-in text read.
-const BUILT_IN_CHARS: usize = 12_000;
+const BUILT_IN_CHARS: usize = 8_000;
 
 /// Collected hidden states and where each comes from.
 #[derive(Debug, Clone, Default, PartialEq)]

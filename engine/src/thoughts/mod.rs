@@ -230,7 +230,10 @@ impl Engine {
                 let rebuilt = sae.decode_units(&code);
                 let err: f32 = rebuilt.iter().zip(&u).map(|(r, u)| (r - u) * (r - u)).sum();
                 let norm: f32 = u.iter().map(|u| u * u).sum();
-                TokenThought { error: err / norm.max(f32::MIN_POSITIVE), features: code.into_iter().take(top).collect() }
+                TokenThought {
+                    error: err / norm.max(f32::MIN_POSITIVE),
+                    features: code.into_iter().take(top).collect(),
+                }
             })
             .collect())
     }
@@ -312,4 +315,34 @@ pub fn strongest_vectors(sae: &Sae, rows: &[f32], n: usize) -> Vec<Vec<(usize, f
         }
     }
     best
+}
+
+/// The `n` vectors of `rows` that fire `feature` most, `(vector, activation)` strongest first, found
+/// without encoding every vector: a feature's activation, when it is on, is its pre-activation, so the
+/// vectors are walked in the order of that pre-activation and fully encoded one by one until `n` have
+/// the feature among their `k` (at most `max_checks` encoded).
+pub fn strongest_for(sae: &Sae, rows: &[f32], feature: usize, n: usize, max_checks: usize) -> Vec<(usize, f32)> {
+    let d = sae.config.d;
+    let (w, b) = (&sae.w_enc[feature * d..(feature + 1) * d], sae.b_enc[feature]);
+    let mut order: Vec<(usize, f32)> = rows
+        .chunks_exact(d)
+        .map(|x| {
+            let u = sae.to_units(x);
+            u.iter().zip(&sae.b_dec).zip(w).map(|((u, c), w)| (u - c) * w).sum::<f32>() + b
+        })
+        .enumerate()
+        .filter(|&(_, pre)| pre > 0.0)
+        .collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut found = Vec::new();
+    for &(i, _) in order.iter().take(max_checks) {
+        let code = sae.encode_units(&sae.to_units(&rows[i * d..(i + 1) * d]));
+        if let Some(&(_, z)) = code.iter().find(|&&(j, _)| j as usize == feature) {
+            found.push((i, z));
+            if found.len() == n {
+                break;
+            }
+        }
+    }
+    found
 }

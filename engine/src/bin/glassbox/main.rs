@@ -29,6 +29,8 @@ mod reward;
 #[cfg(not(target_arch = "wasm32"))]
 mod sae;
 #[cfg(not(target_arch = "wasm32"))]
+mod score;
+#[cfg(not(target_arch = "wasm32"))]
 mod teach;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -39,12 +41,10 @@ mod cli {
 
     use clap::{Args, Parser, Subcommand, ValueEnum};
     use engine::backend::cpu::Precision;
-    use engine::backend::gpu::Readback;
     use engine::chat::Message;
     use engine::generate::{Engine, GenerateOptions, TraceOptions};
-    use engine::model::{FileBytes, LogitsFor};
+    use engine::model::FileBytes;
     use engine::sample::SamplerConfig;
-    use engine::trace::top_k;
     use serde_json::json;
 
     #[derive(Parser)]
@@ -181,7 +181,7 @@ mod cli {
             #[arg(long)]
             json: bool,
             #[command(subcommand)]
-            action: SaeAction,
+            action: super::sae::SaeAction,
         },
         Reward {
             #[command(flatten)]
@@ -251,68 +251,6 @@ mod cli {
             /// object: `{"positions": [...], "attention": [...]}`).
             #[arg(long)]
             json: bool,
-        },
-    }
-
-    #[derive(Subcommand)]
-    enum SaeAction {
-        /// Collect the hidden states of a text at one block and train an autoencoder on them; prints the
-        /// last values of the curves.
-        Train(super::sae::TrainArgs),
-        /// The next-token distribution of every position with the block's hidden state replaced by the
-        /// reconstruction, the mean and zero: KL from the model as it is, per position.
-        Squeeze {
-            /// The autoencoder file.
-            #[arg(long)]
-            sae: PathBuf,
-            /// The text.
-            #[arg(long)]
-            text: String,
-            /// Replace the hidden state by itself instead (every KL must be 0).
-            #[arg(long)]
-            identity: bool,
-        },
-        /// Each token's reconstruction error and strongest features.
-        Read {
-            #[arg(long)]
-            sae: PathBuf,
-            #[arg(long)]
-            text: String,
-            /// Features per token.
-            #[arg(long, default_value_t = 3)]
-            top: usize,
-        },
-        /// The tokens that fire features most (over the built-in text, or `--text-file`).
-        Features {
-            #[arg(long)]
-            sae: PathBuf,
-            #[arg(long)]
-            text_file: Option<PathBuf>,
-            /// Which features (default: the first ten that fire).
-            #[arg(long, value_delimiter = ',')]
-            feature: Vec<usize>,
-            /// Tokens per feature.
-            #[arg(long, default_value_t = 8)]
-            top: usize,
-        },
-        /// A greedy answer as it is and with a feature's direction added to the block's hidden state.
-        Steer {
-            #[arg(long)]
-            sae: PathBuf,
-            /// The beginning to continue (read after the start token, no chat template).
-            #[arg(long)]
-            text: String,
-            #[arg(long)]
-            feature: usize,
-            /// In the autoencoder's units (a hidden state's norm is about √width of the model).
-            #[arg(long, default_value_t = 8.0)]
-            strength: f32,
-            /// Tokens to write.
-            #[arg(long, default_value_t = 24)]
-            tokens: usize,
-            /// Also the probability of this word (its first token) right after the text.
-            #[arg(long)]
-            word: Option<String>,
         },
     }
 
@@ -494,27 +432,7 @@ mod cli {
                 json,
             ),
             Command::Pretrain(args) => super::pretrain::run(args),
-            Command::Sae { model, json, action } => {
-                let engine = model.load()?;
-                let open = |path: &std::path::Path| super::sae::open(&engine, path);
-                match action {
-                    SaeAction::Train(args) => super::sae::train(&engine, &args, json),
-                    SaeAction::Squeeze { sae, text, identity } => {
-                        super::sae::squeeze(&engine, &open(&sae)?, &text, identity)
-                    }
-                    SaeAction::Read { sae, text, top } => super::sae::read(&engine, &open(&sae)?, &text, top),
-                    SaeAction::Features { sae, text_file, feature, top } => {
-                        let text = match &text_file {
-                            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?),
-                            None => None,
-                        };
-                        super::sae::features(&engine, &open(&sae)?, text.as_deref(), &feature, top)
-                    }
-                    SaeAction::Steer { sae, text, feature, strength, tokens, word } => {
-                        super::sae::steer(&engine, &open(&sae)?, &text, (feature, strength), tokens, word.as_deref())
-                    }
-                }
-            }
+            Command::Sae { model, json, action } => super::sae::run(&model.load()?, action, json),
             Command::Reward { model, votes, features, json } => {
                 super::reward::run(&model.load()?, &votes, features, json)
             }
@@ -523,61 +441,7 @@ mod cli {
                 super::teach::fill(&model.load()?, &text, candidates, propose, json)
             }
             Command::Score { model, ids, top, attention, json } => {
-                let engine = model.load()?;
-                if ids.is_empty() {
-                    return Err("no ids to score".into());
-                }
-                let (mut session, note) = engine.session(ids.len());
-                if let Some(note) = note {
-                    eprintln!("glassbox: {note}");
-                }
-                let c = &engine.model.config;
-                let head = match attention.as_deref() {
-                    Some(&[l, h]) if l < c.n_layer && h < c.n_head => Some((l, h)),
-                    Some(_) => {
-                        return Err(format!("--attention needs a layer < {} and a head < {}", c.n_layer, c.n_head))
-                    }
-                    None => None,
-                };
-                let out = pollster::block_on(session.forward(&ids, LogitsFor::All, head.is_some(), Readback::Logits))
-                    .map_err(|e| e.to_string())?;
-                let last_row = head.and_then(|(l, h)| {
-                    let trace = out.attention.as_ref()?;
-                    Some(trace.row(l, h, trace.n_query - 1).to_vec())
-                });
-                let rows: Vec<_> = out
-                    .logits
-                    .chunks_exact(engine.model.config.n_vocab)
-                    .enumerate()
-                    .map(|(i, row)| {
-                        let best = top_k(row, top);
-                        // The entropy there, and the probability of the token that comes next in `ids`
-                        // (what the hallucination lab's confidence track shows for a written answer).
-                        let log_z = engine::trace::log_sum_exp(row);
-                        let entropy = engine::trace::Distribution::with_log_z(row, 0, log_z).entropy;
-                        let next_prob = ids.get(i + 1).map(|&id| (row[id as usize] - log_z).exp());
-                        json!({
-                            "ids": best.iter().map(|b| b.0).collect::<Vec<_>>(),
-                            "logits": best.iter().map(|b| b.1).collect::<Vec<_>>(),
-                            "entropy": entropy,
-                            "next_prob": next_prob,
-                        })
-                    })
-                    .collect();
-                if json {
-                    match last_row {
-                        Some(row) => println!("{}", json!({ "positions": rows, "attention": row })),
-                        None => println!("{}", serde_json::Value::Array(rows)),
-                    }
-                } else {
-                    for (i, row) in rows.iter().enumerate() {
-                        println!("{i}\t{row}");
-                    }
-                    if let Some(row) = last_row {
-                        println!("attention of the last token: {row:?}");
-                    }
-                }
-                Ok(())
+                super::score::run(&model.load()?, &ids, top, attention.as_deref(), json)
             }
         }
     }

@@ -9,6 +9,88 @@ use engine::thoughts::{strongest_vectors, Collection, Edit, PASSAGE_TOKENS};
 use engine::train::sae::{self, Sae, SaeConfig, SaeTrainer};
 use serde_json::json;
 
+#[derive(clap::Subcommand)]
+pub enum SaeAction {
+    /// Collect the hidden states of a text at one block and train an autoencoder on them; prints the
+    /// last values of the curves.
+    Train(TrainArgs),
+    /// The next-token distribution of every position with the block's hidden state replaced by the
+    /// reconstruction, the mean and zero: KL from the model as it is, per position.
+    Squeeze {
+        /// The autoencoder file.
+        #[arg(long)]
+        sae: PathBuf,
+        /// The text.
+        #[arg(long)]
+        text: String,
+        /// Replace the hidden state by itself instead (every KL must be 0).
+        #[arg(long)]
+        identity: bool,
+    },
+    /// Each token's reconstruction error and strongest features.
+    Read {
+        #[arg(long)]
+        sae: PathBuf,
+        #[arg(long)]
+        text: String,
+        /// Features per token.
+        #[arg(long, default_value_t = 3)]
+        top: usize,
+    },
+    /// The tokens that fire features most (over the built-in text, or `--text-file`).
+    Features {
+        #[arg(long)]
+        sae: PathBuf,
+        #[arg(long)]
+        text_file: Option<PathBuf>,
+        /// Which features (default: the first ten that fire).
+        #[arg(long, value_delimiter = ',')]
+        feature: Vec<usize>,
+        /// Tokens per feature.
+        #[arg(long, default_value_t = 8)]
+        top: usize,
+    },
+    /// A greedy answer as it is and with a feature's direction added to the block's hidden state.
+    Steer {
+        #[arg(long)]
+        sae: PathBuf,
+        /// The beginning to continue (read after the start token, no chat template).
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        feature: usize,
+        /// In the autoencoder's units (a hidden state's norm is about √width of the model).
+        #[arg(long, default_value_t = 8.0)]
+        strength: f32,
+        /// Tokens to write.
+        #[arg(long, default_value_t = 24)]
+        tokens: usize,
+        /// Also the probability of this word (its first token) right after the text.
+        #[arg(long)]
+        word: Option<String>,
+    },
+}
+
+/// Runs one `sae` action on the model.
+pub fn run(engine: &Engine, action: SaeAction, json: bool) -> Result<(), String> {
+    let open = |path: &Path| open(engine, path);
+    match action {
+        SaeAction::Train(args) => train(engine, &args, json),
+        SaeAction::Squeeze { sae, text, identity } => squeeze(engine, &open(&sae)?, &text, identity),
+        SaeAction::Read { sae, text, top } => read(engine, &open(&sae)?, &text, top),
+        SaeAction::Features { sae, text_file, feature, top } => {
+            let text = match &text_file {
+                Some(p) => Some(std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?),
+                None => None,
+            };
+            features(engine, &open(&sae)?, text.as_deref(), &feature, top)
+        }
+        SaeAction::Steer { sae, text, feature, strength, tokens, word } => {
+            steer(engine, &open(&sae)?, &text, (feature, strength), tokens, word.as_deref())
+        }
+    }
+}
+
 /// `sae train`'s arguments.
 #[derive(clap::Args)]
 pub struct TrainArgs {

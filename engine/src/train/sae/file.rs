@@ -42,7 +42,10 @@ pub fn load(bytes: &[u8]) -> Result<Sae, String> {
     let counts = [d, width * d, width, width * d, d];
     let expected = 20 + 4 * counts.iter().sum::<usize>();
     if rest.len() != expected {
-        return Err(format!("the file holds {} bytes after its magic line where its sizes need {expected}", rest.len()));
+        return Err(format!(
+            "the file holds {} bytes after its magic line where its sizes need {expected}",
+            rest.len()
+        ));
     }
     let mut values = rest[20..].chunks_exact(4).map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]));
     let mut take = |n: usize| -> Vec<f32> { values.by_ref().take(n).collect() };
@@ -55,7 +58,8 @@ pub fn load(bytes: &[u8]) -> Result<Sae, String> {
         w_dec: take(width * d),
         b_dec: take(d),
     };
-    let finite = [&sae.mean, &sae.w_enc, &sae.b_enc, &sae.w_dec, &sae.b_dec].iter().all(|p| p.iter().all(|x| x.is_finite()));
+    let finite =
+        [&sae.mean, &sae.w_enc, &sae.b_enc, &sae.w_dec, &sae.b_dec].iter().all(|p| p.iter().all(|x| x.is_finite()));
     if !finite {
         return Err("the file holds values that are not numbers".into());
     }

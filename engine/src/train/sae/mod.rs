@@ -82,7 +82,7 @@ impl Sae {
             return Err(format!("sizes out of range: width {width}, k {k}"));
         }
         let n = data.len() / d;
-        if n == 0 || data.len() % d != 0 {
+        if n == 0 || !data.len().is_multiple_of(d) {
             return Err("no hidden states to learn from".into());
         }
         let mut mean = vec![0.0f64; d];
@@ -349,4 +349,3 @@ impl SaeTrainer {
         self.last_fired.iter().filter(|&&at| self.seen - at >= DEAD_AFTER).count()
     }
 }
-

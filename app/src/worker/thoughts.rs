@@ -1,0 +1,326 @@
+//! The worker's side of the *Thoughts* view: the hidden states collected, the sparse autoencoder
+//! trained in slices (the worker answers other requests between them), answers written with and
+//! without the squeeze, a feature's card, the file. Training pauses while the model writes.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use engine::generate::Engine;
+use engine::thoughts::{strongest_for, Collection, Edit, PASSAGE_TOKENS};
+use engine::train::sae::{self, Sae, SaeConfig, SaeTrainer};
+use gloo_worker::{HandlerId, WorkerScope};
+
+use super::EngineWorker;
+use crate::protocol::Response;
+use crate::thoughts::{ReadToken, SaeProgress, ThoughtsRequest, ThoughtsResponse, Way, Written};
+
+/// Milliseconds of training between two reports (and two chances for other requests).
+const SLICE_MS: f64 = 150.0;
+/// The held-out fraction of variance unexplained is measured on this many vectors, every few seconds.
+const HELD_OUT_SAMPLE: usize = 96;
+const HELD_OUT_EVERY_MS: f64 = 3000.0;
+/// Features shown per token of the reading.
+const READ_TOP: usize = 3;
+
+/// What the worker keeps for the view.
+#[derive(Debug, Default)]
+pub struct ThoughtsWork {
+    collection: Collection,
+    trainer: Option<SaeTrainer>,
+    running: bool,
+    /// Bumped to end a training loop or a collection that is no longer wanted.
+    generation: u64,
+}
+
+type Work = Rc<RefCell<ThoughtsWork>>;
+
+/// Handles one request of the view.
+pub fn handle(
+    engine: Rc<Engine>,
+    work: &Work,
+    request: ThoughtsRequest,
+    scope: WorkerScope<EngineWorker>,
+    from: HandlerId,
+) {
+    let say = move |scope: &WorkerScope<EngineWorker>, r: ThoughtsResponse| scope.respond(from, Response::Thoughts(r));
+    let work = Rc::clone(work);
+    match request {
+        ThoughtsRequest::Collect { layer, text } => wasm_bindgen_futures::spawn_local(async move {
+            if let Err(why) = collect(&engine, &work, layer, text, &scope, from).await {
+                say(&scope, ThoughtsResponse::Refused(why));
+            }
+        }),
+        ThoughtsRequest::Train { expansion, k } => {
+            let started = {
+                let mut w = work.borrow_mut();
+                let d = engine.model.config.n_embd;
+                let config = SaeConfig { d, width: expansion.clamp(1, 32) * d, k, layer: w.collection.layer };
+                if w.collection.train.len() < 64 * d {
+                    Err("collect the hidden states of a text first".to_owned())
+                } else {
+                    Sae::new(config, &w.collection.train, 1).map(|sae| {
+                        w.trainer = Some(SaeTrainer::new(sae, 1));
+                        config
+                    })
+                }
+            };
+            match started {
+                Ok(c) => {
+                    say(&scope, ThoughtsResponse::Ready { layer: c.layer, width: c.width, k: c.k, loaded: false });
+                    run(&work, true, scope, from);
+                }
+                Err(why) => say(&scope, ThoughtsResponse::Refused(why)),
+            }
+        }
+        ThoughtsRequest::Run(on) => run(&work, on, scope, from),
+        ThoughtsRequest::Write { prompt, max_tokens, steer } => wasm_bindgen_futures::spawn_local(async move {
+            let was_running = work.borrow().running;
+            run(&work, false, scope.clone(), from);
+            if let Err(why) = write(&engine, &work, &prompt, max_tokens, steer, &scope, from).await {
+                say(&scope, ThoughtsResponse::Refused(why));
+            }
+            say(&scope, ThoughtsResponse::WriteDone);
+            if was_running {
+                run(&work, true, scope, from);
+            }
+        }),
+        ThoughtsRequest::Card(feature) => say(&scope, card(&engine, &work.borrow(), feature)),
+        ThoughtsRequest::Save => say(
+            &scope,
+            match &work.borrow().trainer {
+                Some(t) => ThoughtsResponse::Saved(sae::save(&t.sae)),
+                None => ThoughtsResponse::Refused("no autoencoder has been trained yet".into()),
+            },
+        ),
+        ThoughtsRequest::Load(bytes) => {
+            let opened = sae::load(&bytes).and_then(|s| engine.check_sae(&s).map(|()| s).map_err(|e| e.to_string()));
+            match opened {
+                Ok(sae) => {
+                    let c = sae.config;
+                    run(&work, false, scope.clone(), from);
+                    let mut w = work.borrow_mut();
+                    if w.collection.layer != c.layer {
+                        w.collection = Collection::new(c.layer);
+                    }
+                    w.trainer = Some(SaeTrainer::new(sae, 1));
+                    say(&scope, ThoughtsResponse::Ready { layer: c.layer, width: c.width, k: c.k, loaded: true });
+                }
+                Err(why) => say(&scope, ThoughtsResponse::Refused(why)),
+            }
+        }
+    }
+}
+
+/// Reads the passages of the text at `layer`, reporting every few passages.
+async fn collect(
+    engine: &Engine,
+    work: &Work,
+    layer: usize,
+    text: Option<String>,
+    scope: &WorkerScope<EngineWorker>,
+    from: HandlerId,
+) -> Result<(), String> {
+    let err = |e: engine::EngineError| e.to_string();
+    let passages = match text.as_deref().map(str::trim) {
+        Some("") => return Err("the text is empty".into()),
+        Some(text) => engine.passages(text, PASSAGE_TOKENS).map_err(err)?,
+        None => engine.built_in_passages().map_err(err)?,
+    };
+    if layer >= engine.model.config.n_layer {
+        return Err(format!("the model has {} blocks", engine.model.config.n_layer));
+    }
+    let generation = {
+        let mut w = work.borrow_mut();
+        w.running = false;
+        w.generation += 1;
+        w.collection = Collection::new(layer);
+        w.generation
+    };
+    let d = engine.model.config.n_embd;
+    let started = js_sys::Date::now();
+    let mut last = started;
+    for (i, passage) in passages.iter().enumerate() {
+        let kept = {
+            let mut w = work.borrow_mut();
+            if w.generation != generation {
+                return Ok(()); // a newer request took over
+            }
+            w.collection.read(engine, passage).map_err(err)?
+        };
+        let now = js_sys::Date::now();
+        let done = kept == 0 || i + 1 == passages.len();
+        if done || now - last > 300.0 {
+            last = now;
+            let w = work.borrow();
+            let c = &w.collection;
+            scope.respond(
+                from,
+                Response::Thoughts(ThoughtsResponse::Collected {
+                    layer,
+                    vectors: c.train.len() / d,
+                    held_out: c.held_out.len() / d,
+                    bytes: (c.train.len() + c.held_out.len()) * 4,
+                    tokens_per_s: (c.len(d) as f64 / ((now - started) / 1000.0).max(1e-3)) as f32,
+                    done,
+                }),
+            );
+        }
+        if done {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(0).await;
+    }
+    Ok(())
+}
+
+/// Starts (`on`) or pauses the training loop.
+fn run(work: &Work, on: bool, scope: WorkerScope<EngineWorker>, from: HandlerId) {
+    let generation = {
+        let mut w = work.borrow_mut();
+        if w.trainer.is_none() || w.running == on {
+            return;
+        }
+        w.running = on;
+        w.generation += 1;
+        w.generation
+    };
+    if !on {
+        return;
+    }
+    let work = Rc::clone(work);
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut last_held_out = f64::NEG_INFINITY;
+        loop {
+            let progress = {
+                let mut guard = work.borrow_mut();
+                let w = &mut *guard;
+                let (Some(trainer), true) = (w.trainer.as_mut(), w.running && w.generation == generation) else {
+                    break;
+                };
+                let start = js_sys::Date::now();
+                let (mut steps, mut fvu, mut active) = (0, 0.0, 0.0);
+                while js_sys::Date::now() - start < SLICE_MS {
+                    let stats = trainer.step(&w.collection.train);
+                    steps += 1;
+                    fvu += stats.fvu;
+                    active += stats.active;
+                }
+                let elapsed = js_sys::Date::now() - start;
+                let now = js_sys::Date::now();
+                let held = &w.collection.held_out;
+                let held_out_fvu = (now - last_held_out > HELD_OUT_EVERY_MS && !held.is_empty()).then(|| {
+                    last_held_out = now;
+                    trainer.sae.fvu(&held[..held.len().min(HELD_OUT_SAMPLE * trainer.sae.config.d)])
+                });
+                SaeProgress {
+                    step: trainer.seen / trainer.batch,
+                    fvu: fvu / steps as f32,
+                    held_out_fvu,
+                    active: active / steps as f32,
+                    dead: trainer.dead(),
+                    vectors_per_s: (steps * trainer.batch) as f32 / (elapsed as f32 / 1000.0).max(1e-3),
+                    running: true,
+                }
+            };
+            scope.respond(from, Response::Thoughts(ThoughtsResponse::Progress(progress)));
+            gloo_timers::future::TimeoutFuture::new(0).await;
+        }
+        // Say it stopped (the last figures, not running).
+        let w = work.borrow();
+        if let Some(t) = &w.trainer {
+            if w.generation == generation || !w.running {
+                let p = SaeProgress {
+                    step: t.seen / t.batch,
+                    fvu: f32::NAN,
+                    held_out_fvu: None,
+                    active: f32::NAN,
+                    dead: t.dead(),
+                    vectors_per_s: 0.0,
+                    running: false,
+                };
+                scope.respond(from, Response::Thoughts(ThoughtsResponse::Progress(p)));
+            }
+        }
+    });
+}
+
+/// Writes the answers one after the other, token by token, then reads the plain one through the
+/// autoencoder; the plain answer's hidden states join the collection.
+async fn write(
+    engine: &Engine,
+    work: &Work,
+    prompt: &str,
+    max_tokens: usize,
+    steer: Option<(usize, f32)>,
+    scope: &WorkerScope<EngineWorker>,
+    from: HandlerId,
+) -> Result<(), String> {
+    let err = |e: engine::EngineError| e.to_string();
+    if prompt.trim().is_empty() {
+        return Err("write a beginning for the model to continue".into());
+    }
+    let sae = match &work.borrow().trainer {
+        Some(t) => t.sae.clone(),
+        None => return Err("no autoencoder has been trained yet".into()),
+    };
+    let ids = engine.passages(prompt, usize::MAX).map_err(err)?.remove(0);
+    if ids.len() + max_tokens > engine.model.config.n_ctx {
+        return Err(format!("the beginning is too long: {} tokens", ids.len()));
+    }
+    let mut ways = vec![(Way::Plain, Edit::Keep), (Way::Squeezed, Edit::Squeeze(&sae)), (Way::Mean, Edit::Mean(&sae))];
+    if let Some((feature, strength)) = steer.filter(|&(f, _)| f < sae.config.width) {
+        ways.push((Way::Steered, Edit::Steer { sae: &sae, feature, strength }));
+    }
+    let mut plain = Vec::new();
+    for (way, edit) in ways {
+        let mut writer = engine.write_edited(&ids, edit, max_tokens).map_err(err)?;
+        while let Some(step) = writer.step().map_err(err)? {
+            if way == Way::Plain {
+                plain.push(step.id);
+            }
+            let text = engine.tokenizer.token_label(step.id).unwrap_or_default();
+            let token = Written { text, kl: step.kl, changed: step.id != step.plain_id };
+            scope.respond(from, Response::Thoughts(ThoughtsResponse::Token(way, token)));
+            gloo_timers::future::TimeoutFuture::new(0).await;
+        }
+    }
+    let all: Vec<u32> = ids.iter().chain(&plain).copied().collect();
+    let thoughts = engine.read_through(&all, &sae, READ_TOP).map_err(err)?;
+    let reading = all[1..]
+        .iter()
+        .zip(thoughts)
+        .map(|(&id, t)| ReadToken {
+            text: engine.tokenizer.token_label(id).unwrap_or_default(),
+            error: t.error,
+            features: t.features,
+        })
+        .collect();
+    scope.respond(from, Response::Thoughts(ThoughtsResponse::Reading(reading)));
+    let mut w = work.borrow_mut();
+    if w.collection.layer == sae.config.layer && !w.collection.is_empty() {
+        w.collection.read(engine, &all).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A feature's strongest tokens among the collected training vectors.
+fn card(engine: &Engine, w: &ThoughtsWork, feature: usize) -> ThoughtsResponse {
+    let Some(t) = &w.trainer else { return ThoughtsResponse::Refused("no autoencoder has been trained yet".into()) };
+    if feature >= t.sae.config.width {
+        return ThoughtsResponse::Refused(format!("the autoencoder has {} features", t.sae.config.width));
+    }
+    if w.collection.layer != t.sae.config.layer || w.collection.train.is_empty() {
+        return ThoughtsResponse::Refused(
+            "collect the hidden states of a text at the autoencoder's block first".into(),
+        );
+    }
+    let label = |ids: &[u32]| engine.tokenizer.decode(ids).unwrap_or_default();
+    let top = strongest_for(&t.sae, &w.collection.train, feature, 8, 400)
+        .into_iter()
+        .map(|(i, z)| {
+            let (context, token) = w.collection.context(w.collection.train_from[i], 8);
+            (label(context), label(&[token]), z)
+        })
+        .collect();
+    ThoughtsResponse::Card(feature, top)
+}
