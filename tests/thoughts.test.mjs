@@ -1,0 +1,92 @@
+// The Thoughts view end to end, in French: the page reads the built-in text at a layer, trains a sparse
+// autoencoder for 30 s (the curves fall), writes as it is / squeezed / with the mean (the squeeze moves
+// the next word far less than the mean), reads the answer's tokens through the autoencoder exactly as
+// `glassbox sae read` does with the file the page saves, shows a feature's card, steers with it, opens
+// its own file again, and refuses a foreign file with a French sentence.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { explained, launch, openPage, screenshot, waitForModel } from "./browser.mjs";
+
+const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
+const MODEL = process.env.GLASSBOX_MODEL;
+// Both sides read the hidden states on the 8-bit path over 11 blocks, in different summation orders (native
+// AVX2 here, wasm SIMD there; the words test measures 2e-3 to 4e-3 on cosines for the same reason): the
+// per-token share lost, 0.1 to 0.5, agrees within 1e-2 (measured 4.5e-3).
+const ERROR_TOLERANCE = 1e-2;
+
+const attr = async (page, id, name) => page.getByTestId(id).getAttribute(name);
+
+test("the page trains a sparse autoencoder on the model's thoughts, squeezes an answer through it and reads it as the CLI does", async () => {
+  const context = await launch();
+  try {
+    const page = await openPage(context, "#thoughts");
+    await page.getByTestId("lang-fr").click();
+    await waitForModel(page);
+    await explained(page, "thoughts", async () => {
+      await page.getByTestId("thoughts-collect").click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-collected"]')?.dataset.done === "true", null, { timeout: 180_000 });
+      const vectors = Number(await attr(page, "thoughts-collected", "data-vectors"));
+      assert.ok(vectors > 3000, `hidden states kept: ${vectors}`);
+
+      await page.getByTestId("thoughts-train").click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-status"]')?.dataset.heldOut, null, { timeout: 30_000 });
+      const firstHeldOut = Number(await attr(page, "thoughts-status", "data-held-out"));
+      await page.waitForTimeout(30_000);
+      // Paused, so that the file saved below is the autoencoder that reads the answer.
+      await page.getByTestId("thoughts-run").click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-run"]')?.textContent.includes("Reprendre"), null, { timeout: 10_000 });
+      const heldOut = Number(await attr(page, "thoughts-status", "data-held-out"));
+      const steps = Number(await attr(page, "thoughts-status", "data-step"));
+      console.log(`# 30 s of training: ${steps} steps, held-out share lost ${firstHeldOut.toFixed(3)} → ${heldOut.toFixed(3)}`);
+      assert.ok(heldOut < firstHeldOut && heldOut < 0.6, `the held-out curve falls: ${firstHeldOut} → ${heldOut}`);
+      assert.ok((await page.locator('[data-testid="thoughts-curves"] polyline.held').getAttribute("points")).split(" ").length >= 5);
+
+      const prompt = "Il était une fois, au bord de la mer,";
+      await page.getByTestId("thoughts-prompt").fill(prompt);
+      await page.getByTestId("thoughts-write").click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="thoughts-reading"] .read-token').length > 0, null, { timeout: 120_000 });
+      const kl = async (i) => Number(await page.getByTestId(`thoughts-answer-${i}`).getAttribute("data-kl"));
+      const [plain, squeezed, mean] = [await kl(0), await kl(1), await kl(2)];
+      console.log(`# mean KL per token: as it is ${plain}, squeezed ${squeezed.toFixed(3)}, mean thought ${mean.toFixed(3)}`);
+      assert.equal(plain, 0, "the model as it is does not move from itself");
+      assert.ok(squeezed < 0.5 * mean, "the squeeze moves the next word far less than the floor");
+
+      // The page's reading of the beginning's tokens = `glassbox sae read` with the file the page saves.
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("thoughts-save").click()]);
+      const saved = join(tmpdir(), `glassbox-thoughts-${process.pid}.sae`);
+      await download.saveAs(saved);
+      const cli = JSON.parse(execFileSync(CLI, ["sae", "--model", MODEL, "read", "--sae", saved, "--text", prompt, "--top", "3"]).toString());
+      const pageErrors = (await page.locator('[data-testid="thoughts-reading"] .read-token').evaluateAll((els) => els.map((e) => Number(e.dataset.error))));
+      const compared = cli.tokens.length - 1; // the last token of the beginning may merge with the answer's first
+      let worst = 0;
+      for (let i = 0; i < compared; i++) worst = Math.max(worst, Math.abs(pageErrors[i] - cli.tokens[i].error));
+      console.log(`# reading of ${compared} tokens, page vs CLI: max |Δ error| ${worst.toExponential(1)}`);
+      assert.ok(compared >= 8 && worst < ERROR_TOLERANCE, `${worst}`);
+
+      // A feature's card, then writing with it added.
+      await page.locator('[data-testid="thoughts-reading"] button.feature').first().click();
+      await page.getByTestId("thoughts-card").locator("li").first().waitFor({ timeout: 30_000 });
+      await page.getByTestId("thoughts-steer").click();
+      await page.getByTestId("thoughts-answer-3").waitFor({ timeout: 120_000 });
+      await page.waitForFunction(() => !document.querySelector('[data-testid="thoughts-write"]').disabled, null, { timeout: 120_000 });
+      await screenshot(page, "thoughts-fr");
+
+      // The saved file opens again; a foreign file is refused in French, and the autoencoder stays.
+      await page.getByTestId("thoughts-open").setInputFiles(saved);
+      await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-ready"]')?.textContent.includes("fichier"), null, { timeout: 30_000 });
+      const foreign = join(tmpdir(), `glassbox-foreign-${process.pid}.sae`);
+      writeFileSync(foreign, "GGUF not an autoencoder");
+      await page.getByTestId("thoughts-open").setInputFiles(foreign);
+      await page.getByTestId("thoughts-refused").waitFor({ state: "visible", timeout: 10_000 });
+      assert.match(await page.getByTestId("thoughts-refused").textContent(), /n’est pas un autoencodeur de Glassbox/);
+      assert.match(await page.getByTestId("thoughts-ready").textContent(), /4\D?608 caractéristiques/);
+      assert.deepEqual(page.errors, []);
+    });
+  } finally {
+    await context.close();
+  }
+});
