@@ -113,6 +113,12 @@ async function checkView(page, action) {
       await page.waitForFunction(() => Number(document.querySelector('[data-testid="pretrain-status"]')?.dataset.step) >= 1, null, { timeout: 60_000 });
       return `pretrain: ${await page.getByTestId("pretrain-text").inputValue()}, ${await page.getByTestId("pretrain-status").textContent()}`;
     }
+    case "thoughts": {
+      assert.ok(await visible(page, "thoughts"), "the Thoughts view is shown");
+      // It reads the built-in text (half a minute here), then trains.
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="thoughts-status"]')?.dataset.step) >= 1, null, { timeout: 180_000 });
+      return `thoughts: ${await page.getByTestId("thoughts-collected").textContent()}; ${await page.getByTestId("thoughts-status").textContent()}`;
+    }
     case "scale":
       assert.ok(await visible(page, "scale"), "the scale view is shown");
       assert.equal(await page.locator('[data-testid="scale"] .log-bars li').count(), 8);

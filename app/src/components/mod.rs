@@ -108,7 +108,7 @@ pub fn App() -> impl IntoView {
         }
     });
     // The *Thoughts* view is drawn the first time it is shown; its training pauses while it is hidden.
-    let thoughts_shown = Signal::derive(move || page() == Page::Thoughts);
+    let thoughts_shown = Signal::derive(move || page() == Page::Thoughts || shows(&[Pane::Thoughts]));
     let thoughts_seen = RwSignal::new(false);
     Effect::new(move |_| {
         if thoughts_shown.get() {

@@ -42,7 +42,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         },
         question: "Which word does \"she\" refer to? How could a model guess it without knowing any grammar?",
         notes: "This head was found by trying all 270 heads of the model (30 layers × 9 heads): nobody programmed it; it appeared during training. It is not infallible: in \"Tom lent Mary his bike, so she gave him a cake\" it looks at \"Tom\" more than at \"Mary\" — it mostly learned to find the subject of the sentence. Type that sentence in the explorer's reading box to see it. Click another token (Tokens view) to see what it looks at; \"Hide the first token\" removes the \"attention sink\" where many heads park their unused weight.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "t4",
@@ -81,7 +81,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Game { text: "Once upon a time, there was a little" },
         question: "What probability does the model give to \"girl\"? And to your favourite word?",
         notes: "Let the class guess before revealing. A word of several tokens gets the product of its pieces' probabilities, and the page says so. Auto carries on by itself at the chosen pace; Undo goes back. The model does not know the continuation: it gives a distribution, and something must still choose (the Chat chapter).",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "g2",
@@ -103,7 +103,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Lab { digits: false, latent: 2, generate: true },
         question: "Are these faces copies of the examples? How could you check?",
         notes: "Press Generate a few times. The Morph sliders show what each number of the code controls (smile, eye size…). Deepfakes rest on generative models of the same family, trained on millions of faces. A GPT generates too: it draws each token at random from the distribution it predicts (the Chat chapter).",
-        minutes: 3,
+        minutes: 2,
     },
     Step {
         id: "g4",
@@ -114,6 +114,17 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Fill { text: "It is raining, take your ___.", candidates: &["umbrella", "hat", "bike", "dog"] },
         question: "How did you guess the hidden word? Does the model do it the same way?",
         notes: "The model reads left to right: to take the words after the blank into account, the page has it read the whole completed sentence once per candidate and compares the probabilities (the bars are normalised over the candidates). It adds words of its own: those it would predict from the beginning of the sentence alone — often small words, since it cannot see the end. Models like BERT are trained on exactly this game, with words hidden at random; GPT on its \"next word\" variant. Try \"The sun rises in the ___.\" with east, west, north, south. \"See what the word looks at\" opens attention on the completed sentence.",
+        minutes: 3,
+    },
+    Step {
+        id: "g5",
+        chapter: Chapter::G,
+        title: "The model's thoughts through a bottleneck",
+        body: "For every word, the model passes 576 numbers from layer to layer: its \"thought\" at that moment. A sparse autoencoder learns to sum it up by lighting a few dozen features among thousands, then to rebuild it. Then the model writes with the rebuilt thought in place of the real one: if it writes almost the same text, the summary kept what matters.",
+        action_label: "Read a text and train the autoencoder",
+        action: Action::Thoughts,
+        question: "If a feature lights up only on \"sea\", is the model \"thinking\" about the sea?",
+        notes: "Reading takes half a minute, then the curves fall: 1 means nothing is kept, 0 that everything is. After 30 seconds, click \"Write\": the reconstruction column changes few words, the mean-thought column (everything wiped) derails completely. Click a feature under a token to see where it lights up, then \"Write with it added\": the text leans towards it. Researchers use this method to try to read the inside of large models; it does not say why a feature exists, only where it lights up.",
         minutes: 3,
     },
     Step {

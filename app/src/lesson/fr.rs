@@ -43,7 +43,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         },
         question: "À quel mot « elle » renvoie-t-il ? Comment le modèle pourrait-il le deviner sans connaître la grammaire ?",
         notes: "Cette tête a été trouvée en essayant les 270 têtes du modèle (30 couches × 9 têtes) : personne ne l’a programmée, elle est apparue pendant l’entraînement. Elle n’est pas infaillible : dans « Tom a prêté son vélo à Marie, alors elle lui a offert un gâteau », elle regarde « Tom » à 80 % — elle a surtout appris à chercher le sujet de la phrase, pas à accorder le genre (essayez-le au chapitre suivant, dans le texte du jeu, ou ici en changeant la phrase). Cliquez sur un autre token de la phrase (vue Tokens) pour voir ce qu’il regarde ; « Masquer le premier token » retire le « puits d’attention » où beaucoup de têtes déposent leur poids inutilisé.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "t4",
@@ -82,7 +82,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Game { text: "Un, deux, trois, quatre," },
         question: "Quelle probabilité le modèle donne-t-il à « cinq » ? Et à votre mot préféré ?",
         notes: "Faites deviner avant de révéler. « cinq » est coupé en deux tokens (« cin » + « q ») : sa probabilité est le produit des deux, et la page le dit. Ce modèle a lu surtout de l’anglais : en français, il hésite beaucoup (une longue traîne de barres basses) — c’est une occasion de parler des données d’entraînement (chapitre P). « Auto » continue seul au rythme choisi ; « Annuler » revient en arrière.",
-        minutes: 4,
+        minutes: 3,
     },
     Step {
         id: "g2",
@@ -104,7 +104,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Lab { digits: false, latent: 2, generate: true },
         question: "Ces visages sont-ils des copies des exemples ? Comment le vérifier ?",
         notes: "Cliquez plusieurs fois sur « Générer ». Les curseurs « Transformer » montrent ce que commande chaque nombre du code (sourire, taille des yeux…). Les hypertrucages (deepfakes) reposent sur des modèles génératifs de la même famille, entraînés sur des millions de visages. Un GPT génère aussi : il tire chaque token au hasard dans la distribution qu’il prédit (chapitre Chat).",
-        minutes: 3,
+        minutes: 2,
     },
     Step {
         id: "g4",
@@ -115,6 +115,17 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action: Action::Fill { text: "Paris est la capitale de la ___.", candidates: &["France", "Italie", "Espagne", "lune"] },
         question: "Comment avez-vous deviné le mot caché ? Le modèle s’y prend-il de la même façon ?",
         notes: "Le modèle lit de gauche à droite : pour tenir compte des mots qui suivent le trou, la page lui fait lire la phrase complète une fois par candidat et compare les probabilités (les barres sont normalisées sur les candidats). Il ajoute ses propres mots : ceux qu’il prédirait en ne voyant que le début de la phrase — souvent des petits mots, puisqu’il ignore la fin. Des modèles comme BERT sont entraînés exactement à ce jeu, sur des mots masqués au hasard ; GPT à sa variante « mot suivant ». Essayez « Le chat boit du ___. » avec lait, vin, café ; ou « Le soleil se lève à l’___. » : le modèle y propose « air », qui lui semble plus probable que « est ». « Voir ce que regarde le mot » ouvre l’attention sur la phrase complétée.",
+        minutes: 3,
+    },
+    Step {
+        id: "g5",
+        chapter: Chapter::G,
+        title: "Les pensées du modèle dans un goulot",
+        body: "À chaque mot, le modèle fait circuler 576 nombres d’une couche à l’autre : sa « pensée » du moment. Un autoencodeur creux apprend à la résumer en allumant quelques dizaines de caractéristiques parmi des milliers, puis à la reconstruire. On laisse ensuite le modèle écrire avec la pensée reconstruite à la place de la vraie : s’il écrit presque la même chose, le résumé a gardé l’essentiel.",
+        action_label: "Lire un texte et entraîner l’autoencodeur",
+        action: Action::Thoughts,
+        question: "Une caractéristique qui ne s’allume que sur « mer », est-ce que le modèle « pense » à la mer ?",
+        notes: "La lecture prend une demi-minute, puis les courbes descendent : 1 veut dire que rien n’est gardé, 0 que tout l’est. Après 30 secondes, cliquez « Écrire » : la colonne « reconstruction » change peu de mots, la colonne « pensée moyenne » (tout effacé) déraille complètement. Cliquez une caractéristique sous un mot pour voir où elle s’allume, puis « Écrire en l’ajoutant » : le texte penche vers elle. C’est la méthode avec laquelle les chercheurs tentent de lire l’intérieur des grands modèles ; elle ne dit pas pourquoi une caractéristique existe, seulement où elle s’allume.",
         minutes: 3,
     },
     Step {

@@ -116,6 +116,9 @@ pub enum Action {
         /// The French stories rather than the sonnets.
         french: bool,
     },
+    /// The *Thoughts* view reads the built-in text at its default layer, then trains its sparse
+    /// autoencoder.
+    Thoughts,
     /// Pre-training at three scales, with the figures' sources.
     Scale,
     /// Every request the page and its workers made, and where it went.
@@ -137,6 +140,7 @@ impl Action {
             Self::Prefer { .. } => "prefer",
             Self::Lab { .. } => "lab",
             Self::Pretrain { .. } => "pretrain",
+            Self::Thoughts => "thoughts",
             Self::Scale => "scale",
             Self::Privacy => "privacy",
         }
@@ -151,7 +155,12 @@ impl Action {
             | Self::Fill { text, .. }
             | Self::Lens { text } => Some(text),
             Self::Ask { question } | Self::Doubt { question } | Self::Prefer { question } => Some(question),
-            Self::Lab { .. } | Self::Pretrain { .. } | Self::Scale | Self::Privacy | Self::Words { .. } => None,
+            Self::Lab { .. }
+            | Self::Pretrain { .. }
+            | Self::Thoughts
+            | Self::Scale
+            | Self::Privacy
+            | Self::Words { .. } => None,
         }
     }
 }
@@ -180,7 +189,7 @@ pub struct Step {
 }
 
 /// How many steps the lesson has.
-pub const STEP_COUNT: usize = 17;
+pub const STEP_COUNT: usize = 18;
 
 /// The lesson in `lang`.
 pub fn steps(lang: Lang) -> &'static [Step; STEP_COUNT] {

@@ -43,6 +43,8 @@ pub enum Pane {
     Lab,
     /// The pre-training lab.
     Pretrain,
+    /// The model's thoughts through a sparse autoencoder.
+    Thoughts,
     /// Pre-training at three scales.
     Scale,
     /// The requests log.
@@ -75,6 +77,8 @@ pub struct Teach {
     pub doubt: RwSignal<Doubt>,
     /// The *Thoughts* view.
     pub thoughts: RwSignal<crate::thoughts::Thoughts>,
+    /// Bumped by a lesson step: read the built-in text, then train.
+    pub thoughts_start: RwSignal<u64>,
     /// The preference game.
     pub prefer: RwSignal<Prefer>,
     /// A text the model read for the explorer (shown instead of the last answer until the next one).
@@ -121,6 +125,7 @@ impl Teach {
             words: RwSignal::new(Words::default()),
             doubt: RwSignal::new(Doubt::default()),
             thoughts: RwSignal::new(Default::default()),
+            thoughts_start: RwSignal::new(0),
             prefer: RwSignal::new(Prefer::default()),
             reading: RwSignal::new(None),
             lab_setup: RwSignal::new(LabSetup {
@@ -221,6 +226,10 @@ impl AppState {
             Action::Pretrain { french } => {
                 t.pretrain_text.update(|(n, f)| (*n, *f) = (*n + 1, french));
                 t.pane.set(Some(Pane::Pretrain));
+            }
+            Action::Thoughts => {
+                t.thoughts_start.update(|n| *n += 1);
+                t.pane.set(Some(Pane::Thoughts));
             }
             Action::Scale => t.pane.set(Some(Pane::Scale)),
             Action::Privacy => t.pane.set(Some(Pane::Privacy)),

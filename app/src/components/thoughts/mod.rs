@@ -59,6 +59,32 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
         }
     });
     let collect = move |_| state.thoughts(ThoughtsRequest::Collect { layer: layer(), text: c.own.get_untracked() });
+    // A lesson step reads the built-in text (unless it was read at this layer) and trains once it is read.
+    let train_when_read = StoredValue::new(false);
+    Effect::new(move |_| {
+        if state.teach.thoughts_start.get() == 0 || !ready() {
+            return;
+        }
+        let (read, trained) = thoughts.with_untracked(|t| {
+            let read =
+                matches!(&t.collected, Some(ThoughtsResponse::Collected { layer: l, done: true, .. }) if *l == layer());
+            (read, t.ready.is_some())
+        });
+        if !read {
+            train_when_read.set_value(true);
+            c.own.set(None);
+            state.thoughts(ThoughtsRequest::Collect { layer: layer(), text: None });
+        } else if !trained {
+            state.thoughts(ThoughtsRequest::Train { expansion: c.expansion.get_untracked(), k: c.k.get_untracked() });
+        }
+    });
+    Effect::new(move |_| {
+        let done = thoughts.with(|t| matches!(&t.collected, Some(ThoughtsResponse::Collected { done: true, .. })));
+        if done && train_when_read.get_value() {
+            train_when_read.set_value(false);
+            state.thoughts(ThoughtsRequest::Train { expansion: c.expansion.get_untracked(), k: c.k.get_untracked() });
+        }
+    });
     let open_file = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
@@ -103,6 +129,7 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
                     {move || ht().text}
                     <select
                         data-testid="thoughts-text"
+                        prop:value=move || if c.own.with(Option::is_some) { "own" } else { "built-in" }
                         on:change=move |ev| c.own.set((event_target_value(&ev) == "own").then(String::new))
                     >
                         <option value="built-in">{move || ht().built_in}</option>
