@@ -177,7 +177,7 @@ for (const lang of ["fr", "en"]) {
         }
         await page.waitForFunction((prev) => document.querySelector('[data-testid="lesson"]').dataset.step !== prev, id);
       }
-      assert.equal(ids.length, 17);
+      assert.equal(ids.length, 18);
       assert.deepEqual(ids.slice(0, 3), ["t1", "t2", "t3"]);
       // ← goes back; an address opens its step directly.
       await page.keyboard.press("ArrowLeft");

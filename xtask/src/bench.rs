@@ -178,7 +178,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
     Ok(())
 }
 
-fn cargo(args: &[&str]) -> Result<()> {
+pub(crate) fn cargo(args: &[&str]) -> Result<()> {
     let status = Command::new("cargo").args(args).status()?;
     if !status.success() {
         bail!("cargo {} failed", args.join(" "));
@@ -395,7 +395,7 @@ fn ensure_llama_cpp() -> Result<PathBuf> {
 }
 
 /// The JSON value on the last line of a command's stdout.
-fn json_of(cmd: &mut Command) -> Result<Value> {
+pub(crate) fn json_of(cmd: &mut Command) -> Result<Value> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -3,6 +3,7 @@
 //! into a cache shared by every clone, and skipped when the right version is already there.
 
 mod bench;
+mod bench_thoughts;
 mod dist;
 mod model;
 mod serve;
@@ -27,6 +28,7 @@ usage: cargo xtask <command>
   bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
   bench app [--runs N]  the app in headless Chromium: page open → first token, frame time, cost of tracing
   bench pretrain [--runs N] [--seconds S]  the pre-training lab: characters/s natively and in the page, held-out loss after 60 s and S s
+  bench thoughts [--runs N] [--seconds S]  the Thoughts view's sparse autoencoder: vectors/s natively and in the page, held-out share lost and KL at two widths, the squeeze's cost on decoding
   model              fetch and verify the default model; print its path
   setup              install every missing tool, nothing else
 
@@ -94,6 +96,12 @@ fn run() -> Result<()> {
                     None => 300,
                 };
                 bench::run_pretrain(&root, runs.min(5), seconds)
+            } else if args.iter().any(|a| a == "thoughts") {
+                let seconds = match args.iter().position(|a| a == "--seconds") {
+                    Some(i) => args.get(i + 1).and_then(|s| s.parse().ok()).context("--seconds needs a number")?,
+                    None => 60,
+                };
+                bench_thoughts::run(&root, runs, seconds)
             } else if args.iter().any(|a| a == "app") {
                 bench::run_app(&root, runs)
             } else {

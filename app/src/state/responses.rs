@@ -28,6 +28,8 @@ impl AppState {
                 self.requests.update_value(|r| *r = ViewRequests::default());
                 self.model.set(ModelState::Ready { name, bytes, placement: backend, from_cache });
                 self.teach.model_ready_at.set(Some(js_sys::Date::now()));
+                // The worker dropped the hidden states and the autoencoder of the model before.
+                self.teach.thoughts.set(Default::default());
                 self.ask_queued();
                 if self.teach.game.with_untracked(|g| g.prediction.is_none()) {
                     self.predict(None);

@@ -238,6 +238,26 @@ impl Engine {
             .collect())
     }
 
+    /// Writes greedily after `prompt` with `edit` alone (one cache: what the squeeze costs a token), up to
+    /// `max_tokens` or the end-of-text token.
+    pub fn write_alone(&self, prompt: &[u32], edit: Edit, max_tokens: usize) -> Result<Vec<u32>> {
+        if prompt.is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        let mut cache = self.model.new_cache((prompt.len() + max_tokens).min(self.model.config.n_ctx));
+        let mut logits = self.edited_pass(&mut cache, prompt, LogitsFor::Last, edit)?;
+        let mut out = Vec::new();
+        while out.len() < max_tokens && cache.len() < cache.capacity() {
+            let (id, _) = top_k(&logits, 1)[0];
+            out.push(id);
+            if Some(id) == self.tokenizer.eos {
+                break;
+            }
+            logits = self.edited_pass(&mut cache, &[id], LogitsFor::Last, edit)?;
+        }
+        Ok(out)
+    }
+
     /// Starts writing greedily after `prompt` with `edit`, in step with the model as it is.
     pub fn write_edited<'e>(&'e self, prompt: &[u32], edit: Edit<'e>, max_tokens: usize) -> Result<EditedWriter<'e>> {
         if prompt.is_empty() {

@@ -53,6 +53,11 @@ pub(super) fn Curves(thoughts: RwSignal<Thoughts>, lang: Signal<Lang>) -> impl I
     }
 }
 
+/// A token's text with its line breaks shown as ↵ (an answer of blank lines stays one line high).
+fn visible_breaks(text: &str) -> String {
+    text.replace("\r\n", "↵").replace('\n', "↵")
+}
+
 /// The shade of a token whose prediction moved by `kl` nats: none at 0, full at 2 or more.
 fn shade(kl: f32) -> String {
     format!("background: rgba(214, 69, 65, {:.2})", (kl / 2.0).clamp(0.0, 1.0) * 0.85)
@@ -77,7 +82,7 @@ pub(super) fn Answers(thoughts: RwSignal<Thoughts>, lang: Signal<Lang>, prompt: 
                             <b>{prompt.get()}</b>
                             {tokens.into_iter().map(|t| view! {
                                 <span class="token" class:changed=t.changed style=shade(t.kl) title=format!("KL {:.3}", t.kl) data-kl=t.kl>
-                                    {t.text}
+                                    {visible_breaks(&t.text)}
                                 </span>
                             }).collect_view()}
                         </p>
@@ -105,7 +110,7 @@ pub(super) fn Reading(
             <div class="thought-reading" data-testid="thoughts-reading">
                 {move || thoughts.with(|t| t.reading.clone()).into_iter().map(|r| view! {
                     <div class="read-token" data-error=r.error>
-                        <span class="token">{r.text}</span>
+                        <span class="token">{visible_breaks(&r.text)}</span>
                         <span class="muted">{format!("{:.0} %", r.error * 100.0)}</span>
                         {r.features.into_iter().map(|(j, z)| view! {
                             <button

@@ -69,6 +69,20 @@ pub enum SaeAction {
         #[arg(long)]
         word: Option<String>,
     },
+    /// What the squeeze costs a token: greedy decoding after the text as it is and squeezed, in turns,
+    /// `{"plain_tok_per_s","squeezed_tok_per_s","ratio"}` (medians).
+    Speed {
+        #[arg(long)]
+        sae: PathBuf,
+        #[arg(long)]
+        text: String,
+        /// Tokens per run.
+        #[arg(long, default_value_t = 64)]
+        tokens: usize,
+        /// Runs of each, in turns.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 /// Runs one `sae` action on the model.
@@ -88,7 +102,29 @@ pub fn run(engine: &Engine, action: SaeAction, json: bool) -> Result<(), String>
         SaeAction::Steer { sae, text, feature, strength, tokens, word } => {
             steer(engine, &open(&sae)?, &text, (feature, strength), tokens, word.as_deref())
         }
+        SaeAction::Speed { sae, text, tokens, runs } => speed(engine, &open(&sae)?, &text, tokens, runs),
     }
+}
+
+/// `sae speed`: decoding speed as it is and squeezed, runs in turns, medians.
+pub fn speed(engine: &Engine, sae: &Sae, text: &str, tokens: usize, runs: usize) -> Result<(), String> {
+    let err = |e: engine::EngineError| e.to_string();
+    let ids = engine.passages(text, usize::MAX).map_err(err)?.remove(0);
+    let (mut plain, mut squeezed) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        for (edit, speeds) in [(Edit::Keep, &mut plain), (Edit::Squeeze(sae), &mut squeezed)] {
+            let started = Instant::now();
+            let n = engine.write_alone(&ids, edit, tokens).map_err(err)?.len();
+            speeds.push(n as f64 / started.elapsed().as_secs_f64());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (p, s) = (median(&mut plain), median(&mut squeezed));
+    println!("{}", json!({ "plain_tok_per_s": p, "squeezed_tok_per_s": s, "ratio": s / p }));
+    Ok(())
 }
 
 /// `sae train`'s arguments.
