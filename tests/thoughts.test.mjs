@@ -75,6 +75,13 @@ test("the page trains a sparse autoencoder on the model's thoughts, squeezes an 
       await page.waitForFunction(() => !document.querySelector('[data-testid="thoughts-write"]').disabled, null, { timeout: 120_000 });
       await screenshot(page, "thoughts-fr");
 
+      // Kept in this browser, it is offered again and opens.
+      await page.getByTestId("thoughts-keep").click();
+      await page.getByTestId("thoughts-open-kept").waitFor({ state: "visible", timeout: 30_000 });
+      assert.match(await page.getByTestId("thoughts-open-kept").textContent(), /Ouvrir celui gardé le .* \(21 Mo\)/);
+      await page.getByTestId("thoughts-open-kept").click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-ready"]')?.textContent.includes("fichier"), null, { timeout: 30_000 });
+
       // The saved file opens again; a foreign file is refused in French, and the autoencoder stays.
       await page.getByTestId("thoughts-open").setInputFiles(saved);
       await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-ready"]')?.textContent.includes("fichier"), null, { timeout: 30_000 });

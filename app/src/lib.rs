@@ -19,6 +19,7 @@ pub mod route;
 pub mod state;
 pub mod store;
 pub mod thoughts;
+pub mod thoughts_store;
 pub mod words;
 pub mod worker;
 

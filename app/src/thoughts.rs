@@ -39,8 +39,11 @@ pub enum ThoughtsRequest {
     },
     /// The tokens that fire a feature most among those collected.
     Card(usize),
-    /// The trained autoencoder as a file.
-    Save,
+    /// The trained autoencoder as a file (`keep`: for this browser's IndexedDB rather than a download).
+    Save {
+        /// Keep it in this browser.
+        keep: bool,
+    },
     /// An autoencoder file to use.
     Load(Vec<u8>),
 }
@@ -143,8 +146,8 @@ pub enum ThoughtsResponse {
     WriteDone,
     /// A feature's strongest tokens.
     Card(usize, Vec<Firing>),
-    /// The file's bytes.
-    Saved(Vec<u8>),
+    /// The file's bytes (`true`: to keep in this browser).
+    Saved(Vec<u8>, bool),
     /// Why a request cannot be done.
     Refused(String),
 }
@@ -188,6 +191,8 @@ pub struct Thoughts {
     pub card: Option<(usize, Vec<Firing>)>,
     /// The last refusal.
     pub refused: Option<String>,
+    /// An autoencoder kept in this browser: `(bytes, when, ms since the epoch)`.
+    pub kept: Option<(usize, f64)>,
 }
 
 /// Curves keep at most this many points (older ones are thinned by half).
@@ -233,7 +238,7 @@ impl Thoughts {
             ThoughtsResponse::Reading(tokens) => self.reading = tokens,
             ThoughtsResponse::WriteDone => self.writing = false,
             ThoughtsResponse::Card(feature, top) => self.card = Some((feature, top)),
-            ThoughtsResponse::Saved(_) => {}
+            ThoughtsResponse::Saved(..) => {}
             ThoughtsResponse::Refused(why) => {
                 self.writing = false;
                 self.refused = Some(why);

@@ -25,6 +25,7 @@ pub struct ThoughtsTexts {
     pub pause: &'static str,
     pub resume: &'static str,
     pub save: &'static str,
+    pub keep: &'static str,
     pub open: &'static str,
     pub curves: &'static str,
     pub legend_train: &'static str,
@@ -78,6 +79,7 @@ const FR: ThoughtsTexts = ThoughtsTexts {
     pause: "Pause",
     resume: "Reprendre",
     save: "Enregistrer le fichier",
+    keep: "Garder dans ce navigateur",
     open: "Ouvrir un fichier…",
     curves: "Part de la pensée perdue par la reconstruction",
     legend_train: "vecteurs d’entraînement",
@@ -137,6 +139,7 @@ const EN: ThoughtsTexts = ThoughtsTexts {
     pause: "Pause",
     resume: "Resume",
     save: "Save the file",
+    keep: "Keep in this browser",
     open: "Open a file…",
     curves: "Share of the thought lost by the reconstruction",
     legend_train: "training vectors",
@@ -247,6 +250,17 @@ impl Lang {
             (Self::Fr, true) => format!(
                 "{w} caractéristiques, {k} allumées par mot, après la couche {layer} (ouvert depuis un fichier)"
             ),
+        }
+    }
+
+    /// "Open the one kept on 30/11 at 14:05 (21 MB)".
+    pub fn thoughts_kept(self, bytes: usize, when_ms: f64) -> String {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(when_ms));
+        let (day, month, hour, minute) = (date.get_date(), date.get_month() + 1, date.get_hours(), date.get_minutes());
+        let mb = self.num(bytes as f64 / 1e6, 0);
+        match self {
+            Self::En => format!("Open the one kept on {month}/{day} at {hour}:{minute:02} ({mb} MB)"),
+            Self::Fr => format!("Ouvrir celui gardé le {day}/{month} à {hour} h {minute:02} ({mb} Mo)"),
         }
     }
 

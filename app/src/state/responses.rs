@@ -29,7 +29,7 @@ impl AppState {
                 self.model.set(ModelState::Ready { name, bytes, placement: backend, from_cache });
                 self.teach.model_ready_at.set(Some(js_sys::Date::now()));
                 // The worker dropped the hidden states and the autoencoder of the model before.
-                self.teach.thoughts.set(Default::default());
+                self.teach.thoughts.update(|t| *t = crate::thoughts::Thoughts { kept: t.kept, ..Default::default() });
                 self.ask_queued();
                 if self.teach.game.with_untracked(|g| g.prediction.is_none()) {
                     self.predict(None);
@@ -87,8 +87,18 @@ impl AppState {
             Response::InContext(word, cosines) => self.teach.words.update(|w| w.in_context = Some((word, cosines))),
             Response::DoubtToken { slot, token, done } => self.on_doubt_token(slot, token, done),
             Response::DoubtDone => self.on_doubt_done(),
-            Response::Thoughts(crate::thoughts::ThoughtsResponse::Saved(bytes)) => {
+            Response::Thoughts(crate::thoughts::ThoughtsResponse::Saved(bytes, false)) => {
                 crate::draw::download_bytes(&bytes, "application/octet-stream", "glassbox-thoughts.sae")
+            }
+            Response::Thoughts(crate::thoughts::ThoughtsResponse::Saved(bytes, true)) => {
+                let thoughts = self.teach.thoughts;
+                wasm_bindgen_futures::spawn_local(async move {
+                    let kept = crate::thoughts_store::keep(&bytes).await;
+                    thoughts.update(|t| match kept {
+                        Ok(()) => t.kept = Some((bytes.len(), js_sys::Date::now())),
+                        Err(why) => t.refused = Some(why),
+                    });
+                });
             }
             Response::Thoughts(r) => self.teach.thoughts.update(|t| t.take(r)),
             Response::Preferred { slot, answer } => self.on_preferred(slot, answer),

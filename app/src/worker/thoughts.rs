@@ -85,10 +85,10 @@ pub fn handle(
             }
         }),
         ThoughtsRequest::Card(feature) => say(&scope, card(&engine, &work.borrow(), feature)),
-        ThoughtsRequest::Save => say(
+        ThoughtsRequest::Save { keep } => say(
             &scope,
             match &work.borrow().trainer {
-                Some(t) => ThoughtsResponse::Saved(sae::save(&t.sae)),
+                Some(t) => ThoughtsResponse::Saved(sae::save(&t.sae), keep),
                 None => ThoughtsResponse::Refused("no autoencoder has been trained yet".into()),
             },
         ),

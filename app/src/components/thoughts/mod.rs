@@ -58,6 +58,12 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
             state.thoughts(ThoughtsRequest::Run(true));
         }
     });
+    // What this browser kept.
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(Some((bytes, when))) = crate::thoughts_store::kept().await {
+            thoughts.update(|t| t.kept = Some((bytes.len(), when)));
+        }
+    });
     let collect = move |_| state.thoughts(ThoughtsRequest::Collect { layer: layer(), text: c.own.get_untracked() });
     // A lesson step reads the built-in text (unless it was read at this layer) and trains once it is read.
     let train_when_read = StoredValue::new(false);
@@ -189,8 +195,19 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
                 </button>
                 <button type="button" class="secondary" data-testid="thoughts-save"
                     disabled=move || thoughts.with(|t| t.ready.is_none())
-                    on:click=move |_| state.thoughts(ThoughtsRequest::Save)>
+                    on:click=move |_| state.thoughts(ThoughtsRequest::Save { keep: false })>
                     {move || ht().save}
+                </button>
+                <button type="button" class="secondary" data-testid="thoughts-keep"
+                    disabled=move || thoughts.with(|t| t.ready.is_none())
+                    on:click=move |_| state.thoughts(ThoughtsRequest::Save { keep: true })>
+                    {move || ht().keep}
+                </button>
+                <button type="button" class="secondary" data-testid="thoughts-open-kept"
+                    hidden=move || thoughts.with(|t| t.kept.is_none())
+                    disabled=move || !ready()
+                    on:click=move |_| open_kept(state)>
+                    {move || thoughts.with(|t| t.kept.map(|(bytes, when)| lang.get().thoughts_kept(bytes, when)))}
                 </button>
                 <label class="button secondary">
                     {move || ht().open}
@@ -244,6 +261,17 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
             <Card thoughts=thoughts lang=lang choices=c state=state/>
         </section>
     }
+}
+
+/// Opens the autoencoder kept in this browser.
+fn open_kept(state: AppState) {
+    wasm_bindgen_futures::spawn_local(async move {
+        match crate::thoughts_store::kept().await {
+            Ok(Some((bytes, _))) => state.thoughts(ThoughtsRequest::Load(bytes)),
+            Ok(None) => {}
+            Err(why) => state.teach.thoughts.update(|t| t.refused = Some(why)),
+        }
+    });
 }
 
 /// The beginning to write after: what was typed, or the default one.
