@@ -322,3 +322,16 @@ mod tests {
         assert!(svg.contains("stroke-opacity=\"0.5000\""));
     }
 }
+
+/// The bytes of the file just chosen in a file input (the input is cleared, so the same file can be
+/// chosen again), handed to `then`.
+pub fn chosen_file_bytes(ev: &leptos::ev::Event, then: impl FnOnce(Vec<u8>) + 'static) {
+    let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+    let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+    input.set_value("");
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(buffer) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+            then(js_sys::Uint8Array::new(&buffer).to_vec());
+        }
+    });
+}

@@ -39,7 +39,7 @@ impl StoredConversation {
     }
 }
 
-fn err(what: &str, e: JsValue) -> String {
+pub(crate) fn err(what: &str, e: JsValue) -> String {
     format!(
         "{what}: {}",
         e.as_string().or_else(|| js_sys::JSON::stringify(&e).ok().map(String::from)).unwrap_or_default()
@@ -47,7 +47,7 @@ fn err(what: &str, e: JsValue) -> String {
 }
 
 /// Resolves when `request` succeeds (with its result), rejects when it fails.
-async fn done(request: &web_sys::IdbRequest) -> Result<JsValue, JsValue> {
+pub(crate) async fn done(request: &web_sys::IdbRequest) -> Result<JsValue, JsValue> {
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         let ok_request = request.clone();
         let on_success = Closure::once_into_js(move |_: web_sys::Event| {
@@ -66,9 +66,20 @@ async fn done(request: &web_sys::IdbRequest) -> Result<JsValue, JsValue> {
 
 /// Opens (creating on first use) the database.
 pub async fn open() -> Result<web_sys::IdbDatabase, String> {
+    open_database(DB_NAME, DB_VERSION, STORE, Some("id")).await.map_err(|e| format!("opening the conversations: {e}"))
+}
+
+/// Opens (creating on first use) the database `name` with one object store `store` (keyed by the
+/// records' `key_path`, or by explicit keys without one).
+pub(crate) async fn open_database(
+    name: &str,
+    version: u32,
+    store: &'static str,
+    key_path: Option<&'static str>,
+) -> Result<web_sys::IdbDatabase, String> {
     let factory =
         web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).ok_or("this browser keeps no IndexedDB here")?;
-    let request = factory.open_with_u32(DB_NAME, DB_VERSION).map_err(|e| err("opening the conversations", e))?;
+    let request = factory.open_with_u32(name, version).map_err(|e| err("opening", e))?;
     let on_upgrade = Closure::once_into_js(move |event: web_sys::Event| {
         let db = event
             .target()
@@ -76,15 +87,17 @@ pub async fn open() -> Result<web_sys::IdbDatabase, String> {
             .and_then(|r| r.result().ok())
             .and_then(|r| r.dyn_into::<web_sys::IdbDatabase>().ok());
         if let Some(db) = db {
-            if !db.object_store_names().contains(STORE) {
+            if !db.object_store_names().contains(store) {
                 let params = web_sys::IdbObjectStoreParameters::new();
-                params.set_key_path(&JsValue::from_str("id"));
-                let _ = db.create_object_store_with_optional_parameters(STORE, &params);
+                if let Some(path) = key_path {
+                    params.set_key_path(&JsValue::from_str(path));
+                }
+                let _ = db.create_object_store_with_optional_parameters(store, &params);
             }
         }
     });
     request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-    let db = done(&request).await.map_err(|e| err("opening the conversations", e))?;
+    let db = done(&request).await.map_err(|e| err("opening", e))?;
     db.dyn_into().map_err(|_| "not a database".to_owned())
 }
 

@@ -4,49 +4,15 @@
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+
+use crate::store::{done, err};
 
 const DB_NAME: &str = "glassbox-thoughts";
 const STORE: &str = "autoencoders";
 const KEY: &str = "kept";
 
-fn err(what: &str, e: JsValue) -> String {
-    format!("{what}: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")))
-}
-
-async fn done(request: &web_sys::IdbRequest) -> Result<JsValue, JsValue> {
-    let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        let r = request.clone();
-        let on_success = Closure::once_into_js(move |_: web_sys::Event| {
-            let _ = resolve.call1(&JsValue::NULL, &r.result().unwrap_or(JsValue::NULL));
-        });
-        let on_error = Closure::once_into_js(move |_: web_sys::Event| {
-            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("the request failed"));
-        });
-        request.set_onsuccess(Some(on_success.unchecked_ref()));
-        request.set_onerror(Some(on_error.unchecked_ref()));
-    });
-    JsFuture::from(promise).await
-}
-
 async fn open() -> Result<web_sys::IdbDatabase, String> {
-    let factory =
-        web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).ok_or("this browser keeps no IndexedDB here")?;
-    let request = factory.open_with_u32(DB_NAME, 1).map_err(|e| err("opening", e))?;
-    let on_upgrade = Closure::once_into_js(move |event: web_sys::Event| {
-        let db = event
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::IdbOpenDbRequest>().ok())
-            .and_then(|r| r.result().ok())
-            .and_then(|r| r.dyn_into::<web_sys::IdbDatabase>().ok());
-        if let Some(db) = db {
-            if !db.object_store_names().contains(STORE) {
-                let _ = db.create_object_store(STORE);
-            }
-        }
-    });
-    request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-    done(&request).await.map_err(|e| err("opening", e))?.dyn_into().map_err(|_| "not a database".to_owned())
+    crate::store::open_database(DB_NAME, 1, STORE, None).await
 }
 
 fn store(db: &web_sys::IdbDatabase, mode: web_sys::IdbTransactionMode) -> Result<web_sys::IdbObjectStore, String> {

@@ -228,14 +228,7 @@ fn Controls(lab: Lab, lang: Signal<Lang>) -> impl IntoView {
         }
     };
     let open_file = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
-        input.set_value("");
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Ok(buffer) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-                lab.send(PretrainRequest::Load(js_sys::Uint8Array::new(&buffer).to_vec()));
-            }
-        });
+        crate::draw::chosen_file_bytes(&ev, move |bytes| lab.send(PretrainRequest::Load(bytes)))
     };
     view! {
         <div class="controls">

@@ -92,14 +92,7 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
         }
     });
     let open_file = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
-        input.set_value("");
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Ok(buffer) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-                state.thoughts(ThoughtsRequest::Load(js_sys::Uint8Array::new(&buffer).to_vec()));
-            }
-        });
+        crate::draw::chosen_file_bytes(&ev, move |bytes| state.thoughts(ThoughtsRequest::Load(bytes)))
     };
     let select = move |testid: &'static str, options: Vec<usize>, get: Signal<usize>, set: Callback<usize>| {
         view! {
