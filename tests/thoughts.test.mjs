@@ -91,6 +91,19 @@ test("the page trains a sparse autoencoder on the model's thoughts, squeezes an 
       await page.getByTestId("thoughts-refused").waitFor({ state: "visible", timeout: 10_000 });
       assert.match(await page.getByTestId("thoughts-refused").textContent(), /n’est pas un autoencodeur de Glassbox/);
       assert.match(await page.getByTestId("thoughts-ready").textContent(), /4\D?608 caractéristiques/);
+
+      // What the chat writes joins the collection too.
+      const before = Number(await attr(page, "thoughts-collected", "data-vectors")) + Number(await attr(page, "thoughts-collected", "data-held-out"));
+      await page.getByTestId("tab-chat").click();
+      await page.getByTestId("prompt").fill("Bonjour !");
+      await page.getByTestId("prompt").press("Enter");
+      await page.waitForFunction(() => document.querySelectorAll(".message.assistant p").length > 0, null, { timeout: 60_000 });
+      await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 120_000 });
+      await page.getByTestId("tab-thoughts").click();
+      await page.waitForFunction((n) => {
+        const c = document.querySelector('[data-testid="thoughts-collected"]').dataset;
+        return Number(c.vectors) + Number(c.heldOut) > n;
+      }, before, { timeout: 30_000 });
       assert.deepEqual(page.errors, []);
     });
   } finally {

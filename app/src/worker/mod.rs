@@ -88,9 +88,11 @@ impl Worker for EngineWorker {
                 };
                 self.stop.set(false);
                 let (stop, book) = (Rc::clone(&self.stop), Rc::clone(&self.book));
+                let work = Rc::clone(&self.thoughts);
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Err(message) = chat(&engine, messages, settings, &stop, &book, &scope, from).await {
-                        scope.respond(from, Response::Error(message));
+                    match chat(&engine, messages, settings, &stop, &book, &scope, from).await {
+                        Ok(ids) => thoughts::after_answer(&engine, &work, &ids, &scope, from),
+                        Err(message) => scope.respond(from, Response::Error(message)),
                     }
                 });
             }
@@ -242,7 +244,7 @@ fn piece(engine: &Engine, id: u32) -> Piece {
 }
 
 /// Streams the answer to `messages`: the prompt's tokens, one `Token` per step (recording its attention
-/// into `book`), then `Done`.
+/// into `book`), then `Done`; returns the prompt's and the answer's tokens.
 async fn chat(
     engine: &Engine,
     messages: Vec<engine::chat::Message>,
@@ -251,10 +253,11 @@ async fn chat(
     book: &RefCell<AttentionBook>,
     scope: &WorkerScope<EngineWorker>,
     from: HandlerId,
-) -> Result<(), String> {
+) -> Result<Vec<u32>, String> {
     let prompt = engine.chat_prompt(&messages).map_err(|e| e.to_string())?;
     book.borrow_mut().clear();
     scope.respond(from, Response::Prompt(prompt.iter().map(|&id| piece(engine, id)).collect()));
+    let prompt_ids = prompt.clone();
     let options = GenerateOptions {
         max_tokens: settings.max_tokens,
         sampler: settings.sampler,
@@ -288,5 +291,5 @@ async fn chat(
     let elapsed_s = (js_sys::Date::now() - first_token_at.unwrap_or(started)) / 1000.0;
     let tok_per_s = if n > 1 && elapsed_s > 0.0 { ((n - 1) as f64 / elapsed_s) as f32 } else { 0.0 };
     scope.respond(from, Response::Done { finish: generator.finish_reason(), tok_per_s });
-    Ok(())
+    Ok(prompt_ids.into_iter().chain(generator.generated().iter().copied()).collect())
 }

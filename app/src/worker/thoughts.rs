@@ -21,6 +21,8 @@ const HELD_OUT_SAMPLE: usize = 96;
 const HELD_OUT_EVERY_MS: f64 = 3000.0;
 /// Features shown per token of the reading.
 const READ_TOP: usize = 3;
+/// Tokens of a chat exchange (its end) that join the collection.
+const CHAT_TOKENS: usize = 128;
 
 /// What the worker keeps for the view.
 #[derive(Debug, Default)]
@@ -30,6 +32,10 @@ pub struct ThoughtsWork {
     running: bool,
     /// Bumped to end a training loop or a collection that is no longer wanted.
     generation: u64,
+    /// Tokens read per second by the last collection.
+    speed: f32,
+    /// The last collection read its whole text.
+    read_all: bool,
 }
 
 type Work = Rc<RefCell<ThoughtsWork>>;
@@ -134,6 +140,7 @@ async fn collect(
         w.running = false;
         w.generation += 1;
         w.collection = Collection::new(layer);
+        w.read_all = false;
         w.generation
     };
     let d = engine.model.config.n_embd;
@@ -151,19 +158,10 @@ async fn collect(
         let done = kept == 0 || i + 1 == passages.len();
         if done || now - last > 300.0 {
             last = now;
-            let w = work.borrow();
-            let c = &w.collection;
-            scope.respond(
-                from,
-                Response::Thoughts(ThoughtsResponse::Collected {
-                    layer,
-                    vectors: c.train.len() / d,
-                    held_out: c.held_out.len() / d,
-                    bytes: (c.train.len() + c.held_out.len()) * 4,
-                    tokens_per_s: (c.len(d) as f64 / ((now - started) / 1000.0).max(1e-3)) as f32,
-                    done,
-                }),
-            );
+            let mut w = work.borrow_mut();
+            w.speed = (w.collection.len(d) as f64 / ((now - started) / 1000.0).max(1e-3)) as f32;
+            w.read_all = done;
+            scope.respond(from, Response::Thoughts(collected(&w, d, done)));
         }
         if done {
             break;
@@ -171,6 +169,36 @@ async fn collect(
         gloo_timers::future::TimeoutFuture::new(0).await;
     }
     Ok(())
+}
+
+/// What has been collected, for the page.
+fn collected(w: &ThoughtsWork, d: usize, done: bool) -> ThoughtsResponse {
+    let c = &w.collection;
+    ThoughtsResponse::Collected {
+        layer: c.layer,
+        vectors: c.train.len() / d,
+        held_out: c.held_out.len() / d,
+        bytes: (c.train.len() + c.held_out.len()) * 4,
+        tokens_per_s: w.speed,
+        done,
+    }
+}
+
+/// A chat exchange the model just wrote (`ids`: its prompt and answer) joins the collection once the
+/// view has collected something: its last tokens, read after the start token.
+pub fn after_answer(engine: &Engine, work: &Work, ids: &[u32], scope: &WorkerScope<EngineWorker>, from: HandlerId) {
+    let mut w = work.borrow_mut();
+    let Some(start) = engine.sentence_start() else { return };
+    if !w.read_all {
+        return; // nothing collected yet, or a collection under way
+    }
+    let tail = &ids[ids.len().saturating_sub(CHAT_TOKENS)..];
+    let passage: Vec<u32> = std::iter::once(start).chain(tail.iter().copied()).collect();
+    if let Ok(kept) = w.collection.read(engine, &passage) {
+        if kept > 0 {
+            scope.respond(from, Response::Thoughts(collected(&w, engine.model.config.n_embd, true)));
+        }
+    }
 }
 
 /// Starts (`on`) or pauses the training loop.

@@ -149,6 +149,7 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
             <p class="muted">{move || ht().collect_hint}</p>
             <p class="status" data-testid="thoughts-collected" role="status"
                 data-vectors=move || thoughts.with(|t| match &t.collected { Some(ThoughtsResponse::Collected { vectors, .. }) => *vectors, _ => 0 })
+                data-held-out=move || thoughts.with(|t| match &t.collected { Some(ThoughtsResponse::Collected { held_out, .. }) => *held_out, _ => 0 })
                 data-done=move || thoughts.with(|t| matches!(&t.collected, Some(ThoughtsResponse::Collected { done: true, .. })).to_string())
             >
                 {move || thoughts.with(|t| match &t.collected {
