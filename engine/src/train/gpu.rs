@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use super::autoencoder::{Autoencoder, Grads, Kind};
+use super::kernels::{f32_words, finish, read_back, readable, spread, submit, Launch, STORAGE, WG};
 use super::nn::{Linear, LinearGrad};
 use crate::backend::gpu::{words_to_bytes, GpuContext, Tracked};
 use crate::error::{EngineError, Result};
@@ -18,23 +19,6 @@ const BCE_GRAD: &str = include_str!("gpu/bce_grad.wgsl");
 const REPARAM: &str = include_str!("gpu/reparam.wgsl");
 const CODE_GRAD: &str = include_str!("gpu/code_grad.wgsl");
 const ADAM: &str = include_str!("gpu/adam.wgsl");
-
-/// Invocations per workgroup in every kernel here (`@workgroup_size(64)`).
-const WG: u32 = 64;
-
-const STORAGE: wgpu::BufferUsages =
-    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_DST).union(wgpu::BufferUsages::COPY_SRC);
-
-fn f32_words(values: &[f32]) -> Vec<u32> {
-    values.iter().map(|v| v.to_bits()).collect()
-}
-
-/// A storage buffer holding `words` that can also be read back.
-fn readable(ctx: &GpuContext, label: &str, words: &[u32]) -> Result<Tracked> {
-    let b = ctx.buffer(label, 4 * words.len() as u64, STORAGE)?;
-    ctx.queue.write_buffer(&b, 0, &words_to_bytes(words));
-    Ok(b)
-}
 
 /// One layer's weights, bias, their gradients and Adam moments on the GPU.
 struct GpuLinear {
@@ -65,12 +49,6 @@ impl GpuLinear {
             ],
         })
     }
-}
-
-struct Launch {
-    pipeline: wgpu::ComputePipeline,
-    bind_group: wgpu::BindGroup,
-    groups: [u32; 3],
 }
 
 /// An [`Autoencoder`]'s training on the GPU, for batches of a fixed size.
@@ -291,7 +269,7 @@ impl GpuAutoencoder {
                 let size = c.uniform("adam.size", &[count as u32, 0, 0, 0])?;
                 let bind_group = c.bind(&pipeline, &[&size, &adam_step, p, g, m, v]);
                 uniforms.push(size);
-                adam.push(Launch { pipeline, bind_group, groups: [across(count), 1, 1] });
+                adam.push(Launch { pipeline, bind_group, groups: spread(count) });
             }
         }
         c.check()?;
@@ -350,19 +328,8 @@ impl GpuAutoencoder {
             let step = [self.lr, 1.0 - b1.powi(t), 1.0 - b2.powi(t), b1, b2, 1e-8, 0.0, 0.0];
             q.write_buffer(&self.adam_step, 0, &words_to_bytes(&f32_words(&step)));
         }
-        let mut encoder =
-            self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("train step") });
-        {
-            let mut pass = encoder
-                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("train step"), timestamp_writes: None });
-            let launches = self.backprop.iter().chain(if with_adam { self.adam.iter() } else { [].iter() });
-            for l in launches {
-                pass.set_pipeline(&l.pipeline);
-                pass.set_bind_group(0, &l.bind_group, &[]);
-                pass.dispatch_workgroups(l.groups[0], l.groups[1], l.groups[2]);
-            }
-        }
-        q.submit([encoder.finish()]);
+        let launches = self.backprop.iter().chain(if with_adam { self.adam.iter() } else { [].iter() });
+        submit(&self.ctx, "train step", launches);
         Ok(())
     }
 
@@ -375,40 +342,11 @@ impl GpuAutoencoder {
     /// Resolves once the GPU has finished every step submitted so far (callers keep only a few steps
     /// in flight, so the queue never runs far ahead of the device).
     pub async fn finish(&self) -> Result<()> {
-        let (tx, rx) = futures_channel::oneshot::channel();
-        self.ctx.queue.on_submitted_work_done(move || {
-            let _ = tx.send(());
-        });
-        #[cfg(not(target_arch = "wasm32"))]
-        if let Err(err) = self.ctx.device.poll(wgpu::PollType::wait_indefinitely()) {
-            return Err(EngineError::GpuDeviceLost(err.to_string()));
-        }
-        rx.await.map_err(|_| EngineError::GpuDeviceLost("the GPU stopped answering".into()))?;
-        self.ctx.check()
+        finish(&self.ctx).await
     }
 
     async fn read(&self, buffers: &[&wgpu::Buffer]) -> Result<Vec<Vec<f32>>> {
-        let sizes: Vec<u64> = buffers.iter().map(|b| b.size()).collect();
-        let total: u64 = sizes.iter().sum();
-        let staging =
-            self.ctx.buffer("train.readback", total, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST)?;
-        let mut encoder =
-            self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
-        let mut at = 0;
-        for (b, &size) in buffers.iter().zip(&sizes) {
-            encoder.copy_buffer_to_buffer(b, 0, &staging, at, size);
-            at += size;
-        }
-        self.ctx.queue.submit([encoder.finish()]);
-        let bytes = self.ctx.read(&staging, total, None).await?;
-        let mut out = Vec::new();
-        let mut at = 0usize;
-        for &size in &sizes {
-            let words = &bytes[at..at + size as usize];
-            out.push(words.chunks_exact(4).map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect());
-            at += size as usize;
-        }
-        Ok(out)
+        read_back(&self.ctx, buffers).await
     }
 
     /// The gradients of one batch, without updating anything (to check the kernels against the CPU).

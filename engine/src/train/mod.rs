@@ -9,6 +9,7 @@ pub mod autoencoder;
 pub mod data;
 pub mod gpt;
 pub mod gpu;
+mod kernels;
 pub mod nn;
 pub mod pretrain;
 pub mod sae;

@@ -152,10 +152,64 @@ pub struct TrainArgs {
     /// Write the trained autoencoder there (the page's file format).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Train on the GPU (WGSL kernels; the same batches and steps as on the CPU). The model still
+    /// reads the text on the backend `--backend` chose.
+    #[arg(long)]
+    gpu: bool,
+}
+
+/// Steps between two points of the printed curve (each point the mean over its window).
+const WINDOW: usize = 50;
+
+/// The autoencoder's training on one side or the other (one lives per run: sizes do not matter).
+#[allow(clippy::large_enum_variant)]
+enum Trainer {
+    Cpu(SaeTrainer, Vec<sae::BatchStats>),
+    Gpu(sae::GpuSaeTrainer),
+}
+
+impl Trainer {
+    fn step(&mut self, train: &[f32]) -> Result<(), String> {
+        match self {
+            Trainer::Cpu(t, window) => window.push(t.step(train)),
+            Trainer::Gpu(t) => t.step(train).map_err(|e| e.to_string())?,
+        }
+        Ok(())
+    }
+
+    /// The mean figures of the steps since the last call.
+    fn window(&mut self) -> Result<sae::BatchStats, String> {
+        match self {
+            Trainer::Cpu(_, window) => {
+                let n = window.len().max(1) as f32;
+                let mean = |f: fn(&sae::BatchStats) -> f32| window.iter().map(f).sum::<f32>() / n;
+                let stats =
+                    sae::BatchStats { loss: mean(|s| s.loss), fvu: mean(|s| s.fvu), active: mean(|s| s.active) };
+                window.clear();
+                Ok(stats)
+            }
+            Trainer::Gpu(t) => Ok(pollster::block_on(t.take_stats()).map_err(|e| e.to_string())?.unwrap_or_default()),
+        }
+    }
+
+    /// The autoencoder as trained, and its dead features.
+    fn finish(self) -> Result<(Sae, usize), String> {
+        match self {
+            Trainer::Cpu(t, _) => {
+                let dead = t.dead();
+                Ok((t.sae, dead))
+            }
+            Trainer::Gpu(t) => {
+                let sae = pollster::block_on(t.download()).map_err(|e| e.to_string())?;
+                Ok((sae, pollster::block_on(t.dead()).map_err(|e| e.to_string())?))
+            }
+        }
+    }
 }
 
 /// Collects, trains, and prints `{"layer","width","k","vectors","held_out","steps","fvu","val_fvu",
-/// "active","dead","vectors_per_s","fvu_curve":[..every 50 steps]}`.
+/// "active","dead","vectors_per_s","trained_on","fvu_curve":[..]}`: `fvu` and `active` are the means
+/// over the last 50 steps, the curve one such mean every 50 steps.
 pub fn train(engine: &Engine, a: &TrainArgs, one_line: bool) -> Result<(), String> {
     let err = |e: engine::EngineError| e.to_string();
     let c = &engine.model.config;
@@ -179,24 +233,27 @@ pub fn train(engine: &Engine, a: &TrainArgs, one_line: bool) -> Result<(), Strin
         return Err("the text is too short: fewer than ten passages of 64 tokens".into());
     }
     let config = SaeConfig { d: c.n_embd, width: a.width.unwrap_or(8 * c.n_embd), k: a.k, layer };
-    let mut trainer = SaeTrainer::new(Sae::new(config, &collection.train, a.seed)?, a.seed);
+    let fresh = Sae::new(config, &collection.train, a.seed)?;
+    let mut trainer = if a.gpu {
+        let ctx = pollster::block_on(engine::backend::gpu::GpuContext::new()).map_err(|e| e.to_string())?;
+        Trainer::Gpu(sae::GpuSaeTrainer::new(std::rc::Rc::new(ctx), &fresh, a.seed).map_err(|e| e.to_string())?)
+    } else {
+        Trainer::Cpu(SaeTrainer::new(fresh, a.seed), Vec::new())
+    };
     let started = Instant::now();
-    let (mut curve, mut last) = (Vec::new(), Vec::new());
-    for step in 0..a.steps {
-        let stats = trainer.step(&collection.train);
-        if step % 50 == 0 {
-            curve.push(stats.fvu);
-        }
-        last.push(stats);
-        if last.len() > 20 {
-            last.remove(0);
+    let (mut curve, mut last) = (Vec::new(), sae::BatchStats::default());
+    for step in 1..=a.steps {
+        trainer.step(&collection.train)?;
+        if step % WINDOW == 0 || step == a.steps {
+            last = trainer.window()?;
+            curve.push(last.fvu);
         }
     }
+    let (trained, dead) = trainer.finish()?;
     let train_s = started.elapsed().as_secs_f64();
-    let mean = |f: fn(&sae::BatchStats) -> f32| last.iter().map(f).sum::<f32>() / last.len().max(1) as f32;
-    let val_fvu = trainer.sae.fvu(&collection.held_out);
+    let val_fvu = trained.fvu(&collection.held_out);
     if let Some(path) = &a.out {
-        std::fs::write(path, sae::save(&trainer.sae)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(path, sae::save(&trained)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let d = c.n_embd;
     let report = json!({
@@ -206,12 +263,13 @@ pub fn train(engine: &Engine, a: &TrainArgs, one_line: bool) -> Result<(), Strin
         "vectors": collection.train.len() / d,
         "held_out": collection.held_out.len() / d,
         "steps": a.steps,
-        "fvu": mean(|s| s.fvu),
+        "fvu": last.fvu,
         "val_fvu": val_fvu,
-        "active": mean(|s| s.active),
-        "dead": trainer.dead(),
+        "active": last.active,
+        "dead": dead,
         "collect_tokens_per_s": (collection.len(d) as f64 / collect_s.max(1e-9)),
-        "vectors_per_s": (a.steps * trainer.batch) as f64 / train_s.max(1e-9),
+        "vectors_per_s": (a.steps * sae::BATCH) as f64 / train_s.max(1e-9),
+        "trained_on": if a.gpu { "gpu" } else { "cpu" },
         "fvu_curve": curve,
     });
     if one_line {

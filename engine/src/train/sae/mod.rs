@@ -15,8 +15,10 @@
 //! core, the same code natively and in the page's worker. `file.rs` writes and reads it.
 
 mod file;
+mod gpu;
 
 pub use file::{load, save};
+pub use gpu::GpuSaeTrainer;
 
 use serde::{Deserialize, Serialize};
 
@@ -256,6 +258,23 @@ fn normalize(row: &mut [f32]) {
     }
 }
 
+/// `batch` vectors of `train` `(n, d)` drawn at random, with replacement (both trainers draw the same
+/// ones from the same seed).
+fn draw(rng: &mut Rng, train: &[f32], batch: usize, d: usize) -> Vec<f32> {
+    let n = train.len() / d;
+    let mut out = Vec::with_capacity(batch * d);
+    for _ in 0..batch {
+        let i = rng.below(n);
+        out.extend_from_slice(&train[i * d..(i + 1) * d]);
+    }
+    out
+}
+
+/// The seed of the batch draws of a trainer started with `seed`.
+fn draw_seed(seed: u64) -> u64 {
+    seed ^ 0x5ae
+}
+
 /// Training: Adam over the hidden states collected, a held-out tenth, dead features counted.
 #[derive(Debug, Clone)]
 pub struct SaeTrainer {
@@ -292,7 +311,7 @@ impl SaeTrainer {
             },
             seen: 0,
             last_fired: vec![0; width],
-            rng: Rng::new(seed ^ 0x5ae),
+            rng: Rng::new(draw_seed(seed)),
             batch: BATCH,
             sae,
         }
@@ -302,12 +321,7 @@ impl SaeTrainer {
     /// length: the part of their gradient along themselves is removed, and they are renormalised.
     pub fn step(&mut self, train: &[f32]) -> BatchStats {
         let d = self.sae.config.d;
-        let n = train.len() / d;
-        let mut batch = Vec::with_capacity(self.batch * d);
-        for _ in 0..self.batch {
-            let i = self.rng.below(n);
-            batch.extend_from_slice(&train[i * d..(i + 1) * d]);
-        }
+        let batch = draw(&mut self.rng, train, self.batch, d);
         let mut touched = Vec::new();
         let mut on = vec![false; self.sae.config.width];
         let stats = self.sae.accumulate(&batch, &mut self.grads, &mut |j| {
