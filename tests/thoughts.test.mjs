@@ -14,9 +14,12 @@ import { explained, launch, openPage, screenshot, waitForModel } from "./browser
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
 const MODEL = process.env.GLASSBOX_MODEL;
 // Both sides read the hidden states on the 8-bit path over 11 blocks, in different summation orders (native
-// AVX2 here, wasm SIMD there; the words test measures 2e-3 to 4e-3 on cosines for the same reason): the
-// per-token share lost, 0.1 to 0.5, agrees within 1e-2 (measured 4.5e-3).
-const ERROR_TOLERANCE = 1e-2;
+// AVX2 here, wasm SIMD there; the words test measures 2e-3 to 4e-3 on cosines for the same reason). The
+// per-token share lost, 0.1 to 0.5, agrees to under 1e-3 (the median: measured 5e-4 to 8e-4); where a feature sits at the k-th
+// place, the two paths can keep different ones, which moves that token's share by up to about 1e-2
+// (the largest gap measured 4.5e-3 to 1.1e-2 over six trainings).
+const ERROR_TOLERANCE = 2e-2;
+const MEDIAN_TOLERANCE = 3e-3;
 
 const attr = async (page, id, name) => page.getByTestId(id).getAttribute(name);
 
@@ -62,10 +65,10 @@ test("the page trains a sparse autoencoder on the model's thoughts, squeezes an 
       const cli = JSON.parse(execFileSync(CLI, ["sae", "--model", MODEL, "read", "--sae", saved, "--text", prompt, "--top", "3"]).toString());
       const pageErrors = (await page.locator('[data-testid="thoughts-reading"] .read-token').evaluateAll((els) => els.map((e) => Number(e.dataset.error))));
       const compared = cli.tokens.length - 1; // the last token of the beginning may merge with the answer's first
-      let worst = 0;
-      for (let i = 0; i < compared; i++) worst = Math.max(worst, Math.abs(pageErrors[i] - cli.tokens[i].error));
-      console.log(`# reading of ${compared} tokens, page vs CLI: max |Δ error| ${worst.toExponential(1)}`);
-      assert.ok(compared >= 8 && worst < ERROR_TOLERANCE, `${worst}`);
+      const gaps = cli.tokens.slice(0, compared).map((t, i) => Math.abs(pageErrors[i] - t.error)).sort((a, b) => a - b);
+      const [worst, median] = [gaps[gaps.length - 1], gaps[Math.floor(gaps.length / 2)]];
+      console.log(`# reading of ${compared} tokens, page vs CLI: |Δ error| median ${median.toExponential(1)}, max ${worst.toExponential(1)}`);
+      assert.ok(compared >= 8 && worst < ERROR_TOLERANCE && median < MEDIAN_TOLERANCE, `median ${median}, max ${worst}`);
 
       // A feature's card, then writing with it added.
       await page.locator('[data-testid="thoughts-reading"] button.feature').first().click();

@@ -5,6 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
 import { ask, launch, openPage, screenshot, setSettings, shownRow, waitForModel, waitForView } from "./browser.mjs";
 
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
@@ -65,6 +67,43 @@ test("on WebGPU (?gpu), a greedy answer equals the CLI's on the GPU, with altern
     await screenshot(page, "webgpu-chat");
     assert.deepEqual(page.errors, [], "console errors");
     assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
+  } finally {
+    await context.close();
+  }
+});
+
+test("on WebGPU (?gpu), the Thoughts view trains its sparse autoencoder on the GPU, and the file it saves squeezes an answer as a trained one does in the CLI", async () => {
+  const context = await launch();
+  try {
+    const page = await openPage(context, "?gpu#thoughts");
+    await page.getByTestId("lang-en").click();
+    await waitForModel(page, 180_000);
+    await page.getByTestId("thoughts-collect").click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-collected"]')?.dataset.done === "true", null, { timeout: 240_000 });
+    await page.getByTestId("thoughts-expansion").selectOption("2");
+    await page.getByTestId("thoughts-train").click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-status"]')?.dataset.heldOut, null, { timeout: 60_000 });
+    assert.equal(await page.getByTestId("thoughts-status").getAttribute("data-on-gpu"), "true", "it trains on the GPU");
+    assert.match(await page.getByTestId("thoughts-status").textContent(), /on the GPU/);
+    const firstHeldOut = Number(await page.getByTestId("thoughts-status").getAttribute("data-held-out"));
+    await page.waitForTimeout(30_000);
+    await page.getByTestId("thoughts-run").click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-run"]')?.textContent.includes("Resume"), null, { timeout: 20_000 });
+    const status = page.getByTestId("thoughts-status");
+    const [heldOut, steps, speed] = [Number(await status.getAttribute("data-held-out")), Number(await status.getAttribute("data-step")), await status.getAttribute("data-speed")];
+    console.log(`# 30 s on the page's WebGPU (SwiftShader), 1,152 features: ${steps} steps, held-out share lost ${firstHeldOut.toFixed(3)} → ${heldOut.toFixed(3)}`);
+    assert.ok(steps > 0 && heldOut < firstHeldOut, `the held-out curve falls: ${firstHeldOut} → ${heldOut} in ${steps} steps (${speed} vectors/s)`);
+
+    // The weights the GPU trained, saved by the page, squeeze a text in the CLI far better than the mean.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("thoughts-save").click()]);
+    const saved = join(tmpdir(), `glassbox-thoughts-gpu-${process.pid}.sae`);
+    await download.saveAs(saved);
+    const text = "Once upon a time, by the sea, there lived an old fisherman and his wife.";
+    const squeeze = JSON.parse(execFileSync(CLI, ["sae", "--model", MODEL, "squeeze", "--sae", saved, "--text", text]).toString());
+    const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+    console.log(`# its file in the CLI: mean KL squeezed ${mean(squeeze.kl).toFixed(3)}, mean thought ${mean(squeeze.kl_mean).toFixed(3)}`);
+    assert.ok(mean(squeeze.kl) < 0.5 * mean(squeeze.kl_mean), "the GPU-trained autoencoder keeps what the model needs");
+    assert.deepEqual(page.errors, [], "console errors");
   } finally {
     await context.close();
   }

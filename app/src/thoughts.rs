@@ -105,6 +105,8 @@ pub struct SaeProgress {
     pub vectors_per_s: f32,
     /// Still training.
     pub running: bool,
+    /// Training on the GPU (else the CPU).
+    pub on_gpu: bool,
 }
 
 /// Engine worker → page.
@@ -285,6 +287,7 @@ mod tests {
             dead: 0,
             vectors_per_s: 800.0,
             running: true,
+            on_gpu: false,
         })
     }
 

@@ -348,7 +348,7 @@ fn train_both(prototypes: Option<usize>) -> Both {
     let (sae, data) = awkward_sae(130, 6, prototypes);
     let steps = 300;
     let mut cpu = sae::SaeTrainer::new(sae.clone(), 4);
-    let mut gpu = sae::GpuSaeTrainer::new(gpu(), &sae, 4).expect("upload");
+    let gpu = sae::GpuSaeTrainer::new(gpu(), &sae, 4).expect("upload");
     let (mut fvu, mut active) = (0.0f32, 0.0f32);
     for _ in 0..steps {
         let s = cpu.step(&data);

@@ -2,7 +2,7 @@
 //! English.
 
 use super::Lang;
-use crate::thoughts::Way;
+use crate::thoughts::{SaeProgress, Way};
 
 /// Every fixed text of the view.
 #[derive(Debug)]
@@ -222,21 +222,20 @@ impl Lang {
     }
 
     /// "Step 400 · lost: 0.31 (held out 0.36) · 32 features on per word · 12 dead · 850 vectors/s".
-    pub fn thoughts_status(
-        self,
-        step: usize,
-        fvu: f32,
-        held: Option<f32>,
-        active: f32,
-        dead: usize,
-        speed: f32,
-    ) -> String {
+    pub fn thoughts_status(self, p: &SaeProgress, fvu: f32, held: Option<f32>, active: f32) -> String {
         let f = |v: f32| self.num(f64::from(v), 2);
         let held = held.map(f).unwrap_or_else(|| "…".into());
-        let (active, speed) = (self.num(f64::from(active), 0), self.num(f64::from(speed), 0));
+        let (active, speed) = (self.num(f64::from(active), 0), self.num(f64::from(p.vectors_per_s), 0));
+        let (step, dead) = (p.step, p.dead);
+        let on = match (self, p.on_gpu) {
+            (Self::En, true) => "on the GPU",
+            (Self::En, false) => "on the CPU",
+            (Self::Fr, true) => "sur la carte graphique",
+            (Self::Fr, false) => "sur le processeur",
+        };
         match self {
-            Self::En => format!("Step {step} · lost: {} (held out {held}) · {active} features on per token · {dead} dead · {speed} vectors/s", f(fvu)),
-            Self::Fr => format!("Étape {step} · perdu : {} (mis de côté {held}) · {active} caractéristiques allumées par mot · {dead} mortes · {speed} vecteurs/s", f(fvu)),
+            Self::En => format!("Step {step} · lost: {} (held out {held}) · {active} features on per token · {dead} dead · {speed} vectors/s {on}", f(fvu)),
+            Self::Fr => format!("Étape {step} · perdu : {} (mis de côté {held}) · {active} caractéristiques allumées par mot · {dead} mortes · {speed} vecteurs/s {on}", f(fvu)),
         }
     }
 

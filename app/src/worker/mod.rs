@@ -4,6 +4,7 @@
 
 mod doubt;
 mod load;
+mod sae_training;
 mod teach;
 mod thoughts;
 mod words;

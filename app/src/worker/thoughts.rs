@@ -5,20 +5,17 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use engine::backend::gpu::GpuContext;
 use engine::generate::Engine;
 use engine::thoughts::{strongest_for, Collection, Edit, PASSAGE_TOKENS};
-use engine::train::sae::{self, Sae, SaeConfig, SaeTrainer};
+use engine::train::sae::{self, Sae, SaeConfig};
 use gloo_worker::{HandlerId, WorkerScope};
 
+use super::sae_training::{gpu_for, refresh, run, Training};
 use super::EngineWorker;
 use crate::protocol::Response;
-use crate::thoughts::{ReadToken, SaeProgress, ThoughtsRequest, ThoughtsResponse, Way, Written};
+use crate::thoughts::{ReadToken, ThoughtsRequest, ThoughtsResponse, Way, Written};
 
-/// Milliseconds of training between two reports (and two chances for other requests).
-const SLICE_MS: f64 = 150.0;
-/// The held-out fraction of variance unexplained is measured on this many vectors, every few seconds.
-const HELD_OUT_SAMPLE: usize = 96;
-const HELD_OUT_EVERY_MS: f64 = 3000.0;
 /// Features shown per token of the reading.
 const READ_TOP: usize = 3;
 /// Tokens of a chat exchange (its end) that join the collection.
@@ -27,11 +24,15 @@ const CHAT_TOKENS: usize = 128;
 /// What the worker keeps for the view.
 #[derive(Debug, Default)]
 pub struct ThoughtsWork {
-    collection: Collection,
-    trainer: Option<SaeTrainer>,
-    running: bool,
+    pub(super) collection: Collection,
+    pub(super) training: Option<Training>,
+    pub(super) running: bool,
     /// Bumped to end a training loop or a collection that is no longer wanted.
-    generation: u64,
+    pub(super) generation: u64,
+    /// Dead features at the last report.
+    pub(super) dead: usize,
+    /// The GPU the autoencoder trains on, once looked for (`Some(None)`: none).
+    pub(super) gpu: Option<Option<Rc<GpuContext>>>,
     /// Tokens read per second by the last collection.
     speed: f32,
     /// The last collection read its whole text.
@@ -56,28 +57,29 @@ pub fn handle(
                 say(&scope, ThoughtsResponse::Refused(why));
             }
         }),
-        ThoughtsRequest::Train { expansion, k } => {
-            let started = {
-                let mut w = work.borrow_mut();
-                let d = engine.model.config.n_embd;
-                let config = SaeConfig { d, width: expansion.clamp(1, 32) * d, k, layer: w.collection.layer };
+        ThoughtsRequest::Train { expansion, k } => wasm_bindgen_futures::spawn_local(async move {
+            let d = engine.model.config.n_embd;
+            let layer = work.borrow().collection.layer;
+            let config = SaeConfig { d, width: expansion.clamp(1, 32) * d, k, layer };
+            let fresh = {
+                let w = work.borrow();
                 if w.collection.train.len() < 64 * d {
                     Err("collect the hidden states of a text first".to_owned())
                 } else {
-                    Sae::new(config, &w.collection.train, 1).map(|sae| {
-                        w.trainer = Some(SaeTrainer::new(sae, 1));
-                        config
-                    })
+                    Sae::new(config, &w.collection.train, 1)
                 }
             };
-            match started {
-                Ok(c) => {
-                    say(&scope, ThoughtsResponse::Ready { layer: c.layer, width: c.width, k: c.k, loaded: false });
+            match fresh {
+                Ok(sae) => {
+                    run(&work, false, scope.clone(), from);
+                    let gpu = gpu_for(&work, engine.gpu().is_some()).await;
+                    work.borrow_mut().training = Some(Training::start(sae, gpu));
+                    say(&scope, ThoughtsResponse::Ready { layer, width: config.width, k, loaded: false });
                     run(&work, true, scope, from);
                 }
                 Err(why) => say(&scope, ThoughtsResponse::Refused(why)),
             }
-        }
+        }),
         ThoughtsRequest::Run(on) => run(&work, on, scope, from),
         ThoughtsRequest::Write { prompt, max_tokens, steer } => wasm_bindgen_futures::spawn_local(async move {
             let was_running = work.borrow().running;
@@ -91,29 +93,33 @@ pub fn handle(
             }
         }),
         ThoughtsRequest::Card(feature) => say(&scope, card(&engine, &work.borrow(), feature)),
-        ThoughtsRequest::Save { keep } => say(
-            &scope,
-            match &work.borrow().trainer {
-                Some(t) => ThoughtsResponse::Saved(sae::save(&t.sae), keep),
-                None => ThoughtsResponse::Refused("no autoencoder has been trained yet".into()),
-            },
-        ),
-        ThoughtsRequest::Load(bytes) => {
+        ThoughtsRequest::Save { keep } => wasm_bindgen_futures::spawn_local(async move {
+            let answer = match refresh(&work).await {
+                Err(why) => ThoughtsResponse::Refused(why),
+                Ok(()) => match &work.borrow().training {
+                    Some(t) => ThoughtsResponse::Saved(sae::save(t.sae()), keep),
+                    None => ThoughtsResponse::Refused("no autoencoder has been trained yet".into()),
+                },
+            };
+            say(&scope, answer);
+        }),
+        ThoughtsRequest::Load(bytes) => wasm_bindgen_futures::spawn_local(async move {
             let opened = sae::load(&bytes).and_then(|s| engine.check_sae(&s).map(|()| s).map_err(|e| e.to_string()));
             match opened {
                 Ok(sae) => {
                     let c = sae.config;
                     run(&work, false, scope.clone(), from);
+                    let gpu = gpu_for(&work, engine.gpu().is_some()).await;
                     let mut w = work.borrow_mut();
                     if w.collection.layer != c.layer {
                         w.collection = Collection::new(c.layer);
                     }
-                    w.trainer = Some(SaeTrainer::new(sae, 1));
+                    w.training = Some(Training::start(sae, gpu));
                     say(&scope, ThoughtsResponse::Ready { layer: c.layer, width: c.width, k: c.k, loaded: true });
                 }
                 Err(why) => say(&scope, ThoughtsResponse::Refused(why)),
             }
-        }
+        }),
     }
 }
 
@@ -201,77 +207,6 @@ pub fn after_answer(engine: &Engine, work: &Work, ids: &[u32], scope: &WorkerSco
     }
 }
 
-/// Starts (`on`) or pauses the training loop.
-fn run(work: &Work, on: bool, scope: WorkerScope<EngineWorker>, from: HandlerId) {
-    let generation = {
-        let mut w = work.borrow_mut();
-        if w.trainer.is_none() || w.running == on {
-            return;
-        }
-        w.running = on;
-        w.generation += 1;
-        w.generation
-    };
-    if !on {
-        return;
-    }
-    let work = Rc::clone(work);
-    wasm_bindgen_futures::spawn_local(async move {
-        let mut last_held_out = f64::NEG_INFINITY;
-        loop {
-            let progress = {
-                let mut guard = work.borrow_mut();
-                let w = &mut *guard;
-                let (Some(trainer), true) = (w.trainer.as_mut(), w.running && w.generation == generation) else {
-                    break;
-                };
-                let start = js_sys::Date::now();
-                let (mut steps, mut fvu, mut active) = (0, 0.0, 0.0);
-                while js_sys::Date::now() - start < SLICE_MS {
-                    let stats = trainer.step(&w.collection.train);
-                    steps += 1;
-                    fvu += stats.fvu;
-                    active += stats.active;
-                }
-                let elapsed = js_sys::Date::now() - start;
-                let now = js_sys::Date::now();
-                let held = &w.collection.held_out;
-                let held_out_fvu = (now - last_held_out > HELD_OUT_EVERY_MS && !held.is_empty()).then(|| {
-                    last_held_out = now;
-                    trainer.sae.fvu(&held[..held.len().min(HELD_OUT_SAMPLE * trainer.sae.config.d)])
-                });
-                SaeProgress {
-                    step: trainer.seen / trainer.batch,
-                    fvu: fvu / steps as f32,
-                    held_out_fvu,
-                    active: active / steps as f32,
-                    dead: trainer.dead(),
-                    vectors_per_s: (steps * trainer.batch) as f32 / (elapsed as f32 / 1000.0).max(1e-3),
-                    running: true,
-                }
-            };
-            scope.respond(from, Response::Thoughts(ThoughtsResponse::Progress(progress)));
-            gloo_timers::future::TimeoutFuture::new(0).await;
-        }
-        // Say it stopped (the last figures, not running).
-        let w = work.borrow();
-        if let Some(t) = &w.trainer {
-            if w.generation == generation || !w.running {
-                let p = SaeProgress {
-                    step: t.seen / t.batch,
-                    fvu: f32::NAN,
-                    held_out_fvu: None,
-                    active: f32::NAN,
-                    dead: t.dead(),
-                    vectors_per_s: 0.0,
-                    running: false,
-                };
-                scope.respond(from, Response::Thoughts(ThoughtsResponse::Progress(p)));
-            }
-        }
-    });
-}
-
 /// Writes the answers one after the other, token by token, then reads the plain one through the
 /// autoencoder; the plain answer's hidden states join the collection.
 async fn write(
@@ -287,8 +222,9 @@ async fn write(
     if prompt.trim().is_empty() {
         return Err("write a beginning for the model to continue".into());
     }
-    let sae = match &work.borrow().trainer {
-        Some(t) => t.sae.clone(),
+    refresh(work).await?;
+    let sae = match &work.borrow().training {
+        Some(t) => t.sae().clone(),
         None => return Err("no autoencoder has been trained yet".into()),
     };
     let ids = engine.passages(prompt, usize::MAX).map_err(err)?.remove(0);
@@ -333,17 +269,18 @@ async fn write(
 
 /// A feature's strongest tokens among the collected training vectors.
 fn card(engine: &Engine, w: &ThoughtsWork, feature: usize) -> ThoughtsResponse {
-    let Some(t) = &w.trainer else { return ThoughtsResponse::Refused("no autoencoder has been trained yet".into()) };
-    if feature >= t.sae.config.width {
-        return ThoughtsResponse::Refused(format!("the autoencoder has {} features", t.sae.config.width));
+    let Some(t) = &w.training else { return ThoughtsResponse::Refused("no autoencoder has been trained yet".into()) };
+    let sae = t.sae();
+    if feature >= sae.config.width {
+        return ThoughtsResponse::Refused(format!("the autoencoder has {} features", sae.config.width));
     }
-    if w.collection.layer != t.sae.config.layer || w.collection.train.is_empty() {
+    if w.collection.layer != sae.config.layer || w.collection.train.is_empty() {
         return ThoughtsResponse::Refused(
             "collect the hidden states of a text at the autoencoder's block first".into(),
         );
     }
     let label = |ids: &[u32]| engine.tokenizer.decode(ids).unwrap_or_default();
-    let top = strongest_for(&t.sae, &w.collection.train, feature, 8, 400)
+    let top = strongest_for(sae, &w.collection.train, feature, 8, 400)
         .into_iter()
         .map(|(i, z)| {
             let (context, token) = w.collection.context(w.collection.train_from[i], 8);

@@ -216,12 +216,13 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
                 data-fvu=move || thoughts.with(|t| t.train_curve.last().map(|p| p.value))
                 data-held-out=move || thoughts.with(|t| t.held_out_curve.last().map(|p| p.value))
                 data-speed=move || thoughts.with(|t| t.last.map(|p| p.vectors_per_s))
+                data-on-gpu=move || thoughts.with(|t| t.last.map(|p| p.on_gpu.to_string()))
             >
                 {move || thoughts.with(|t| {
                     let fvu = t.train_curve.last().map(|p| p.value)?;
                     let p = t.last?;
                     let active = t.active_curve.last().map_or(0.0, |p| p.value);
-                    Some(lang.get().thoughts_status(p.step, fvu, t.held_out_curve.last().map(|p| p.value), active, p.dead, p.vectors_per_s))
+                    Some(lang.get().thoughts_status(&p, fvu, t.held_out_curve.last().map(|p| p.value), active))
                 })}
             </p>
             <Curves thoughts=thoughts lang=lang/>

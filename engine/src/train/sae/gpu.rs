@@ -8,6 +8,7 @@
 //! is written, so nothing has to be zeroed between steps) and compact `(batch, k)` for the decoder, the
 //! features' gradients and the decoder bias, which only touch the k features on.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::{draw, draw_seed, BatchStats, Sae, SaeConfig, SaeGrads, BATCH, DEAD_AFTER, LEARNING_RATE};
@@ -44,12 +45,11 @@ pub struct GpuSaeTrainer {
     backprop: Vec<Launch>,
     bookkeeping: Vec<Launch>,
     update: Vec<Launch>,
-    t: i32,
-    /// Training vectors seen.
-    pub seen: usize,
+    t: Cell<i32>,
+    seen: Cell<usize>,
     /// Vectors per step.
     pub batch: usize,
-    rng: Rng,
+    rng: RefCell<Rng>,
     // Activations, moments and uniforms, kept alive for the bind groups.
     _buffers: Vec<Tracked>,
 }
@@ -172,10 +172,10 @@ impl GpuSaeTrainer {
             backprop,
             bookkeeping,
             update,
-            t: 0,
-            seen: 0,
+            t: Cell::new(0),
+            seen: Cell::new(0),
             batch: n,
-            rng: Rng::new(draw_seed(seed)),
+            rng: RefCell::new(Rng::new(draw_seed(seed))),
             _buffers: kept,
         })
     }
@@ -202,21 +202,28 @@ impl GpuSaeTrainer {
         Ok(())
     }
 
+    /// Training vectors seen.
+    pub fn seen(&self) -> usize {
+        self.seen.get()
+    }
+
     /// One step on a batch drawn at random from `train` `(n, d)`: one submit, nothing read back.
-    pub fn step(&mut self, train: &[f32]) -> Result<()> {
+    pub fn step(&self, train: &[f32]) -> Result<()> {
         let d = self.frame.config.d;
         if train.len() < d || !train.len().is_multiple_of(d) {
             return Err(EngineError::Gpu("no hidden states to learn from".into()));
         }
-        let batch = draw(&mut self.rng, train, self.batch, d);
+        let batch = draw(&mut self.rng.borrow_mut(), train, self.batch, d);
         self.upload(&batch)?;
-        self.seen += self.batch;
-        self.t += 1;
+        let seen = self.seen.get() + self.batch;
+        self.seen.set(seen);
+        let t = self.t.get() + 1;
+        self.t.set(t);
         let (b1, b2) = (0.9f32, 0.999f32);
-        let adam = [LEARNING_RATE, 1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t), b1, b2, 1e-8, 0.0, 0.0];
+        let adam = [LEARNING_RATE, 1.0 - b1.powi(t), 1.0 - b2.powi(t), b1, b2, 1e-8, 0.0, 0.0];
         let q = &self.ctx.queue;
         q.write_buffer(&self.adam_step, 0, &words_to_bytes(&f32_words(&adam)));
-        q.write_buffer(&self.seen_now, 0, &words_to_bytes(&[self.seen as u32, 0, 0, 0]));
+        q.write_buffer(&self.seen_now, 0, &words_to_bytes(&[seen as u32, 0, 0, 0]));
         submit(&self.ctx, "sae step", self.backprop.iter().chain(&self.bookkeeping).chain(&self.update));
         Ok(())
     }
@@ -238,13 +245,14 @@ impl GpuSaeTrainer {
     /// Features that have not fired in the last [`DEAD_AFTER`] training vectors, as
     /// [`SaeTrainer::dead`] counts them.
     pub async fn dead(&self) -> Result<usize> {
-        if self.seen < DEAD_AFTER {
+        let seen = self.seen.get();
+        if seen < DEAD_AFTER {
             return Ok(0);
         }
         let read = read_back(&self.ctx, &[&self.last_fired]).await?;
         let width = self.frame.config.width;
         let last = read.into_iter().next().unwrap_or_default();
-        Ok(last.iter().take(width).filter(|at| self.seen - at.to_bits() as usize >= DEAD_AFTER).count())
+        Ok(last.iter().take(width).filter(|at| seen - at.to_bits() as usize >= DEAD_AFTER).count())
     }
 
     /// The gradients of `batch` (hidden states in the model's units, [`BATCH`] of them), nothing updated:
