@@ -406,3 +406,30 @@ fn sae_training_gpu_follows_the_cpu_step_by_step() {
     }
     assert!(clustered.dead.0 > 0, "no feature died: the dead count went unchecked");
 }
+
+#[test]
+fn a_features_card_finds_what_encoding_every_vector_finds() {
+    // The card walks vectors in the order of one feature's pre-activation and encodes only until it has
+    // enough; here every vector is encoded and the feature's activations sorted.
+    let (sae, data) = awkward_sae(203, 9, None);
+    let d = sae.config.d;
+    let mut checked = 0;
+    for feature in 0..sae.config.width {
+        let mut all: Vec<(usize, f32)> = data
+            .chunks_exact(d)
+            .enumerate()
+            .filter_map(|(i, x)| {
+                sae.encode_units(&sae.to_units(x))
+                    .into_iter()
+                    .find(|&(j, _)| j as usize == feature)
+                    .map(|(_, z)| (i, z))
+            })
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1));
+        all.truncate(5);
+        let found = engine::thoughts::strongest_for(&sae, &data, feature, 5, data.len() / d);
+        assert_eq!(found, all, "feature {feature}");
+        checked += usize::from(!all.is_empty());
+    }
+    assert!(checked > 100, "only {checked} features fire");
+}
