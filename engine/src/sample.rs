@@ -131,9 +131,17 @@ impl Sampler {
             return argmax(&logits);
         }
 
-        // Candidates best first, each with its logit.
+        // Candidates best first, each with its logit. With a top-k, only the k best are found (a
+        // partition, then a sort of k) instead of sorting the whole vocabulary: the order is total, so
+        // they are the first k of the full sort.
+        let best_first = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         let mut candidates: Vec<(u32, f32)> = logits.iter().enumerate().map(|(i, &l)| (i as u32, l)).collect();
-        candidates.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let k = c.top_k;
+        if k > 0 && k < candidates.len() {
+            candidates.select_nth_unstable_by(k - 1, best_first);
+            candidates.truncate(k);
+        }
+        candidates.sort_unstable_by(best_first);
         let u = self.draw();
         self.pick(&candidates, u)
     }
@@ -245,6 +253,24 @@ mod tests {
         // min-p 0.7 keeps tokens with p ≥ 0.7 · p(1): {1, 5} (0.30/0.33 ≈ 0.9), not 2 (0.6).
         let mut s = Sampler::new(SamplerConfig { temperature: 1.0, min_p: 0.7, seed: 1, ..SamplerConfig::default() });
         assert!((0..500).all(|_| [1, 5].contains(&s.sample(&logits(), &[]))));
+    }
+
+    #[test]
+    fn top_k_picks_what_a_full_sort_of_the_vocabulary_picks() {
+        // Random logits over a vocabulary of 3,000 with many exact ties (whole numbers 0 to 16), so the
+        // id order among equal logits matters; the reference sorts everything.
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for (top_k, top_p) in [(1, 1.0), (5, 1.0), (40, 0.9), (2999, 0.95), (3000, 1.0)] {
+            let config = SamplerConfig { temperature: 0.8, top_k, top_p, seed: 9, ..SamplerConfig::default() };
+            let (mut fast, mut reference) = (Sampler::new(config.clone()), Sampler::new(config));
+            for _ in 0..50 {
+                let logits: Vec<f32> = (0..3000).map(|_| ((rng.next_u32() % 64) as f32 / 4.0).round()).collect();
+                let mut all: Vec<(u32, f32)> = logits.iter().enumerate().map(|(i, &l)| (i as u32, l)).collect();
+                all.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap().then(a.0.cmp(&b.0)));
+                let u = reference.draw();
+                assert_eq!(fast.sample(&logits, &[]), reference.pick(&all, u), "top-k {top_k}, top-p {top_p}");
+            }
+        }
     }
 
     #[test]
