@@ -12,6 +12,7 @@ pub mod lab;
 pub mod lens;
 pub mod lesson;
 pub mod masked;
+pub mod pause;
 pub mod prefer;
 pub mod pretrain;
 pub mod protocol;

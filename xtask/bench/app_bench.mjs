@@ -76,7 +76,7 @@ try {
     const samples = [];
     for (let i = 0; i < 5; i++) {
       await lab.waitForTimeout(1_000);
-      samples.push(Number((await lab.getByTestId("lab-status").textContent()).match(/([\d.,]+) steps/)[1].replace(",", ".")));
+      samples.push(Number(await lab.getByTestId("lab-status").getAttribute("data-steps-per-s")));
     }
     return median(samples);
   };

@@ -501,6 +501,7 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                 data-vae-mse=move || lab.progress.with(|p| p.as_ref().map(|p| p.test_mse.1))
                 data-first-vae-mse=move || lab.curve.with(|c| c.first().map(|p| p.vae))
                 data-vae-train-mse=move || lab.progress.with(|p| p.as_ref().map(|p| p.train_mse.1))
+                data-steps-per-s=move || lab.progress.with(|p| p.as_ref().map(|p| p.steps_per_s))
             >
                 {status}
             </p>

@@ -292,7 +292,7 @@ fn spawn_training(lab: Rc<RefCell<Option<Lab>>>, generation: u64, scope: WorkerS
                     scope.respond(from, LabResponse::Progress(l.report(rate)));
                 }
             }
-            gloo_timers::future::TimeoutFuture::new(0).await;
+            crate::pause::next_task().await;
         }
     });
 }

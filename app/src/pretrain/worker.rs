@@ -284,7 +284,7 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
                     (last_report, tokens_since) = (js_sys::Date::now(), 0);
                 }
             }
-            gloo_timers::future::TimeoutFuture::new(0).await;
+            crate::pause::next_task().await;
         }
     });
 }

@@ -53,7 +53,7 @@ pub async fn ask(
             if done {
                 break;
             }
-            gloo_timers::future::TimeoutFuture::new(0).await;
+            crate::pause::next_task().await;
         }
         if stop.get() {
             break;
@@ -85,7 +85,7 @@ pub async fn prefer(
         };
         let mut generator = engine.generate(ids.clone(), options).map_err(err)?;
         while !stop.get() && generator.step().await.map_err(err)?.is_some() {
-            gloo_timers::future::TimeoutFuture::new(0).await;
+            crate::pause::next_task().await;
         }
         if stop.get() {
             break;

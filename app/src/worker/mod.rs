@@ -286,7 +286,7 @@ async fn chat(
             .unwrap_or_default();
         scope.respond(from, Response::Token { piece: piece(engine, step.id), text: step.text, prob: step.prob, top });
         // Let the worker's event loop deliver a `Stop` or a view request before the next token.
-        gloo_timers::future::TimeoutFuture::new(0).await;
+        crate::pause::next_task().await;
     }
     let n = generator.generated().len();
     let elapsed_s = (js_sys::Date::now() - first_token_at.unwrap_or(started)) / 1000.0;

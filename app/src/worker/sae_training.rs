@@ -139,7 +139,7 @@ pub fn run(work: &Work, on: bool, scope: WorkerScope<EngineWorker>, from: Handle
                     break;
                 }
             }
-            gloo_timers::future::TimeoutFuture::new(0).await;
+            crate::pause::next_task().await;
         }
         // Bring the weights back (the views read them while training rests), and say it stopped.
         let _ = refresh(&work).await;

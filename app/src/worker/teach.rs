@@ -144,7 +144,7 @@ pub async fn continuations(
             if done {
                 break;
             }
-            gloo_timers::future::TimeoutFuture::new(0).await;
+            crate::pause::next_task().await;
         }
         if stop.get() {
             break;

@@ -172,7 +172,7 @@ async fn collect(
         if done {
             break;
         }
-        gloo_timers::future::TimeoutFuture::new(0).await;
+        crate::pause::next_task().await;
     }
     Ok(())
 }
@@ -245,7 +245,7 @@ async fn write(
             let text = engine.tokenizer.token_label(step.id).unwrap_or_default();
             let token = Written { text, kl: step.kl, changed: step.id != step.plain_id };
             scope.respond(from, Response::Thoughts(ThoughtsResponse::Token(way, token)));
-            gloo_timers::future::TimeoutFuture::new(0).await;
+            crate::pause::next_task().await;
         }
     }
     let all: Vec<u32> = ids.iter().chain(&plain).copied().collect();
