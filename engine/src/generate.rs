@@ -16,6 +16,7 @@ use crate::gguf::Gguf;
 use crate::model::{FileBytes, LogitsFor, Model};
 use crate::sample::{Sampler, SamplerConfig};
 use crate::session::Session;
+use crate::text_stream::TextStream;
 use crate::tokenizer::Tokenizer;
 use crate::trace::{log_sum_exp, AttentionTrace, Candidate, Distribution};
 
@@ -227,14 +228,15 @@ pub struct Generator<'e> {
     history: Vec<u32>,
     /// Generated ids.
     generated: Vec<u32>,
-    /// Text of the answer handed out so far.
-    text: String,
+    /// Text of the answer handed out so far (and what is held back: a possible stop string's start).
+    text: TextStream,
     finished: Option<FinishReason>,
 }
 
 impl<'e> Generator<'e> {
     fn new(engine: &'e Engine, session: Session<'e>, prompt: Vec<u32>, options: GenerateOptions) -> Self {
         let sampler = Sampler::new(options.sampler.clone());
+        let text = TextStream::new(&options.stop);
         Self {
             engine,
             session,
@@ -246,7 +248,7 @@ impl<'e> Generator<'e> {
             inflight: None,
             uncollected: std::collections::VecDeque::new(),
             generated: Vec::new(),
-            text: String::new(),
+            text,
             finished: None,
         }
     }
@@ -263,7 +265,7 @@ impl<'e> Generator<'e> {
 
     /// The answer's text so far.
     pub fn text(&self) -> &str {
-        &self.text
+        self.text.shown()
     }
 
     /// Why it ended, once it has.
@@ -389,24 +391,18 @@ impl<'e> Generator<'e> {
             finish = Some(FinishReason::EndOfSequence);
         } else {
             self.generated.push(id);
-            let full = tokenizer.decode(&self.generated)?;
-            // Hold back a trailing incomplete character (decoded as U+FFFD) until its other bytes arrive.
-            let settled = full.trim_end_matches('\u{FFFD}');
-            if let Some((cut, _)) =
-                self.options.stop.iter().filter_map(|s| settled.find(s.as_str()).map(|at| (at, s))).min()
-            {
+            let stopped;
+            (delta, stopped) = self.text.push(&self.generated, |ids| tokenizer.decode(ids))?;
+            if stopped {
                 finish = Some(FinishReason::StopString);
-                delta = settled[self.text.len().min(cut)..cut].to_owned();
-                self.text.push_str(&delta);
-            } else if settled.len() > self.text.len() && settled.starts_with(self.text.as_str()) {
-                delta = settled[self.text.len()..].to_owned();
-                self.text.push_str(&delta);
-            }
-            if finish.is_none() && self.generated.len() >= self.options.max_tokens {
+            } else if self.generated.len() >= self.options.max_tokens {
                 finish = Some(FinishReason::MaxTokens);
-            } else if finish.is_none() && position + 1 >= self.session.capacity() {
+            } else if position + 1 >= self.session.capacity() {
                 finish = Some(FinishReason::ContextFull);
             }
+        }
+        if finish.is_some_and(|f| f != FinishReason::StopString) {
+            delta.push_str(&self.text.flush());
         }
         self.finished = finish;
         if finish.is_some() {

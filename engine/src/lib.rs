@@ -15,6 +15,7 @@ pub mod quant;
 pub mod reward;
 pub mod sample;
 pub mod session;
+pub mod text_stream;
 pub mod thoughts;
 pub mod tokenizer;
 pub mod trace;
