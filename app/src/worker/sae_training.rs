@@ -215,8 +215,7 @@ async fn gpu_slice(
             trainer.step(&w.collection.train).map_err(err)?;
         }
     }
-    let t = trainer;
-    t.finish().await.map_err(err)?;
+    trainer.finish().await.map_err(err)?;
     let elapsed = js_sys::Date::now() - start;
     let done = *steps;
     if elapsed < SLICE_MS / 2.0 {
@@ -224,10 +223,10 @@ async fn gpu_slice(
     } else if elapsed > SLICE_MS * 2.0 {
         *steps = (*steps / 2).max(1);
     }
-    let stats: BatchStats = t.take_stats().await.map_err(err)?.unwrap_or_default();
-    let dead = t.dead().await.map_err(err)?;
+    let stats: BatchStats = trainer.take_stats().await.map_err(err)?.unwrap_or_default();
+    let dead = trainer.dead().await.map_err(err)?;
     let due = js_sys::Date::now() - *last_held_out > HELD_OUT_EVERY_MS;
-    let copy = if due { Some(t.download().await.map_err(err)?) } else { None };
+    let copy = if due { Some(trainer.download().await.map_err(err)?) } else { None };
     let mut w = work.borrow_mut();
     w.dead = dead;
     let held_out_fvu = copy.as_ref().and_then(|sae| held_out(&w.collection.held_out, sae, last_held_out));
@@ -237,12 +236,12 @@ async fn gpu_slice(
         }
     }
     Ok(Some(SaeProgress {
-        step: t.seen() / t.batch,
+        step: trainer.seen() / trainer.batch,
         fvu: stats.fvu,
         held_out_fvu,
         active: stats.active,
         dead,
-        vectors_per_s: (done * t.batch) as f32 / (elapsed as f32 / 1000.0).max(1e-3),
+        vectors_per_s: (done * trainer.batch) as f32 / (elapsed as f32 / 1000.0).max(1e-3),
         running: true,
         on_gpu: true,
     }))
