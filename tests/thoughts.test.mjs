@@ -15,11 +15,12 @@ const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", im
 const MODEL = process.env.GLASSBOX_MODEL;
 // Both sides read the hidden states on the 8-bit path over 11 blocks, in different summation orders (native
 // AVX2 here, wasm SIMD there; the words test measures 2e-3 to 4e-3 on cosines for the same reason). The
-// per-token share lost, 0.1 to 0.5, agrees to about 1e-3 (the median: measured 5e-4 to 1.4e-3); where a feature sits at the k-th
+// per-token share lost, 0.1 to 0.5, agrees to about 1e-3 (the median over the ~10 tokens compared: measured 5e-4 to 2.6e-3 in
+// eight trainings, the last on the clean-clone CI; the bound is about twice the largest); where a feature sits at the k-th
 // place, the two paths can keep different ones, which moves that token's share by up to about 1e-2
 // (the largest gap measured 4.5e-3 to 1.2e-2 over seven trainings).
 const ERROR_TOLERANCE = 2e-2;
-const MEDIAN_TOLERANCE = 3e-3;
+const MEDIAN_TOLERANCE = 5e-3;
 
 const attr = async (page, id, name) => page.getByTestId(id).getAttribute(name);
 
