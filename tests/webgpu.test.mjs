@@ -1,7 +1,7 @@
 // The chat on the browser's WebGPU (`?gpu`: headless Chromium offers SwiftShader, a software adapter
 // the app otherwise leaves unused): the engine's WGSL kernels in the page's worker answer as the same
 // kernels do natively (the CLI on lavapipe), the GPU picks each token and sends back its five
-// alternatives, and the explorer draws the attention the GPU recorded.
+// alternatives, the explorer draws the attention the GPU recorded, and the logit lens comes from the GPU.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -14,6 +14,10 @@ const MODEL = process.env.GLASSBOX_MODEL;
 const QUESTION = "Explain in two sentences what an attention head does.";
 const TOKENS = 16;
 // The CLI on the GPU natively: Mesa's lavapipe through Vulkan.
+// The lens on two GPUs (exact f32 both; f16 keys and values): a cell's probability within 1e-3, the same
+// guess wherever the CLI's two likeliest are further apart than 1e-2.
+const LENS_TOLERANCE = 1e-3;
+const LENS_MARGIN = 1e-2;
 const env = { ...process.env, WGPU_BACKEND: "vulkan", XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" };
 
 test("on WebGPU (?gpu), a greedy answer equals the CLI's on the GPU, with alternatives and attention from the GPU", async () => {
@@ -65,6 +69,35 @@ test("on WebGPU (?gpu), a greedy answer equals the CLI's on the GPU, with altern
     console.log(`# WebGPU heatmap vs the CLI on lavapipe: max |Δ| ${worst.toExponential(2)}`);
     assert.ok(worst <= 5e-3, `max |Δ| ${worst}`);
     await screenshot(page, "webgpu-chat");
+
+    // The logit lens runs on the GPU too: every block's cells in one pass. Both sides are exact f32 with
+    // f16 keys and values; SwiftShader and lavapipe sum in different orders.
+    const text = "La capitale de la France est";
+    await page.evaluate(() => { location.hash = "#game"; });
+    await page.getByTestId("game-text").fill(text);
+    await page.getByTestId("game-start").click();
+    await page.locator('[data-testid="game-chips"] .chip').first().waitFor({ timeout: 60_000 });
+    await page.getByTestId("lens-game").click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="lens-status"]').dataset.done === "true", null, { timeout: 120_000 });
+    assert.equal(await page.getByTestId("lens-status").getAttribute("data-on-gpu"), "true", "the lens ran on the GPU");
+    const lens = JSON.parse(execFileSync(CLI, ["lens", "--model", MODEL, "--text", text, "--top", "2", "--backend", "gpu", "--json"], { env }).toString());
+    assert.equal(lens.backend, "gpu");
+    const shown = await page.locator('[data-testid="lens-grid"] td').evaluateAll((tds) => tds.map((td) => ({ layer: Number(td.dataset.layer), pos: Number(td.dataset.pos), id: Number(td.dataset.id), prob: Number(td.dataset.prob) })));
+    assert.equal(shown.length, lens.layers.length * lens.ids.length, "one cell per block and position");
+    let worstLens = 0;
+    let same = 0;
+    for (const cell of shown) {
+      const want = lens.layers[cell.layer][cell.pos];
+      worstLens = Math.max(worstLens, Math.abs(cell.prob - want.prob));
+      if (want.top[0].prob - want.top[1].prob > LENS_MARGIN) {
+        assert.equal(cell.id, want.id, `block ${cell.layer}, position ${cell.pos}`);
+        same += 1;
+      }
+    }
+    console.log(`# WebGPU lens vs the CLI's on lavapipe: max |Δp| ${worstLens.toExponential(2)}; ${same} of ${shown.length} guesses compared`);
+    assert.ok(worstLens <= LENS_TOLERANCE, `max |Δp| ${worstLens}`);
+    assert.ok(same > shown.length / 2, "most guesses are compared");
+    await screenshot(page, "webgpu-lens");
     assert.deepEqual(page.errors, [], "console errors");
     assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
   } finally {

@@ -18,6 +18,8 @@ pub struct LensBoard {
     pub started_ms: f64,
     /// How long the last lens took (ms).
     pub took_ms: Option<f64>,
+    /// Whether the GPU computed it.
+    pub on_gpu: bool,
 }
 
 impl LensBoard {
@@ -39,9 +41,10 @@ impl LensBoard {
     }
 
     /// The lens is complete.
-    pub fn done(&mut self, now_ms: f64) {
+    pub fn done(&mut self, now_ms: f64, on_gpu: bool) {
         self.busy = false;
         self.took_ms = Some(now_ms - self.started_ms);
+        self.on_gpu = on_gpu;
     }
 
     /// The clicked cell's tokens.
@@ -71,7 +74,7 @@ mod tests {
         assert_eq!(lens.layers.len(), 1, "a row of the wrong width is dropped");
         lens.selected = Some((0, 1));
         assert_eq!(lens.selected_cell().map(|c| c.len()), Some(2));
-        lens.done(1250.0);
-        assert_eq!((lens.busy, lens.took_ms), (false, Some(250.0)));
+        lens.done(1250.0, true);
+        assert_eq!((lens.busy, lens.took_ms, lens.on_gpu), (false, Some(250.0), true));
     }
 }

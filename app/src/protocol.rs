@@ -355,8 +355,11 @@ pub enum Response {
         /// One list per position, best first.
         cells: Vec<Vec<Alternative>>,
     },
-    /// The lens is complete.
-    LensDone,
+    /// The lens is complete; whether the GPU computed it.
+    LensDone {
+        /// On the GPU (else the CPU).
+        on_gpu: bool,
+    },
     /// The answer to [`Request::WordMap`].
     WordMap(WordMap),
     /// The answer to [`Request::Nearest`].

@@ -3,8 +3,9 @@
 //! shows the guess forming through the layers; the last layer is the model's own prediction.
 //!
 //! It costs one output-head product per layer and position (30 × 49,152 × 576 multiply-adds per token
-//! for the default model), so it runs at the model's precision (8-bit activations by default) and hands
-//! each layer over as soon as it is computed.
+//! for the default model). On the CPU it runs at the model's precision (8-bit activations by default)
+//! and hands each layer over as soon as it is computed; on the GPU (exact), one pass computes every
+//! layer and reads back only each cell's best tokens and log Σ exp.
 
 use serde::{Deserialize, Serialize};
 
@@ -42,5 +43,42 @@ impl Engine {
             on_layer(layer, cells);
         })?;
         Ok(())
+    }
+
+    /// The lens on the engine's backend: on the GPU when the engine has one (at most
+    /// [`LENS_CANDIDATES`](crate::backend::gpu::LENS_CANDIDATES) tokens per cell), else [`Self::lens`]. A GPU that fails (lost, out of memory)
+    /// leaves the work to the CPU. Returns whether the GPU computed it.
+    pub async fn lens_on_backend(
+        &self,
+        ids: &[u32],
+        k: usize,
+        on_layer: &mut dyn FnMut(usize, Vec<LensCell>),
+    ) -> Result<bool> {
+        if ids.is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        if let Some(gpu) = self.gpu() {
+            let layers = match gpu.session(ids.len()) {
+                Ok(mut session) => session.lens(ids).await,
+                Err(err) => Err(err),
+            };
+            match layers {
+                Ok(layers) => {
+                    for (l, rows) in layers.into_iter().enumerate() {
+                        let cells = (rows.into_iter())
+                            .map(|row| LensCell {
+                                top: row.top.iter().take(k).map(|&(id, l)| (id, (l - row.log_z).exp())).collect(),
+                            })
+                            .collect();
+                        on_layer(l, cells);
+                    }
+                    return Ok(true);
+                }
+                Err(err) if err.is_gpu_failure() || matches!(err, EngineError::GpuUnsupported(_)) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        self.lens(ids, k, on_layer)?;
+        Ok(false)
     }
 }

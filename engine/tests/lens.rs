@@ -9,6 +9,9 @@ use serde_json::Value;
 
 /// The exact path against float64, per cell: the guess's probability (after thirty layers at most).
 const PROB_TOLERANCE: f64 = 1e-3;
+/// The GPU against float64: its keys and values are stored as f16, which moves a cell's probability by
+/// up to about 1e-3 more (measured 1.7e-3 here, against 1.5e-4 for the CPU).
+const GPU_PROB_TOLERANCE: f64 = 3e-3;
 
 /// `glassbox <subcommand> ... --json`, the subcommand first in `args`.
 fn glassbox(args: &[&str]) -> Value {
@@ -17,8 +20,20 @@ fn glassbox(args: &[&str]) -> Value {
 
 #[test]
 fn lens_cells_are_the_output_head_on_each_blocks_residual_stream() {
+    lens_matches_float64("cpu", PROB_TOLERANCE);
+}
+
+/// The GPU computes every block's cells in one pass and reads back only the best tokens and log Σ exp
+/// of each (lavapipe here).
+#[test]
+fn lens_on_the_gpu_is_the_output_head_on_each_blocks_residual_stream_too() {
+    lens_matches_float64("gpu", GPU_PROB_TOLERANCE);
+}
+
+fn lens_matches_float64(backend: &str, tolerance: f64) {
     let text = "The capital of France is";
-    let lens = glassbox(&["lens", "--text", text, "--top", "2", "--exact"]);
+    let lens = glassbox(&["lens", "--text", text, "--top", "2", "--exact", "--backend", backend]);
+    assert_eq!(lens["backend"], backend);
     let ids: Vec<u32> = serde_json::from_value(lens["ids"].clone()).expect("ids");
     let layers = lens["layers"].as_array().expect("layers");
     let model = default_model();
@@ -36,7 +51,7 @@ fn lens_cells_are_the_output_head_on_each_blocks_residual_stream() {
             // The guess is the float64 forward's likeliest token, unless the two likeliest are a near tie.
             let mut sorted: Vec<f64> = probs.clone();
             sorted.sort_by(|a, b| b.total_cmp(a));
-            if sorted[0] - sorted[1] > 2.0 * PROB_TOLERANCE {
+            if sorted[0] - sorted[1] > 2.0 * tolerance {
                 let best = probs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
                 assert_eq!(Some(id), best, "layer {l}, position {p}");
                 compared += 1;
@@ -45,14 +60,18 @@ fn lens_cells_are_the_output_head_on_each_blocks_residual_stream() {
             }
         }
     }
-    eprintln!("lens --exact vs float64: max |Δp| {worst:.2e}; {compared} cells' guesses equal, {near_ties} near ties");
-    assert!(worst < PROB_TOLERANCE, "max |Δp| {worst}");
+    eprintln!(
+        "lens on the {backend} vs float64: max |Δp| {worst:.2e}; {compared} cells' guesses equal, {near_ties} near ties"
+    );
+    assert!(worst < tolerance, "max |Δp| {worst}");
     assert!(compared > layers.len() * ids.len() / 2, "most cells are compared");
 
-    // The last layer is the model's own prediction: the same as `next`.
+    // The last layer is the model's own prediction: the same as `next` (the exact CPU path: the same
+    // arithmetic on the CPU, the GPU's tolerance on the GPU).
     let next = glassbox(&["next", "--text", text, "--top", "1"]);
     let last = &layers[model.n_layer - 1].as_array().expect("cells")[ids.len() - 1];
     assert_eq!(last["id"], next["top"][0]["id"]);
     let (a, b) = (last["prob"].as_f64().expect("p"), next["top"][0]["prob"].as_f64().expect("p"));
-    assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    let last_tolerance = if backend == "cpu" { 1e-5 } else { tolerance };
+    assert!((a - b).abs() < last_tolerance, "{a} vs {b}");
 }

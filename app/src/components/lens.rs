@@ -56,13 +56,13 @@ pub fn LogitLens(state: AppState) -> impl IntoView {
                 >
                     {move || tt().lens_on_answer}
                 </button>
-                <span class="muted" role="status" data-testid="lens-status" data-done=move || lens.with(|l| if l.took_ms.is_some() { "true" } else { "false" })>
+                <span class="muted" role="status" data-testid="lens-status" data-done=move || lens.with(|l| if l.took_ms.is_some() { "true" } else { "false" }) data-on-gpu=move || lens.with(|l| l.on_gpu.to_string())>
                     {move || {
                         lens.with(|l| {
                             if l.busy {
                                 Some(format!("{} {}/{}", tt().game_thinking, l.layers.len(), state.explorer.shape.get().0))
                             } else {
-                                l.took_ms.map(|ms| lang().lens_took(l.pieces.len(), l.layers.len(), ms))
+                                l.took_ms.map(|ms| lang().lens_took(l.pieces.len(), l.layers.len(), ms, l.on_gpu))
                             }
                         })
                     }}

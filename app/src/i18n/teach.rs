@@ -230,11 +230,13 @@ impl Lang {
     }
 
     /// "5 tokens × 30 blocks in 0.4 s".
-    pub fn lens_took(self, tokens: usize, blocks: usize, ms: f64) -> String {
+    pub fn lens_took(self, tokens: usize, blocks: usize, ms: f64, on_gpu: bool) -> String {
         let s = self.num(ms / 1000.0, 1);
-        match self {
-            Self::En => format!("{tokens} tokens × {blocks} blocks in {s} s"),
-            Self::Fr => format!("{tokens} tokens × {blocks} blocs en {s} s"),
+        match (self, on_gpu) {
+            (Self::En, false) => format!("{tokens} tokens × {blocks} blocks in {s} s on the CPU"),
+            (Self::En, true) => format!("{tokens} tokens × {blocks} blocks in {s} s on the GPU"),
+            (Self::Fr, false) => format!("{tokens} tokens × {blocks} blocs en {s} s sur le processeur"),
+            (Self::Fr, true) => format!("{tokens} tokens × {blocks} blocs en {s} s sur la carte graphique"),
         }
     }
 

@@ -81,7 +81,7 @@ impl AppState {
             Response::Filled(filled) => self.on_filled(filled),
             Response::LensTokens(pieces) => self.teach.lens.update(|l| l.tokens(pieces)),
             Response::LensLayer { layer, cells } => self.teach.lens.update(|l| l.row(layer, cells)),
-            Response::LensDone => self.teach.lens.update(|l| l.done(js_sys::Date::now())),
+            Response::LensDone { on_gpu } => self.teach.lens.update(|l| l.done(js_sys::Date::now(), on_gpu)),
             Response::WordMap(map) => self.teach.words.update(|w| w.map = Some(map)),
             Response::Nearest(nearest) => self.teach.words.update(|w| w.nearest = Some(nearest)),
             Response::InContext(word, cosines) => self.teach.words.update(|w| w.in_context = Some((word, cosines))),

@@ -137,14 +137,17 @@ impl Worker for EngineWorker {
             Request::InContext { word, sentences } => self.answer(&scope, from, |e| {
                 words::in_context(e, &word, &sentences).map(|c| Response::InContext(word, c))
             }),
-            Request::Lens { context } => match self.engine.borrow().as_deref() {
-                Some(engine) => {
-                    if let Err(message) = teach::lens(engine, context, &scope, from) {
+            Request::Lens { context } => {
+                let Some(engine) = self.engine.borrow().clone() else {
+                    scope.respond(from, Response::Error("no model is loaded yet".into()));
+                    return;
+                };
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(message) = teach::lens(&engine, context, &scope, from).await {
                         scope.respond(from, Response::Error(message));
                     }
-                }
-                None => scope.respond(from, Response::Error("no model is loaded yet".into())),
-            },
+                });
+            }
             Request::Fill { text, candidates, propose } => {
                 self.answer(&scope, from, |e| teach::fill(e, text, candidates, propose).map(Response::Filled))
             }

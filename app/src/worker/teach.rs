@@ -68,8 +68,9 @@ pub fn fill(engine: &Engine, text: String, candidates: Vec<String>, propose: usi
 /// Cells of the lens carry this many tokens (the first is the cell's guess).
 pub const LENS_TOP: usize = 5;
 
-/// The logit lens over `context`, sent one block at a time as it is computed.
-pub fn lens(
+/// The logit lens over `context`: on the CPU, sent one block at a time as it is computed; on the GPU,
+/// every block at once.
+pub async fn lens(
     engine: &Engine,
     context: Context,
     scope: &WorkerScope<EngineWorker>,
@@ -81,8 +82,8 @@ pub fn lens(
         Context::Ids(ids) => ids,
     };
     scope.respond(from, Response::LensTokens(ids.iter().map(|&id| piece(engine, id)).collect()));
-    engine
-        .lens(&ids, LENS_TOP, &mut |layer, cells| {
+    let on_gpu = engine
+        .lens_on_backend(&ids, LENS_TOP, &mut |layer, cells| {
             let cells = (cells.into_iter())
                 .map(|cell| {
                     cell.top.into_iter().map(|(id, prob)| Alternative { piece: piece(engine, id), prob }).collect()
@@ -90,8 +91,9 @@ pub fn lens(
                 .collect();
             scope.respond(from, Response::LensLayer { layer, cells });
         })
+        .await
         .map_err(err)?;
-    scope.respond(from, Response::LensDone);
+    scope.respond(from, Response::LensDone { on_gpu });
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod model;
 mod pack;
 mod rms_norm;
 mod rope;
+mod rows_top;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 mod topk;
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use model::{GpuModel, GpuSession, Input, Picked, Readback, Submitted, CHUNK, MAX_GPU_CONTEXT};
+pub use rows_top::{RowTop, R as LENS_CANDIDATES};
 pub use topk::{PickParams, K as PICK_CANDIDATES};
 /// The kind of adapter (`Cpu` is a software rasteriser), re-exported for callers without wgpu.
 pub use wgpu::DeviceType;
@@ -377,6 +379,8 @@ pub(crate) enum Grid {
     Tiles { x: u32 },
     /// `(x, ceil(head_n / 8), 1)`: the output head's rows.
     HeadTiles { x: u32 },
+    /// `(head_n, 1, 1)`: one workgroup per output-head row.
+    HeadRows,
     /// `(1, 1, 1)`.
     Single,
 }
@@ -388,6 +392,7 @@ impl Grid {
             Self::PerToken { x } => [x, n, 1],
             Self::Tiles { x } => [x, n.div_ceil(8), 1],
             Self::HeadTiles { x } => [x, head_n.div_ceil(8), 1],
+            Self::HeadRows => [head_n, 1, 1],
             Self::Single => [1, 1, 1],
         }
     }

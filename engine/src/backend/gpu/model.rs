@@ -14,11 +14,14 @@
 //! submitted before the CPU has seen this one; one the CPU then decides it did not need (the answer
 //! ended) is [`GpuSession::discard`]ed.
 
+mod lens;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::matmul::{Epilogue, GpuMatrix, MatmulIo};
 use super::pack::{cols_fit, pack_row, GpuFormat};
 use super::rope::RopeIo;
+use super::rows_top;
 use super::topk::{self, PickParams};
 use super::{attention, embed, matmul, rms_norm, rope};
 use super::{Dispatch, GpuContext, StepCounters, StepUniform, Tracked};
@@ -110,6 +113,8 @@ struct Scratch {
     logits: Tracked,
     result: Tracked,
     pick: Tracked,
+    /// The logit lens's summaries: per block, per row of the chunk ([`rows_top::ROW_WORDS`] words).
+    lens: Tracked,
 }
 
 /// A model resident on the GPU; see the module docs. One forward pass runs at a time.
@@ -125,6 +130,8 @@ pub struct GpuModel {
     /// Per layer: norm, qkv, wo, norm, gate/up, down.
     layer_ops: Vec<[Dispatch; 6]>,
     final_ops: [Dispatch; 3],
+    /// Per block: the output head's rows summed up into that block's region of the lens buffer.
+    lens_ops: Vec<Dispatch>,
     _params: Vec<Tracked>,
     busy: AtomicBool,
     /// The KV cache of the last session that ended, kept for the next (a new answer reuses it rather
@@ -236,6 +243,7 @@ impl GpuModel {
             logits: f32s("logits", CHUNK * c.n_vocab)?,
             result: f32s("pick", topk::RESULT_WORDS)?,
             pick: ctx.buffer("pick params", 32, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST)?,
+            lens: f32s("lens rows", c.n_layer * CHUNK * rows_top::ROW_WORDS)?,
         };
 
         let mut params = Vec::new();
@@ -265,6 +273,12 @@ impl GpuModel {
             keep(matmul::dispatch(&ctx, head_matrix, head_io, Epilogue::Store, true)?),
             topk::dispatch(&ctx, &s.logits.buffer, &s.result.buffer, &s.pick.buffer)?,
         ];
+        let lens_ops = (0..c.n_layer)
+            .map(|l| {
+                let out0 = l * CHUNK * rows_top::ROW_WORDS;
+                Ok(keep(rows_top::dispatch(&ctx, c.n_vocab, out0, &s.logits.buffer, &s.lens.buffer)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
 
         if let Some(err) = validation.pop().await {
             return Err(EngineError::GpuUnsupported(err.to_string()));
@@ -283,6 +297,7 @@ impl GpuModel {
             embed_op,
             layer_ops,
             final_ops,
+            lens_ops,
             _params: params,
             busy: AtomicBool::new(false),
             kv_pool: std::sync::Mutex::new(None),

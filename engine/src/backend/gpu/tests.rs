@@ -441,3 +441,49 @@ fn topk_gpu_sampling_picks_what_the_cpu_sampler_picks_for_the_same_draw() {
     eprintln!("GPU picks vs CPU picks: {} of {compared} equal", compared - at_boundary);
     assert!(at_boundary <= 2);
 }
+
+#[test]
+fn lens_rows_gpu_match_cpu_top_and_log_sum_exp_on_every_row_with_ties_to_the_lower_id() {
+    use super::rows_top;
+    let ctx = ctx();
+    // Not a multiple of the workgroup; five rows, each with its own awkward case.
+    let vocab = 49_157;
+    let rows = 5;
+    let mut logits = uniform(&mut rng(62), rows * vocab, 8.0);
+    // Row 1: a tie for first place (ids 40 000 and 777). Row 2: twelve ids share the top value, spread
+    // over many threads' strides: the eight lowest must win. Row 3: every logit equal.
+    logits[vocab + 40_000] = 9.5;
+    logits[vocab + 777] = 9.5;
+    for i in 0..12 {
+        logits[2 * vocab + 48_000 - i * 3_999] = 8.5;
+    }
+    logits[3 * vocab..4 * vocab].fill(-1.25);
+    let lb = f32_buffer(&ctx, &logits);
+    let out0 = 7 * rows_top::ROW_WORDS; // written from there on, as a later block's region
+    let len = out0 + rows * rows_top::ROW_WORDS;
+    let result = f32_buffer(&ctx, &vec![0.0; len]);
+    let (op, _params) = rows_top::dispatch(&ctx, vocab, out0, &lb, &result).expect("dispatch");
+    let step = StepUniform { n: rows as u32, head_n: rows as u32, ..StepUniform::default() };
+    let words: Vec<u32> = run(&ctx, &op, step, &result, len).iter().map(|f| f.to_bits()).collect();
+    assert!(words[..out0].iter().all(|&w| w == 0), "nothing written before its region");
+    let got = rows_top::parse(&words[out0..]);
+    assert_eq!(got.len(), rows);
+    for (r, row) in got.iter().enumerate() {
+        let cpu = &logits[r * vocab..(r + 1) * vocab];
+        // The same ids and logits in the same order, bit for bit (no arithmetic on them).
+        assert_eq!(row.top, crate::trace::top_k(cpu, rows_top::R), "row {r}");
+        let log_z = crate::trace::log_sum_exp(cpu);
+        assert!((row.log_z - log_z).abs() <= 1e-5 * log_z.abs().max(1.0), "row {r}: {} vs {log_z}", row.log_z);
+    }
+    assert_eq!(got[1].top[0].0, 777);
+    assert_eq!(got[3].top.iter().map(|t| t.0).collect::<Vec<_>>(), (0..8).collect::<Vec<u32>>());
+
+    // A vocabulary smaller than R: every token, ranked.
+    let small = uniform(&mut rng(63), 5, 3.0);
+    let sb = f32_buffer(&ctx, &small);
+    let result = f32_buffer(&ctx, &[0.0; rows_top::ROW_WORDS]);
+    let (op, _params) = rows_top::dispatch(&ctx, 5, 0, &sb, &result).expect("dispatch");
+    let step = StepUniform { n: 1, head_n: 1, ..StepUniform::default() };
+    let words: Vec<u32> = run(&ctx, &op, step, &result, rows_top::ROW_WORDS).iter().map(|f| f.to_bits()).collect();
+    assert_eq!(rows_top::parse(&words)[0].top, crate::trace::top_k(&small, 5));
+}

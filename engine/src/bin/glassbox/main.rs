@@ -199,7 +199,7 @@ mod cli {
         },
         /// The logit lens: at every layer and position, the final norm and output matrix applied to the
         /// residual stream after that block (on the CPU, 8-bit activations as the page; `--exact` for the
-        /// reference path).
+        /// reference path; `--backend gpu`: on the GPU, exact, at most 8 tokens per cell).
         Lens {
             #[command(flatten)]
             model: ModelArgs,
@@ -209,7 +209,7 @@ mod cli {
             /// How many tokens per cell (the first is the cell's guess).
             #[arg(long, default_value_t = 1)]
             top: usize,
-            /// `{"ids":[..],"layers":[[{"id","text","prob","top":[..]} per position] per layer]}`.
+            /// `{"ids":[..],"layers":[[{"id","text","prob","top":[..]} per position] per layer],"backend":..}`.
             #[arg(long)]
             json: bool,
         },

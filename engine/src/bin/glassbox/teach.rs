@@ -117,31 +117,30 @@ pub fn lens(engine: &Engine, text: &str, top: usize, json: bool) -> Result<(), S
     let ids = engine.text_prompt(text).map_err(err)?;
     let mut layers = Vec::new();
     let mut failed = None;
-    engine
-        .lens(&ids, top.max(1), &mut |_, cells| {
-            let row: Result<Vec<_>, String> = cells
-                .iter()
-                .map(|cell| {
-                    let top = (cell.top.iter())
-                        .map(|&(id, p)| {
-                            Ok(json!({ "id": id, "text": engine.tokenizer.token_label(id).map_err(err)?, "prob": p }))
-                        })
-                        .collect::<Result<Vec<_>, String>>()?;
-                    let mut value = top[0].clone();
-                    value["top"] = json!(top);
-                    Ok(value)
-                })
-                .collect();
-            match row {
-                Ok(row) => layers.push(row),
-                Err(e) => failed = Some(e),
-            }
-        })
-        .map_err(err)?;
+    let on_gpu = pollster::block_on(engine.lens_on_backend(&ids, top.max(1), &mut |_, cells| {
+        let row: Result<Vec<_>, String> = cells
+            .iter()
+            .map(|cell| {
+                let top = (cell.top.iter())
+                    .map(|&(id, p)| {
+                        Ok(json!({ "id": id, "text": engine.tokenizer.token_label(id).map_err(err)?, "prob": p }))
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                let mut value = top[0].clone();
+                value["top"] = json!(top);
+                Ok(value)
+            })
+            .collect();
+        match row {
+            Ok(row) => layers.push(row),
+            Err(e) => failed = Some(e),
+        }
+    }))
+    .map_err(err)?;
     if let Some(e) = failed {
         return Err(e);
     }
-    let value = json!({ "ids": ids, "layers": layers });
+    let value = json!({ "ids": ids, "layers": layers, "backend": if on_gpu { "gpu" } else { "cpu" } });
     if json {
         println!("{value}");
     } else {
