@@ -1,7 +1,8 @@
 // The chat on the browser's WebGPU (`?gpu`: headless Chromium offers SwiftShader, a software adapter
 // the app otherwise leaves unused): the engine's WGSL kernels in the page's worker answer as the same
 // kernels do natively (the CLI on lavapipe), the GPU picks each token and sends back its five
-// alternatives, the explorer draws the attention the GPU recorded, and the logit lens comes from the GPU.
+// alternatives, the explorer draws the attention the GPU recorded, and the logit lens and the masked-word
+// game come from the GPU.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -18,6 +19,8 @@ const TOKENS = 16;
 // guess wherever the CLI's two likeliest are further apart than 1e-2.
 const LENS_TOLERANCE = 1e-3;
 const LENS_MARGIN = 1e-2;
+// A sentence's log-probability on two GPUs, in nats (about ten tokens' log-softmax summed).
+const FILL_TOLERANCE = 5e-3;
 const env = { ...process.env, WGPU_BACKEND: "vulkan", XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" };
 
 test("on WebGPU (?gpu), a greedy answer equals the CLI's on the GPU, with alternatives and attention from the GPU", async () => {
@@ -98,6 +101,24 @@ test("on WebGPU (?gpu), a greedy answer equals the CLI's on the GPU, with altern
     assert.ok(worstLens <= LENS_TOLERANCE, `max |Δp| ${worstLens}`);
     assert.ok(same > shown.length / 2, "most guesses are compared");
     await screenshot(page, "webgpu-lens");
+
+    // The masked-word game scores its sentences on the GPU too: each word's log-probability equals the
+    // CLI's on lavapipe for the same word.
+    await page.evaluate(() => { location.hash = "#masked"; });
+    await page.getByTestId("masked-text").fill("Il pleut, prends ton ___.");
+    await page.getByTestId("masked-add-text").fill("parapluie, chien");
+    await page.getByTestId("masked-add").click();
+    await page.getByTestId("masked-ask").click();
+    await page.locator('[data-testid="masked-bars"] [data-word="parapluie"]').waitFor({ timeout: 120_000 });
+    assert.equal(await page.getByTestId("masked-bars").getAttribute("data-on-gpu"), "true", "the game's sentences were scored on the GPU");
+    const bars = await page.locator('[data-testid="masked-bars"] [data-word]').evaluateAll((els) => els.map((e) => ({ word: e.dataset.word, logprob: Number(e.dataset.logprob) })));
+    const filled = JSON.parse(
+      execFileSync(CLI, ["fill", "--model", MODEL, "--text", "Il pleut, prends ton ___.", "--candidates", bars.map((b) => b.word).join(","), "--backend", "gpu", "--json"], { env }).toString(),
+    );
+    assert.equal(filled.backend, "gpu");
+    const worstFill = Math.max(...bars.map((b) => Math.abs(b.logprob - filled.candidates.find((c) => c.word === b.word).logprob)));
+    console.log(`# WebGPU masked-word game vs the CLI on lavapipe: ${bars.length} words, max |Δ log p| ${worstFill.toExponential(2)}`);
+    assert.ok(worstFill <= FILL_TOLERANCE, `max |Δ log p| ${worstFill}`);
     assert.deepEqual(page.errors, [], "console errors");
     assert.deepEqual(page.foreignRequests, [], "requests that left the page's origin");
   } finally {

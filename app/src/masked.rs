@@ -115,6 +115,7 @@ mod tests {
             text: text.to_owned(),
             scores: vec![("chat".into(), -10.0, 0.7), ("chien".into(), -10.8, 0.3)],
             proposed: vec![],
+            on_gpu: false,
         };
         assert!(!game.accept(answer("Le ___ mange.")));
         assert!(game.asking);

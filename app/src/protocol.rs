@@ -105,6 +105,8 @@ pub struct Filled {
     pub scores: Vec<(String, f64, f64)>,
     /// The words the model proposed itself (scored among the others).
     pub proposed: Vec<String>,
+    /// Whether the GPU scored them (else the CPU).
+    pub on_gpu: bool,
 }
 
 /// The map of words: each word's place in the plane of the first two principal components.

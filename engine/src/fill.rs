@@ -1,8 +1,9 @@
 //! The masked-word game ("Schtroumpf"): a sentence with a blank (`___`), and candidate words ranked by
 //! the probability the model gives the *whole* completed sentence. A causal model reads left to right,
-//! so this is how it can use the words after the blank too. It runs on the CPU at the model's precision
-//! (8-bit activations by default, as the chat; exact with `--exact`): ten candidates cost some fifty
-//! tokens' passes, which the exact path makes several times slower.
+//! so this is how it can use the words after the blank too. It runs on the engine's backend: the GPU
+//! when there is one (exact), else the CPU at the model's precision (8-bit activations by default, as
+//! the chat; exact with `--exact`): ten candidates cost some fifty tokens' passes, which the exact path
+//! makes several times slower on the CPU.
 //!
 //! A sentence is scored after a start token (the model's BOS, else its EOS: what it reads between
 //! documents), as one plain string: `log p = Σ_i log p(token_i | tokens before i)` over every token of the
@@ -11,10 +12,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::gpu::Readback;
 use crate::error::{EngineError, Result};
 use crate::generate::Engine;
 use crate::model::LogitsFor;
 use crate::predict::NextToken;
+use crate::session::Session;
 use crate::trace::log_sum_exp;
 
 /// The blank in a sentence.
@@ -44,8 +47,10 @@ impl Engine {
         self.tokenizer.bos.or(self.tokenizer.eos)
     }
 
-    /// Scores each candidate word in the blank of `text`, best first (ties keep the given order).
-    pub fn fill(&self, text: &str, candidates: &[String]) -> Result<Vec<FillScore>> {
+    /// Scores each candidate word in the blank of `text`, best first (ties keep the given order), on the
+    /// engine's backend: the GPU when it has one (exact), else the CPU at the model's precision. The
+    /// second value says whether the GPU scored them.
+    pub async fn fill(&self, text: &str, candidates: &[String]) -> Result<(Vec<FillScore>, bool)> {
         if !text.contains(BLANK) {
             return Err(EngineError::Tokenizer(format!("the sentence has no blank ({BLANK})")));
         }
@@ -62,39 +67,30 @@ impl Engine {
         if sentences.iter().any(|ids| ids.len() < 2) {
             return Err(EngineError::EmptyPrompt);
         }
-        // The tokens every candidate's sentence begins with (at least the start token, at most all but one).
-        let shared = (1..sentences[0].len())
-            .take_while(|&n| sentences.iter().all(|ids| ids.len() > n && ids[..n] == sentences[0][..n]))
-            .last()
-            .unwrap_or(1);
-        let model = &self.model;
         let longest = sentences.iter().map(Vec::len).max().unwrap_or(0);
-        let mut cache = model.new_cache(longest);
-        let n_vocab = model.config.n_vocab;
-        let log_p = |row: &[f32], id: u32| f64::from(row[id as usize] - log_sum_exp(row));
-        // Rows r of the shared pass: the distribution after token r, which scores token r + 1.
-        let shared_rows = model.forward(&mut cache, &sentences[0][..shared], LogitsFor::All, false)?.logits;
-        let shared_logprob: f64 =
-            (1..shared).map(|i| log_p(&shared_rows[(i - 1) * n_vocab..i * n_vocab], sentences[0][i])).sum();
-        let last_shared = &shared_rows[(shared - 1) * n_vocab..shared * n_vocab];
-        let mut scores = Vec::with_capacity(words.len());
-        for (word, ids) in words.iter().zip(sentences) {
-            cache.truncate(shared);
-            let rest = &ids[shared..];
-            let mut logprob = shared_logprob + log_p(last_shared, rest[0]);
-            if rest.len() > 1 {
-                let rows = model.forward(&mut cache, &rest[..rest.len() - 1], LogitsFor::All, false)?.logits;
-                logprob += rows.chunks_exact(n_vocab).zip(&rest[1..]).map(|(row, &id)| log_p(row, id)).sum::<f64>();
-            }
-            scores.push(FillScore { word: (*word).to_owned(), ids, logprob, prob: 0.0 });
+        if longest > self.model.config.n_ctx {
+            return Err(EngineError::ContextFull { needed: longest, limit: self.model.config.n_ctx });
         }
+        let (mut session, _) = self.session(longest);
+        let mut on_gpu = session.is_gpu();
+        let logprobs = match score_sentences(&mut session, &sentences, self.model.config.n_vocab).await {
+            // A GPU that fails (lost, busy with another pass) leaves the work to the CPU.
+            Err(err) if on_gpu && err.is_gpu_failure() => {
+                on_gpu = false;
+                score_sentences(&mut Session::cpu(&self.model, longest), &sentences, self.model.config.n_vocab).await
+            }
+            other => other,
+        }?;
+        let mut scores: Vec<FillScore> = (words.iter().zip(sentences).zip(logprobs))
+            .map(|((word, ids), logprob)| FillScore { word: (*word).to_owned(), ids, logprob, prob: 0.0 })
+            .collect();
         let best = scores.iter().map(|s| s.logprob).fold(f64::NEG_INFINITY, f64::max);
         let total: f64 = scores.iter().map(|s| (s.logprob - best).exp()).sum();
         for s in &mut scores {
             s.prob = (s.logprob - best).exp() / total;
         }
         scores.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
-        Ok(scores)
+        Ok((scores, on_gpu))
     }
 
     /// The model's own candidates for the blank: its likeliest next tokens after the words before the
@@ -127,6 +123,37 @@ impl Engine {
         }
         Ok(words)
     }
+}
+
+/// `Σ log p(token | tokens before)` of each sentence after its first token. The tokens every sentence
+/// begins with (at least the first, at most all but one) are run once; each sentence's own tokens run
+/// from where they part, the cache truncated back to there between sentences.
+async fn score_sentences(session: &mut Session<'_>, sentences: &[Vec<u32>], n_vocab: usize) -> Result<Vec<f64>> {
+    let shared = (1..sentences[0].len())
+        .take_while(|&n| sentences.iter().all(|ids| ids.len() > n && ids[..n] == sentences[0][..n]))
+        .last()
+        .unwrap_or(1);
+    let log_p = |row: &[f32], id: u32| f64::from(row[id as usize] - log_sum_exp(row));
+    // The logits of every row, on either backend (the GPU reads them back).
+    let (all, logits) = (LogitsFor::All, Readback::Logits);
+    session.truncate(0);
+    // Rows r of the shared pass: the distribution after token r, which scores token r + 1.
+    let shared_rows = session.forward(&sentences[0][..shared], all, false, logits).await?.logits;
+    let shared_logprob: f64 =
+        (1..shared).map(|i| log_p(&shared_rows[(i - 1) * n_vocab..i * n_vocab], sentences[0][i])).sum();
+    let last_shared = &shared_rows[(shared - 1) * n_vocab..shared * n_vocab];
+    let mut scores = Vec::with_capacity(sentences.len());
+    for ids in sentences {
+        session.truncate(shared);
+        let rest = &ids[shared..];
+        let mut logprob = shared_logprob + log_p(last_shared, rest[0]);
+        if rest.len() > 1 {
+            let rows = session.forward(&rest[..rest.len() - 1], all, false, logits).await?.logits;
+            logprob += rows.chunks_exact(n_vocab).zip(&rest[1..]).map(|(row, &id)| log_p(row, id)).sum::<f64>();
+        }
+        scores.push(logprob);
+    }
+    Ok(scores)
 }
 
 #[cfg(test)]

@@ -66,6 +66,14 @@ impl<'e> Session<'e> {
         matches!(self, Self::Gpu(_))
     }
 
+    /// Forgets every position from `len` on: the next pass writes there.
+    pub fn truncate(&mut self, len: usize) {
+        match self {
+            Self::Cpu { cache, .. } => cache.truncate(len),
+            Self::Gpu(s) => s.truncate(len),
+        }
+    }
+
     /// Runs `tokens` at positions `len()..`; see [`Model::forward`] and [`GpuSession::forward`].
     pub async fn forward(
         &mut self,

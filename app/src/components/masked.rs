@@ -136,7 +136,7 @@ pub fn MaskedWord(state: AppState) -> impl IntoView {
             </form>
             <div hidden=move || game.with(|g| g.result.is_none())>
                 <h3>{move || tt().masked_bars}</h3>
-                <ol class="bars" data-testid="masked-bars">
+                <ol class="bars" data-testid="masked-bars" data-on-gpu=move || game.with(|g| g.result.as_ref().is_some_and(|r| r.on_gpu).to_string())>
                     {move || {
                         let (scores, proposed) = game.with(|g| {
                             g.result.as_ref().map(|r| (r.scores.clone(), r.proposed.clone())).unwrap_or_default()

@@ -149,7 +149,14 @@ impl Worker for EngineWorker {
                 });
             }
             Request::Fill { text, candidates, propose } => {
-                self.answer(&scope, from, |e| teach::fill(e, text, candidates, propose).map(Response::Filled))
+                let Some(engine) = self.engine.borrow().clone() else {
+                    scope.respond(from, Response::Error("no model is loaded yet".into()));
+                    return;
+                };
+                wasm_bindgen_futures::spawn_local(async move {
+                    let filled = teach::fill(&engine, text, candidates, propose).await;
+                    scope.respond(from, filled.map(Response::Filled).unwrap_or_else(Response::Error));
+                });
             }
             Request::Thoughts(request) => match self.engine.borrow().clone() {
                 Some(engine) => thoughts::handle(engine, &self.thoughts, request, scope, from),

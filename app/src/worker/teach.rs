@@ -51,8 +51,9 @@ pub fn predict(engine: &Engine, context: Context, guess: Option<String>) -> Resu
     })
 }
 
-/// Scores the candidates for the blank of `text`, the model's own `propose` words added.
-pub fn fill(engine: &Engine, text: String, candidates: Vec<String>, propose: usize) -> Result<Filled, String> {
+/// Scores the candidates for the blank of `text`, the model's own `propose` words added (on the GPU when
+/// the model is there).
+pub async fn fill(engine: &Engine, text: String, candidates: Vec<String>, propose: usize) -> Result<Filled, String> {
     let err = |e: engine::EngineError| e.to_string();
     let proposed = if propose > 0 { engine.propose(&text, propose).map_err(err)? } else { Vec::new() };
     let mut words: Vec<String> = Vec::new();
@@ -61,8 +62,8 @@ pub fn fill(engine: &Engine, text: String, candidates: Vec<String>, propose: usi
             words.push(word.to_owned());
         }
     }
-    let scores = engine.fill(&text, &words).map_err(err)?;
-    Ok(Filled { text, scores: scores.into_iter().map(|s| (s.word, s.logprob, s.prob)).collect(), proposed })
+    let (scores, on_gpu) = engine.fill(&text, &words).await.map_err(err)?;
+    Ok(Filled { text, scores: scores.into_iter().map(|s| (s.word, s.logprob, s.prob)).collect(), proposed, on_gpu })
 }
 
 /// Cells of the lens carry this many tokens (the first is the cell's guess).

@@ -440,6 +440,15 @@ impl<'m> GpuSession<'m> {
         self.len == 0
     }
 
+    /// Forgets every position from `len` on: the next pass writes there (the cache's later entries are
+    /// overwritten before anything reads them, as after [`Self::discard`]).
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            self.len = len;
+            self.has_pick = false;
+        }
+    }
+
     /// Most positions it holds.
     pub fn capacity(&self) -> usize {
         self.capacity

@@ -158,10 +158,11 @@ pub fn fill(engine: &Engine, text: &str, candidates: Vec<String>, propose: usize
     let proposed = if propose > 0 { engine.propose(text, propose).map_err(err)? } else { Vec::new() };
     let mut words = candidates;
     words.extend(proposed.iter().filter(|p| !words.contains(p)).cloned().collect::<Vec<_>>());
-    let scores = engine.fill(text, &words).map_err(err)?;
+    let (scores, on_gpu) = pollster::block_on(engine.fill(text, &words)).map_err(err)?;
     let value = json!({
         "candidates": scores.iter().map(|s| json!({ "word": s.word, "logprob": s.logprob, "prob": s.prob, "ids": s.ids })).collect::<Vec<_>>(),
         "proposed": proposed,
+        "backend": if on_gpu { "gpu" } else { "cpu" },
     });
     if json {
         println!("{value}");
