@@ -117,11 +117,18 @@ test("edit and resend, regenerate, export, and a tab closed mid-answer keeps wha
     const answer = () => page.locator(".message.assistant p").last().textContent();
     const first = await answer();
 
-    // Regenerate writes the last answer again (greedy: the same words).
+    // Regenerate writes the last answer again (greedy: the same words), from the cache the first answer
+    // left: every token of the question but the last is still there (the engine's conversation test
+    // holds a continued cache to a whole prefill, bit for bit).
+    const reused = async () => Number(await page.getByTestId("chat-note").getAttribute("data-reused"));
+    assert.equal(await reused(), 0, "nothing was kept before the first answer");
     await page.getByTestId("regenerate").click();
     await page.getByTestId("chat-note").filter({ hasText: "tokens per second" }).waitFor({ timeout: 60_000 });
     assert.equal(await answer(), first);
     assert.equal(await page.locator(".message").count(), 2);
+    const regenerated = await reused();
+    assert.ok(regenerated > 10, `the question's tokens were kept: ${regenerated}`);
+    assert.match(await page.getByTestId("chat-note").textContent(), new RegExp(`${regenerated} of the \\d+ tokens read were still in memory`));
 
     // Edit the question and send it again: a new answer replaces the old one.
     await page.getByTestId("edit").click();
@@ -131,6 +138,8 @@ test("edit and resend, regenerate, export, and a tab closed mid-answer keeps wha
     assert.equal(await page.locator(".message").count(), 2);
     assert.match(await page.locator(".message.user p").textContent(), /Italy/);
     assert.notEqual(await answer(), first, "a new answer to the edited question");
+    const edited = await reused();
+    assert.ok(edited > 0 && edited < regenerated, `kept up to the edit only: ${edited} (regenerate: ${regenerated})`);
 
     // Exports: Markdown and JSON files with the conversation in them.
     const [md] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-md").click()]);

@@ -326,6 +326,10 @@ pub enum Response {
         finish: Option<FinishReason>,
         /// Decode speed of this answer.
         tok_per_s: f32,
+        /// Tokens of the prompt.
+        prompt: usize,
+        /// Of those, how many the last answer's cache already held (not run again).
+        reused: usize,
     },
     /// The answer to [`Request::AttentionGrid`] (`None`: nothing traced up to there).
     AttentionGrid(Option<Thumbnails>),

@@ -4,16 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::backend::cpu::Precision;
+use crate::backend::gpu::shared_prefix;
 use crate::backend::gpu::{
     GpuContext, GpuModel, Input, PickParams, Readback, StepCounters, Submitted, PICK_CANDIDATES,
 };
 use crate::chat::{ChatTemplate, Message};
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
-use crate::model::{FileBytes, LogitsFor, Model};
+use crate::model::{FileBytes, KvCache, LogitsFor, Model};
 use crate::sample::{Sampler, SamplerConfig};
 use crate::session::Session;
 use crate::text_stream::TextStream;
@@ -31,6 +32,16 @@ pub struct Engine {
     /// Conversation → prompt.
     pub template: ChatTemplate,
     gpu: Option<Arc<GpuModel>>,
+    /// The CPU cache of the last generation that ended, with the tokens it holds: the next turn of the
+    /// conversation starts after them (the GPU keeps its own, in [`GpuModel`]).
+    kept: Arc<Mutex<Option<KeptCache>>>,
+}
+
+/// A CPU cache and the tokens whose keys and values it holds.
+#[derive(Debug)]
+struct KeptCache {
+    cache: KvCache,
+    ids: Vec<u32>,
 }
 
 impl Engine {
@@ -46,7 +57,7 @@ impl Engine {
             });
         }
         let template = ChatTemplate::from_gguf(&gguf, &tokenizer)?;
-        Ok(Self { model, tokenizer, template, gpu: None })
+        Ok(Self { model, tokenizer, template, gpu: None, kept: Arc::default() })
     }
 
     /// Moves the model onto the best GPU adapter (WebGPU in the browser, Vulkan/Metal/DX12 natively).
@@ -80,13 +91,35 @@ impl Engine {
     /// A fresh session of up to `capacity` positions, on the GPU when there is one. A GPU that cannot
     /// make one (out of memory) leaves a CPU session and says why in the second value.
     pub fn session(&self, capacity: usize) -> (Session<'_>, Option<String>) {
+        let (session, note, _) = self.session_after(capacity, &[]);
+        (session, note)
+    }
+
+    /// A session for `prompt`, continuing the last generation's cache where its tokens and `prompt`
+    /// agree (a new turn of the conversation prefills only what is new; an edit or a regenerate, from
+    /// the point of change): the third value is how many positions are already filled.
+    pub fn session_after(&self, capacity: usize, prompt: &[u32]) -> (Session<'_>, Option<String>, usize) {
         if let Some(gpu) = self.gpu() {
-            match gpu.session(capacity) {
-                Ok(s) => return (Session::Gpu(Box::new(s)), None),
-                Err(err) => return (Session::cpu(&self.model, capacity), Some(format!("{err}; using the CPU"))),
+            match gpu.session_after(capacity, prompt) {
+                Ok((s, reused)) => return (Session::Gpu(Box::new(s)), None, reused),
+                Err(err) => {
+                    return (Session::cpu(&self.model, capacity), Some(format!("{err}; using the CPU")), 0);
+                }
             }
         }
-        (Session::cpu(&self.model, capacity), None)
+        // Taken only when it helps: a session for something else (a lens, a game) leaves it for the chat.
+        let kept = self.kept.lock().ok().and_then(|mut kept| {
+            let reused = kept.as_ref().map_or(0, |k| shared_prefix(&k.ids, prompt));
+            (reused > 0).then(|| kept.take()).flatten().map(|k| (k.cache, reused))
+        });
+        match kept {
+            Some((mut cache, reused)) => {
+                cache.truncate(reused);
+                cache.set_capacity(capacity);
+                (Session::Cpu { model: &self.model, cache }, None, reused)
+            }
+            None => (Session::cpu(&self.model, capacity), None, 0),
+        }
     }
 
     /// The prompt ids of a conversation, ready for the assistant's turn.
@@ -108,8 +141,14 @@ impl Engine {
         if prompt.len() >= limit {
             return Err(EngineError::ContextFull { needed: prompt.len() + 1, limit });
         }
-        let (session, note) = self.session(limit.min(prompt.len().saturating_add(options.max_tokens.max(1))));
-        let mut generator = Generator::new(self, session, prompt, options);
+        let capacity = limit.min(prompt.len().saturating_add(options.max_tokens.max(1)));
+        let (session, note, reused) = if options.continue_cache {
+            self.session_after(capacity, &prompt)
+        } else {
+            let (session, note) = self.session(capacity);
+            (session, note, 0)
+        };
+        let mut generator = Generator::new(self, session, prompt, reused, options);
         generator.note = note;
         Ok(generator)
     }
@@ -145,6 +184,12 @@ pub struct GenerateOptions {
     /// from it: lavapipe decodes about 10 % slower, `cargo xtask bench gpu`).
     #[serde(default)]
     pub overlap: Option<bool>,
+    /// Start from the last generation's cache where its tokens and the prompt agree, so a new turn of
+    /// a conversation prefills only what is new (an edit or a regenerate, from the point of change). The
+    /// first pass's attention trace then covers the new positions only. Off: every prompt runs whole
+    /// (benchmarks, tests of the prompt's trace).
+    #[serde(default)]
+    pub continue_cache: bool,
 }
 
 impl Default for GenerateOptions {
@@ -157,6 +202,7 @@ impl Default for GenerateOptions {
             context: None,
             ignore_eos: false,
             overlap: None,
+            continue_cache: false,
         }
     }
 }
@@ -218,8 +264,11 @@ pub struct Generator<'e> {
     note: Option<String>,
     sampler: Sampler,
     options: GenerateOptions,
-    /// Tokens to feed at the next step: the prompt first, then the last sampled token.
+    /// Tokens to feed at the next step: the prompt first (after what the cache already held), then the
+    /// last sampled token.
     pending: Vec<u32>,
+    /// Prompt positions the session already held from the last generation (not run again).
+    reused: usize,
     /// The next step's pass, already submitted to the GPU (see [`GenerateOptions::overlap`]).
     inflight: Option<Submitted>,
     /// The sampler's draws for GPU passes not collected yet, oldest first.
@@ -234,7 +283,13 @@ pub struct Generator<'e> {
 }
 
 impl<'e> Generator<'e> {
-    fn new(engine: &'e Engine, session: Session<'e>, prompt: Vec<u32>, options: GenerateOptions) -> Self {
+    fn new(
+        engine: &'e Engine,
+        session: Session<'e>,
+        prompt: Vec<u32>,
+        reused: usize,
+        options: GenerateOptions,
+    ) -> Self {
         let sampler = Sampler::new(options.sampler.clone());
         let text = TextStream::new(&options.stop);
         Self {
@@ -243,8 +298,9 @@ impl<'e> Generator<'e> {
             note: None,
             sampler,
             options,
-            history: prompt.clone(),
-            pending: prompt,
+            pending: prompt[reused..].to_vec(),
+            reused,
+            history: prompt,
             inflight: None,
             uncollected: std::collections::VecDeque::new(),
             generated: Vec::new(),
@@ -256,6 +312,11 @@ impl<'e> Generator<'e> {
     /// Most positions this answer's KV cache holds (the prompt and `max_tokens`, within the context).
     pub fn capacity(&self) -> usize {
         self.session.capacity()
+    }
+
+    /// How many of the prompt's first positions came from the last generation's cache, not run again.
+    pub fn reused(&self) -> usize {
+        self.reused
     }
 
     /// Generated ids so far.
@@ -430,5 +491,25 @@ impl<'e> Generator<'e> {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn run_to_end_blocking(&mut self) -> Result<Vec<u32>> {
         pollster::block_on(self.run_to_end())
+    }
+}
+
+impl Drop for Generator<'_> {
+    /// Keeps the cache and the tokens it holds for the next generation (the next turn of the
+    /// conversation starts after them): on the GPU, the model's pool keeps it; on the CPU, the engine.
+    fn drop(&mut self) {
+        if let (Some(ahead), Session::Gpu(gpu)) = (self.inflight.take(), &mut self.session) {
+            gpu.discard(ahead);
+        }
+        let held = self.history[..self.fed().min(self.history.len())].to_vec();
+        match &mut self.session {
+            Session::Gpu(gpu) => gpu.hold(held),
+            Session::Cpu { cache, .. } => {
+                let cache = std::mem::replace(cache, KvCache::new(&self.engine.model.config, 0));
+                if let Ok(mut kept) = self.engine.kept.lock() {
+                    *kept = Some(KeptCache { cache, ids: held });
+                }
+            }
+        }
     }
 }

@@ -206,10 +206,10 @@ pub fn Chat(state: AppState) -> impl IntoView {
                 </button>
                 <span class="muted">{move || t().kept_here}</span>
             </div>
-            <p class="note" data-testid="chat-note" role="status">
+            <p class="note" data-testid="chat-note" role="status" data-reused=move || state.speed.get().map_or(0, |s| s.reused)>
                 {move || match (state.notice.get(), state.speed.get()) {
                     (Some(notice), _) => format!("{}: {notice}", t().problem),
-                    (None, Some(speed)) if !state.generating.get() => state.lang.get().speed(speed),
+                    (None, Some(s)) if !state.generating.get() => state.lang.get().speed(s.tok_per_s, s.prompt, s.reused),
                     _ => String::new(),
                 }}
             </p>

@@ -59,12 +59,24 @@ impl Lang {
         }
     }
 
-    /// "12.3 tokens per second, on this device".
-    pub fn speed(self, tok_per_s: f32) -> String {
+    /// "12.3 tokens per second, on this device", and how many of the prompt's tokens the cache kept
+    /// from the last turn, when it kept some.
+    pub fn speed(self, tok_per_s: f32, prompt: usize, reused: usize) -> String {
         let n = self.num(tok_per_s as f64, 1);
-        match self {
+        let speed = match self {
             Self::En => format!("{n} tokens per second, on this device"),
             Self::Fr => format!("{n} tokens par seconde, sur cet appareil"),
+        };
+        if reused == 0 {
+            return speed;
+        }
+        match self {
+            Self::En => {
+                format!("{speed}; {reused} of the {prompt} tokens read were still in memory from the last turn")
+            }
+            Self::Fr => {
+                format!("{speed} ; {reused} des {prompt} tokens lus étaient encore en mémoire depuis le tour précédent")
+            }
         }
     }
 
@@ -610,7 +622,11 @@ mod tests {
 
     #[test]
     fn french_numbers_use_a_decimal_comma() {
-        assert_eq!(Lang::Fr.speed(33.66), "33,7 tokens par seconde, sur cet appareil");
+        assert_eq!(Lang::Fr.speed(33.66, 40, 0), "33,7 tokens par seconde, sur cet appareil");
+        assert_eq!(
+            Lang::En.speed(12.0, 66, 48),
+            "12.0 tokens per second, on this device; 48 of the 66 tokens read were still in memory from the last turn"
+        );
         assert_eq!(Lang::En.progress(34_000_000, 98_000_000, Some(12.0)), "loading… 34 / 98 MB (35 %), 12.0 MB/s");
     }
 }

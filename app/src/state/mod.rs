@@ -38,6 +38,18 @@ pub enum HeadView {
     Lines,
 }
 
+/// How the last answer went: its decode speed, and how many of its prompt's tokens the last answer's
+/// cache already held.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Speed {
+    /// Tokens per second while it was written.
+    pub tok_per_s: f32,
+    /// Tokens of its prompt.
+    pub prompt: usize,
+    /// Of those, kept from the last turn (not run again).
+    pub reused: usize,
+}
+
 /// The attention explorer's choices and the views the worker sent for them.
 #[derive(Debug, Clone, Copy)]
 pub struct Explorer {
@@ -95,8 +107,8 @@ pub struct AppState {
     pub engine_silent: RwSignal<bool>,
     /// The last error or notice, for the user.
     pub notice: RwSignal<Option<String>>,
-    /// Decode speed of the last answer.
-    pub speed: RwSignal<Option<f32>>,
+    /// Decode speed of the last answer, and how much of its prompt the cache held.
+    pub speed: RwSignal<Option<Speed>>,
     /// How many times the current answer was regenerated (moves the seed).
     attempt: RwSignal<u64>,
     /// The attention explorer.

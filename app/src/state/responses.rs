@@ -66,9 +66,9 @@ impl AppState {
                 self.conversation.update(|c| c.append(&text, token.clone()));
                 self.exchange.update(|e| e.tokens.push(token));
             }
-            Response::Done { tok_per_s, .. } => {
+            Response::Done { tok_per_s, prompt, reused, .. } => {
                 self.generating.set(false);
-                self.speed.set(Some(tok_per_s));
+                self.speed.set(Some(Speed { tok_per_s, prompt, reused }));
                 self.conversation.update(Conversation::drop_empty_answers);
                 self.sync_views();
                 self.ask_queued();

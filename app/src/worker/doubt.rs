@@ -30,6 +30,8 @@ pub async fn ask(
         let options = GenerateOptions {
             max_tokens,
             sampler: SamplerConfig { seed, ..sampler.clone() },
+            // The same prompt for every seed: after the first, only its last token runs again.
+            continue_cache: true,
             // The entropy needs the whole distribution; one alternative is the least to ask for.
             trace: TraceOptions { attention: false, top_k: 1 },
             ..GenerateOptions::default()
@@ -81,6 +83,8 @@ pub async fn prefer(
         let options = GenerateOptions {
             max_tokens,
             sampler: SamplerConfig { seed, ..sampler.clone() },
+            // The same prompt for every seed: after the first, only its last token runs again.
+            continue_cache: true,
             ..GenerateOptions::default()
         };
         let mut generator = engine.generate(ids.clone(), options).map_err(err)?;

@@ -266,16 +266,23 @@ async fn chat(
     from: HandlerId,
 ) -> Result<Vec<u32>, String> {
     let prompt = engine.chat_prompt(&messages).map_err(|e| e.to_string())?;
-    book.borrow_mut().clear();
     scope.respond(from, Response::Prompt(prompt.iter().map(|&id| piece(engine, id)).collect()));
     let prompt_ids = prompt.clone();
     let options = GenerateOptions {
         max_tokens: settings.max_tokens,
         sampler: settings.sampler,
         trace: TraceOptions { attention: settings.trace, top_k: ALTERNATIVES },
+        // A new turn prefills only what the last exchange's cache does not hold.
+        continue_cache: true,
         ..GenerateOptions::default()
     };
-    let mut generator = engine.generate(prompt, options).map_err(|e| e.to_string())?;
+    let generator = engine.generate(prompt, options);
+    // The explorer keeps the rows of the positions the cache kept (when it traced them over these tokens).
+    match &generator {
+        Ok(g) => book.borrow_mut().rewind(&prompt_ids, g.reused()),
+        Err(_) => book.borrow_mut().clear(),
+    }
+    let mut generator = generator.map_err(|e| e.to_string())?;
     let started = js_sys::Date::now();
     let mut first_token_at = None;
     loop {
@@ -301,6 +308,9 @@ async fn chat(
     let n = generator.generated().len();
     let elapsed_s = (js_sys::Date::now() - first_token_at.unwrap_or(started)) / 1000.0;
     let tok_per_s = if n > 1 && elapsed_s > 0.0 { ((n - 1) as f64 / elapsed_s) as f32 } else { 0.0 };
-    scope.respond(from, Response::Done { finish: generator.finish_reason(), tok_per_s });
-    Ok(prompt_ids.into_iter().chain(generator.generated().iter().copied()).collect())
+    let (prompt, reused) = (prompt_ids.len(), generator.reused());
+    scope.respond(from, Response::Done { finish: generator.finish_reason(), tok_per_s, prompt, reused });
+    let exchange: Vec<u32> = prompt_ids.into_iter().chain(generator.generated().iter().copied()).collect();
+    book.borrow_mut().set_context(exchange.clone());
+    Ok(exchange)
 }

@@ -136,6 +136,8 @@ pub async fn continuations(
         let options = GenerateOptions {
             max_tokens,
             sampler: SamplerConfig { seed, ..sampler.clone() },
+            // The same prompt for every seed: after the first, only its last token runs again.
+            continue_cache: true,
             ..GenerateOptions::default()
         };
         let mut generator = engine.generate(ids.clone(), options).map_err(|e| e.to_string())?;

@@ -50,6 +50,11 @@ impl KvCache {
         self.capacity
     }
 
+    /// Lets it hold up to `capacity` positions (never fewer than it holds).
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(self.len);
+    }
+
     /// Forgets every position from `len` on (to rewind a conversation).
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);

@@ -80,19 +80,39 @@ pub struct AttentionBook {
     values: usize,
     /// `(position, row)`; a row is `(n_layer, n_head, position + 1)` fixed-point values; positions ascend.
     rows: VecDeque<(usize, Vec<u16>)>,
+    /// The tokens its rows were traced over, as the caller said ([`Self::set_context`]; empty: unknown).
+    context: Vec<u32>,
 }
 
 impl AttentionBook {
     /// An empty book for a model of this shape, holding at most `cap_values` values (the oldest rows
     /// are dropped first).
     pub fn new(n_layer: usize, n_head: usize, cap_values: usize) -> Self {
-        Self { n_layer, n_head, cap_values, values: 0, rows: VecDeque::new() }
+        Self { n_layer, n_head, cap_values, values: 0, rows: VecDeque::new(), context: Vec::new() }
     }
 
     /// Forgets everything (a new answer starts).
     pub fn clear(&mut self) {
         self.rows.clear();
         self.values = 0;
+        self.context.clear();
+    }
+
+    /// Says which tokens the rows were traced over, so that [`Self::rewind`] knows which stay true.
+    pub fn set_context(&mut self, ids: Vec<u32>) {
+        self.context = ids;
+    }
+
+    /// Keeps the rows of the first positions (at most `n`) whose tokens are `ids`' own, and forgets the
+    /// rest: a new turn that continues the conversation's cache from position `n` adds its rows there.
+    pub fn rewind(&mut self, ids: &[u32], n: usize) {
+        let same = self.context.iter().zip(ids).take_while(|(a, b)| a == b).count().min(n);
+        while self.rows.back().is_some_and(|&(position, _)| position >= same) {
+            if let Some((_, dropped)) = self.rows.pop_back() {
+                self.values -= dropped.len();
+            }
+        }
+        self.context.truncate(same);
     }
 
     /// Layers and heads of the model it was made for.
@@ -266,6 +286,31 @@ mod tests {
 
     /// Fixed point at 16 bits: half a step of 1/65535.
     const STORE_TOLERANCE: f32 = 0.5 / 65535.0 + 1e-7;
+
+    #[test]
+    fn a_rewound_book_keeps_the_rows_the_next_turn_shares_and_takes_its_rows_after_them() {
+        let (nl, nh) = (2, 3);
+        let mut book = AttentionBook::new(nl, nh, 1 << 20);
+        book.record(&trace(nl, nh, 0, 9));
+        book.set_context((100..110).collect());
+        let full = book.values();
+        // The next turn's prompt agrees with the first 6 tokens; its cache was kept up to position 8.
+        let prompt: Vec<u32> = (100..106).chain([7, 7, 7]).collect();
+        book.rewind(&prompt, 8);
+        assert_eq!(book.span(), Some((0, 5)), "rows 0..6 stay: their tokens are the prompt's");
+        assert_eq!(book.values(), nl * nh * (1..=6).sum::<usize>());
+        assert!(book.values() < full);
+        // The new pass's rows start at 6 and continue the book.
+        book.record(&trace(nl, nh, 6, 3));
+        assert_eq!(book.span(), Some((0, 8)));
+        let want = trace(nl, nh, 0, 9).row(1, 2, 2)[1];
+        assert!((book.weight(2, 1, 2, 1).expect("a kept row") - want).abs() <= STORE_TOLERANCE);
+        // Rewinding a book whose context is unknown keeps nothing.
+        book.clear();
+        book.record(&trace(nl, nh, 0, 4));
+        book.rewind(&prompt, 4);
+        assert_eq!(book.span(), None);
+    }
 
     #[test]
     fn book_keeps_every_weight_of_a_prefill_and_its_decode_steps_to_16_bits() {

@@ -135,7 +135,8 @@ pub struct GpuModel {
     _params: Vec<Tracked>,
     busy: AtomicBool,
     /// The KV cache of the last session that ended, kept for the next (a new answer reuses it rather
-    /// than allocating and clearing its memory again).
+    /// than allocating and clearing its memory again), with the tokens it holds when that session said
+    /// ([`GpuSession::hold`]): a next turn of the conversation continues from them.
     kv_pool: std::sync::Mutex<Option<KvBuffers>>,
 }
 
@@ -143,6 +144,8 @@ pub struct GpuModel {
 struct KvBuffers {
     positions: usize,
     layers: Vec<(Tracked, Tracked)>,
+    /// The tokens whose keys and values fill positions `0..ids.len()` (empty: nothing worth keeping).
+    ids: Vec<u32>,
 }
 
 /// KV caches are allocated in steps of this many positions, so that the next answer can reuse one.
@@ -322,25 +325,58 @@ impl GpuModel {
     /// A fresh session (its own KV cache, allocated up front for `capacity` positions, or the cache an
     /// ended session left when it is large enough).
     pub fn session(&self, capacity: usize) -> Result<GpuSession<'_>> {
-        GpuSession::new(self, capacity)
+        Ok(self.session_after(capacity, &[])?.0)
     }
 
-    /// A KV cache of at least `positions` positions: the pooled one if it is large enough, else a new
-    /// one rounded up to [`KV_STEP`] (the pooled one is freed first).
-    fn kv_for(&self, positions: usize) -> Result<KvBuffers> {
+    /// A session for `prompt` that starts where the last held session's tokens and `prompt` part (at
+    /// most at the prompt's last token, so a pass remains to run): those positions are already filled,
+    /// and the second value says how many. The kept cache is copied into a larger one when `capacity`
+    /// needs it.
+    pub fn session_after(&self, capacity: usize, prompt: &[u32]) -> Result<(GpuSession<'_>, usize)> {
+        let capacity = capacity.min(self.max_context);
+        let (kv, reused) = self.kv_for(capacity, prompt)?;
+        let mut session = GpuSession::new(self, capacity, kv)?;
+        session.len = reused;
+        Ok((session, reused))
+    }
+
+    /// A KV cache of at least `positions` positions and how many of its first positions hold `prompt`'s
+    /// beginning: the pooled one if it is large enough, else a new one rounded up to [`KV_STEP`] into
+    /// which the pooled one's reusable positions are copied (the pooled one is freed after).
+    fn kv_for(&self, positions: usize, prompt: &[u32]) -> Result<(KvBuffers, usize)> {
         let mut pool = self.kv_pool.lock().map_err(|_| EngineError::Gpu("KV pool poisoned".into()))?;
-        match pool.take() {
-            Some(kv) if kv.positions >= positions => return Ok(kv),
-            _ => {}
-        }
+        let kept = pool.take();
+        drop(pool);
+        let reused = kept.as_ref().map_or(0, |kv| shared_prefix(&kv.ids, prompt));
+        let kept = match kept {
+            Some(mut kv) if kv.positions >= positions => {
+                kv.ids.clear();
+                return Ok((kv, reused));
+            }
+            other => other,
+        };
         let positions = positions.next_multiple_of(KV_STEP).min(self.max_context).max(positions);
         let c = &self.config;
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
         let bytes = (positions * c.kv_dim() * 2) as u64; // f16
         let layers = (0..c.n_layer)
             .map(|_| Ok((self.ctx.buffer("k cache", bytes, usage)?, self.ctx.buffer("v cache", bytes, usage)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(KvBuffers { positions, layers })
+        let kv = KvBuffers { positions, layers, ids: Vec::new() };
+        let reused = match kept {
+            Some(old) if reused > 0 => {
+                let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+                let held = (reused * c.kv_dim() * 2) as u64;
+                for ((k_old, v_old), (k, v)) in old.layers.iter().zip(&kv.layers) {
+                    encoder.copy_buffer_to_buffer(&k_old.buffer, 0, &k.buffer, 0, held.next_multiple_of(4));
+                    encoder.copy_buffer_to_buffer(&v_old.buffer, 0, &v.buffer, 0, held.next_multiple_of(4));
+                }
+                self.ctx.queue.submit(std::iter::once(encoder.finish()));
+                reused
+            }
+            _ => 0,
+        };
+        Ok((kv, reused))
     }
 }
 
@@ -396,7 +432,9 @@ impl Drop for Busy<'_> {
 impl Drop for GpuSession<'_> {
     /// Leaves the KV cache to the next session (the larger of it and what the pool holds).
     fn drop(&mut self) {
-        let kv = KvBuffers { positions: self.kv.positions, layers: std::mem::take(&mut self.kv.layers) };
+        let mut ids = std::mem::take(&mut self.kv.ids);
+        ids.truncate(self.len);
+        let kv = KvBuffers { positions: self.kv.positions, layers: std::mem::take(&mut self.kv.layers), ids };
         if let Ok(mut pool) = self.model.kv_pool.lock() {
             if pool.as_ref().is_none_or(|p| p.positions <= kv.positions) {
                 *pool = Some(kv);
@@ -406,11 +444,9 @@ impl Drop for GpuSession<'_> {
 }
 
 impl<'m> GpuSession<'m> {
-    fn new(model: &'m GpuModel, capacity: usize) -> Result<Self> {
-        let capacity = capacity.min(model.max_context);
+    fn new(model: &'m GpuModel, capacity: usize, kv: KvBuffers) -> Result<Self> {
         let ctx = &model.ctx;
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let kv = model.kv_for(capacity)?;
         let mut session = Self {
             model,
             kv,
@@ -438,6 +474,13 @@ impl<'m> GpuSession<'m> {
     /// Whether nothing has been fed yet.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Says that positions `0..ids.len()` hold `ids` (at most [`Self::len`] of them), so that when this
+    /// session ends, the next one for a prompt that begins with them can start after them.
+    pub fn hold(&mut self, mut ids: Vec<u32>) {
+        ids.truncate(self.len);
+        self.kv.ids = ids;
     }
 
     /// Forgets every position from `len` on: the next pass writes there (the cache's later entries are
@@ -743,4 +786,11 @@ impl<'m> GpuSession<'m> {
         }
         Ok(out)
     }
+}
+
+/// How many of `prompt`'s first tokens `held` begins with, leaving at least the prompt's last token to
+/// run (its pass gives the next token's logits).
+pub(crate) fn shared_prefix(held: &[u32], prompt: &[u32]) -> usize {
+    let same = held.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+    same.min(prompt.len().saturating_sub(1))
 }
