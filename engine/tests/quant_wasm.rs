@@ -1,4 +1,4 @@
-//! In the browser: the simd128 block dots against the scalar reference, and GGUF parsing of a file built
+//! In the browser: the simd128 block dots and attention loops against the scalar reference, and GGUF parsing of a file built
 //! in code, inside a dedicated worker like the app's engine.
 #![cfg(target_arch = "wasm32")]
 
@@ -31,6 +31,30 @@ fn simd128_block_dots_match_scalar() {
         let scalar = scalar_row_dot(ty)(&bytes, &act);
         let simd = row_dot(ty)(&bytes, &act);
         assert!((scalar - simd).abs() <= 1e-5 * scalar.abs().max(1.0), "{ty:?}: {simd} vs {scalar}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn simd128_attention_loops_match_scalar() {
+    use engine::backend::cpu::attention::{mix, scalar, scores};
+    for hd in [64, 7] {
+        let (n, stride, offset) = (130, 3 * hd, hd);
+        let v = |i: usize, s: usize| ((i * 7919 + s * 104_729) % 2001) as f32 / 1000.0 - 1.0;
+        let q: Vec<f32> = (0..hd).map(|i| v(i, 1)).collect();
+        let rows: Vec<f32> = (0..n * stride).map(|i| v(i, 2)).collect();
+        let (mut fast, mut slow) = (vec![0.0; n], vec![0.0; n]);
+        scores(&q, &rows, stride, offset, 0.125, &mut fast);
+        scalar::scores(&q, &rows, stride, offset, 0.125, &mut slow);
+        for (a, b) in fast.iter().zip(&slow) {
+            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "scores, head {hd}: {a} vs {b}");
+        }
+        let p: Vec<f32> = (0..n).map(|j| v(j, 3).abs() / n as f32).collect();
+        let (mut fast, mut slow) = (q.clone(), q.clone());
+        mix(&p, &rows, stride, offset, &mut fast);
+        scalar::mix(&p, &rows, stride, offset, &mut slow);
+        for (a, b) in fast.iter().zip(&slow) {
+            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "mix, head {hd}: {a} vs {b}");
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! into a cache shared by every clone, and skipped when the right version is already there.
 
 mod bench;
+mod bench_conversation;
 mod bench_thoughts;
 mod dist;
 mod model;
@@ -28,6 +29,7 @@ usage: cargo xtask <command>
   bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
   bench app [--runs N]  the app in headless Chromium: page open → first token, frame time, cost of tracing
   bench pretrain [--runs N] [--seconds S]  the pre-training lab: characters/s natively and in the page, held-out loss after 60 s and S s
+  bench conversation [--runs N]  ten turns continuing the cache vs reading them again, and token 2,000 vs 100
   bench thoughts [--runs N] [--seconds S]  the Thoughts view's sparse autoencoder: vectors/s natively and in the page, held-out share lost and KL at two widths, the squeeze's cost on decoding
   model              fetch and verify the default model; print its path
   setup              install every missing tool, nothing else
@@ -102,6 +104,8 @@ fn run() -> Result<()> {
                     None => 60,
                 };
                 bench_thoughts::run(&root, runs, seconds)
+            } else if args.iter().any(|a| a == "conversation") {
+                bench_conversation::run(&root, runs)
             } else if args.iter().any(|a| a == "app") {
                 bench::run_app(&root, runs)
             } else {

@@ -197,16 +197,10 @@ impl Model {
             for head in 0..c.n_head {
                 let kv_off = (head / group) * hd;
                 let qh = &q[t * q_dim + head * hd..][..hd];
-                for (j, p) in probs[..n_keys].iter_mut().enumerate() {
-                    *p = cpu::dot_f32(qh, &keys[j * kv_dim + kv_off..][..hd]) * scale;
-                }
+                cpu::attention::scores(qh, keys, kv_dim, kv_off, scale, &mut probs[..n_keys]);
                 softmax(&mut probs[..n_keys]);
                 let oh = &mut out[t * q_dim + head * hd..][..hd];
-                for (j, &p) in probs[..n_keys].iter().enumerate() {
-                    for (o, vv) in oh.iter_mut().zip(&values[j * kv_dim + kv_off..][..hd]) {
-                        *o += p * vv;
-                    }
-                }
+                cpu::attention::mix(&probs[..n_keys], values, kv_dim, kv_off, oh);
                 if let Some(trace) = trace.as_deref_mut().filter(|trace| start + t >= trace.first) {
                     trace.record(l, head, start + t - trace.first, &probs[..n_keys]);
                 }

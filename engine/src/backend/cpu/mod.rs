@@ -2,6 +2,7 @@
 //! directly, in one of two precisions (see [`Precision`]); the SIMD paths (AVX2 natively, simd128 in wasm)
 //! are checked against the scalar ones in tests.
 
+pub mod attention;
 mod int8;
 
 use crate::model::QMatrix;

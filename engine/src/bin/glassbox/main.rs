@@ -23,6 +23,8 @@ fn main() -> std::process::ExitCode {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+mod converse;
+#[cfg(not(target_arch = "wasm32"))]
 mod pretrain;
 #[cfg(not(target_arch = "wasm32"))]
 mod reward;
@@ -174,6 +176,15 @@ mod cli {
         /// The sparse autoencoder on the model's hidden states (the page's *Thoughts* view): train it,
         /// squeeze a text through it, read a text's tokens through it, list what fires its features,
         /// steer with one. On the CPU, 8-bit activations as the page; `--exact` for the reference path.
+        /// What a long conversation costs: a scripted conversation whose turns continue the cache (or
+        /// `--fresh`), per turn the tokens kept, the time to the first token and the decode speed; or
+        /// `--long N`, the time per token around the 100th and the N-th of one answer. One JSON object.
+        Converse {
+            #[command(flatten)]
+            model: ModelArgs,
+            #[command(flatten)]
+            args: super::converse::ConverseArgs,
+        },
         Sae {
             #[command(flatten)]
             model: ModelArgs,
@@ -432,6 +443,7 @@ mod cli {
                 json,
             ),
             Command::Pretrain(args) => super::pretrain::run(args),
+            Command::Converse { model, args } => super::converse::run(&model.load()?, args),
             Command::Sae { model, json, action } => super::sae::run(&model.load()?, action, json),
             Command::Reward { model, votes, features, json } => {
                 super::reward::run(&model.load()?, &votes, features, json)
