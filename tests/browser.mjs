@@ -182,6 +182,30 @@ export async function serveOwn() {
   };
 }
 
+/** The logit lens's cells as the page shows them: block, position, the guess's id and probability. */
+export const lensCells = (page) =>
+  page.locator('[data-testid="lens-grid"] td').evaluateAll((tds) => tds.map((td) => ({ layer: Number(td.dataset.layer), pos: Number(td.dataset.pos), id: Number(td.dataset.id), prob: Number(td.dataset.prob) })));
+
+/**
+ * Shown lens cells against a `glassbox lens --top 2 --json` answer: the largest probability gap, how many
+ * guesses were compared (where the CLI's two likeliest are more than `margin` apart) and the cells among
+ * those whose guess differs.
+ */
+export function lensAgainst(shown, cli, margin) {
+  let worst = 0;
+  let same = 0;
+  const differ = [];
+  for (const cell of shown) {
+    const want = cli.layers[cell.layer][cell.pos];
+    worst = Math.max(worst, Math.abs(cell.prob - want.prob));
+    if (want.top[0].prob - want.top[1].prob > margin) {
+      if (cell.id === want.id) same += 1;
+      else differ.push(`block ${cell.layer}, position ${cell.pos}: ${cell.id} vs ${want.id}`);
+    }
+  }
+  return { worst, same, differ };
+}
+
 /** The weights of the row the attention explorer's head view shows. */
 export const shownRow = async (page) => (await page.getByTestId("head-view").getAttribute("data-row")).split(",").map(Number);
 

@@ -9,15 +9,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { explained, launch, openPage, screenshot, waitForModel } from "./browser.mjs";
+import { explained, launch, lensAgainst, lensCells, openPage, screenshot, waitForModel } from "./browser.mjs";
 
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
 const MODEL = process.env.GLASSBOX_MODEL;
 const PROB_TOLERANCE = 0.1;
 const CLEAR_MARGIN = 5e-2;
 
-const cells = (page) =>
-  page.locator('[data-testid="lens-grid"] td').evaluateAll((tds) => tds.map((td) => ({ layer: Number(td.dataset.layer), pos: Number(td.dataset.pos), id: Number(td.dataset.id), prob: Number(td.dataset.prob) })));
 
 async function lensOf(page, text) {
   await page.getByTestId("game-text").fill(text);
@@ -35,18 +33,10 @@ async function lensOf(page, text) {
 async function compared(page, text, lang) {
   await lensOf(page, text);
   const cli = JSON.parse(execFileSync(CLI, ["lens", "--model", MODEL, "--text", text, "--top", "2", "--json"]).toString().trim().split("\n").pop());
-  const shown = await cells(page);
+  const shown = await lensCells(page);
   assert.equal(shown.length, cli.layers.length * cli.ids.length, "one cell per block and position");
-  let worst = 0;
-  let same = 0;
-  for (const cell of shown) {
-    const want = cli.layers[cell.layer][cell.pos];
-    worst = Math.max(worst, Math.abs(cell.prob - want.prob));
-    if (want.top[0].prob - want.top[1].prob > CLEAR_MARGIN) {
-      assert.equal(cell.id, want.id, `${lang}: block ${cell.layer}, position ${cell.pos}`);
-      same += 1;
-    }
-  }
+  const { worst, same, differ } = lensAgainst(shown, cli, CLEAR_MARGIN);
+  assert.deepEqual(differ, [], `${lang}: the same guess wherever the CLI's is clear`);
   console.log(`# ${lang}: lens vs CLI: max |Δp| ${worst.toExponential(2)}; ${same} of ${shown.length} guesses compared (the rest near ties)`);
   assert.ok(worst <= PROB_TOLERANCE, `${lang}: max |Δp| ${worst}`);
   return cli;

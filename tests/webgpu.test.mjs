@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { ask, launch, openPage, screenshot, setSettings, shownRow, waitForModel, waitForView } from "./browser.mjs";
+import { ask, launch, lensAgainst, lensCells, openPage, screenshot, setSettings, shownRow, waitForModel, waitForView } from "./browser.mjs";
 
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
 const MODEL = process.env.GLASSBOX_MODEL;
@@ -85,18 +85,10 @@ test("on WebGPU (?gpu), a greedy answer equals the CLI's on the GPU, with altern
     assert.equal(await page.getByTestId("lens-status").getAttribute("data-on-gpu"), "true", "the lens ran on the GPU");
     const lens = JSON.parse(execFileSync(CLI, ["lens", "--model", MODEL, "--text", text, "--top", "2", "--backend", "gpu", "--json"], { env }).toString());
     assert.equal(lens.backend, "gpu");
-    const shown = await page.locator('[data-testid="lens-grid"] td').evaluateAll((tds) => tds.map((td) => ({ layer: Number(td.dataset.layer), pos: Number(td.dataset.pos), id: Number(td.dataset.id), prob: Number(td.dataset.prob) })));
+    const shown = await lensCells(page);
     assert.equal(shown.length, lens.layers.length * lens.ids.length, "one cell per block and position");
-    let worstLens = 0;
-    let same = 0;
-    for (const cell of shown) {
-      const want = lens.layers[cell.layer][cell.pos];
-      worstLens = Math.max(worstLens, Math.abs(cell.prob - want.prob));
-      if (want.top[0].prob - want.top[1].prob > LENS_MARGIN) {
-        assert.equal(cell.id, want.id, `block ${cell.layer}, position ${cell.pos}`);
-        same += 1;
-      }
-    }
+    const { worst: worstLens, same, differ } = lensAgainst(shown, lens, LENS_MARGIN);
+    assert.deepEqual(differ, [], "the same guess wherever the CLI's is clear");
     console.log(`# WebGPU lens vs the CLI's on lavapipe: max |Δp| ${worstLens.toExponential(2)}; ${same} of ${shown.length} guesses compared`);
     assert.ok(worstLens <= LENS_TOLERANCE, `max |Δp| ${worstLens}`);
     assert.ok(same > shown.length / 2, "most guesses are compared");

@@ -1,7 +1,9 @@
 //! Attention's two inner loops over the keys a query sees: its scores (one dot product per key) and
 //! the weighted sum of the values. At a long context these, not the weights, are most of a token's
-//! cost, so they have SIMD paths like the integer dot products: AVX2 + FMA natively (chosen at run
-//! time), simd128 in wasm, and the scalar reference the tests hold them to.
+//! cost, so they have SIMD paths like the integer dot products: AVX2 natively (chosen at run time),
+//! simd128 in wasm, and the scalar reference. All three add the same products in the same order as
+//! [`super::dot_f32`] (no fused multiply-add), so they give the same floats, bit for bit: the page and
+//! the command line attend alike, and the tests hold the fast paths to the reference exactly.
 //!
 //! Rows are `head_dim` floats starting at `offset` in a row of `stride` floats (one position's keys or
 //! values for every KV head).
@@ -12,7 +14,7 @@ pub fn scores(q: &[f32], keys: &[f32], stride: usize, offset: usize, scale: f32,
     #[cfg(target_arch = "x86_64")]
     {
         if avx2::available() {
-            // SAFETY: AVX2 and FMA were detected just above.
+            // SAFETY: AVX2 was detected just above.
             return unsafe { avx2::scores(q, keys, stride, offset, scale, scores) };
         }
     }
@@ -30,7 +32,7 @@ pub fn mix(p: &[f32], values: &[f32], stride: usize, offset: usize, out: &mut [f
     #[cfg(target_arch = "x86_64")]
     {
         if avx2::available() {
-            // SAFETY: AVX2 and FMA were detected just above.
+            // SAFETY: AVX2 was detected just above.
             return unsafe { avx2::mix(p, values, stride, offset, out) };
         }
     }
@@ -43,12 +45,17 @@ pub fn mix(p: &[f32], values: &[f32], stride: usize, offset: usize, out: &mut [f
 }
 
 pub mod scalar {
-    //! The reference: plain loops in f32.
+    //! The reference: plain loops in f32, in the order every fast path follows.
+
+    /// `q · k` summed as every path sums it: [`crate::backend::cpu::dot_f32`]'s order (blocks of 32,
+    /// each summed in 8 lanes, `lane[i % 8] += q[i] · k[i]`, the lanes added in turn, the blocks in turn).
+    pub fn dot(q: &[f32], k: &[f32]) -> f32 {
+        crate::backend::cpu::dot_f32(q, k)
+    }
 
     pub fn scores(q: &[f32], keys: &[f32], stride: usize, offset: usize, scale: f32, scores: &mut [f32]) {
         for (j, s) in scores.iter_mut().enumerate() {
-            let k = &keys[j * stride + offset..][..q.len()];
-            *s = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
+            *s = dot(q, &keys[j * stride + offset..][..q.len()]) * scale;
         }
     }
 
@@ -64,63 +71,51 @@ pub mod scalar {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! 8 lanes per instruction, products fused into the sums.
+    //! 8 lanes per instruction; multiply then add, as the scalar reference and wasm do, so that the
+    //! page and the command line attend alike.
 
     use std::arch::x86_64::*;
 
     pub fn available() -> bool {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+        is_x86_feature_detected!("avx2")
     }
 
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn hsum(v: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)))
-    }
-
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2")]
     pub fn scores(q: &[f32], keys: &[f32], stride: usize, offset: usize, scale: f32, scores: &mut [f32]) {
         let hd = q.len();
-        let whole = hd / 8 * 8;
+        let whole = hd / 32 * 32;
         for (j, s) in scores.iter_mut().enumerate() {
             let k = &keys[j * stride + offset..][..hd];
-            let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            let mut i = 0;
-            // SAFETY: every load reads 8 floats at `i < whole ≤ hd` of `q` and `k`, both `hd` long.
-            unsafe {
-                while i + 16 <= whole {
-                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q.as_ptr().add(i)), _mm256_loadu_ps(k.as_ptr().add(i)), a0);
-                    a1 = _mm256_fmadd_ps(
-                        _mm256_loadu_ps(q.as_ptr().add(i + 8)),
-                        _mm256_loadu_ps(k.as_ptr().add(i + 8)),
-                        a1,
-                    );
-                    i += 16;
+            let mut total = 0.0f32;
+            for block in (0..whole).step_by(32) {
+                let mut acc = _mm256_setzero_ps();
+                for i in (block..block + 32).step_by(8) {
+                    // SAFETY: 8 floats at `i < whole ≤ hd` of `q` and `k`, both `hd` long.
+                    let product = unsafe {
+                        _mm256_mul_ps(_mm256_loadu_ps(q.as_ptr().add(i)), _mm256_loadu_ps(k.as_ptr().add(i)))
+                    };
+                    acc = _mm256_add_ps(acc, product);
                 }
-                if i < whole {
-                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q.as_ptr().add(i)), _mm256_loadu_ps(k.as_ptr().add(i)), a0);
-                    i += 8;
-                }
+                let mut lanes = [0.0f32; 8];
+                // SAFETY: `lanes` holds 8 floats.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc) };
+                total += lanes.iter().sum::<f32>();
             }
-            let mut total = hsum(_mm256_add_ps(a0, a1));
-            for t in i..hd {
-                total += q[t] * k[t];
+            if whole < hd {
+                total += super::scalar::dot(&q[whole..], &k[whole..]);
             }
             *s = total * scale;
         }
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2")]
     pub fn mix(p: &[f32], values: &[f32], stride: usize, offset: usize, out: &mut [f32]) {
         let hd = out.len();
         let whole = hd / 8 * 8;
         // Four registers of the output at a time, kept across every value row.
         let mut c = 0;
         while c < whole {
-            let width = (whole - c).min(32);
-            let n = width / 8;
+            let n = ((whole - c) / 8).min(4);
             // SAFETY: loads and stores of 8 floats at `c + 8r < whole ≤ hd` of `out` and of each value
             // row, which is `hd` long.
             unsafe {
@@ -132,21 +127,19 @@ mod avx2 {
                     let v = values[j * stride + offset..][..hd].as_ptr().add(c);
                     let pv = _mm256_set1_ps(pj);
                     for (r, a) in acc.iter_mut().enumerate().take(n) {
-                        *a = _mm256_fmadd_ps(pv, _mm256_loadu_ps(v.add(8 * r)), *a);
+                        *a = _mm256_add_ps(*a, _mm256_mul_ps(pv, _mm256_loadu_ps(v.add(8 * r))));
                     }
                 }
                 for (r, a) in acc.iter().enumerate().take(n) {
                     _mm256_storeu_ps(out.as_mut_ptr().add(c + 8 * r), *a);
                 }
             }
-            c += width;
+            c += 8 * n;
         }
-        if whole < hd {
-            for (j, &pj) in p.iter().enumerate() {
-                let v = &values[j * stride + offset..][..hd];
-                for t in whole..hd {
-                    out[t] += pj * v[t];
-                }
+        for (j, &pj) in p.iter().enumerate() {
+            let v = &values[j * stride + offset..][..hd];
+            for t in whole..hd {
+                out[t] += pj * v[t];
             }
         }
     }
@@ -154,7 +147,7 @@ mod avx2 {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128 {
-    //! 4 lanes per instruction (wasm has no fused multiply-add outside relaxed SIMD).
+    //! 4 lanes per instruction: the reference's 8 lanes are two registers here.
 
     use std::arch::wasm32::*;
 
@@ -167,27 +160,28 @@ mod simd128 {
 
     pub fn scores(q: &[f32], keys: &[f32], stride: usize, offset: usize, scale: f32, scores: &mut [f32]) {
         let hd = q.len();
-        let whole = hd / 4 * 4;
+        let whole = hd / 32 * 32;
         for (j, s) in scores.iter_mut().enumerate() {
             let k = &keys[j * stride + offset..][..hd];
-            let (mut a0, mut a1) = (f32x4_splat(0.0), f32x4_splat(0.0));
-            let mut i = 0;
-            while i + 8 <= whole {
-                a0 = f32x4_add(a0, f32x4_mul(load(q, i), load(k, i)));
-                a1 = f32x4_add(a1, f32x4_mul(load(q, i + 4), load(k, i + 4)));
-                i += 8;
+            let mut total = 0.0f32;
+            for block in (0..whole).step_by(32) {
+                // Lanes 0–3 and 4–7 of the reference's 8.
+                let (mut lo, mut hi) = (f32x4_splat(0.0), f32x4_splat(0.0));
+                for i in (block..block + 32).step_by(8) {
+                    lo = f32x4_add(lo, f32x4_mul(load(q, i), load(k, i)));
+                    hi = f32x4_add(hi, f32x4_mul(load(q, i + 4), load(k, i + 4)));
+                }
+                total += f32x4_extract_lane::<0>(lo)
+                    + f32x4_extract_lane::<1>(lo)
+                    + f32x4_extract_lane::<2>(lo)
+                    + f32x4_extract_lane::<3>(lo)
+                    + f32x4_extract_lane::<0>(hi)
+                    + f32x4_extract_lane::<1>(hi)
+                    + f32x4_extract_lane::<2>(hi)
+                    + f32x4_extract_lane::<3>(hi);
             }
-            if i < whole {
-                a0 = f32x4_add(a0, f32x4_mul(load(q, i), load(k, i)));
-                i += 4;
-            }
-            let a = f32x4_add(a0, a1);
-            let mut total = f32x4_extract_lane::<0>(a)
-                + f32x4_extract_lane::<1>(a)
-                + f32x4_extract_lane::<2>(a)
-                + f32x4_extract_lane::<3>(a);
-            for t in i..hd {
-                total += q[t] * k[t];
+            if whole < hd {
+                total += super::scalar::dot(&q[whole..], &k[whole..]);
             }
             *s = total * scale;
         }
@@ -243,11 +237,11 @@ mod tests {
             .collect()
     }
 
-    /// The fast paths against the scalar reference, at head sizes that are and are not multiples of the
-    /// lanes, over 300 keys in rows of three heads (the head read is the middle one): each result within
-    /// 1e-6 of the sum of its terms' magnitudes (summation order and fused multiply-adds differ).
+    /// The fast path against the scalar reference, at head sizes that are and are not multiples of the
+    /// lanes, over 300 keys in rows of three heads (the head read is the middle one): the same floats,
+    /// bit for bit, since both add the same products in the same order.
     #[test]
-    fn attention_scores_and_mix_match_the_scalar_loops() {
+    fn attention_scores_and_mix_equal_the_scalar_loops_bit_for_bit() {
         for hd in [64, 48, 20, 7, 100] {
             let (n, stride, offset) = (300, 3 * hd, hd);
             let q = values(hd, 1);
@@ -257,20 +251,13 @@ mod tests {
             let mut slow = vec![0.0; n];
             scores(&q, &keys, stride, offset, 0.125, &mut fast);
             scalar::scores(&q, &keys, stride, offset, 0.125, &mut slow);
-            for j in 0..n {
-                let mag: f32 = q.iter().zip(&keys[j * stride + offset..][..hd]).map(|(a, b)| (a * b).abs()).sum();
-                assert!((fast[j] - slow[j]).abs() <= 1e-6 * mag * 0.125 + 1e-7, "hd {hd}, key {j}");
-            }
+            assert_eq!(fast, slow, "scores, head of {hd}");
             let p = values(n, 4).into_iter().map(f32::abs).collect::<Vec<_>>();
             let start = values(hd, 5);
             let (mut fast, mut slow) = (start.clone(), start.clone());
             mix(&p, &vals, stride, offset, &mut fast);
             scalar::mix(&p, &vals, stride, offset, &mut slow);
-            for t in 0..hd {
-                let mag: f32 =
-                    start[t].abs() + (0..n).map(|j| (p[j] * vals[j * stride + offset + t]).abs()).sum::<f32>();
-                assert!((fast[t] - slow[t]).abs() <= 1e-6 * mag, "hd {hd}, dim {t}: {} vs {}", fast[t], slow[t]);
-            }
+            assert_eq!(fast, slow, "mix, head of {hd}");
         }
     }
 }
