@@ -243,7 +243,12 @@ fn a_device_lost_mid_answer_finishes_the_answer_on_the_cpu() {
 /// against decoding that waits.
 #[test]
 fn synthetic_models_run_the_same_on_gpu_and_cpu_for_every_weight_layout() {
-    for (name, spec) in [("uniform Q4_1, tied head", TinyLlama::uniform()), ("mixed types", TinyLlama::mixed())] {
+    let specs = [
+        ("uniform Q4_1, tied head", TinyLlama::uniform()),
+        ("mixed types", TinyLlama::mixed()),
+        ("K-quants", TinyLlama::k_quants()),
+    ];
+    for (name, spec) in specs {
         let bytes = spec.build(7);
         let gguf = Gguf::parse(&bytes).expect("parse");
         let model = Model::load(&gguf, &FileBytes::new(bytes.clone()), Precision::Exact).expect("load");

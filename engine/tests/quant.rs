@@ -11,6 +11,20 @@ use half::{bf16, f16};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// Every block format.
+const BLOCK_TYPES: [GgmlType; 10] = [
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
+
 /// Relative tolerance of a block dot product against its f32 twin: both sum the same exact integer
 /// products; only the order of f32 roundings differs.
 const DOT_REL: f32 = 1e-5;
@@ -26,6 +40,7 @@ fn element(ty: GgmlType, block: &[u8], i: usize) -> f32 {
         GgmlType::Q4_0 => (nibble(2) - 8.0) * h(0),
         GgmlType::Q4_1 => nibble(4) * h(0) + h(2),
         GgmlType::Q8_0 => block[2 + i] as i8 as f32 * h(0),
+        other => unreachable!("{other:?} is checked against llama.cpp's fixture instead"),
     }
 }
 
@@ -43,6 +58,30 @@ fn dequantize_matches_the_format_definition_for_every_type() {
             assert_eq!(*value, want, "{ty:?} value {v}");
         }
         assert!(dequantize(ty, &bytes[..bytes.len() - 1], &mut out).is_err(), "{ty:?}: a partial block is an error");
+    }
+}
+
+/// The fixture of `tests/data/blocks/` for `ty`: random blocks, and the values llama.cpp's `gguf`
+/// package reads from them (see `make.py` there).
+fn llama_cpp_fixture(ty: GgmlType) -> (Vec<u8>, Vec<f32>) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/blocks/");
+    let name = format!("{ty:?}").to_lowercase();
+    let bytes = std::fs::read(format!("{dir}{name}.bin")).expect("fixture blocks");
+    let values = std::fs::read(format!("{dir}{name}.f32")).expect("fixture values");
+    (bytes, values.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+}
+
+#[test]
+fn every_block_type_dequantizes_bit_for_bit_as_llama_cpp_does_on_the_same_bytes() {
+    for ty in BLOCK_TYPES {
+        let (bytes, want) = llama_cpp_fixture(ty);
+        assert_eq!(bytes.len() / ty.block_bytes() * ty.block_size(), want.len(), "{ty:?}: fixture size");
+        let mut got = vec![0.0; want.len()];
+        dequantize(ty, &bytes, &mut got).expect("dequantize");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "{ty:?} value {i} (block {}, at {})", i / ty.block_size(), i % ty.block_size());
+        }
+        assert!(dequantize(ty, &bytes[..bytes.len() - 1], &mut got).is_err(), "{ty:?}: a partial block is an error");
     }
 }
 
@@ -71,9 +110,9 @@ fn int8_activations_round_trip_within_half_a_step() {
 #[test]
 fn fast_and_scalar_block_dots_match_the_f32_dot_at_awkward_sizes() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
+    for ty in BLOCK_TYPES {
         for n_blocks in [1, 3, 18, 48, 55] {
-            let cols = n_blocks * QK;
+            let cols = n_blocks * ty.block_size();
             let row = random_blocks(ty, n_blocks, rng.next_u32() as u64);
             let x: Vec<f32> = (0..cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 4.0 - 2.0).collect();
             let act = quantize_row_q8(&x);
@@ -99,11 +138,13 @@ fn fast_and_scalar_block_dots_match_the_f32_dot_at_awkward_sizes() {
 
 #[test]
 fn int8_matmul_tracks_the_exact_matmul_over_rows_that_are_not_a_round_number() {
-    let (rows, cols, n_tokens) = (37, 5 * QK, 3);
+    let (rows, n_tokens) = (37, 3);
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let x: Vec<f32> = (0..n_tokens * cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 2.0 - 1.0).collect();
-    for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
-        let w = QMatrix::from_bytes(ty, rows, cols, random_blocks(ty, rows * cols / QK, 5)).expect("matrix");
+    for ty in BLOCK_TYPES {
+        let cols = 5 * ty.block_size();
+        let x: Vec<f32> = (0..n_tokens * cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 2.0 - 1.0).collect();
+        let blocks = rows * cols / ty.block_size();
+        let w = QMatrix::from_bytes(ty, rows, cols, random_blocks(ty, blocks, 5)).expect("matrix");
         let (mut exact, mut int8) = (vec![0.0; n_tokens * rows], vec![0.0; n_tokens * rows]);
         matmul(&w, &x, n_tokens, &mut exact, Precision::Exact);
         matmul(&w, &x, n_tokens, &mut int8, Precision::Int8);

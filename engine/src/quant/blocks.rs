@@ -102,6 +102,22 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<()> {
                 }
             }
         }
+        GgmlType::Q5_0
+        | GgmlType::Q5_1
+        | GgmlType::Q2_K
+        | GgmlType::Q3_K
+        | GgmlType::Q4_K
+        | GgmlType::Q5_K
+        | GgmlType::Q6_K => {
+            for (o, b) in out.chunks_exact_mut(ty.block_size()).zip(chunks) {
+                for (g, og) in o.chunks_exact_mut(QK).enumerate() {
+                    let Some(group) = super::group(ty, b, g) else { unreachable!("{ty:?} is a block format") };
+                    for (i, v) in og.iter_mut().enumerate() {
+                        *v = group.value(i);
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }

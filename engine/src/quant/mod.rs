@@ -1,12 +1,16 @@
 //! Tensor element and block formats as ggml lays them out, each with a scalar reference dequantizer.
-//! Quantized formats group 32 values into a block with one or two f16 constants.
+//! The simple formats group 32 values into a block with one or two f16 constants; the K-quants group 256
+//! into a super-block whose sub-blocks have their own small scales (see `groups.rs`).
 
 mod blocks;
+mod groups;
 
 pub(crate) use blocks::f16_at;
 pub use blocks::{dequantize, BlockQ4_0, BlockQ4_1, BlockQ8_0, QK};
+pub use groups::{group, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, Group, QK_K};
 
-/// ggml's tensor types that this engine reads, with their on-disk codes.
+/// ggml's tensor types that this engine reads, with their on-disk codes (and ggml's names).
+#[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum GgmlType {
     /// 32-bit float.
@@ -21,6 +25,20 @@ pub enum GgmlType {
     Q4_1,
     /// 32 values: f16 scale `d`, 32 signed bytes; value = q·d.
     Q8_0,
+    /// 32 values: f16 scale `d`, 5-bit values; value = (q − 16)·d.
+    Q5_0,
+    /// 32 values: f16 scale `d` and minimum `m`, 5-bit values; value = q·d + m.
+    Q5_1,
+    /// 256 values: 2-bit values, a 4-bit scale and minimum per 16.
+    Q2_K,
+    /// 256 values: 3-bit values, a 6-bit signed scale per 16.
+    Q3_K,
+    /// 256 values: 4-bit values, a 6-bit scale and minimum per 32.
+    Q4_K,
+    /// 256 values: 5-bit values, a 6-bit scale and minimum per 32.
+    Q5_K,
+    /// 256 values: 6-bit values, an 8-bit signed scale per 16.
+    Q6_K,
 }
 
 impl GgmlType {
@@ -31,7 +49,14 @@ impl GgmlType {
             1 => Self::F16,
             2 => Self::Q4_0,
             3 => Self::Q4_1,
+            6 => Self::Q5_0,
+            7 => Self::Q5_1,
             8 => Self::Q8_0,
+            10 => Self::Q2_K,
+            11 => Self::Q3_K,
+            12 => Self::Q4_K,
+            13 => Self::Q5_K,
+            14 => Self::Q6_K,
             30 => Self::BF16,
             _ => return None,
         })
@@ -44,7 +69,14 @@ impl GgmlType {
             Self::F16 => 1,
             Self::Q4_0 => 2,
             Self::Q4_1 => 3,
+            Self::Q5_0 => 6,
+            Self::Q5_1 => 7,
             Self::Q8_0 => 8,
+            Self::Q2_K => 10,
+            Self::Q3_K => 11,
+            Self::Q4_K => 12,
+            Self::Q5_K => 13,
+            Self::Q6_K => 14,
             Self::BF16 => 30,
         }
     }
@@ -53,7 +85,8 @@ impl GgmlType {
     pub fn block_size(self) -> usize {
         match self {
             Self::F32 | Self::F16 | Self::BF16 => 1,
-            Self::Q4_0 | Self::Q4_1 | Self::Q8_0 => QK,
+            Self::Q4_0 | Self::Q4_1 | Self::Q8_0 | Self::Q5_0 | Self::Q5_1 => QK,
+            Self::Q2_K | Self::Q3_K | Self::Q4_K | Self::Q5_K | Self::Q6_K => QK_K,
         }
     }
 
@@ -65,6 +98,30 @@ impl GgmlType {
             Self::Q4_0 => size_of::<BlockQ4_0>(),
             Self::Q4_1 => size_of::<BlockQ4_1>(),
             Self::Q8_0 => size_of::<BlockQ8_0>(),
+            Self::Q5_0 => size_of::<BlockQ5_0>(),
+            Self::Q5_1 => size_of::<BlockQ5_1>(),
+            Self::Q2_K => size_of::<BlockQ2K>(),
+            Self::Q3_K => size_of::<BlockQ3K>(),
+            Self::Q4_K => size_of::<BlockQ4K>(),
+            Self::Q5_K => size_of::<BlockQ5K>(),
+            Self::Q6_K => size_of::<BlockQ6K>(),
+        }
+    }
+
+    /// Whether values come in blocks with constants (every type but the plain floats).
+    pub fn is_block(self) -> bool {
+        self.block_size() > 1
+    }
+
+    /// Where each block's f16 constants start, in bytes (empty for the plain floats).
+    pub fn halves(self) -> &'static [usize] {
+        match self {
+            Self::F32 | Self::F16 | Self::BF16 => &[],
+            Self::Q4_0 | Self::Q8_0 | Self::Q5_0 => &[0],
+            Self::Q4_1 | Self::Q5_1 | Self::Q4_K | Self::Q5_K => &[0, 2],
+            Self::Q2_K => &[80, 82],
+            Self::Q3_K => &[108],
+            Self::Q6_K => &[208],
         }
     }
 

@@ -20,16 +20,16 @@ pub fn random_blocks(ty: GgmlType, n_blocks: usize, seed: u64) -> Vec<u8> {
         |rng: &mut ChaCha8Rng| f16::from_f32((rng.next_u32() % 1000) as f32 / 20_000.0 - 0.02).to_bits().to_le_bytes();
     for block in bytes.chunks_exact_mut(ty.block_bytes()) {
         match ty {
-            GgmlType::Q4_0 | GgmlType::Q8_0 => block[..2].copy_from_slice(&scale(&mut rng)),
-            GgmlType::Q4_1 => {
-                block[..2].copy_from_slice(&scale(&mut rng));
-                block[2..4].copy_from_slice(&scale(&mut rng));
-            }
             GgmlType::F16 => block.copy_from_slice(&scale(&mut rng)),
             GgmlType::BF16 => {
                 block.copy_from_slice(&bf16::from_f32(rng.next_u32() as f32 / 1e9 - 2.0).to_bits().to_le_bytes())
             }
             GgmlType::F32 => block.copy_from_slice(&(rng.next_u32() as f32 / 1e9 - 2.0).to_le_bytes()),
+            _ => {
+                for &at in ty.halves() {
+                    block[at..at + 2].copy_from_slice(&scale(&mut rng));
+                }
+            }
         }
     }
     bytes
@@ -74,6 +74,20 @@ impl TinyLlama {
     pub fn mixed() -> Self {
         use GgmlType::*;
         Self { types: [Q4_0, Q8_0, Q4_0, Q8_0, F16, F16, Q4_0], embd: Q8_0, output: Some(BF16), ..Self::uniform() }
+    }
+
+    /// K-quants and 5-bit formats mixed per tensor as a Q4_K_M file mixes them (a fused Q, K, V of three
+    /// formats; gate and up of two), rows of whole 256-value super-blocks, a separate head.
+    pub fn k_quants() -> Self {
+        use GgmlType::*;
+        Self {
+            n_embd: 256,
+            n_ff: 512,
+            types: [Q4_K, Q5_0, Q6_K, Q5_1, Q4_K, Q5_K, Q6_K],
+            embd: Q2_K,
+            output: Some(Q3_K),
+            ..Self::uniform()
+        }
     }
 
     /// The GGUF file.

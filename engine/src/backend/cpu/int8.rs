@@ -55,9 +55,23 @@ pub fn f16_to_f32(bits: u16) -> f32 {
     }
 }
 
-/// Whether [`matmul`] handles weights of type `ty`.
+/// Whether [`matmul`] handles weights of type `ty`: every block format.
 pub fn supports(ty: GgmlType) -> bool {
-    matches!(ty, GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0)
+    ty.is_block()
+}
+
+/// The formats read through their [`crate::quant::Group`]s, which have no dedicated kernel yet.
+fn grouped(ty: GgmlType) -> Option<RowDot> {
+    Some(match ty {
+        GgmlType::Q5_0 => scalar::grouped::<6>,
+        GgmlType::Q5_1 => scalar::grouped::<7>,
+        GgmlType::Q2_K => scalar::grouped::<10>,
+        GgmlType::Q3_K => scalar::grouped::<11>,
+        GgmlType::Q4_K => scalar::grouped::<12>,
+        GgmlType::Q5_K => scalar::grouped::<13>,
+        GgmlType::Q6_K => scalar::grouped::<14>,
+        _ => return None,
+    })
 }
 
 /// One weight row (its raw blocks) against one activation row.
@@ -65,6 +79,9 @@ pub type RowDot = fn(&[u8], &Q8Row) -> f32;
 
 /// The fastest implementation of the row dot for `ty` on this CPU.
 pub fn row_dot(ty: GgmlType) -> RowDot {
+    if let Some(dot) = grouped(ty) {
+        return dot;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if avx2::available() {
@@ -89,6 +106,9 @@ pub fn row_dot(ty: GgmlType) -> RowDot {
 
 /// The scalar reference implementation for `ty`.
 pub fn scalar_row_dot(ty: GgmlType) -> RowDot {
+    if let Some(dot) = grouped(ty) {
+        return dot;
+    }
     match ty {
         GgmlType::Q4_0 => scalar::q4_0,
         GgmlType::Q4_1 => scalar::q4_1,
@@ -110,7 +130,34 @@ mod scalar {
     //! The reference: integer products per block, scaled in f32.
 
     use super::Q8Row;
-    use crate::quant::{f16_at, QK};
+    use crate::quant::{f16_at, group, GgmlType, QK};
+
+    /// Any block format (ggml type code `CODE`) through its groups: per 16-value half, Σ q·x and Σ x in
+    /// integers, then scaled by the half's f32 scale and offset.
+    pub fn grouped<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+        let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+        let per_block = ty.block_size() / QK;
+        let mut total = 0.0f32;
+        for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
+            for g in 0..per_block {
+                let Some(grp) = group(ty, block, g) else { unreachable!("{ty:?} is a block format") };
+                let a = b * per_block + g;
+                let x = &act.qs[a * QK..(a + 1) * QK];
+                // Per half: Σ q·x and Σ x, in loops the compiler vectorizes.
+                let half = |h: usize| {
+                    let (q, x) = (&grp.q[16 * h..16 * h + 16], &x[16 * h..16 * h + 16]);
+                    let dot: i32 = q.iter().zip(x).map(|(&q, &x)| q as i32 * x as i32).sum();
+                    let sum: i32 = x.iter().map(|&x| x as i32).sum();
+                    (dot, sum)
+                };
+                let ((dot0, sum0), (dot1, sum1)) = (half(0), half(1));
+                let scaled =
+                    grp.d[0] * dot0 as f32 + grp.d[1] * dot1 as f32 + grp.m[0] * sum0 as f32 + grp.m[1] * sum1 as f32;
+                total += act.d[a] * scaled;
+            }
+        }
+        total
+    }
 
     /// Σ nibble·x over one block's 16 bytes (low nibbles are values 0..16, high nibbles 16..32).
     fn nibble_dot(nibbles: &[u8], x: &[i8]) -> i32 {

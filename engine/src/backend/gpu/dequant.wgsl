@@ -4,6 +4,8 @@
 //            value j (j < 16) = (byte j & 15)·d + m; value 16 + j = (byte j >> 4)·d + m.
 //   FORMAT 1, 8-bit (Q8_0): word 0 = f16 d (low half); words 1..8 = 32 signed bytes; value = q·d.
 //   FORMAT 2, f32: 32 words.
+//   FORMAT 3, groups (every other block format): words 0..3 = f32 (d0, m0, d1, m1); words 4..11 = 32
+//            signed bytes; value j = q·d0 + m0 for j < 16, q·d1 + m1 after.
 override FORMAT: u32 = 0u;
 
 struct Block {
@@ -18,6 +20,9 @@ fn block_words() -> u32 {
     }
     if FORMAT == 1u {
         return 9u;
+    }
+    if FORMAT == 3u {
+        return 12u;
     }
     return 32u;
 }
@@ -55,6 +60,14 @@ fn load_block(b: u32) -> Block {
         out.d = unpack2x16float(w[base]).x;
         for (var i = 0u; i < 8u; i++) {
             out.q[i] = signed_bytes(w[base + 1u + i]);
+        }
+    } else if FORMAT == 3u {
+        // Two scales per block: the values come out scaled, with d = 1 and m = 0.
+        let lo = vec2<f32>(bitcast<f32>(w[base]), bitcast<f32>(w[base + 1u]));
+        let hi = vec2<f32>(bitcast<f32>(w[base + 2u]), bitcast<f32>(w[base + 3u]));
+        for (var i = 0u; i < 8u; i++) {
+            let dm = select(hi, lo, i < 4u);
+            out.q[i] = signed_bytes(w[base + 4u + i]) * dm.x + dm.y;
         }
     } else {
         for (var i = 0u; i < 8u; i++) {

@@ -162,14 +162,13 @@ fn storage_f32(ctx: &GpuContext, label: &str, values: &[f32]) -> Result<Tracked>
 }
 
 /// Uploads `mats` as one matrix: rows concatenated, or interleaved row by row (`interleave`: the
-/// (gate, up) pairs SwiGLU's epilogue expects). All share one layout (f32 when theirs differ).
+/// (gate, up) pairs SwiGLU's epilogue expects). All share one layout ([`GpuFormat::common`]).
 pub(crate) fn upload(ctx: &GpuContext, label: &str, mats: &[&QMatrix], interleave: bool) -> Result<GpuMatrix> {
     let cols = mats[0].cols;
     if !cols_fit(cols) || mats.iter().any(|m| m.cols != cols) {
         return Err(EngineError::GpuUnsupported(format!("{label}: {cols} inputs is not a whole number of blocks")));
     }
-    let formats: Vec<GpuFormat> = mats.iter().map(|m| GpuFormat::for_matrix(m)).collect();
-    let format = if formats.iter().all(|&f| f == formats[0]) { formats[0] } else { GpuFormat::F32 };
+    let format = GpuFormat::common(mats);
     let rows: usize = mats.iter().map(|m| m.rows).sum();
     let words_per_row = cols / 32 * format.block_words();
     // Refused before packing, not after: a model too large for the device should fail fast.

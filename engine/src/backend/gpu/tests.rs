@@ -11,6 +11,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::matmul::{Epilogue, GpuMatrix, MatmulIo};
+use super::pack::GpuFormat;
 use super::topk::{self, PickParams};
 use super::{attention, embed, matmul, rms_norm, rope, Dispatch, GpuContext, StepUniform, Tracked};
 use crate::backend::cpu;
@@ -42,13 +43,14 @@ fn random_matrix(ty: GgmlType, rows: usize, cols: usize, seed: u64) -> QMatrix {
         |r: &mut ChaCha8Rng| f16::from_f32((r.next_u32() % 1000) as f32 / 20_000.0 - 0.02).to_bits().to_le_bytes();
     for block in bytes.chunks_exact_mut(ty.block_bytes()) {
         match ty {
-            GgmlType::Q4_0 | GgmlType::Q8_0 | GgmlType::F16 => block[..2].copy_from_slice(&half(&mut r)),
-            GgmlType::Q4_1 => {
-                block[..2].copy_from_slice(&half(&mut r));
-                block[2..4].copy_from_slice(&half(&mut r));
-            }
+            GgmlType::F16 => block[..2].copy_from_slice(&half(&mut r)),
             GgmlType::F32 => block.copy_from_slice(&(((r.next_u32() % 2001) as f32 / 1000.0) - 1.0).to_le_bytes()),
             GgmlType::BF16 => block.copy_from_slice(&half::bf16::from_f32(0.01).to_bits().to_le_bytes()),
+            _ => {
+                for &at in ty.halves() {
+                    block[at..at + 2].copy_from_slice(&half(&mut r));
+                }
+            }
         }
     }
     QMatrix::from_bytes(ty, rows, cols, bytes).expect("matrix")
@@ -129,9 +131,25 @@ fn matmul_without_subgroups_matches_cpu_too() {
 
 fn matmul_matches_cpu(ctx: &GpuContext) {
     let (rows, cols) = (1757, 55 * QK);
-    for (seed, ty) in
-        [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::F16, GgmlType::F32].into_iter().enumerate()
+    for (seed, ty) in [
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+        GgmlType::Q8_0,
+        GgmlType::F16,
+        GgmlType::F32,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+    ]
+    .into_iter()
+    .enumerate()
     {
+        // K-quant rows are whole 256-value super-blocks.
+        let cols = if ty.block_size() > QK { 7 * ty.block_size() } else { cols };
         let w = random_matrix(ty, rows, cols, seed as u64);
         let gw = upload_matrix(ctx, &[&w], false);
         for n in [1, 13] {
@@ -174,29 +192,36 @@ fn matmul_residual_add_and_output_head_rows_match_cpu() {
 }
 
 #[test]
-fn swiglu_epilogue_matches_cpu_gate_up_and_silu() {
+fn swiglu_epilogue_matches_cpu_gate_up_and_silu_even_when_gate_and_up_differ_in_format() {
     let ctx = ctx();
-    let (n_ff, cols, n) = (341, 6 * QK, 3);
-    let gate = random_matrix(GgmlType::Q8_0, n_ff, cols, 11);
-    let up = random_matrix(GgmlType::Q8_0, n_ff, cols, 12);
-    let gw = upload_matrix(&ctx, &[&gate, &up], true);
-    let x = uniform(&mut rng(13), n * cols, 1.0);
-    let (mut g, gm) = cpu_matmul(&gate, &x, n);
-    let (u, um) = cpu_matmul(&up, &x, n);
-    let mag: Vec<f32> = gm.iter().zip(&um).zip(&u).zip(&g).map(|(((a, b), u), g)| a * u.abs() + b * g.abs()).collect();
-    cpu::swiglu(&mut g, &u);
-    let (xb, yb) = (f32_buffer(&ctx, &x), f32_buffer(&ctx, &vec![0.0; n * n_ff]));
-    let io = MatmulIo { x: &xb, y: &yb, y_stride: n_ff, y_offset: 0 };
-    let (op, _p) = matmul::dispatch(&ctx, &gw, io, Epilogue::SwiGlu, false).expect("dispatch");
-    let got = run(&ctx, &op, tokens(n), &yb, n * n_ff);
-    assert_close("silu(gate)·up", &got, &g, &mag);
+    // Q4_K_M files mix types within a block's feed-forward: such a pair goes up as exact groups, not f32.
+    let pairs = [(GgmlType::Q8_0, GgmlType::Q8_0, GpuFormat::Q8), (GgmlType::Q4_K, GgmlType::Q6_K, GpuFormat::Groups)];
+    for (seed, (gate_ty, up_ty, format)) in pairs.into_iter().enumerate() {
+        let (n_ff, cols, n) = (341, 2 * 256, 3);
+        let gate = random_matrix(gate_ty, n_ff, cols, 11 + 2 * seed as u64);
+        let up = random_matrix(up_ty, n_ff, cols, 12 + 2 * seed as u64);
+        let gw = upload_matrix(&ctx, &[&gate, &up], true);
+        assert_eq!(gw.format, format, "{gate_ty:?} + {up_ty:?}");
+        let x = uniform(&mut rng(13), n * cols, 1.0);
+        let (mut g, gm) = cpu_matmul(&gate, &x, n);
+        let (u, um) = cpu_matmul(&up, &x, n);
+        let mag: Vec<f32> =
+            gm.iter().zip(&um).zip(&u).zip(&g).map(|(((a, b), u), g)| a * u.abs() + b * g.abs()).collect();
+        cpu::swiglu(&mut g, &u);
+        let (xb, yb) = (f32_buffer(&ctx, &x), f32_buffer(&ctx, &vec![0.0; n * n_ff]));
+        let io = MatmulIo { x: &xb, y: &yb, y_stride: n_ff, y_offset: 0 };
+        let (op, _p) = matmul::dispatch(&ctx, &gw, io, Epilogue::SwiGlu, false).expect("dispatch");
+        let got = run(&ctx, &op, tokens(n), &yb, n * n_ff);
+        assert_close(&format!("silu(gate)·up, {gate_ty:?} + {up_ty:?}"), &got, &g, &mag);
+    }
 }
 
 #[test]
 fn embed_gpu_matches_cpu_rows() {
     let ctx = ctx();
-    for (seed, ty) in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::BF16].into_iter().enumerate() {
-        let (vocab, cols) = (97, 7 * QK);
+    let types = [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::BF16, GgmlType::Q5_0, GgmlType::Q6_K];
+    for (seed, ty) in types.into_iter().enumerate() {
+        let (vocab, cols) = (97, if ty.block_size() > QK { 2 * ty.block_size() } else { 7 * QK });
         let w = random_matrix(ty, vocab, cols, 20 + seed as u64);
         let gw = upload_matrix(&ctx, &[&w], false);
         let ids = [5u32, 96, 0, 5, 41];

@@ -25,6 +25,8 @@ fn main() -> std::process::ExitCode {
 #[cfg(not(target_arch = "wasm32"))]
 mod converse;
 #[cfg(not(target_arch = "wasm32"))]
+mod formats;
+#[cfg(not(target_arch = "wasm32"))]
 mod pretrain;
 #[cfg(not(target_arch = "wasm32"))]
 mod reward;
@@ -179,6 +181,12 @@ mod cli {
         /// What a long conversation costs: a scripted conversation whose turns continue the cache (or
         /// `--fresh`), per turn the tokens kept, the time to the first token and the decode speed; or
         /// `--long N`, the time per token around the 100th and the N-th of one answer. One JSON object.
+        /// What each block format costs on this CPU: a 1536 × 1536 matrix of random blocks times one
+        /// token, on the 8-bit and the exact path, the median of `--runs` (no model needed).
+        Formats {
+            #[arg(long, default_value_t = 15)]
+            runs: usize,
+        },
         Converse {
             #[command(flatten)]
             model: ModelArgs,
@@ -443,6 +451,7 @@ mod cli {
                 json,
             ),
             Command::Pretrain(args) => super::pretrain::run(args),
+            Command::Formats { runs } => super::formats::run(runs.max(1)),
             Command::Converse { model, args } => super::converse::run(&model.load()?, args),
             Command::Sae { model, json, action } => super::sae::run(&model.load()?, action, json),
             Command::Reward { model, votes, features, json } => {

@@ -1,0 +1,86 @@
+//! `glassbox formats`: what each block format costs on this CPU. For every format, one matrix of random
+//! blocks (the shape of SmolLM2-135M's feed-forward, widened to whole 256-value super-blocks) times one
+//! token, on the 8-bit path and the exact path: the median time of a matrix-vector product, its
+//! throughput in weight bytes, and its ratio to Q8_0's (the format with the simplest kernel), measured
+//! side by side in one run. One JSON object.
+
+use std::time::Instant;
+
+use engine::backend::cpu::{matmul, Precision};
+use engine::model::QMatrix;
+use engine::quant::GgmlType;
+use half::f16;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+const FORMATS: [GgmlType; 10] = [
+    GgmlType::Q8_0,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
+
+/// A matrix of random blocks with finite, modest f16 constants.
+fn random_matrix(ty: GgmlType, rows: usize, cols: usize) -> Result<QMatrix, String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(ty.code() as u64);
+    let mut bytes = vec![0u8; rows * cols / ty.block_size() * ty.block_bytes()];
+    rng.fill_bytes(&mut bytes);
+    for block in bytes.chunks_exact_mut(ty.block_bytes()) {
+        for &at in ty.halves() {
+            let scale = f16::from_f32((rng.next_u32() % 1000) as f32 / 50_000.0 - 0.01);
+            block[at..at + 2].copy_from_slice(&scale.to_bits().to_le_bytes());
+        }
+    }
+    QMatrix::from_bytes(ty, rows, cols, bytes).map_err(|e| e.to_string())
+}
+
+/// The median seconds of `runs` calls of `f`.
+fn median_s(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+pub fn run(runs: usize) -> Result<(), String> {
+    let (rows, cols) = (1536, 1536);
+    let x: Vec<f32> = (0..cols).map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0).collect();
+    let mut out = vec![0.0f32; rows];
+    let mut rows_out = Vec::new();
+    for ty in FORMATS {
+        let w = random_matrix(ty, rows, cols)?;
+        let bytes = (rows * w.row_bytes()) as f64;
+        let mut timed = |precision| median_s(runs, || matmul(&w, &x, 1, &mut out, precision));
+        let (int8, exact) = (timed(Precision::Int8), timed(Precision::Exact));
+        rows_out.push((ty, bytes, int8, exact));
+    }
+    let (_, _, base_int8, base_exact) = rows_out[0];
+    let formats: Vec<_> = rows_out
+        .iter()
+        .map(|&(ty, bytes, int8, exact)| {
+            json!({
+                "format": format!("{ty:?}"),
+                "bits_per_value": bytes * 8.0 / (rows * cols) as f64,
+                "int8_ms": int8 * 1e3,
+                "int8_gb_s": bytes / int8 / 1e9,
+                "int8_vs_q8_0": int8 / base_int8,
+                "exact_ms": exact * 1e3,
+                "exact_vs_q8_0": exact / base_exact,
+            })
+        })
+        .collect();
+    println!("{}", json!({ "rows": rows, "cols": cols, "runs": runs, "formats": formats }));
+    Ok(())
+}
