@@ -6,6 +6,9 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { ask, explained, launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
 
+const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
+const MODEL = process.env.GLASSBOX_MODEL;
+
 test("the page mounts, names its compute backend and finds the model, without console errors", async () => {
   const context = await launch();
   try {
@@ -22,6 +25,16 @@ test("the page mounts, names its compute backend and finds the model, without co
     await waitForModel(page);
     assert.match((await model.textContent()).trim(), /^SmolLM2-135M-Instruct\.Q4_1\.gguf, 98\.4 MB, loaded on this device/);
 
+    // The model card shows what `glassbox card` reads from the same file's header.
+    const card = JSON.parse(execFileSync(CLI, ["card", "--model", MODEL], { encoding: "utf8" }));
+    const shown = page.getByTestId("model-card");
+    await shown.locator("summary").click();
+    assert.equal(Number(await shown.getAttribute("data-parameters")), card.parameters);
+    const cardText = await shown.textContent();
+    for (const f of card.formats) assert.ok(cardText.includes(`${f.format} ×${f.tensors}`), `${f.format} in: ${cardText}`);
+    assert.match(cardText, new RegExp(`${card.layers} blocks, width ${card.embedding}, ${card.heads[0]} attention heads`));
+    assert.match(cardText, /Chat templateyes \(from the file\)/);
+
     const file = await screenshot(page, "home");
     console.log(`# compute backend: ${computeText}; screenshot: ${file}`);
     assert.deepEqual(page.errors, [], "console errors");
@@ -31,8 +44,6 @@ test("the page mounts, names its compute backend and finds the model, without co
   }
 });
 
-const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
-const MODEL = process.env.GLASSBOX_MODEL;
 
 test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends it; conversations survive a reload, switch and delete", async () => {
   const reference = JSON.parse(readFileSync(new URL("../engine/tests/data/smollm2-135m-instruct-q4_1.reference.json", import.meta.url)));

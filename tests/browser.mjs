@@ -227,3 +227,33 @@ export async function waitForView(page, layer, head, upto, hideSink = false) {
     { timeout: 30_000 },
   );
 }
+
+/// A GGUF file (version 3) built in the test: string metadata and f32 tensors, data aligned to 32 bytes.
+export function ggufFile(metadata, tensors) {
+  const parts = [];
+  const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); parts.push(b); };
+  const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); parts.push(b); };
+  const str = (s) => { const b = Buffer.from(s, "utf8"); u64(b.length); parts.push(b); };
+  parts.push(Buffer.from("GGUF", "ascii"));
+  u32(3);
+  u64(tensors.length);
+  u64(Object.keys(metadata).length);
+  for (const [key, value] of Object.entries(metadata)) { str(key); u32(8); str(value); }
+  let offset = 0;
+  for (const t of tensors) {
+    str(t.name);
+    u32(t.dims.length);
+    t.dims.forEach(u64);
+    u32(0); // F32
+    u64(offset);
+    offset += Math.ceil((t.values.length * 4) / 32) * 32;
+  }
+  const header = Buffer.concat(parts);
+  const data = Buffer.alloc(Math.ceil(header.length / 32) * 32 - header.length + offset);
+  let at = data.length - offset;
+  for (const t of tensors) {
+    t.values.forEach((v, i) => data.writeFloatLE(v, at + 4 * i));
+    at += Math.ceil((t.values.length * 4) / 32) * 32;
+  }
+  return Buffer.concat([header, data]);
+}

@@ -2,7 +2,7 @@
 // corrupt GGUF gives a clear message and the model loaded before still answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ask, launch, openPage, screenshot, serveOwn, setSettings, waitForModel } from "./browser.mjs";
+import { ask, ggufFile, launch, openPage, screenshot, serveOwn, setSettings, waitForModel } from "./browser.mjs";
 
 test("with the network cut after one visit, the app and the model load from this browser and answer", async () => {
   // A server of its own, so the network can really be cut (closing it) while the browser stays open.
@@ -107,6 +107,14 @@ test("a corrupt GGUF gets a clear message and the model loaded before still answ
     });
     await page.waitForFunction((before) => document.querySelector('[data-testid="load-error"]').textContent !== before, shownBefore);
     assert.match(await error.textContent(), /Could not load this file: this file cannot be used: .*version/i);
+
+    // A well-formed file of an architecture the engine does not run: the message names it and what the
+    // file holds, read from its header.
+    const foreign = ggufFile({ "general.architecture": "qwen2" }, [{ name: "token_embd.weight", dims: [4, 3], values: Array(12).fill(0.5) }]);
+    const before = await error.textContent();
+    await page.getByTestId("open-gguf").setInputFiles({ name: "qwen.gguf", mimeType: "application/octet-stream", buffer: foreign });
+    await page.waitForFunction((b) => document.querySelector('[data-testid="load-error"]').textContent !== b, before);
+    assert.match(await error.textContent(), /unsupported architecture "qwen2".*\(it holds a qwen2 model of 12 parameters in F32 ×1 \(100 %\)\)/);
 
     await setSettings(page, { temperature: 0, "max-tokens": 12 });
     await ask(page, "Say hello.");

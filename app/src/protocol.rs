@@ -302,6 +302,8 @@ pub enum Response {
         backend: Placement,
         /// Read from this browser's cache rather than the network.
         from_cache: bool,
+        /// What the file holds.
+        card: Box<engine::model::ModelCard>,
     },
     /// A model could not be loaded; the one loaded before (if any) is still there.
     ModelFailed(String),

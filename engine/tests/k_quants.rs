@@ -1,6 +1,7 @@
 //! A model whose tensors mix K-quants and 5-bit formats, as Q4_K_M files do: the CPU's exact and 8-bit
 //! paths against the float64 reference forward over the same dequantized weights (the GPU against the
-//! CPU is in `gpu.rs`; each format's dequantizer against llama.cpp's is in `quant.rs`).
+//! CPU is in `gpu.rs`; each format's dequantizer against llama.cpp's is in `quant.rs`); and the model
+//! card of such a file against what was written into it.
 //!
 //! Tolerance: the exact path (f32 activations) within 1e-3 of the largest |logit| at every position, and
 //! the same top token wherever the reference's margin is at least a hundredth of that scale. The 8-bit
@@ -15,7 +16,8 @@ use common::synthetic::TinyLlama;
 use engine::backend::cpu::Precision;
 use engine::backend::gpu::Readback;
 use engine::gguf::Gguf;
-use engine::model::{FileBytes, LogitsFor, Model};
+use engine::model::{FileBytes, LogitsFor, Model, ModelCard};
+use engine::quant::GgmlType;
 use engine::session::Session;
 
 /// Every position's logits on the CPU, one pass.
@@ -54,4 +56,44 @@ fn k_quant_model_on_the_cpus_exact_path_matches_the_float64_reference() {
     }
     eprintln!("max |Δ logit| {worst:.3e} over logits up to {scale:.1}");
     assert!(worst <= 1e-3 * scale, "max |Δ| {worst} (logits up to {scale})");
+}
+
+#[test]
+fn model_card_counts_each_formats_tensors_values_and_bytes_as_the_file_was_built() {
+    let spec = TinyLlama::k_quants();
+    let gguf = Gguf::parse(&spec.build(3)).expect("parse");
+    let card = ModelCard::read(&gguf);
+
+    // What the builder wrote, tensor by tensor: (format, values).
+    let (d, kv) = (spec.n_embd, spec.n_head_kv * spec.n_embd / spec.n_head);
+    let [tq, tk, tv, to, tg, tu, td] = spec.types;
+    let mut written = vec![(spec.embd, spec.n_vocab * d), (GgmlType::F32, d)];
+    for _ in 0..spec.n_layer {
+        written.extend([(GgmlType::F32, d), (GgmlType::F32, d)]);
+        written.extend([(tq, d * d), (tk, kv * d), (tv, kv * d), (to, d * d)]);
+        written.extend([(tg, spec.n_ff * d), (tu, spec.n_ff * d), (td, d * spec.n_ff)]);
+    }
+    written.extend(spec.output.map(|ty| (ty, spec.n_vocab * d)));
+    let mut formats: Vec<(String, usize, u64, u64)> = Vec::new();
+    for (ty, values) in written {
+        let bytes = (values / ty.block_size() * ty.block_bytes()) as u64;
+        match formats.iter_mut().find(|f| f.0 == format!("{ty:?}")) {
+            Some(f) => (f.1, f.2, f.3) = (f.1 + 1, f.2 + values as u64, f.3 + bytes),
+            None => formats.push((format!("{ty:?}"), 1, values as u64, bytes)),
+        }
+    }
+    let got: Vec<(String, usize, u64, u64)> =
+        card.formats.iter().map(|f| (f.format.clone(), f.tensors, f.parameters, f.bytes)).collect();
+    for f in &formats {
+        assert!(got.contains(f), "{f:?} missing from {got:?}");
+    }
+    assert_eq!(got.len(), formats.len());
+    assert!(got.windows(2).all(|w| w[0].3 >= w[1].3), "the most bytes first");
+    assert_eq!(card.parameters, formats.iter().map(|f| f.2).sum::<u64>());
+    assert_eq!((card.architecture.as_str(), card.layers, card.embedding), ("llama", Some(2), Some(256)));
+    assert_eq!(card.heads, Some((4, 2)));
+    // Keys and values (2) of every block (2) for 2 heads of 64 dimensions, in f32.
+    assert_eq!(card.kv_bytes_per_position, Some(2 * 2 * 2 * 64 * 4));
+    assert_eq!(card.memory_bytes(100), card.file_bytes + 100 * 2048);
+    assert!(!card.chat_template && card.tokenizer.is_none(), "the synthetic file has no tokenizer");
 }

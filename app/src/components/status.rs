@@ -74,6 +74,23 @@ pub fn SystemStatus(state: AppState) -> impl IntoView {
                     }}
                 </dd>
             </dl>
+            {move || match state.model.get() {
+                ModelState::Ready { card, .. } => {
+                    let lang = state.lang.get();
+                    let rows = lang
+                        .card_rows(&card)
+                        .into_iter()
+                        .map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> })
+                        .collect_view();
+                    Some(view! {
+                        <details class="model-card" data-testid="model-card" data-parameters=card.parameters>
+                            <summary>{lang.card_title()}</summary>
+                            <dl>{rows}</dl>
+                        </details>
+                    })
+                }
+                _ => None,
+            }}
             <div class="loading" hidden=move || state.progress.get().is_none()>
                 <progress
                     data-testid="model-progress"

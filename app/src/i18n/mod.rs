@@ -1,6 +1,7 @@
 //! The page's words in English and French. Every text lives in one [`Texts`] table per language, so a
 //! string missing from one language is a compile error, not a blank on a projector.
 
+mod card;
 mod doubt;
 mod prefer;
 mod pretrain;

@@ -22,6 +22,8 @@ pub enum ModelState {
         placement: Placement,
         /// Read from this browser's copy.
         from_cache: bool,
+        /// What the file holds.
+        card: Box<engine::model::ModelCard>,
     },
     /// No model could be loaded; the message says why.
     Failed(String),

@@ -15,7 +15,7 @@ impl AppState {
                 Some(p) => (p.loaded, p.total) = (loaded, total),
                 None => *p = Some(Progress { loaded, total, started_ms: js_sys::Date::now() }),
             }),
-            Response::ModelReady { name, n_layer, n_head, bytes, backend, from_cache } => {
+            Response::ModelReady { name, n_layer, n_head, bytes, backend, from_cache, card } => {
                 self.progress.set(None);
                 self.load_error.set(None);
                 self.revoke_blob();
@@ -26,7 +26,7 @@ impl AppState {
                 }
                 self.explorer.preview.set(None);
                 self.requests.update_value(|r| *r = ViewRequests::default());
-                self.model.set(ModelState::Ready { name, bytes, placement: backend, from_cache });
+                self.model.set(ModelState::Ready { name, bytes, placement: backend, from_cache, card });
                 self.teach.model_ready_at.set(Some(js_sys::Date::now()));
                 // The worker dropped the hidden states and the autoencoder of the model before.
                 self.teach.thoughts.update(|t| *t = crate::thoughts::Thoughts { kept: t.kept, ..Default::default() });

@@ -4,7 +4,8 @@
 
 use engine::backend::cpu::Precision;
 use engine::generate::Engine;
-use engine::model::FileBytes;
+use engine::gguf::Gguf;
+use engine::model::{FileBytes, ModelCard};
 use gloo_worker::{HandlerId, WorkerScope};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -22,7 +23,7 @@ pub(super) async fn load(
     cache: bool,
     scope: &WorkerScope<EngineWorker>,
     from: HandlerId,
-) -> Result<(Engine, u64, bool), String> {
+) -> Result<(Engine, u64, bool, Box<ModelCard>), String> {
     let global: web_sys::WorkerGlobalScope = js_sys::global().dyn_into().map_err(|_| "not in a worker".to_owned())?;
     let cached = if cache { cached_response(&global, url).await } else { None };
     let mut from_cache = cached.is_some();
@@ -40,15 +41,20 @@ pub(super) async fn load(
     }
     let len = bytes.len() as u64;
     let file = FileBytes::new(bytes);
-    let engine =
-        Engine::from_gguf(file.clone(), Precision::Int8).map_err(|e| format!("this file cannot be used: {e}"))?;
+    // The card comes from the header alone, so a file the engine refuses is still named.
+    let card = Gguf::parse(file.as_slice()).map(|gguf| Box::new(ModelCard::read(&gguf)));
+    let engine = Engine::from_gguf(file.clone(), Precision::Int8).map_err(|e| match &card {
+        Ok(card) => format!("this file cannot be used: {e} (it holds {})", card.summary()),
+        Err(_) => format!("this file cannot be used: {e}"),
+    })?;
+    let card = card.map_err(|e| e.to_string())?;
     if cache && !from_cache && crate::is_default_model(file.as_slice()) {
         // Best effort: without room in the cache, the next visit downloads the model again.
         if let Err(why) = store(&global, url, file.as_slice()).await {
             web_sys::console::warn_1(&format!("the model is not kept for offline use: {why}").into());
         }
     }
-    Ok((engine, len, from_cache))
+    Ok((engine, len, from_cache, card))
 }
 
 async fn open_cache(global: &web_sys::WorkerGlobalScope) -> Option<web_sys::Cache> {

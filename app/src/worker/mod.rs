@@ -67,7 +67,7 @@ impl Worker for EngineWorker {
                 let thoughts = Rc::clone(&self.thoughts);
                 wasm_bindgen_futures::spawn_local(async move {
                     match load::load(&url, cache, &scope, from).await {
-                        Ok((mut engine, bytes, from_cache)) => {
+                        Ok((mut engine, bytes, from_cache, card)) => {
                             let (n_layer, n_head) = (engine.model.config.n_layer, engine.model.config.n_head);
                             let backend = place(&mut engine, force_gpu).await;
                             *slot.borrow_mut() = Some(Rc::new(engine));
@@ -75,7 +75,7 @@ impl Worker for EngineWorker {
                             *thoughts.borrow_mut() = thoughts::ThoughtsWork::default();
                             scope.respond(
                                 from,
-                                Response::ModelReady { name, n_layer, n_head, bytes, backend, from_cache },
+                                Response::ModelReady { name, n_layer, n_head, bytes, backend, from_cache, card },
                             );
                         }
                         Err(message) => scope.respond(from, Response::ModelFailed(message)),

@@ -1,10 +1,12 @@
 //! A llama-family transformer on the CPU backend. `forward` reads top to bottom like the architecture:
 //! embed → n_layer × (x += attention(rms_norm(x)); x += ffn(rms_norm(x))) → rms_norm → output head.
 
+mod card;
 mod config;
 mod kv_cache;
 mod weights;
 
+pub use card::{FormatShare, ModelCard};
 pub use config::Config;
 pub use kv_cache::KvCache;
 pub use weights::{load_vector, FileBytes, Layer, QMatrix, Weights};

@@ -181,6 +181,13 @@ mod cli {
         /// What a long conversation costs: a scripted conversation whose turns continue the cache (or
         /// `--fresh`), per turn the tokens kept, the time to the first token and the decode speed; or
         /// `--long N`, the time per token around the 100th and the N-th of one answer. One JSON object.
+        /// A model's card from its header alone (architecture, size, block formats, tokenizer, chat
+        /// template, memory per position): what the page shows. One JSON object.
+        Card {
+            /// A GGUF file.
+            #[arg(long)]
+            model: PathBuf,
+        },
         /// What each block format costs on this CPU: a 1536 × 1536 matrix of random blocks times one
         /// token, on the 8-bit and the exact path, the median of `--runs` (no model needed).
         Formats {
@@ -451,6 +458,14 @@ mod cli {
                 json,
             ),
             Command::Pretrain(args) => super::pretrain::run(args),
+            Command::Card { model } => {
+                let file =
+                    FileBytes::map(&model).map_err(|e| format!("cannot read model file {}: {e}", model.display()))?;
+                let gguf =
+                    engine::gguf::Gguf::parse(file.as_slice()).map_err(|e| format!("{}: {e}", model.display()))?;
+                println!("{}", json!(engine::model::ModelCard::read(&gguf)));
+                Ok(())
+            }
             Command::Formats { runs } => super::formats::run(runs.max(1)),
             Command::Converse { model, args } => super::converse::run(&model.load()?, args),
             Command::Sae { model, json, action } => super::sae::run(&model.load()?, action, json),
