@@ -275,3 +275,40 @@ fn q3_k_scales(packed: &[u8]) -> [u8; 16] {
     }
     out
 }
+
+/// The scales of group `g` for kernels that read its values unsigned (`u = q + offset`, `0 ≤ u < 64`):
+/// `(d, m)` per half with value ≈ `d·u + m` (the offset folded into `m`, exact in f32 but not rounded as
+/// ggml rounds). For Q5_0, Q5_1 and the K-quants; the 8-bit SIMD kernels decode `u` themselves.
+#[inline]
+pub fn unsigned_scales(ty: GgmlType, b: &[u8], g: usize) -> ([f32; 2], [f32; 2]) {
+    match ty {
+        GgmlType::Q5_0 => {
+            let d = half_at(b, 0);
+            ([d; 2], [-16.0 * d; 2])
+        }
+        GgmlType::Q5_1 => ([half_at(b, 0); 2], [half_at(b, 2); 2]),
+        GgmlType::Q4_K | GgmlType::Q5_K => {
+            let (sc, m) = scale_min_k4(g, &b[4..16]);
+            let (d, m) = (half_at(b, 0) * sc as f32, -(half_at(b, 2) * m as f32));
+            ([d; 2], [m; 2])
+        }
+        GgmlType::Q6_K => {
+            let (d, at) = (half_at(b, 208), 192 + 8 * (g / 4) + 2 * (g % 4));
+            let halves = [d * (b[at] as i8) as f32, d * (b[at + 1] as i8) as f32];
+            (halves, halves.map(|h| -32.0 * h))
+        }
+        _ => match group(ty, b, g) {
+            // Q2_K is unsigned already; Q3_K's values are −4 ..= 3.
+            Some(grp) if ty == GgmlType::Q3_K => (grp.d, [-4.0 * grp.d[0], -4.0 * grp.d[1]]),
+            Some(grp) => (grp.d, grp.m),
+            None => ([0.0; 2], [0.0; 2]),
+        },
+    }
+}
+
+/// The f16 at `b[at..at + 2]` by the exact shift-and-multiply conversion (finite values: block constants
+/// are), which the SIMD kernels' inner loops can afford.
+#[inline]
+fn half_at(b: &[u8], at: usize) -> f32 {
+    crate::backend::cpu::f16_to_f32(u16::from_le_bytes([b[at], b[at + 1]]))
+}

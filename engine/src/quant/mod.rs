@@ -7,7 +7,9 @@ mod groups;
 
 pub(crate) use blocks::f16_at;
 pub use blocks::{dequantize, BlockQ4_0, BlockQ4_1, BlockQ8_0, QK};
-pub use groups::{group, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, Group, QK_K};
+pub use groups::{
+    group, unsigned_scales, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, Group, QK_K,
+};
 
 /// ggml's tensor types that this engine reads, with their on-disk codes (and ggml's names).
 #[allow(non_camel_case_types)]

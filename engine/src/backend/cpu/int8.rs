@@ -18,25 +18,33 @@ pub struct Q8Row {
     pub qs: Vec<i8>,
     /// `d[b] · Σ qs` per block.
     pub dsum: Vec<f32>,
+    /// `d[b] · Σ qs` per 16-value half of each block (two per block), for the formats whose halves have
+    /// their own offsets.
+    pub hsum: Vec<f32>,
 }
 
 /// Quantizes one row (its length a multiple of 32) with round-to-nearest per block.
 pub fn quantize_row_q8(x: &[f32]) -> Q8Row {
     let n_blocks = x.len() / QK;
-    let mut row =
-        Q8Row { d: Vec::with_capacity(n_blocks), qs: Vec::with_capacity(x.len()), dsum: Vec::with_capacity(n_blocks) };
+    let mut row = Q8Row {
+        d: Vec::with_capacity(n_blocks),
+        qs: Vec::with_capacity(x.len()),
+        dsum: Vec::with_capacity(n_blocks),
+        hsum: Vec::with_capacity(2 * n_blocks),
+    };
     for block in x.chunks_exact(QK) {
         let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let d = amax / 127.0;
         let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
-        let mut sum = 0i32;
-        for v in block {
+        let mut halves = [0i32; 2];
+        for (i, v) in block.iter().enumerate() {
             let q = (v * inv).round() as i8;
-            sum += q as i32;
+            halves[i / 16] += q as i32;
             row.qs.push(q);
         }
         row.d.push(d);
-        row.dsum.push(d * sum as f32);
+        row.dsum.push(d * (halves[0] + halves[1]) as f32);
+        row.hsum.extend(halves.map(|h| d * h as f32));
     }
     row
 }
@@ -60,8 +68,28 @@ pub fn supports(ty: GgmlType) -> bool {
     ty.is_block()
 }
 
-/// The formats read through their [`crate::quant::Group`]s, which have no dedicated kernel yet.
+/// The formats with 16- or 32-value sub-blocks: their SIMD kernels where this CPU has them (all but Q2_K
+/// and Q3_K), else the scalar reference through their [`crate::quant::Group`]s.
 fn grouped(ty: GgmlType) -> Option<RowDot> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx2::available() {
+            if let Some(dot) = avx2::grouped(ty) {
+                return Some(dot);
+            }
+        }
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        if let Some(dot) = simd128::grouped(ty) {
+            return Some(dot);
+        }
+    }
+    scalar_grouped(ty)
+}
+
+/// The scalar reference of the grouped formats.
+fn scalar_grouped(ty: GgmlType) -> Option<RowDot> {
     Some(match ty {
         GgmlType::Q5_0 => scalar::grouped::<6>,
         GgmlType::Q5_1 => scalar::grouped::<7>,
@@ -106,7 +134,7 @@ pub fn row_dot(ty: GgmlType) -> RowDot {
 
 /// The scalar reference implementation for `ty`.
 pub fn scalar_row_dot(ty: GgmlType) -> RowDot {
-    if let Some(dot) = grouped(ty) {
+    if let Some(dot) = scalar_grouped(ty) {
         return dot;
     }
     match ty {
@@ -207,7 +235,7 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     use super::Q8Row;
-    use crate::quant::QK;
+    use crate::quant::{unsigned_scales, GgmlType, QK};
 
     pub fn available() -> bool {
         is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
@@ -305,6 +333,103 @@ mod avx2 {
         hsum(acc)
     }
 
+    /// 32 bytes at `b[at..]`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn load32(b: &[u8], at: usize) -> __m256i {
+        assert!(b.len() >= at + 32);
+        // SAFETY: 32 readable bytes from `at`, checked above.
+        unsafe { _mm256_loadu_si256(b.as_ptr().add(at) as *const __m256i) }
+    }
+
+    /// The 32 values of group `g` of a block of `ty`, unsigned (see `quant::unsigned_scales`).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> __m256i {
+        let low4 = _mm256_set1_epi8(0x0f);
+        let nibbles = |raw: __m256i, high: bool| {
+            if high {
+                _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4)
+            } else {
+                _mm256_and_si256(raw, low4)
+            }
+        };
+        match ty {
+            GgmlType::Q4_K | GgmlType::Q5_K => {
+                let qs = if ty == GgmlType::Q4_K { 16 } else { 48 };
+                let low = nibbles(load32(b, qs + 32 * (g / 2)), g % 2 == 1);
+                if ty == GgmlType::Q4_K {
+                    return low;
+                }
+                let bit = _mm256_set1_epi8((1u8 << g) as i8);
+                let high = _mm256_cmpeq_epi8(_mm256_and_si256(load32(b, 16), bit), bit);
+                _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi8(16)))
+            }
+            GgmlType::Q6_K => {
+                let (n, k) = (g / 4, g % 4);
+                let low = nibbles(load32(b, 64 * n + 32 * (k % 2)), k >= 2);
+                let shifted = _mm256_srl_epi16(load32(b, 128 + 32 * n), _mm_cvtsi32_si128(2 * k as i32));
+                let high = _mm256_slli_epi16(_mm256_and_si256(shifted, _mm256_set1_epi8(3)), 4);
+                _mm256_or_si256(low, high)
+            }
+            _ => {
+                // Q5_0 and Q5_1: 16 bytes of nibbles after the 32 high bits; value v's high bit is bit v.
+                let at = if ty == GgmlType::Q5_0 { 2 } else { 4 };
+                let qh = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+                assert!(b.len() >= at + 20);
+                // SAFETY: 16 readable bytes from `at + 4`, checked above.
+                let raw = unsafe { _mm_loadu_si128(b.as_ptr().add(at + 4) as *const __m128i) };
+                let mask4 = _mm_set1_epi8(0x0f);
+                let low = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask4), _mm_and_si128(raw, mask4));
+                let spread = _mm256_setr_epi8(
+                    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+                );
+                let bits = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), spread);
+                let mask = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+                let high = _mm256_cmpeq_epi8(_mm256_and_si256(bits, mask), mask);
+                _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi8(16)))
+            }
+        }
+    }
+
+    /// The formats with a kernel here.
+    const GROUPED: [GgmlType; 5] = [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+        let per_block = ty.block_size() / QK;
+        let mut acc = _mm256_setzero_ps();
+        let mut offsets = 0.0f32;
+        for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
+            for g in 0..per_block {
+                let a = b * per_block + g;
+                let (d, m) = unsigned_scales(ty, block, g);
+                // Lanes 0..4 sum values 0..16 (the first half), lanes 4..8 the second.
+                let dots = pairs_to_f32(_mm256_maddubs_epi16(unsigned_values(ty, block, g), load_acts(act, a)));
+                let scale = _mm256_setr_m128(_mm_set1_ps(d[0] * act.d[a]), _mm_set1_ps(d[1] * act.d[a]));
+                acc = _mm256_fmadd_ps(dots, scale, acc);
+                offsets += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+            }
+        }
+        hsum(acc) + offsets
+    }
+
+    /// The kernel for `ty`, if it has one here.
+    pub fn grouped(ty: GgmlType) -> Option<super::RowDot> {
+        fn for_code<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+            let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+            // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+            unsafe { grouped_impl(ty, row, act) }
+        }
+        GROUPED.contains(&ty).then_some(match ty {
+            GgmlType::Q5_0 => for_code::<6>,
+            GgmlType::Q5_1 => for_code::<7>,
+            GgmlType::Q4_K => for_code::<12>,
+            GgmlType::Q5_K => for_code::<13>,
+            _ => for_code::<14>,
+        })
+    }
+
     // Safe entry points: `row_dot` hands these out only after `available()` said yes.
     pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
         // SAFETY: only reachable once AVX2, FMA and F16C were detected.
@@ -327,7 +452,7 @@ mod simd128 {
     use std::arch::wasm32::*;
 
     use super::Q8Row;
-    use crate::quant::QK;
+    use crate::quant::{unsigned_scales, GgmlType, QK};
 
     #[inline]
     fn f16_at(block: &[u8], at: usize) -> f32 {
@@ -368,6 +493,95 @@ mod simd128 {
             + f32x4_extract_lane::<1>(v)
             + f32x4_extract_lane::<2>(v)
             + f32x4_extract_lane::<3>(v)
+    }
+
+    /// The 32 values of group `g` of a block of `ty`, unsigned (see `quant::unsigned_scales`), as two
+    /// halves of 16.
+    #[inline]
+    fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> (v128, v128) {
+        let low4 = u8x16_splat(0x0f);
+        let nibbles = |raw: v128, high: bool| if high { u8x16_shr(raw, 4) } else { v128_and(raw, low4) };
+        match ty {
+            GgmlType::Q4_K | GgmlType::Q5_K => {
+                let at = if ty == GgmlType::Q4_K { 16 } else { 48 } + 32 * (g / 2);
+                let high_half = g % 2 == 1;
+                let (l0, l1) = (nibbles(load16(&b[at..]), high_half), nibbles(load16(&b[at + 16..]), high_half));
+                if ty == GgmlType::Q4_K {
+                    return (l0, l1);
+                }
+                let bit = u8x16_splat(1 << g);
+                let fifth = |qh: v128| v128_and(u8x16_eq(v128_and(qh, bit), bit), u8x16_splat(16));
+                (v128_or(l0, fifth(load16(&b[16..]))), v128_or(l1, fifth(load16(&b[32..]))))
+            }
+            GgmlType::Q6_K => {
+                let (n, k) = (g / 4, g % 4);
+                let at = 64 * n + 32 * (k % 2);
+                let high = |qh: v128| u8x16_shl(v128_and(u8x16_shr(qh, 2 * k as u32), u8x16_splat(3)), 4);
+                let qh = 128 + 32 * n;
+                (
+                    v128_or(nibbles(load16(&b[at..]), k >= 2), high(load16(&b[qh..]))),
+                    v128_or(nibbles(load16(&b[at + 16..]), k >= 2), high(load16(&b[qh + 16..]))),
+                )
+            }
+            _ => {
+                // Q5_0 and Q5_1: 16 bytes of nibbles after the 32 high bits; value v's high bit is bit v.
+                let at = if ty == GgmlType::Q5_0 { 2 } else { 4 };
+                let qh = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+                let raw = load16(&b[at + 4..]);
+                let words = u32x4_splat(qh);
+                let mask = u64x2_splat(0x8040_2010_0804_0201);
+                let fifth = |spread: v128| {
+                    let bits = v128_and(i8x16_swizzle(words, spread), mask);
+                    v128_and(u8x16_eq(bits, mask), u8x16_splat(16))
+                };
+                let first = u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+                let second = u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+                (v128_or(v128_and(raw, low4), fifth(first)), v128_or(u8x16_shr(raw, 4), fifth(second)))
+            }
+        }
+    }
+
+    /// Σ u·x over 16 values as 4 × i32 (u < 64, so two products still fit in i16).
+    #[inline]
+    fn half_dot(u: v128, x: v128) -> v128 {
+        i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_extmul_low_i8x16(u, x), i16x8_extmul_high_i8x16(u, x)))
+    }
+
+    /// The formats with a kernel here.
+    const GROUPED: [GgmlType; 5] = [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
+
+    fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+        let per_block = ty.block_size() / QK;
+        let mut acc = f32x4_splat(0.0);
+        let mut offsets = 0.0f32;
+        for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
+            for g in 0..per_block {
+                let a = b * per_block + g;
+                let (d, m) = unsigned_scales(ty, block, g);
+                let (u0, u1) = unsigned_values(ty, block, g);
+                let (x0, x1) = acts(act, a);
+                let first = f32x4_mul(f32x4_convert_i32x4(half_dot(u0, x0)), f32x4_splat(d[0] * act.d[a]));
+                let second = f32x4_mul(f32x4_convert_i32x4(half_dot(u1, x1)), f32x4_splat(d[1] * act.d[a]));
+                acc = f32x4_add(acc, f32x4_add(first, second));
+                offsets += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+            }
+        }
+        hsum(acc) + offsets
+    }
+
+    /// The kernel for `ty`, if it has one here.
+    pub fn grouped(ty: GgmlType) -> Option<super::RowDot> {
+        fn for_code<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+            let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+            grouped_impl(ty, row, act)
+        }
+        GROUPED.contains(&ty).then_some(match ty {
+            GgmlType::Q5_0 => for_code::<6>,
+            GgmlType::Q5_1 => for_code::<7>,
+            GgmlType::Q4_K => for_code::<12>,
+            GgmlType::Q5_K => for_code::<13>,
+            _ => for_code::<14>,
+        })
     }
 
     pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
