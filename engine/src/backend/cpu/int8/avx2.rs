@@ -1,0 +1,213 @@
+//! AVX2 + FMA + F16C: 32 byte products per `maddubs` (unsigned × signed).
+
+use std::arch::x86_64::*;
+
+use super::Q8Row;
+use crate::quant::{unsigned_scales, GgmlType, QK};
+
+pub fn available() -> bool {
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+}
+
+/// The two f16 values at `block[at..at + 4]` as f32 (F16C).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn f16_pair(block: &[u8], at: usize) -> (f32, f32) {
+    let bits = i32::from_le_bytes([block[at], block[at + 1], block[at + 2], block[at + 3]]);
+    let v = _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
+    (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps(v, v, 1)))
+}
+
+/// The f16 value at `block[at..at + 2]` as f32 (F16C).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn f16_one(block: &[u8], at: usize) -> f32 {
+    let bits = u16::from_le_bytes([block[at], block[at + 1]]) as i32;
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits)))
+}
+
+/// 16 × i16 pair sums from `maddubs` → 8 × f32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn pairs_to_f32(products16: __m256i) -> __m256 {
+    _mm256_cvtepi32_ps(_mm256_madd_epi16(products16, _mm256_set1_epi16(1)))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn hsum(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)))
+}
+
+/// 16 bytes of nibbles → 32 bytes in value order (low nibbles, then high nibbles).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn unpack_nibbles(bytes: &[u8]) -> __m256i {
+    assert!(bytes.len() >= 16);
+    // SAFETY: 16 readable bytes, checked above.
+    let raw = unsafe { _mm_loadu_si128(bytes.as_ptr() as *const __m128i) };
+    let mask = _mm_set1_epi8(0x0f);
+    _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn load_acts(act: &Q8Row, b: usize) -> __m256i {
+    let qs = &act.qs[b * QK..(b + 1) * QK];
+    // SAFETY: `qs` is 32 readable bytes.
+    unsafe { _mm256_loadu_si256(qs.as_ptr() as *const __m256i) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_1_impl(row: &[u8], act: &Q8Row) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut minimums = 0.0f32;
+    for (b, block) in row.chunks_exact(20).enumerate() {
+        let prod = pairs_to_f32(_mm256_maddubs_epi16(unpack_nibbles(&block[4..]), load_acts(act, b)));
+        let (d, m) = f16_pair(block, 0);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * act.d[b]), prod, acc);
+        minimums += m * act.dsum[b];
+    }
+    hsum(acc) + minimums
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_0_impl(row: &[u8], act: &Q8Row) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut offsets = 0.0f32;
+    for (b, block) in row.chunks_exact(18).enumerate() {
+        let prod = pairs_to_f32(_mm256_maddubs_epi16(unpack_nibbles(&block[2..]), load_acts(act, b)));
+        let d = f16_one(block, 0);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * act.d[b]), prod, acc);
+        offsets += d * act.dsum[b];
+    }
+    hsum(acc) - 8.0 * offsets
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q8_0_impl(row: &[u8], act: &Q8Row) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    for (b, block) in row.chunks_exact(34).enumerate() {
+        let values = &block[2..34];
+        // SAFETY: `values` is 32 readable bytes.
+        let w = unsafe { _mm256_loadu_si256(values.as_ptr() as *const __m256i) };
+        let x = load_acts(act, b);
+        // maddubs wants unsigned × signed: move w's sign onto x.
+        let prod = pairs_to_f32(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_one(block, 0) * act.d[b]), prod, acc);
+    }
+    hsum(acc)
+}
+
+/// 32 bytes at `b[at..]`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn load32(b: &[u8], at: usize) -> __m256i {
+    assert!(b.len() >= at + 32);
+    // SAFETY: 32 readable bytes from `at`, checked above.
+    unsafe { _mm256_loadu_si256(b.as_ptr().add(at) as *const __m256i) }
+}
+
+/// The 32 values of group `g` of a block of `ty`, unsigned (see `quant::unsigned_scales`).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> __m256i {
+    let low4 = _mm256_set1_epi8(0x0f);
+    let nibbles = |raw: __m256i, high: bool| {
+        if high {
+            _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4)
+        } else {
+            _mm256_and_si256(raw, low4)
+        }
+    };
+    match ty {
+        GgmlType::Q4_K | GgmlType::Q5_K => {
+            let qs = if ty == GgmlType::Q4_K { 16 } else { 48 };
+            let low = nibbles(load32(b, qs + 32 * (g / 2)), g % 2 == 1);
+            if ty == GgmlType::Q4_K {
+                return low;
+            }
+            let bit = _mm256_set1_epi8((1u8 << g) as i8);
+            let high = _mm256_cmpeq_epi8(_mm256_and_si256(load32(b, 16), bit), bit);
+            _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi8(16)))
+        }
+        GgmlType::Q6_K => {
+            let (n, k) = (g / 4, g % 4);
+            let low = nibbles(load32(b, 64 * n + 32 * (k % 2)), k >= 2);
+            let shifted = _mm256_srl_epi16(load32(b, 128 + 32 * n), _mm_cvtsi32_si128(2 * k as i32));
+            let high = _mm256_slli_epi16(_mm256_and_si256(shifted, _mm256_set1_epi8(3)), 4);
+            _mm256_or_si256(low, high)
+        }
+        _ => {
+            // Q5_0 and Q5_1: 16 bytes of nibbles after the 32 high bits; value v's high bit is bit v.
+            let at = if ty == GgmlType::Q5_0 { 2 } else { 4 };
+            let qh = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+            assert!(b.len() >= at + 20);
+            // SAFETY: 16 readable bytes from `at + 4`, checked above.
+            let raw = unsafe { _mm_loadu_si128(b.as_ptr().add(at + 4) as *const __m128i) };
+            let mask4 = _mm_set1_epi8(0x0f);
+            let low = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask4), _mm_and_si128(raw, mask4));
+            let spread = _mm256_setr_epi8(
+                0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+            );
+            let bits = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), spread);
+            let mask = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+            let high = _mm256_cmpeq_epi8(_mm256_and_si256(bits, mask), mask);
+            _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi8(16)))
+        }
+    }
+}
+
+/// The formats with a kernel here.
+const GROUPED: [GgmlType; 5] = [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+    let per_block = ty.block_size() / QK;
+    let mut acc = _mm256_setzero_ps();
+    let mut offsets = 0.0f32;
+    for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
+        for g in 0..per_block {
+            let a = b * per_block + g;
+            let (d, m) = unsigned_scales(ty, block, g);
+            // Lanes 0..4 sum values 0..16 (the first half), lanes 4..8 the second.
+            let dots = pairs_to_f32(_mm256_maddubs_epi16(unsigned_values(ty, block, g), load_acts(act, a)));
+            let scale = _mm256_setr_m128(_mm_set1_ps(d[0] * act.d[a]), _mm_set1_ps(d[1] * act.d[a]));
+            acc = _mm256_fmadd_ps(dots, scale, acc);
+            offsets += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+        }
+    }
+    hsum(acc) + offsets
+}
+
+/// The kernel for `ty`, if it has one here.
+pub fn grouped(ty: GgmlType) -> Option<super::RowDot> {
+    fn for_code<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+        let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+        // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+        unsafe { grouped_impl(ty, row, act) }
+    }
+    GROUPED.contains(&ty).then_some(match ty {
+        GgmlType::Q5_0 => for_code::<6>,
+        GgmlType::Q5_1 => for_code::<7>,
+        GgmlType::Q4_K => for_code::<12>,
+        GgmlType::Q5_K => for_code::<13>,
+        _ => for_code::<14>,
+    })
+}
+
+// Safe entry points: `row_dot` hands these out only after `available()` said yes.
+pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
+    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+    unsafe { q4_1_impl(row, act) }
+}
+pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
+    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+    unsafe { q4_0_impl(row, act) }
+}
+pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
+    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+    unsafe { q8_0_impl(row, act) }
+}

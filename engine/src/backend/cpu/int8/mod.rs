@@ -1,0 +1,163 @@
+//! 8-bit activations and integer block dot products. Each 32-value activation block keeps its f32 scale
+//! and `d · Σq` (Q4_0's offset and Q4_1's minimum need it); weight blocks are read in place and their
+//! f16 constants converted on the fly: F16C natively, an exact shift-and-multiply in wasm (which has no
+//! conversion instruction), the `half` crate in the scalar reference.
+//!
+//! Three implementations of one contract: `scalar` (the reference), `avx2` (x86-64, chosen at run time),
+//! `simd128` (wasm, chosen at compile time). Tests hold the fast ones to the scalar one.
+
+use crate::model::QMatrix;
+use crate::quant::{GgmlType, QK};
+
+/// One activation row quantized in blocks of 32: `x ≈ d[b] · qs[b*32 + i]`.
+#[derive(Debug, Clone)]
+pub struct Q8Row {
+    /// Scale per block.
+    pub d: Vec<f32>,
+    /// Quantized values, `[-127, 127]`.
+    pub qs: Vec<i8>,
+    /// `d[b] · Σ qs` per block.
+    pub dsum: Vec<f32>,
+    /// `d[b] · Σ qs` per 16-value half of each block (two per block), for the formats whose halves have
+    /// their own offsets.
+    pub hsum: Vec<f32>,
+}
+
+/// Quantizes one row (its length a multiple of 32) with round-to-nearest per block.
+pub fn quantize_row_q8(x: &[f32]) -> Q8Row {
+    let n_blocks = x.len() / QK;
+    let mut row = Q8Row {
+        d: Vec::with_capacity(n_blocks),
+        qs: Vec::with_capacity(x.len()),
+        dsum: Vec::with_capacity(n_blocks),
+        hsum: Vec::with_capacity(2 * n_blocks),
+    };
+    for block in x.chunks_exact(QK) {
+        let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+        let mut halves = [0i32; 2];
+        for (i, v) in block.iter().enumerate() {
+            let q = (v * inv).round() as i8;
+            halves[i / 16] += q as i32;
+            row.qs.push(q);
+        }
+        row.d.push(d);
+        row.dsum.push(d * (halves[0] + halves[1]) as f32);
+        row.hsum.extend(halves.map(|h| d * h as f32));
+    }
+    row
+}
+
+/// A finite f16 (bits) as f32, exactly, without a conversion instruction: its exponent and mantissa bits
+/// placed in an f32 are the value scaled by 2^-112 (subnormals included), which one multiply undoes.
+/// (Infinities and NaNs come out as large finite values; block constants are finite.)
+#[inline]
+pub fn f16_to_f32(bits: u16) -> f32 {
+    let h = bits as u32;
+    let magnitude = f32::from_bits((h & 0x7fff) << 13) * f32::from_bits(0x7780_0000); // × 2^112
+    if h & 0x8000 != 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+/// Whether [`matmul`] handles weights of type `ty`: every block format.
+pub fn supports(ty: GgmlType) -> bool {
+    ty.is_block()
+}
+
+/// The formats with 16- or 32-value sub-blocks: their SIMD kernels where this CPU has them (all but Q2_K
+/// and Q3_K), else the scalar reference through their [`crate::quant::Group`]s.
+fn grouped(ty: GgmlType) -> Option<RowDot> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx2::available() {
+            if let Some(dot) = avx2::grouped(ty) {
+                return Some(dot);
+            }
+        }
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        if let Some(dot) = simd128::grouped(ty) {
+            return Some(dot);
+        }
+    }
+    scalar_grouped(ty)
+}
+
+/// The scalar reference of the grouped formats.
+fn scalar_grouped(ty: GgmlType) -> Option<RowDot> {
+    Some(match ty {
+        GgmlType::Q5_0 => scalar::grouped::<6>,
+        GgmlType::Q5_1 => scalar::grouped::<7>,
+        GgmlType::Q2_K => scalar::grouped::<10>,
+        GgmlType::Q3_K => scalar::grouped::<11>,
+        GgmlType::Q4_K => scalar::grouped::<12>,
+        GgmlType::Q5_K => scalar::grouped::<13>,
+        GgmlType::Q6_K => scalar::grouped::<14>,
+        _ => return None,
+    })
+}
+
+/// One weight row (its raw blocks) against one activation row.
+pub type RowDot = fn(&[u8], &Q8Row) -> f32;
+
+/// The fastest implementation of the row dot for `ty` on this CPU.
+pub fn row_dot(ty: GgmlType) -> RowDot {
+    if let Some(dot) = grouped(ty) {
+        return dot;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx2::available() {
+            return match ty {
+                GgmlType::Q4_0 => avx2::q4_0,
+                GgmlType::Q4_1 => avx2::q4_1,
+                _ => avx2::q8_0,
+            };
+        }
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        return match ty {
+            GgmlType::Q4_0 => simd128::q4_0,
+            GgmlType::Q4_1 => simd128::q4_1,
+            _ => simd128::q8_0,
+        };
+    }
+    #[allow(unreachable_code)]
+    scalar_row_dot(ty)
+}
+
+/// The scalar reference implementation for `ty`.
+pub fn scalar_row_dot(ty: GgmlType) -> RowDot {
+    if let Some(dot) = scalar_grouped(ty) {
+        return dot;
+    }
+    match ty {
+        GgmlType::Q4_0 => scalar::q4_0,
+        GgmlType::Q4_1 => scalar::q4_1,
+        _ => scalar::q8_0,
+    }
+}
+
+/// `out[t][r] = w[r] · acts[t]` with the given row dot.
+pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot) {
+    for r in 0..w.rows {
+        let row = w.row(r);
+        for (t, act) in acts.iter().enumerate() {
+            out[t * w.rows + r] = dot(row, act);
+        }
+    }
+}
+
+mod scalar;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;

@@ -1,0 +1,179 @@
+//! wasm simd128 (every current browser): byte products widened to 16 bits, summed pairwise to 32.
+
+use std::arch::wasm32::*;
+
+use super::Q8Row;
+use crate::quant::{unsigned_scales, GgmlType, QK};
+
+#[inline]
+fn f16_at(block: &[u8], at: usize) -> f32 {
+    super::f16_to_f32(u16::from_le_bytes([block[at], block[at + 1]]))
+}
+
+#[inline]
+fn load16(bytes: &[u8]) -> v128 {
+    assert!(bytes.len() >= 16);
+    // SAFETY: 16 readable bytes, checked above; v128_load has no alignment requirement.
+    unsafe { v128_load(bytes.as_ptr() as *const v128) }
+}
+
+#[inline]
+fn acts(act: &Q8Row, b: usize) -> (v128, v128) {
+    let qs = &act.qs[b * QK..(b + 1) * QK];
+    // SAFETY: i8 and u8 have the same layout; `qs` is 32 bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(qs.as_ptr() as *const u8, QK) };
+    (load16(bytes), load16(&bytes[16..]))
+}
+
+/// Σ nibble·x over one block as 4 × i32: products ≤ 15·127, so four of them still fit in i16.
+#[inline]
+fn nibble_block(nibbles: &[u8], x0: v128, x1: v128) -> v128 {
+    let raw = load16(nibbles);
+    let lo = v128_and(raw, u8x16_splat(0x0f));
+    let hi = u8x16_shr(raw, 4);
+    let s = i16x8_add(
+        i16x8_add(i16x8_extmul_low_i8x16(lo, x0), i16x8_extmul_high_i8x16(lo, x0)),
+        i16x8_add(i16x8_extmul_low_i8x16(hi, x1), i16x8_extmul_high_i8x16(hi, x1)),
+    );
+    i32x4_extadd_pairwise_i16x8(s)
+}
+
+#[inline]
+fn hsum(v: v128) -> f32 {
+    f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
+}
+
+/// The 32 values of group `g` of a block of `ty`, unsigned (see `quant::unsigned_scales`), as two
+/// halves of 16.
+#[inline]
+fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> (v128, v128) {
+    let low4 = u8x16_splat(0x0f);
+    let nibbles = |raw: v128, high: bool| if high { u8x16_shr(raw, 4) } else { v128_and(raw, low4) };
+    match ty {
+        GgmlType::Q4_K | GgmlType::Q5_K => {
+            let at = if ty == GgmlType::Q4_K { 16 } else { 48 } + 32 * (g / 2);
+            let high_half = g % 2 == 1;
+            let (l0, l1) = (nibbles(load16(&b[at..]), high_half), nibbles(load16(&b[at + 16..]), high_half));
+            if ty == GgmlType::Q4_K {
+                return (l0, l1);
+            }
+            let bit = u8x16_splat(1 << g);
+            let fifth = |qh: v128| v128_and(u8x16_eq(v128_and(qh, bit), bit), u8x16_splat(16));
+            (v128_or(l0, fifth(load16(&b[16..]))), v128_or(l1, fifth(load16(&b[32..]))))
+        }
+        GgmlType::Q6_K => {
+            let (n, k) = (g / 4, g % 4);
+            let at = 64 * n + 32 * (k % 2);
+            let high = |qh: v128| u8x16_shl(v128_and(u8x16_shr(qh, 2 * k as u32), u8x16_splat(3)), 4);
+            let qh = 128 + 32 * n;
+            (
+                v128_or(nibbles(load16(&b[at..]), k >= 2), high(load16(&b[qh..]))),
+                v128_or(nibbles(load16(&b[at + 16..]), k >= 2), high(load16(&b[qh + 16..]))),
+            )
+        }
+        _ => {
+            // Q5_0 and Q5_1: 16 bytes of nibbles after the 32 high bits; value v's high bit is bit v.
+            let at = if ty == GgmlType::Q5_0 { 2 } else { 4 };
+            let qh = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+            let raw = load16(&b[at + 4..]);
+            let words = u32x4_splat(qh);
+            let mask = u64x2_splat(0x8040_2010_0804_0201);
+            let fifth = |spread: v128| {
+                let bits = v128_and(i8x16_swizzle(words, spread), mask);
+                v128_and(u8x16_eq(bits, mask), u8x16_splat(16))
+            };
+            let first = u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+            let second = u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+            (v128_or(v128_and(raw, low4), fifth(first)), v128_or(u8x16_shr(raw, 4), fifth(second)))
+        }
+    }
+}
+
+/// Σ u·x over 16 values as 4 × i32 (u < 64, so two products still fit in i16).
+#[inline]
+fn half_dot(u: v128, x: v128) -> v128 {
+    i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_extmul_low_i8x16(u, x), i16x8_extmul_high_i8x16(u, x)))
+}
+
+/// The formats with a kernel here.
+const GROUPED: [GgmlType; 5] = [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
+
+fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+    let per_block = ty.block_size() / QK;
+    let mut acc = f32x4_splat(0.0);
+    let mut offsets = 0.0f32;
+    for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
+        for g in 0..per_block {
+            let a = b * per_block + g;
+            let (d, m) = unsigned_scales(ty, block, g);
+            let (u0, u1) = unsigned_values(ty, block, g);
+            let (x0, x1) = acts(act, a);
+            let first = f32x4_mul(f32x4_convert_i32x4(half_dot(u0, x0)), f32x4_splat(d[0] * act.d[a]));
+            let second = f32x4_mul(f32x4_convert_i32x4(half_dot(u1, x1)), f32x4_splat(d[1] * act.d[a]));
+            acc = f32x4_add(acc, f32x4_add(first, second));
+            offsets += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+        }
+    }
+    hsum(acc) + offsets
+}
+
+/// The kernel for `ty`, if it has one here.
+pub fn grouped(ty: GgmlType) -> Option<super::RowDot> {
+    fn for_code<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+        let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+        grouped_impl(ty, row, act)
+    }
+    GROUPED.contains(&ty).then_some(match ty {
+        GgmlType::Q5_0 => for_code::<6>,
+        GgmlType::Q5_1 => for_code::<7>,
+        GgmlType::Q4_K => for_code::<12>,
+        GgmlType::Q5_K => for_code::<13>,
+        _ => for_code::<14>,
+    })
+}
+
+pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
+    let mut acc = f32x4_splat(0.0);
+    let mut minimums = 0.0f32;
+    for (b, block) in row.chunks_exact(20).enumerate() {
+        let (x0, x1) = acts(act, b);
+        let dot = f32x4_convert_i32x4(nibble_block(&block[4..], x0, x1));
+        acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(f16_at(block, 0) * act.d[b])));
+        minimums += f16_at(block, 2) * act.dsum[b];
+    }
+    hsum(acc) + minimums
+}
+
+pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
+    let mut acc = f32x4_splat(0.0);
+    let mut offsets = 0.0f32;
+    for (b, block) in row.chunks_exact(18).enumerate() {
+        let (x0, x1) = acts(act, b);
+        let dot = f32x4_convert_i32x4(nibble_block(&block[2..], x0, x1));
+        let d = f16_at(block, 0);
+        acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(d * act.d[b])));
+        offsets += d * act.dsum[b];
+    }
+    hsum(acc) - 8.0 * offsets
+}
+
+pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
+    let mut acc = f32x4_splat(0.0);
+    for (b, block) in row.chunks_exact(34).enumerate() {
+        let (x0, x1) = acts(act, b);
+        let (w0, w1) = (load16(&block[2..]), load16(&block[18..]));
+        // Products reach 128·127: widen to i16 and let the dot product sum pairs into i32.
+        let dot = i32x4_add(
+            i32x4_add(
+                i32x4_dot_i16x8(i16x8_extend_low_i8x16(w0), i16x8_extend_low_i8x16(x0)),
+                i32x4_dot_i16x8(i16x8_extend_high_i8x16(w0), i16x8_extend_high_i8x16(x0)),
+            ),
+            i32x4_add(
+                i32x4_dot_i16x8(i16x8_extend_low_i8x16(w1), i16x8_extend_low_i8x16(x1)),
+                i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), i16x8_extend_high_i8x16(x1)),
+            ),
+        );
+        acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(f16_at(block, 0) * act.d[b])));
+    }
+    hsum(acc)
+}
