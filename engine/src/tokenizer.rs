@@ -10,8 +10,9 @@ use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
-use tokenizers::AddedToken;
+use tokenizers::{AddedToken, SplitDelimiterBehavior};
 
 use crate::error::{EngineError, Result};
 use crate::gguf::{Array, Gguf};
@@ -91,13 +92,16 @@ impl Tokenizer {
                     .ok_or_else(|| tok_err(format!("bad merge {m:?}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(tok_err)?;
-
         let pre = gguf.get("tokenizer.ggml.pre").and_then(|v| match v {
             crate::gguf::Value::String(s) => Some(s.as_str()),
             _ => None,
         });
-        let pre_tokenizer = pre_tokenizer_for(pre.unwrap_or("default"))?;
+        let pre = pre.unwrap_or("default");
+        let pre_tokenizer = pre_tokenizer_for(pre)?;
+        // Llama 3 takes a piece that is a token whole, without merging up to it.
+        let ignore_merges = matches!(pre, "llama-bpe" | "llama3" | "llama-v3");
+        let bpe =
+            BPE::builder().vocab_and_merges(vocab, merges).ignore_merges(ignore_merges).build().map_err(tok_err)?;
 
         let mut plain = tokenizers::Tokenizer::new(bpe);
         plain.with_pre_tokenizer(Some(pre_tokenizer));
@@ -203,16 +207,33 @@ impl Tokenizer {
     }
 }
 
-/// Pre-tokenizers named by `tokenizer.ggml.pre`. SmolLM's splits digits one by one, then applies GPT-2's
-/// byte-level regex without a prefix space.
+/// Llama 3's split (`llama-bpe`): contractions, words with one leading non-letter, numbers of up to three
+/// digits, punctuation runs, line breaks, spaces (the last space before a word stays with the word).
+const LLAMA3_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// Qwen2's split: Llama 3's with every digit alone.
+const QWEN2_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// Pre-tokenizers named by `tokenizer.ggml.pre`. GPT-2's is the byte-level regex without a prefix space;
+/// SmolLM's (StarCoder's, Refact's) splits digits one by one first; Llama 3's and Qwen2's split with
+/// their own regex, then map bytes without GPT-2's regex.
 fn pre_tokenizer_for(name: &str) -> Result<Sequence> {
-    let byte_level = PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, true));
+    let byte_level = |regex: bool| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, regex));
+    let split = |pattern: &str| -> Result<Sequence> {
+        let split = Split::new(SplitPattern::Regex(pattern.to_owned()), SplitDelimiterBehavior::Isolated, false)
+            .map_err(tok_err)?;
+        Ok(Sequence::new(vec![PreTokenizerWrapper::Split(split), byte_level(false)]))
+    };
     match name {
         "smollm" | "starcoder" | "refact" => {
-            Ok(Sequence::new(vec![PreTokenizerWrapper::Digits(Digits::new(true)), byte_level]))
+            Ok(Sequence::new(vec![PreTokenizerWrapper::Digits(Digits::new(true)), byte_level(true)]))
         }
-        "gpt-2" | "gpt2" | "default" => Ok(Sequence::new(vec![byte_level])),
-        other => Err(EngineError::Tokenizer(format!("pre-tokenizer {other:?} is not supported"))),
+        "gpt-2" | "gpt2" | "default" => Ok(Sequence::new(vec![byte_level(true)])),
+        "llama-bpe" | "llama3" | "llama-v3" => split(LLAMA3_SPLIT),
+        "qwen2" => split(QWEN2_SPLIT),
+        other => Err(EngineError::Tokenizer(format!(
+            "pre-tokenizer {other:?} is not supported (gpt-2, smollm, starcoder, refact, llama-bpe and qwen2 are)"
+        ))),
     }
 }
 

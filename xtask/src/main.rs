@@ -10,6 +10,7 @@ mod model;
 mod serve;
 mod setup;
 mod test;
+mod vocabs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -63,6 +63,7 @@ fn run_counted(tally: &mut Tally, step: &str, cmd: &mut Command) -> Result<bool>
 pub fn run_all(root: &Path) -> Result<()> {
     let tools = Tools::ensure(Need::Everything)?;
     let model = model::ensure()?;
+    let vocabs = crate::vocabs::ensure()?;
     let path = tools.path()?;
     let mut tally = Tally::default();
     // wgpu's Vulkan loader wants a runtime dir; CI's environment may not have one.
@@ -112,7 +113,8 @@ pub fn run_all(root: &Path) -> Result<()> {
             .args(["test", "--workspace", "--exclude", "bench-wasm", "--release", "--no-fail-fast"])
             .env("WGPU_BACKEND", "vulkan")
             .env("XDG_RUNTIME_DIR", &runtime_dir)
-            .env("GLASSBOX_MODEL", &model),
+            .env("GLASSBOX_MODEL", &model)
+            .env("GLASSBOX_VOCABS", &vocabs),
     )?;
 
     let wasm_ok = run_counted(

@@ -330,13 +330,19 @@ mod cli {
     pub fn run() -> Result<(), String> {
         match Cli::parse().command {
             Command::Tokenize { model, text, json } => {
-                let engine = model.load()?;
-                let ids = engine.tokenizer.encode_text(&text).map_err(|e| e.to_string())?;
+                // The tokenizer alone: a vocab-only file (no tensors) works as llama.cpp's do.
+                let path = &model.model;
+                let file =
+                    FileBytes::map(path).map_err(|e| format!("cannot read model file {}: {e}", path.display()))?;
+                let gguf =
+                    engine::gguf::Gguf::parse(file.as_slice()).map_err(|e| format!("{}: {e}", path.display()))?;
+                let tokenizer = engine::tokenizer::Tokenizer::from_gguf(&gguf).map_err(|e| e.to_string())?;
+                let ids = tokenizer.encode_text(&text).map_err(|e| e.to_string())?;
                 if json {
                     println!("{}", json!({ "ids": ids }));
                 } else {
                     for id in ids {
-                        println!("{id}\t{:?}", engine.tokenizer.token_label(id).map_err(|e| e.to_string())?);
+                        println!("{id}\t{:?}", tokenizer.token_label(id).map_err(|e| e.to_string())?);
                     }
                 }
                 Ok(())

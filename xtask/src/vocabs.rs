@@ -1,0 +1,56 @@
+//! Real tokenizers to test against: llama.cpp's vocab-only GGUF files (`models/ggml-vocab-*.gguf`, MIT),
+//! each with its test inputs (`.inp`) and the ids Hugging Face's tokenizer gives them (`.out`), as the
+//! source package of `llama-cpp-python` on PyPI vendors them. The archive is fetched from PyPI's file
+//! host, checked against its sha256, and only those files are kept.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const VERSION: &str = "0.3.36";
+const URL: &str = "https://files.pythonhosted.org/packages/ec/e9/e7de2b0463ea3ffbf0ede6cb21b58c1258a8f6521aae45ca773a59fe7cf3/llama_cpp_python-0.3.36.tar.gz";
+const SHA256: &str = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e";
+/// The families whose tokenizers the tests check.
+const VOCABS: [&str; 7] = ["gpt-2", "starcoder", "refact", "llama-bpe", "qwen2", "llama-spm", "phi-3"];
+
+/// The folder holding `ggml-vocab-<name>.gguf{,.inp,.out}` for every name of [`VOCABS`], fetched once.
+pub fn ensure() -> Result<PathBuf> {
+    let dir = crate::cache_dir()?.join("vocabs").join(format!("llama-cpp-python-{VERSION}"));
+    let complete = dir.join("complete");
+    if complete.exists() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    eprintln!("xtask: fetching llama.cpp's test tokenizers from PyPI (llama-cpp-python {VERSION} source, 77 MB)");
+    // Python's standard library fetches (through the machine's proxy settings), checks and extracts.
+    let script = r#"
+import hashlib, io, os, sys, tarfile, urllib.request
+url, sha, dest, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(",")
+data = urllib.request.urlopen(url, timeout=600).read()
+digest = hashlib.sha256(data).hexdigest()
+if digest != sha:
+    sys.exit(f"sha256 {digest}, expected {sha}")
+wanted = {f"ggml-vocab-{n}.gguf{ext}" for n in names for ext in ("", ".inp", ".out")}
+with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+    for member in tar.getmembers():
+        base = os.path.basename(member.name)
+        if "/vendor/llama.cpp/models/" in member.name and base in wanted:
+            with open(os.path.join(dest, base), "wb") as out:
+                out.write(tar.extractfile(member).read())
+            wanted.discard(base)
+if wanted:
+    sys.exit(f"missing from the archive: {sorted(wanted)}")
+"#;
+    let status = Command::new("python3")
+        .args(["-c", script, URL, SHA256])
+        .arg(&dir)
+        .arg(VOCABS.join(","))
+        .status()
+        .context("running python3")?;
+    if !status.success() {
+        bail!("could not fetch llama.cpp's test tokenizers from PyPI");
+    }
+    std::fs::write(&complete, VERSION)?;
+    Ok(dir)
+}
