@@ -1,7 +1,8 @@
 //! Real tokenizers of other model families against the ids Hugging Face's tokenizers give: llama.cpp's
 //! vocab-only GGUF files with their test strings (accents, digits, spaces and tabs, line breaks, emoji,
 //! code, several scripts) and expected ids, fetched by `cargo xtask test` from the `llama-cpp-python`
-//! source package on PyPI (the folder in `GLASSBOX_VOCABS`). Every id must be equal.
+//! source package on PyPI (the folder in `GLASSBOX_VOCABS`). Every id must be equal, and the ids must
+//! decode to the text again.
 
 use engine::gguf::Gguf;
 use engine::tokenizer::Tokenizer;
@@ -30,6 +31,11 @@ fn check(name: &str) -> usize {
         let want: Vec<u32> = want.split_whitespace().map(|id| id.parse().expect("an id")).collect();
         let got = tokenizer.encode_text(text).expect("encode");
         assert_eq!(got, want, "{name}: {text:?}");
+        // And back: the text, and piece by piece its bytes (after SentencePiece's added space).
+        assert_eq!(tokenizer.decode(&got).expect("decode"), *text, "{name}: decoding {got:?}");
+        let bytes: Vec<u8> = got.iter().flat_map(|&id| tokenizer.token_bytes(id).expect("bytes")).collect();
+        let spaced = format!(" {text}");
+        assert!(bytes == text.as_bytes() || bytes == spaced.as_bytes(), "{name}: the bytes of {text:?}");
     }
     outputs.len()
 }
@@ -50,4 +56,12 @@ fn llama_3_tokenizer_gives_hugging_faces_ids_on_llama_cpps_test_strings() {
 #[test]
 fn qwen2_tokenizer_gives_hugging_faces_ids_on_llama_cpps_test_strings() {
     eprintln!("qwen2: {} strings", check("qwen2"));
+}
+
+#[test]
+fn sentencepiece_tokenizers_of_llama_2_and_phi_3_give_hugging_faces_ids_on_llama_cpps_test_strings() {
+    for name in ["llama-spm", "phi-3"] {
+        let n = check(name);
+        eprintln!("{name}: {n} strings");
+    }
 }

@@ -1,5 +1,7 @@
 //! The model's tokenizer, rebuilt from GGUF metadata as a `tokenizers::Tokenizer`: a byte-level BPE with
-//! the GGUF's vocabulary and merges, digits split one by one, control tokens as special tokens.
+//! the GGUF's vocabulary and merges and the pre-tokenizer its `tokenizer.ggml.pre` names (`gpt2`
+//! models), or SentencePiece's (`llama` models: Llama 2, TinyLlama, Mistral, Phi-3; `sentencepiece.rs`);
+//! control tokens as special tokens.
 //!
 //! The `tokenizers` encoder never turns text into control tokens (`encode_special_tokens`), so whatever a
 //! user types stays text; a chat template's own markup goes through [`Tokenizer::encode_with_specials`],
@@ -13,6 +15,8 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::{AddedToken, SplitDelimiterBehavior};
+
+mod sentencepiece;
 
 use crate::error::{EngineError, Result};
 use crate::gguf::{Array, Gguf};
@@ -34,6 +38,8 @@ pub struct Tokenizer {
     /// Whether a BOS token is prepended to a prompt (`tokenizer.ggml.add_bos_token`).
     pub add_bos: bool,
     vocab_size: usize,
+    /// GPT-2's byte-to-character mapping (`false`: SentencePiece's pieces, `▁` for a space, `<0xXX>` bytes).
+    byte_level: bool,
 }
 
 fn tok_err(err: impl std::fmt::Display) -> EngineError {
@@ -58,16 +64,11 @@ fn optional_id(gguf: &Gguf, key: &str) -> Result<Option<u32>> {
 }
 
 impl Tokenizer {
-    /// Builds the tokenizer described by `tokenizer.ggml.*` (model `gpt2`: byte-level BPE).
+    /// Builds the tokenizer described by `tokenizer.ggml.*` (model `gpt2`: byte-level BPE; `llama`:
+    /// SentencePiece).
     pub fn from_gguf(gguf: &Gguf) -> Result<Self> {
         let model = gguf.str("tokenizer.ggml.model")?;
-        if model != "gpt2" {
-            return Err(EngineError::Tokenizer(format!(
-                "tokenizer model {model:?} is not supported (gpt2-style BPE is)"
-            )));
-        }
         let tokens = string_array(gguf, "tokenizer.ggml.tokens")?;
-        let merges = string_array(gguf, "tokenizer.ggml.merges")?;
         let token_types: Vec<i32> = match gguf.get("tokenizer.ggml.token_type") {
             Some(crate::gguf::Value::Array(Array::I32(types))) => types.clone(),
             Some(_) => {
@@ -82,30 +83,15 @@ impl Tokenizer {
             return Err(EngineError::Tokenizer("token_type and tokens differ in length".into()));
         }
 
-        let vocab: tokenizers::models::bpe::Vocab =
-            tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
-        let merges = merges
-            .iter()
-            .map(|m| {
-                m.split_once(' ')
-                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                    .ok_or_else(|| tok_err(format!("bad merge {m:?}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let pre = gguf.get("tokenizer.ggml.pre").and_then(|v| match v {
-            crate::gguf::Value::String(s) => Some(s.as_str()),
-            _ => None,
-        });
-        let pre = pre.unwrap_or("default");
-        let pre_tokenizer = pre_tokenizer_for(pre)?;
-        // Llama 3 takes a piece that is a token whole, without merging up to it.
-        let ignore_merges = matches!(pre, "llama-bpe" | "llama3" | "llama-v3");
-        let bpe =
-            BPE::builder().vocab_and_merges(vocab, merges).ignore_merges(ignore_merges).build().map_err(tok_err)?;
-
-        let mut plain = tokenizers::Tokenizer::new(bpe);
-        plain.with_pre_tokenizer(Some(pre_tokenizer));
-        plain.with_decoder(Some(ByteLevelDecoder::default()));
+        let (mut plain, byte_level) = match model {
+            "gpt2" => (byte_level_bpe(gguf, tokens)?, true),
+            "llama" => (sentencepiece::build(gguf, tokens, &token_types)?, false),
+            other => {
+                return Err(EngineError::Tokenizer(format!(
+                    "tokenizer model {other:?} is not supported (gpt2-style BPE and SentencePiece's llama are)"
+                )))
+            }
+        };
         let of_type = |wanted: i32| -> Vec<(u32, &str)> {
             tokens
                 .iter()
@@ -135,6 +121,7 @@ impl Tokenizer {
             eos: optional_id(gguf, "tokenizer.ggml.eos_token_id")?,
             add_bos,
             vocab_size: tokens.len(),
+            byte_level,
         })
     }
 
@@ -186,7 +173,11 @@ impl Tokenizer {
         if self.plain.get_added_vocabulary().is_special_token(&piece) {
             return Ok(piece.into_bytes());
         }
-        Ok(piece.chars().map(byte_of_char).collect())
+        if self.byte_level {
+            Ok(piece.chars().map(byte_of_char).collect())
+        } else {
+            Ok(sentencepiece::piece_bytes(&piece))
+        }
     }
 
     /// The ids a user would see as text, rendered for display: `Ġ` as a space, bytes as `<0xE9>` when
@@ -205,6 +196,35 @@ impl Tokenizer {
             None => Ok(()),
         }
     }
+}
+
+/// GPT-2-style byte-level BPE: the file's merges, the pre-tokenizer its `tokenizer.ggml.pre` names.
+fn byte_level_bpe(gguf: &Gguf, tokens: &crate::gguf::StringArray) -> Result<tokenizers::Tokenizer> {
+    let merges = string_array(gguf, "tokenizer.ggml.merges")?;
+    let vocab: tokenizers::models::bpe::Vocab =
+        tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
+    let merges = merges
+        .iter()
+        .map(|m| {
+            m.split_once(' ')
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .ok_or_else(|| tok_err(format!("bad merge {m:?}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let pre = gguf.get("tokenizer.ggml.pre").and_then(|v| match v {
+        crate::gguf::Value::String(s) => Some(s.as_str()),
+        _ => None,
+    });
+    let pre = pre.unwrap_or("default");
+    let pre_tokenizer = pre_tokenizer_for(pre)?;
+    // Llama 3 takes a piece that is a token whole, without merging up to it.
+    let ignore_merges = matches!(pre, "llama-bpe" | "llama3" | "llama-v3");
+    let bpe = BPE::builder().vocab_and_merges(vocab, merges).ignore_merges(ignore_merges).build().map_err(tok_err)?;
+
+    let mut plain = tokenizers::Tokenizer::new(bpe);
+    plain.with_pre_tokenizer(Some(pre_tokenizer));
+    plain.with_decoder(Some(ByteLevelDecoder::default()));
+    Ok(plain)
 }
 
 /// Llama 3's split (`llama-bpe`): contractions, words with one leading non-letter, numbers of up to three

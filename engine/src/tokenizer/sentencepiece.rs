@@ -1,0 +1,86 @@
+//! SentencePiece's BPE as `llama` GGUF files describe it (Llama 2, TinyLlama, Mistral, Phi-3): pieces
+//! with scores and no merge list. A space becomes `▁` (and the text gets one in front, unless the file
+//! says `add_space_prefix = false`); adjacent pieces merge best score first; a character no piece covers
+//! falls back to its bytes (`<0x41>`). The merges `tokenizers` needs are derived from the scores as
+//! Hugging Face's converter derives them: every way of cutting a piece in two, both halves pieces too,
+//! ranked by the whole piece's score.
+
+use tokenizers::decoders::byte_fallback::ByteFallback;
+use tokenizers::decoders::fuse::Fuse;
+use tokenizers::decoders::sequence::Sequence as DecoderSequence;
+use tokenizers::decoders::strip::Strip;
+use tokenizers::decoders::DecoderWrapper;
+use tokenizers::models::bpe::BPE;
+use tokenizers::normalizers::{Prepend, Replace, Sequence as NormalizerSequence};
+use tokenizers::NormalizerWrapper;
+
+use super::tok_err;
+use crate::error::{EngineError, Result};
+use crate::gguf::{Array, Gguf, StringArray, Value};
+
+/// SentencePiece's stand-in for a space.
+const SPACE: char = '▁';
+/// ggml's token type of ordinary pieces (the others are control, byte, unknown and user-defined tokens).
+const NORMAL: i32 = 1;
+
+/// The tokenizer of a `llama` GGUF.
+pub(super) fn build(gguf: &Gguf, tokens: &StringArray, types: &[i32]) -> Result<tokenizers::Tokenizer> {
+    let scores = match gguf.get("tokenizer.ggml.scores") {
+        Some(Value::Array(Array::F32(scores))) if scores.len() == tokens.len() => scores.clone(),
+        _ => return Err(EngineError::Tokenizer("a SentencePiece vocabulary needs one score per token".into())),
+    };
+    let vocab: tokenizers::models::bpe::Vocab =
+        tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
+    let mut merges: Vec<(f32, usize, String, String)> = Vec::new();
+    for (id, piece) in tokens.iter().enumerate() {
+        if types[id] != NORMAL {
+            continue;
+        }
+        for (cut, _) in piece.char_indices().skip(1) {
+            let (left, right) = piece.split_at(cut);
+            if vocab.contains_key(left) && vocab.contains_key(right) {
+                merges.push((scores[id], id, left.to_owned(), right.to_owned()));
+            }
+        }
+    }
+    merges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let merges = merges.into_iter().map(|(_, _, l, r)| (l, r)).collect();
+    let mut bpe = BPE::builder().vocab_and_merges(vocab, merges).byte_fallback(true).fuse_unk(true);
+    if let Some(unk) = unknown_piece(gguf, tokens) {
+        bpe = bpe.unk_token(unk);
+    }
+    let bpe = bpe.build().map_err(tok_err)?;
+
+    let mut normalizers = Vec::new();
+    if !matches!(gguf.get("tokenizer.ggml.add_space_prefix"), Some(Value::Bool(false))) {
+        normalizers.push(NormalizerWrapper::Prepend(Prepend::new(SPACE.to_string())));
+    }
+    normalizers.push(NormalizerWrapper::Replace(Replace::new(" ", SPACE.to_string()).map_err(tok_err)?));
+    let mut plain = tokenizers::Tokenizer::new(bpe);
+    plain.with_normalizer(Some(NormalizerSequence::new(normalizers))).map_err(tok_err)?;
+    plain.with_decoder(Some(DecoderSequence::new(vec![
+        DecoderWrapper::Replace(Replace::new(SPACE.to_string(), " ").map_err(tok_err)?),
+        DecoderWrapper::ByteFallback(ByteFallback::new()),
+        DecoderWrapper::Fuse(Fuse::new()),
+        DecoderWrapper::Strip(Strip::new(' ', 1, 0)),
+    ])));
+    Ok(plain)
+}
+
+/// The unknown piece's text, from `tokenizer.ggml.unknown_token_id`.
+fn unknown_piece(gguf: &Gguf, tokens: &StringArray) -> Option<String> {
+    let id = gguf.u64("tokenizer.ggml.unknown_token_id").ok()?;
+    tokens.get(id as usize).map(str::to_owned)
+}
+
+/// The bytes a piece stands for: `<0xE9>` is that byte; `▁` is a space.
+pub(super) fn piece_bytes(piece: &str) -> Vec<u8> {
+    if let Some(hex) = piece.strip_prefix("<0x").and_then(|rest| rest.strip_suffix('>')) {
+        if let Ok(byte) = u8::from_str_radix(hex, 16) {
+            if hex.len() == 2 {
+                return vec![byte];
+            }
+        }
+    }
+    piece.replace(SPACE, " ").into_bytes()
+}
