@@ -15,6 +15,8 @@ use common::reference_forward::RefModel;
 use common::synthetic::TinyLlama;
 use engine::backend::cpu::Precision;
 use engine::backend::gpu::Readback;
+use engine::chat::Message;
+use engine::generate::{Engine, GenerateOptions, TraceOptions};
 use engine::gguf::Gguf;
 use engine::model::{FileBytes, LogitsFor, Model, ModelCard};
 use engine::quant::GgmlType;
@@ -96,4 +98,47 @@ fn model_card_counts_each_formats_tensors_values_and_bytes_as_the_file_was_built
     assert_eq!(card.kv_bytes_per_position, Some(2 * 2 * 2 * 64 * 4));
     assert_eq!(card.memory_bytes(100), card.file_bytes + 100 * 2048);
     assert!(!card.chat_template && card.tokenizer.is_none(), "the synthetic file has no tokenizer");
+}
+
+/// A K-quant model with a real SentencePiece tokenizer (Llama 2's, from llama.cpp's vocab-only file in
+/// `GLASSBOX_VOCABS`) and a chat template, as a TinyLlama Q4_K_M file has them: the chat prompt starts
+/// with BOS, an answer is written on the CPU and on the GPU with every attention row a distribution.
+/// With `GLASSBOX_FIXTURES` set, the file is also written there (`k_quant_spm.gguf`) for the page's test.
+#[test]
+fn a_k_quant_model_with_a_sentencepiece_tokenizer_answers_on_the_cpu_and_the_gpu_with_attention() {
+    let vocabs: std::path::PathBuf =
+        std::env::var_os("GLASSBOX_VOCABS").expect("GLASSBOX_VOCABS (cargo xtask test)").into();
+    let vocab_bytes = std::fs::read(vocabs.join("ggml-vocab-llama-spm.gguf")).expect("llama-spm vocab");
+    let vocab = Gguf::parse(&vocab_bytes).expect("parse");
+    let spec = TinyLlama { n_vocab: 32000, ..TinyLlama::k_quants() };
+    let bytes = spec.build_with_tokenizer(5, &vocab);
+    if let Some(dir) = std::env::var_os("GLASSBOX_FIXTURES") {
+        std::fs::create_dir_all(&dir).expect("fixtures folder");
+        std::fs::write(std::path::Path::new(&dir).join("k_quant_spm.gguf"), &bytes).expect("write fixture");
+    }
+    let mut engine = Engine::from_gguf(FileBytes::new(bytes), Precision::Int8).expect("load");
+    let prompt = engine.chat_prompt(&[Message::user("Bonjour, ça va ?")]).expect("prompt");
+    assert_eq!(Some(prompt[0]), engine.tokenizer.bos, "SentencePiece models start with BOS");
+    let answer = |engine: &Engine| {
+        let trace = TraceOptions { attention: true, top_k: 3 };
+        let options = GenerateOptions { max_tokens: 6, ignore_eos: true, trace, ..Default::default() };
+        let mut generator = engine.generate(prompt.clone(), options).expect("start");
+        let mut ids = Vec::new();
+        while let Some(step) = generator.step_blocking().expect("step") {
+            let attention = step.attention.as_ref().expect("attention traced");
+            let q = attention.n_query - 1;
+            for (layer, head) in [(0, 0), (spec.n_layer - 1, spec.n_head - 1)] {
+                let sum: f32 = attention.row(layer, head, q).iter().sum();
+                assert!((sum - 1.0).abs() < 1e-3, "layer {layer} head {head}: a row sums to {sum}");
+            }
+            ids.push(step.id);
+        }
+        (ids, generator.on_gpu())
+    };
+    let (cpu, on_gpu) = answer(&engine);
+    assert_eq!((cpu.len(), on_gpu), (6, false));
+    assert!(engine.tokenizer.decode(&cpu).is_ok());
+    pollster::block_on(engine.use_gpu()).expect("lavapipe runs the K-quant model");
+    let (gpu, on_gpu) = answer(&engine);
+    assert_eq!((gpu.len(), on_gpu), (6, true));
 }

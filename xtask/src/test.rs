@@ -64,6 +64,8 @@ pub fn run_all(root: &Path) -> Result<()> {
     let tools = Tools::ensure(Need::Everything)?;
     let model = model::ensure()?;
     let vocabs = crate::vocabs::ensure()?;
+    // Files the native tests build in code for the end-to-end tests (a K-quant model with a real tokenizer).
+    let fixtures = crate::target_dir(root).join("glassbox-fixtures");
     let path = tools.path()?;
     let mut tally = Tally::default();
     // wgpu's Vulkan loader wants a runtime dir; CI's environment may not have one.
@@ -114,7 +116,8 @@ pub fn run_all(root: &Path) -> Result<()> {
             .env("WGPU_BACKEND", "vulkan")
             .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env("GLASSBOX_MODEL", &model)
-            .env("GLASSBOX_VOCABS", &vocabs),
+            .env("GLASSBOX_VOCABS", &vocabs)
+            .env("GLASSBOX_FIXTURES", &fixtures),
     )?;
 
     let wasm_ok = run_counted(
@@ -148,6 +151,7 @@ pub fn run_all(root: &Path) -> Result<()> {
             .env("GLASSBOX_LAN_URL", &lan_url)
             .env("GLASSBOX_DIST_FOLDER", &dist_folder)
             .env("GLASSBOX_MODEL", &model)
+            .env("GLASSBOX_FIXTURES", &fixtures)
             .env("GLASSBOX_CLI", crate::target_dir(root).join("release").join("glassbox"))
             .env("GLASSBOX_ARTIFACTS", root.join("tests").join("artifacts")),
     )?;

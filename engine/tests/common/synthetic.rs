@@ -92,6 +92,37 @@ impl TinyLlama {
 
     /// The GGUF file.
     pub fn build(&self, seed: u64) -> Vec<u8> {
+        self.builder(seed).build()
+    }
+
+    /// The GGUF file with the tokenizer (and a chat template) of `vocab`, a vocab-only GGUF whose token
+    /// count must be `n_vocab`.
+    pub fn build_with_tokenizer(&self, seed: u64, vocab: &engine::gguf::Gguf) -> Vec<u8> {
+        use engine::gguf::{Array, Value};
+        let mut b = self.builder(seed);
+        for (key, value) in &vocab.metadata {
+            if !key.starts_with("tokenizer.") {
+                continue;
+            }
+            b = match value {
+                Value::String(s) => b.string(key, s),
+                Value::Bool(v) => b.bool(key, *v),
+                Value::Uint(v) => b.u32(key, *v as u32),
+                Value::Array(Array::String(strings)) => {
+                    assert_eq!(strings.len(), self.n_vocab, "{key}: one per token");
+                    b.strings(key, &strings.iter().collect::<Vec<_>>())
+                }
+                Value::Array(Array::F32(v)) => b.f32s(key, v),
+                Value::Array(Array::I32(v)) => b.i32s(key, v),
+                _ => b,
+            };
+        }
+        // A Zephyr-style template, as TinyLlama's chat files carry.
+        let template = "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}{{ eos_token }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}";
+        b.string("tokenizer.chat_template", template).build()
+    }
+
+    fn builder(&self, seed: u64) -> GgufBuilder {
         let (d, hd) = (self.n_embd, self.n_embd / self.n_head);
         let kv = self.n_head_kv * hd;
         let gain_seed = seed ^ 0x5eed;
@@ -132,7 +163,7 @@ impl TinyLlama {
         if let Some(ty) = self.output {
             b = matrix(b, ty, "output.weight", self.n_vocab, d);
         }
-        b.build()
+        b
     }
 }
 

@@ -1,0 +1,61 @@
+// A model of another family opened in the page: K-quants mixed per tensor as in a Q4_K_M file, Llama 2's
+// SentencePiece tokenizer and a chat template (the file the native test `k_quants.rs` writes into
+// GLASSBOX_FIXTURES, with random weights). Its card shows what the CLI reads, it answers, and the
+// attention explorer shows its weights as the CLI computes them.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { ask, launch, openPage, screenshot, setSettings, shownRow, waitForModel, waitForView } from "./browser.mjs";
+
+const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
+const FIXTURES = process.env.GLASSBOX_FIXTURES;
+// The page (wasm simd128) and the CLI (AVX2) run the same 8-bit path; their sums may round apart, as for
+// the default model (explorer.test.mjs), so the same bound (measured here: 0).
+const WEIGHT_TOLERANCE = 5e-3;
+
+test("a K-quant file with a SentencePiece tokenizer opens, shows its card, answers and shows its attention", async () => {
+  assert.ok(FIXTURES, "GLASSBOX_FIXTURES: the folder the native tests write k_quant_spm.gguf into (cargo xtask test sets it)");
+  const model = join(FIXTURES, "k_quant_spm.gguf");
+  const context = await launch();
+  try {
+    const page = await openPage(context);
+    await waitForModel(page);
+    await page.getByTestId("open-gguf").setInputFiles(model);
+    await page.getByTestId("model-status").filter({ hasText: /^k_quant_spm\.gguf, .* loaded on this device/ }).waitFor({ timeout: 60_000 });
+
+    const card = JSON.parse(execFileSync(CLI, ["card", "--model", model], { encoding: "utf8" }));
+    const shown = page.getByTestId("model-card");
+    await shown.locator("summary").click();
+    const cardText = await shown.textContent();
+    for (const f of card.formats) assert.ok(cardText.includes(`${f.format} ×${f.tensors}`), `${f.format} in: ${cardText}`);
+    assert.match(cardText, /llama \/ default, 32000 tokens/);
+
+    await setSettings(page, { temperature: 0, "max-tokens": 8 });
+    await ask(page, "Bonjour, ça va ?");
+    const answer = (await page.locator(".message.assistant p").last().textContent()).trim();
+    assert.ok(answer.length > 0, "an answer");
+    const chips = page.locator('[data-testid="chips"] .chip');
+    const ids = await chips.evaluateAll((cs) => cs.map((c) => Number(c.dataset.id)));
+    assert.equal(ids[0], 1, "the prompt starts with Llama 2's BOS");
+
+    await page.getByTestId("layer").selectOption("1");
+    await page.getByTestId("head").selectOption("3");
+    const upto = ids.length - 2;
+    await page.getByTestId("step").fill(String(upto));
+    await waitForView(page, 1, 3, upto);
+    const row = await shownRow(page);
+    const cli = JSON.parse(
+      execFileSync(CLI, ["score", "--model", model, "--ids", ids.slice(0, upto + 1).join(","), "--attention", "1,3", "--top", "1", "--json"]).toString(),
+    );
+    assert.equal(row.length, upto + 1);
+    const worst = Math.max(...row.map((w, k) => Math.abs(w - cli.attention[k])));
+    console.log(`# answer: ${JSON.stringify(answer)}; layer 1 head 3 at token ${upto}: max |page − CLI| ${worst.toExponential(1)}`);
+    assert.ok(worst <= WEIGHT_TOLERANCE, `attention weights ${worst} apart`);
+    assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-3, "a row of weights sums to 1");
+    await screenshot(page, "k-quant-spm");
+    assert.deepEqual(page.errors, [], "console errors");
+  } finally {
+    await context.close();
+  }
+});
