@@ -76,6 +76,7 @@ fn model_card_counts_each_formats_tensors_values_and_bytes_as_the_file_was_built
         written.extend([(tg, spec.n_ff * d), (tu, spec.n_ff * d), (td, d * spec.n_ff)]);
     }
     written.extend(spec.output.map(|ty| (ty, spec.n_vocab * d)));
+    written.extend(spec.rope_factors.as_ref().map(|f| (GgmlType::F32, f.len())));
     let mut formats: Vec<(String, usize, u64, u64)> = Vec::new();
     for (ty, values) in written {
         let bytes = (values / ty.block_size() * ty.block_bytes()) as u64;

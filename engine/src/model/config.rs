@@ -33,8 +33,18 @@ pub struct Config {
     pub rope_theta: f32,
     /// Dimensions of each head that RoPE rotates (adjacent pairs).
     pub rope_dim: usize,
+    /// Each rotated pair's frequency in radians per position: `θ^(-2i / rope_dim)`, divided by the file's
+    /// `rope_freqs.weight` factors when it has them (Llama 3.1's and 3.2's long-context scaling).
+    pub rope_freqs: Vec<f32>,
     /// RMSNorm epsilon.
     pub rms_eps: f32,
+}
+
+/// The frequencies of the `rope_dim / 2` rotated pairs, each divided by its factor when there are factors.
+pub fn rope_freqs(rope_dim: usize, theta: f32, factors: Option<&[f32]>) -> Vec<f32> {
+    (0..rope_dim / 2)
+        .map(|i| crate::backend::cpu::rope_freq(i, rope_dim, theta) / factors.map_or(1.0, |f| f[i]))
+        .collect()
 }
 
 impl Config {
@@ -99,6 +109,7 @@ impl Config {
             n_vocab,
             n_ctx: usize_of("context_length")?,
             rope_theta: float_or("rope.freq_base", 10_000.0)?,
+            rope_freqs: rope_freqs(rope_dim, float_or("rope.freq_base", 10_000.0)?, None),
             rope_dim,
             rms_eps: float_or("attention.layer_norm_rms_epsilon", 1e-5)?,
             arch,

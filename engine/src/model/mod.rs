@@ -2,7 +2,7 @@
 //! embed → n_layer × (x += attention(rms_norm(x)); x += ffn(rms_norm(x))) → rms_norm → output head.
 
 mod card;
-mod config;
+pub(crate) mod config;
 mod kv_cache;
 mod weights;
 
@@ -12,7 +12,7 @@ pub use kv_cache::KvCache;
 pub use weights::{load_vector, FileBytes, Layer, QMatrix, Weights};
 
 use crate::backend::cpu::{self, matmul, rms_norm, rope, softmax, swiglu, Precision};
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
 use crate::trace::AttentionTrace;
 
@@ -52,7 +52,17 @@ pub struct Model {
 impl Model {
     /// Reads a llama-family model from a whole GGUF file (parsed into `gguf`); the weights stay in `file`.
     pub fn load(gguf: &Gguf, file: &FileBytes, precision: Precision) -> Result<Self> {
-        let config = Config::from_gguf(gguf)?;
+        let mut config = Config::from_gguf(gguf)?;
+        if gguf.tensor("rope_freqs.weight").is_ok() {
+            let factors = load_vector(gguf, file, "rope_freqs.weight", config.rope_dim / 2)?;
+            if factors.iter().any(|f| !(f.is_finite() && *f > 0.0)) {
+                return Err(EngineError::BadTensorShape {
+                    name: "rope_freqs.weight".into(),
+                    reason: "RoPE frequency factors must be positive".into(),
+                });
+            }
+            config.rope_freqs = config::rope_freqs(config.rope_dim, config.rope_theta, Some(&factors));
+        }
         let weights = Weights::load(gguf, file, &config)?;
         Ok(Self { config, weights, precision })
     }
@@ -184,8 +194,8 @@ impl Model {
         matmul(&layer.wv, h, n, &mut v, self.precision);
         let start = cache.len();
         for t in 0..n {
-            rope(&mut q[t * q_dim..(t + 1) * q_dim], hd, c.rope_dim, start + t, c.rope_theta);
-            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], hd, c.rope_dim, start + t, c.rope_theta);
+            rope(&mut q[t * q_dim..(t + 1) * q_dim], hd, &c.rope_freqs, start + t);
+            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], hd, &c.rope_freqs, start + t);
         }
         cache.write(l, &k, &v);
 

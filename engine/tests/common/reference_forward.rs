@@ -34,6 +34,8 @@ pub struct RefModel {
     pub n_vocab: usize,
     eps: f64,
     theta: f64,
+    /// `rope_freqs.weight`: each pair's angle divided by its factor (Llama 3.1's scaling), when present.
+    rope_factors: Option<Vec<f32>>,
     token_embd: Vec<f32>,     // (n_vocab, n_embd)
     output: Option<Vec<f32>>, // (n_vocab, n_embd); None: tied to token_embd
     output_norm: Vec<f32>,
@@ -96,6 +98,7 @@ impl RefModel {
             n_vocab: token_embd.len() / n_embd,
             eps: gguf.f64("llama.attention.layer_norm_rms_epsilon").expect("eps"),
             theta: gguf.f64("llama.rope.freq_base").unwrap_or(10_000.0),
+            rope_factors: gguf.tensor("rope_freqs.weight").is_ok().then(|| tensor(&gguf, bytes, "rope_freqs.weight")),
             token_embd,
             output,
             output_norm: tensor(&gguf, bytes, "output_norm.weight"),
@@ -111,7 +114,8 @@ impl RefModel {
     fn rope(&self, v: &mut [f64], head_dim: usize, pos: usize) {
         for head in v.chunks_exact_mut(head_dim) {
             for i in 0..head_dim / 2 {
-                let angle = pos as f64 * self.theta.powf(-2.0 * i as f64 / head_dim as f64);
+                let factor = self.rope_factors.as_ref().map_or(1.0, |f| f[i] as f64);
+                let angle = pos as f64 * self.theta.powf(-2.0 * i as f64 / head_dim as f64) / factor;
                 let (s, c) = angle.sin_cos();
                 let (a, b) = (head[2 * i], head[2 * i + 1]);
                 head[2 * i] = a * c - b * s;

@@ -51,6 +51,8 @@ pub struct TinyLlama {
     pub embd: GgmlType,
     /// `Some(type)`: a separate output head; `None`: tied to the embeddings.
     pub output: Option<GgmlType>,
+    /// RoPE frequency factors (`rope_freqs.weight`, as Llama 3.1 and 3.2 files carry), one per pair.
+    pub rope_factors: Option<Vec<f32>>,
 }
 
 impl TinyLlama {
@@ -67,6 +69,7 @@ impl TinyLlama {
             types: [GgmlType::Q4_1; 7],
             embd: GgmlType::Q4_1,
             output: None,
+            rope_factors: None,
         }
     }
 
@@ -77,15 +80,18 @@ impl TinyLlama {
     }
 
     /// K-quants and 5-bit formats mixed per tensor as a Q4_K_M file mixes them (a fused Q, K, V of three
-    /// formats; gate and up of two), rows of whole 256-value super-blocks, a separate head.
+    /// formats; gate and up of two), rows of whole 256-value super-blocks, a separate head, and Llama 3's
+    /// RoPE frequency factors (1 for the fastest pairs up to 32 for the slowest).
     pub fn k_quants() -> Self {
         use GgmlType::*;
+        let pairs = 256 / 4 / 2;
         Self {
             n_embd: 256,
             n_ff: 512,
             types: [Q4_K, Q5_0, Q6_K, Q5_1, Q4_K, Q5_K, Q6_K],
             embd: Q2_K,
             output: Some(Q3_K),
+            rope_factors: Some((0..pairs).map(|i| 32f32.powf(i as f32 / (pairs - 1) as f32)).collect()),
             ..Self::uniform()
         }
     }
@@ -160,6 +166,9 @@ impl TinyLlama {
             b = matrix(b, td, &name("ffn_down"), d, self.n_ff);
         }
         b = b.tensor_f32("output_norm.weight", &[d as u64], &gains(d));
+        if let Some(factors) = &self.rope_factors {
+            b = b.tensor_f32("rope_freqs.weight", &[factors.len() as u64], factors);
+        }
         if let Some(ty) = self.output {
             b = matrix(b, ty, "output.weight", self.n_vocab, d);
         }

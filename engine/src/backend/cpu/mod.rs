@@ -68,12 +68,11 @@ pub fn rms_norm(x: &[f32], gain: &[f32], eps: f32, out: &mut [f32]) {
     }
 }
 
-/// Rotates adjacent pairs `(x[2i], x[2i+1])` of the first `rope_dim` dims of each head by
-/// `pos · θ^(-2i / rope_dim)`. `x` is one token's `(n_heads, head_dim)`.
-pub fn rope(x: &mut [f32], head_dim: usize, rope_dim: usize, pos: usize, theta: f32) {
+/// Rotates adjacent pairs `(x[2i], x[2i+1])` of each head by `pos · freqs[i]` (the first
+/// `2 · freqs.len()` dimensions; see `Config::rope_freqs`). `x` is one token's `(n_heads, head_dim)`.
+pub fn rope(x: &mut [f32], head_dim: usize, freqs: &[f32], pos: usize) {
     // The angle depends on the pair, not the head: compute each once, rotate every head with it.
-    for i in 0..rope_dim / 2 {
-        let freq = rope_freq(i, rope_dim, theta);
+    for (i, &freq) in freqs.iter().enumerate() {
         let (sin, cos) = (pos as f32 * freq).sin_cos();
         for head in x.chunks_exact_mut(head_dim) {
             let (a, b) = (head[2 * i], head[2 * i + 1]);
@@ -83,7 +82,7 @@ pub fn rope(x: &mut [f32], head_dim: usize, rope_dim: usize, pos: usize, theta: 
     }
 }
 
-/// The rotation frequency of pair `i`: `θ^(-2i / rope_dim)` (radians per position). The GPU's angle
+/// The rotation frequency of pair `i`: `θ^(-2i / rope_dim)` (radians per position), before any factor. The GPU's angle
 /// table uses it too, so both backends rotate by the same f32 angles.
 pub fn rope_freq(i: usize, rope_dim: usize, theta: f32) -> f32 {
     theta.powf(-2.0 * i as f32 / rope_dim as f32)

@@ -2,7 +2,6 @@
 //! `KvCache::write`.
 
 use super::{Dispatch, GpuContext, Grid, Tracked};
-use crate::backend::cpu::rope_freq;
 use crate::error::Result;
 use crate::model::Config;
 
@@ -12,10 +11,10 @@ const SOURCE: &str = concat!(include_str!("step.wgsl"), include_str!("rope.wgsl"
 /// [`crate::backend::cpu::rope`] does, so that both backends rotate by the same f32 angles.
 pub(crate) fn table(config: &Config, positions: usize) -> Vec<u32> {
     let pairs = config.rope_dim / 2;
-    let freqs: Vec<f32> = (0..pairs).map(|i| rope_freq(i, config.rope_dim, config.rope_theta)).collect();
+    let freqs = &config.rope_freqs[..pairs];
     let mut out = Vec::with_capacity(positions * pairs * 2);
     for pos in 0..positions {
-        for &freq in &freqs {
+        for &freq in freqs {
             let (sin, cos) = (pos as f32 * freq).sin_cos();
             out.extend([cos.to_bits(), sin.to_bits()]);
         }

@@ -267,6 +267,7 @@ fn config(n_head: usize, n_head_kv: usize, head_dim: usize, rope_dim: usize) -> 
         n_vocab: 32,
         n_ctx: 1024,
         rope_theta: 10_000.0,
+        rope_freqs: crate::model::config::rope_freqs(rope_dim, 10_000.0, None),
         rope_dim,
         rms_eps: 1e-5,
     }
@@ -306,8 +307,8 @@ fn rope_gpu_rotates_like_cpu_and_appends_keys_and_values_at_their_positions() {
     for t in 0..n {
         let row = &qkv[t * (q_dim + 2 * kv)..][..q_dim + 2 * kv];
         let (mut wq, mut wk) = (row[..q_dim].to_vec(), row[q_dim..q_dim + kv].to_vec());
-        cpu::rope(&mut wq, c.head_dim, c.rope_dim, start + t, c.rope_theta);
-        cpu::rope(&mut wk, c.head_dim, c.rope_dim, start + t, c.rope_theta);
+        cpu::rope(&mut wq, c.head_dim, &c.rope_freqs, start + t);
+        cpu::rope(&mut wk, c.head_dim, &c.rope_freqs, start + t);
         for (g, w) in q[t * q_dim..][..q_dim].iter().zip(&wq) {
             assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "q at {t}: {g} vs {w}");
         }
