@@ -89,6 +89,8 @@ impl ChatTemplate {
         // A template comes from a file anyone may have written: its work is bounded, so a loop without
         // end fails in milliseconds instead of hanging the worker.
         env.set_fuel(Some(TEMPLATE_FUEL));
+        // Hugging Face's templates are written for Python's Jinja and call string methods (`startswith`).
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", |message: String| -> std::result::Result<String, JinjaError> {
             Err(JinjaError::new(ErrorKind::InvalidOperation, message))
         });

