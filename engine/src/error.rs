@@ -82,7 +82,7 @@ pub enum EngineError {
         key: String,
     },
     /// A model this engine cannot run.
-    #[error("unsupported architecture {arch:?}: this engine runs llama-family models")]
+    #[error("unsupported architecture {arch:?}: this engine runs llama, mistral and qwen2 models")]
     UnsupportedArchitecture {
         /// `general.architecture`.
         arch: String,

@@ -247,6 +247,7 @@ fn synthetic_models_run_the_same_on_gpu_and_cpu_for_every_weight_layout() {
         ("uniform Q4_1, tied head", TinyLlama::uniform()),
         ("mixed types", TinyLlama::mixed()),
         ("K-quants", TinyLlama::k_quants()),
+        ("qwen2: biases, RoPE on halves", TinyLlama::qwen2()),
     ];
     for (name, spec) in specs {
         let bytes = spec.build(7);

@@ -31,10 +31,10 @@ fn cpu_logits(bytes: &[u8], precision: Precision, ids: &[u32]) -> Vec<f32> {
     pass.logits
 }
 
-#[test]
-fn k_quant_model_on_the_cpus_exact_path_matches_the_float64_reference() {
-    let spec = TinyLlama::k_quants();
-    let bytes = spec.build(3);
+/// The CPU's exact path against the float64 reference on every position's logits: within 1e-3 of the
+/// largest |logit|, and the same top token wherever the reference's margin is a hundredth of that.
+fn exact_path_matches_the_reference(spec: &TinyLlama, seed: u64) {
+    let bytes = spec.build(seed);
     let ids: Vec<u32> = (0..40u32).map(|i| (i * 53 + 7) % spec.n_vocab as u32).collect();
     let reference = RefModel::load(&bytes);
     let pass = reference.run(&ids);
@@ -53,11 +53,23 @@ fn k_quant_model_on_the_cpus_exact_path_matches_the_float64_reference() {
         let mut order: Vec<usize> = (0..row.len()).collect();
         order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
         if row[order[0]] - row[order[1]] >= 0.01 * scale {
-            assert_eq!(engine::sample::argmax(got_row) as usize, order[0], "top token at {t}");
+            assert_eq!(engine::sample::argmax(got_row) as usize, order[0], "{}: top token at {t}", spec.arch);
         }
     }
-    eprintln!("max |Δ logit| {worst:.3e} over logits up to {scale:.1}");
-    assert!(worst <= 1e-3 * scale, "max |Δ| {worst} (logits up to {scale})");
+    eprintln!("{}: max |Δ logit| {worst:.3e} over logits up to {scale:.1}", spec.arch);
+    assert!(worst <= 1e-3 * scale, "{}: max |Δ| {worst} (logits up to {scale})", spec.arch);
+}
+
+#[test]
+fn k_quant_model_on_the_cpus_exact_path_matches_the_float64_reference() {
+    exact_path_matches_the_reference(&TinyLlama::k_quants(), 3);
+}
+
+/// Qwen2: the engine reads its queries and keys reordered so that its kernels rotate adjacent pairs; the
+/// reference rotates each head's halves as the file means, and adds the biases itself.
+#[test]
+fn qwen2_model_with_biases_and_rope_on_halves_matches_the_float64_reference() {
+    exact_path_matches_the_reference(&TinyLlama::qwen2(), 4);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
 
 /// Architectures whose tensors and keys follow llama's layout.
-const LLAMA_FAMILY: [&str; 2] = ["llama", "mistral"];
+const LLAMA_FAMILY: [&str; 3] = ["llama", "mistral", "qwen2"];
 
 /// The shape of a llama-family model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +38,10 @@ pub struct Config {
     pub rope_freqs: Vec<f32>,
     /// RMSNorm epsilon.
     pub rms_eps: f32,
+    /// The file's RoPE rotates each head's halves (Qwen2) rather than adjacent pairs; the weights are
+    /// read reordered so that the kernels rotate adjacent pairs all the same (`weights::neox_order`).
+    #[serde(default)]
+    pub rope_neox: bool,
 }
 
 /// The frequencies of the `rope_dim / 2` rotated pairs, each divided by its factor when there are factors.
@@ -112,6 +116,7 @@ impl Config {
             rope_freqs: rope_freqs(rope_dim, float_or("rope.freq_base", 10_000.0)?, None),
             rope_dim,
             rms_eps: float_or("attention.layer_norm_rms_epsilon", 1e-5)?,
+            rope_neox: arch == "qwen2",
             arch,
         })
     }

@@ -192,6 +192,13 @@ impl Model {
         matmul(&layer.wq, h, n, &mut q, self.precision);
         matmul(&layer.wk, h, n, &mut k, self.precision);
         matmul(&layer.wv, h, n, &mut v, self.precision);
+        if let Some([bq, bk, bv]) = &layer.qkv_bias {
+            for (out, bias) in [(&mut q, bq), (&mut k, bk), (&mut v, bv)] {
+                for row in out.chunks_exact_mut(bias.len()) {
+                    row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
+                }
+            }
+        }
         let start = cache.len();
         for t in 0..n {
             rope(&mut q[t * q_dim..(t + 1) * q_dim], hd, &c.rope_freqs, start + t);

@@ -55,6 +55,9 @@ pub struct QMatrix {
     file: FileBytes,
     /// Where the tensor's `rows * row_bytes()` bytes start in `file`.
     offset: usize,
+    /// Row `r` is the file's row `order[r]` (a model whose RoPE rotates halves, read as one that rotates
+    /// adjacent pairs: see [`neox_order`]); `None`: the file's order.
+    order: Option<Arc<[u32]>>,
 }
 
 impl QMatrix {
@@ -69,7 +72,7 @@ impl QMatrix {
         }
         let data = gguf.tensor_data(file.as_slice(), info)?;
         let offset = data.as_ptr() as usize - file.as_slice().as_ptr() as usize;
-        Ok(Self { ty: info.ty, rows, cols, file: file.clone(), offset })
+        Ok(Self { ty: info.ty, rows, cols, file: file.clone(), offset, order: None })
     }
 
     /// A matrix over `bytes` (`rows` rows of `cols / block_size` blocks of `ty`), e.g. built in a test.
@@ -81,7 +84,14 @@ impl QMatrix {
                 reason: format!("{} bytes for ({rows}, {cols})", bytes.len()),
             });
         }
-        Ok(Self { ty, rows, cols, file: FileBytes::new(bytes), offset: 0 })
+        Ok(Self { ty, rows, cols, file: FileBytes::new(bytes), offset: 0, order: None })
+    }
+
+    /// The same matrix with its rows in `order` (a permutation of `0..rows`).
+    pub fn reordered(mut self, order: Arc<[u32]>) -> Self {
+        debug_assert_eq!(order.len(), self.rows);
+        self.order = Some(order);
+        self
     }
 
     /// Bytes per row.
@@ -91,6 +101,7 @@ impl QMatrix {
 
     /// The raw blocks of row `r`.
     pub fn row(&self, r: usize) -> &[u8] {
+        let r = self.order.as_ref().map_or(r, |order| order[r] as usize);
         let n = self.row_bytes();
         &self.file.as_slice()[self.offset + r * n..self.offset + (r + 1) * n]
     }
@@ -99,6 +110,26 @@ impl QMatrix {
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) -> Result<()> {
         dequantize(self.ty, self.row(r), out)
     }
+}
+
+/// The row order that reads a projection whose RoPE rotates halves (`(x[i], x[i + rope_dim/2])`, the
+/// "NeoX" style Qwen2 files keep) as one that rotates adjacent pairs `(x[2i], x[2i+1])`, as this engine's
+/// CPU and GPU kernels do: per head, the two halves interleaved (`order[2i] = i`, `order[2i+1] = i +
+/// rope_dim/2`), the dimensions past `rope_dim` in place. Queries and keys reordered alike keep every
+/// attention score: a dot product over the same pairs, rotated by the same angles.
+pub fn neox_order(heads: usize, head_dim: usize, rope_dim: usize) -> Arc<[u32]> {
+    let half = rope_dim / 2;
+    (0..heads * head_dim)
+        .map(|r| {
+            let (head, d) = (r / head_dim, r % head_dim);
+            let from = match d {
+                d if d >= rope_dim => d,
+                d if d % 2 == 0 => d / 2,
+                d => d / 2 + half,
+            };
+            (head * head_dim + from) as u32
+        })
+        .collect()
 }
 
 /// Reads a 1-D tensor of any float or block type as f32 values, checking its length.
@@ -128,6 +159,8 @@ pub struct Layer {
     pub wv: QMatrix,
     /// Attention output projection, `(n_embd, n_head * head_dim)`.
     pub wo: QMatrix,
+    /// Biases of the query, key and value projections (Qwen2's), in the rows' order; `None`: none.
+    pub qkv_bias: Option<[Vec<f32>; 3]>,
     /// RMSNorm gain before the feed-forward, `(n_embd)`.
     pub ffn_norm: Vec<f32>,
     /// SwiGLU gate, `(n_ff, n_embd)`.
@@ -156,13 +189,44 @@ impl Weights {
     pub fn load(gguf: &Gguf, file: &FileBytes, config: &Config) -> Result<Self> {
         let (d, q_dim, kv_dim) = (config.n_embd, config.n_head * config.head_dim, config.kv_dim());
         let matrix = |name: &str, rows, cols| QMatrix::load(gguf, file, name, rows, cols);
+        // Half-rotating models are read in the adjacent-pair order (queries, keys and their biases).
+        let orders = config.rope_neox.then(|| {
+            (
+                neox_order(config.n_head, config.head_dim, config.rope_dim),
+                neox_order(config.n_head_kv, config.head_dim, config.rope_dim),
+            )
+        });
+        let reorder = |values: Vec<f32>, order: Option<&Arc<[u32]>>| match order {
+            Some(order) => order.iter().map(|&r| values[r as usize]).collect(),
+            None => values,
+        };
         let layers = (0..config.n_layer)
             .map(|i| {
                 let name = |t: &str| format!("blk.{i}.{t}.weight");
+                let bias = |t: &str, len| load_vector(gguf, file, &format!("blk.{i}.{t}.bias"), len);
+                let (q_order, k_order) = (orders.as_ref().map(|o| &o.0), orders.as_ref().map(|o| &o.1));
+                let qkv_bias = if gguf.tensor(&format!("blk.{i}.attn_q.bias")).is_ok() {
+                    Some([
+                        reorder(bias("attn_q", q_dim)?, q_order),
+                        reorder(bias("attn_k", kv_dim)?, k_order),
+                        bias("attn_v", kv_dim)?,
+                    ])
+                } else {
+                    None
+                };
+                let wq = matrix(&name("attn_q"), q_dim, d)?;
+                let wk = matrix(&name("attn_k"), kv_dim, d)?;
                 Ok(Layer {
                     attn_norm: load_vector(gguf, file, &name("attn_norm"), d)?,
-                    wq: matrix(&name("attn_q"), q_dim, d)?,
-                    wk: matrix(&name("attn_k"), kv_dim, d)?,
+                    wq: match q_order {
+                        Some(order) => wq.reordered(Arc::clone(order)),
+                        None => wq,
+                    },
+                    wk: match k_order {
+                        Some(order) => wk.reordered(Arc::clone(order)),
+                        None => wk,
+                    },
+                    qkv_bias,
                     wv: matrix(&name("attn_v"), kv_dim, d)?,
                     wo: matrix(&name("attn_output"), d, q_dim)?,
                     ffn_norm: load_vector(gguf, file, &name("ffn_norm"), d)?,

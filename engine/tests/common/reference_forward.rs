@@ -17,6 +17,8 @@ struct Block {
     wq: Vec<f32>,
     wk: Vec<f32>,
     wv: Vec<f32>,
+    /// Q, K and V biases (Qwen2's), when the file has them.
+    biases: Option<[Vec<f32>; 3]>,
     wo: Vec<f32>,
     ffn_norm: Vec<f32>,
     w_gate: Vec<f32>,
@@ -36,6 +38,8 @@ pub struct RefModel {
     theta: f64,
     /// `rope_freqs.weight`: each pair's angle divided by its factor (Llama 3.1's scaling), when present.
     rope_factors: Option<Vec<f32>>,
+    /// Qwen2's RoPE rotates each head's halves `(x[i], x[i + d/2])` instead of adjacent pairs.
+    rope_halves: bool,
     token_embd: Vec<f32>,     // (n_vocab, n_embd)
     output: Option<Vec<f32>>, // (n_vocab, n_embd); None: tied to token_embd
     output_norm: Vec<f32>,
@@ -69,10 +73,12 @@ impl RefModel {
     /// Reads every tensor of a llama GGUF file.
     pub fn load(bytes: &[u8]) -> Self {
         let gguf = Gguf::parse(bytes).expect("GGUF");
-        let n_embd = meta(&gguf, "llama.embedding_length") as usize;
+        let arch = gguf.str("general.architecture").expect("architecture").to_owned();
+        let key = |k: &str| format!("{arch}.{k}");
+        let n_embd = meta(&gguf, &key("embedding_length")) as usize;
         let token_embd = tensor(&gguf, bytes, "token_embd.weight");
         let output = gguf.tensor("output.weight").is_ok().then(|| tensor(&gguf, bytes, "output.weight"));
-        let n_layer = meta(&gguf, "llama.block_count") as usize;
+        let n_layer = meta(&gguf, &key("block_count")) as usize;
         let blocks = (0..n_layer)
             .map(|l| {
                 let t = |name: &str| tensor(&gguf, bytes, &format!("blk.{l}.{name}.weight"));
@@ -81,6 +87,10 @@ impl RefModel {
                     wq: t("attn_q"),
                     wk: t("attn_k"),
                     wv: t("attn_v"),
+                    biases: gguf.tensor(&format!("blk.{l}.attn_q.bias")).is_ok().then(|| {
+                        let b = |name: &str| tensor(&gguf, bytes, &format!("blk.{l}.{name}.bias"));
+                        [b("attn_q"), b("attn_k"), b("attn_v")]
+                    }),
                     wo: t("attn_output"),
                     ffn_norm: t("ffn_norm"),
                     w_gate: t("ffn_gate"),
@@ -92,12 +102,13 @@ impl RefModel {
         Self {
             n_layer,
             n_embd,
-            n_head: meta(&gguf, "llama.attention.head_count") as usize,
-            n_head_kv: meta(&gguf, "llama.attention.head_count_kv") as usize,
-            n_ff: meta(&gguf, "llama.feed_forward_length") as usize,
+            n_head: meta(&gguf, &key("attention.head_count")) as usize,
+            n_head_kv: meta(&gguf, &key("attention.head_count_kv")) as usize,
+            n_ff: meta(&gguf, &key("feed_forward_length")) as usize,
             n_vocab: token_embd.len() / n_embd,
-            eps: gguf.f64("llama.attention.layer_norm_rms_epsilon").expect("eps"),
-            theta: gguf.f64("llama.rope.freq_base").unwrap_or(10_000.0),
+            eps: gguf.f64(&key("attention.layer_norm_rms_epsilon")).expect("eps"),
+            theta: gguf.f64(&key("rope.freq_base")).unwrap_or(10_000.0),
+            rope_halves: arch == "qwen2",
             rope_factors: gguf.tensor("rope_freqs.weight").is_ok().then(|| tensor(&gguf, bytes, "rope_freqs.weight")),
             token_embd,
             output,
@@ -112,14 +123,16 @@ impl RefModel {
     }
 
     fn rope(&self, v: &mut [f64], head_dim: usize, pos: usize) {
+        let half = head_dim / 2;
         for head in v.chunks_exact_mut(head_dim) {
-            for i in 0..head_dim / 2 {
+            for i in 0..half {
                 let factor = self.rope_factors.as_ref().map_or(1.0, |f| f[i] as f64);
                 let angle = pos as f64 * self.theta.powf(-2.0 * i as f64 / head_dim as f64) / factor;
                 let (s, c) = angle.sin_cos();
-                let (a, b) = (head[2 * i], head[2 * i + 1]);
-                head[2 * i] = a * c - b * s;
-                head[2 * i + 1] = a * s + b * c;
+                let (x, y) = if self.rope_halves { (i, i + half) } else { (2 * i, 2 * i + 1) };
+                let (a, b) = (head[x], head[y]);
+                head[x] = a * c - b * s;
+                head[y] = a * s + b * c;
             }
         }
     }
@@ -139,11 +152,17 @@ impl RefModel {
                 let h = self.rms_norm(row, &b.attn_norm);
                 let mut q = matvec(&b.wq, &h, d);
                 let mut k = matvec(&b.wk, &h, kv_dim);
+                let mut v = matvec(&b.wv, &h, kv_dim);
+                if let Some([bq, bk, bv]) = &b.biases {
+                    for (out, bias) in [(&mut q, bq), (&mut k, bk), (&mut v, bv)] {
+                        out.iter_mut().zip(bias).for_each(|(x, b)| *x += *b as f64);
+                    }
+                }
                 self.rope(&mut q, hd, pos);
                 self.rope(&mut k, hd, pos);
                 qs.push(q);
                 ks.push(k);
-                vs.push(matvec(&b.wv, &h, kv_dim));
+                vs.push(v);
             }
             for (t, row) in x.iter_mut().enumerate() {
                 let mut mixed = vec![0.0f64; d];

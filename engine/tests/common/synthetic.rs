@@ -53,6 +53,8 @@ pub struct TinyLlama {
     pub output: Option<GgmlType>,
     /// RoPE frequency factors (`rope_freqs.weight`, as Llama 3.1 and 3.2 files carry), one per pair.
     pub rope_factors: Option<Vec<f32>>,
+    /// `general.architecture`: `llama`, or `qwen2` (biases on Q, K and V; RoPE on each head's halves).
+    pub arch: &'static str,
 }
 
 impl TinyLlama {
@@ -70,6 +72,7 @@ impl TinyLlama {
             embd: GgmlType::Q4_1,
             output: None,
             rope_factors: None,
+            arch: "llama",
         }
     }
 
@@ -94,6 +97,13 @@ impl TinyLlama {
             rope_factors: Some((0..pairs).map(|i| 32f32.powf(i as f32 / (pairs - 1) as f32)).collect()),
             ..Self::uniform()
         }
+    }
+
+    /// A Qwen2 model as a Qwen2.5 Q4_K_M file holds one whose width is not a whole number of super-blocks:
+    /// Q5_0 and Q8_0, biases on Q, K and V, RoPE on each head's halves, the head tied to the embeddings.
+    pub fn qwen2() -> Self {
+        use GgmlType::*;
+        Self { arch: "qwen2", types: [Q5_0, Q5_0, Q8_0, Q5_0, Q5_0, Q5_0, Q8_0], embd: Q8_0, ..Self::uniform() }
     }
 
     /// The GGUF file.
@@ -141,15 +151,15 @@ impl TinyLlama {
         let mut gains =
             |n: usize| -> Vec<f32> { (0..n).map(|_| 0.5 + (rng.next_u32() % 1000) as f32 / 1000.0).collect() };
         let mut b = GgufBuilder::new()
-            .string("general.architecture", "llama")
-            .u32("llama.block_count", self.n_layer as u32)
-            .u32("llama.embedding_length", d as u32)
-            .u32("llama.attention.head_count", self.n_head as u32)
-            .u32("llama.attention.head_count_kv", self.n_head_kv as u32)
-            .u32("llama.feed_forward_length", self.n_ff as u32)
-            .u32("llama.context_length", self.n_ctx as u32)
-            .f32("llama.rope.freq_base", 10_000.0)
-            .f32("llama.attention.layer_norm_rms_epsilon", 1e-5);
+            .string("general.architecture", self.arch)
+            .u32(&format!("{}.block_count", self.arch), self.n_layer as u32)
+            .u32(&format!("{}.embedding_length", self.arch), d as u32)
+            .u32(&format!("{}.attention.head_count", self.arch), self.n_head as u32)
+            .u32(&format!("{}.attention.head_count_kv", self.arch), self.n_head_kv as u32)
+            .u32(&format!("{}.feed_forward_length", self.arch), self.n_ff as u32)
+            .u32(&format!("{}.context_length", self.arch), self.n_ctx as u32)
+            .f32(&format!("{}.rope.freq_base", self.arch), 10_000.0)
+            .f32(&format!("{}.attention.layer_norm_rms_epsilon", self.arch), 1e-5);
         let e = self.embd;
         b = matrix(b, e, "token_embd.weight", self.n_vocab, d);
         let [tq, tk, tv, to, tg, tu, td] = self.types;
@@ -159,6 +169,12 @@ impl TinyLlama {
             b = matrix(b, tq, &name("attn_q"), d, d);
             b = matrix(b, tk, &name("attn_k"), kv, d);
             b = matrix(b, tv, &name("attn_v"), kv, d);
+            if self.arch == "qwen2" {
+                let bias = |t: &str| format!("blk.{i}.{t}.bias");
+                b = b.tensor_f32(&bias("attn_q"), &[d as u64], &gains(d).iter().map(|g| g - 1.0).collect::<Vec<_>>());
+                b = b.tensor_f32(&bias("attn_k"), &[kv as u64], &gains(kv).iter().map(|g| g - 1.0).collect::<Vec<_>>());
+                b = b.tensor_f32(&bias("attn_v"), &[kv as u64], &gains(kv).iter().map(|g| g - 1.0).collect::<Vec<_>>());
+            }
             b = matrix(b, to, &name("attn_output"), d, d);
             b = b.tensor_f32(&name("ffn_norm"), &[d as u64], &gains(d));
             b = matrix(b, tg, &name("ffn_gate"), self.n_ff, d);

@@ -96,6 +96,8 @@ pub struct Submitted {
 struct Layer {
     attn_norm: Tracked,
     qkv: GpuMatrix,
+    /// The Q, K and V biases, concatenated (zeros for a model without them).
+    qkv_bias: Tracked,
     wo: GpuMatrix,
     ffn_norm: Tracked,
     gate_up: GpuMatrix,
@@ -121,8 +123,8 @@ struct Scratch {
 pub struct GpuModel {
     ctx: GpuContext,
     config: Config,
-    /// The weights, held for the bind groups that read them.
-    _weights: (Vec<Layer>, GpuMatrix, Option<GpuMatrix>, Tracked),
+    /// The weights, held for the bind groups that read them (the layers' biases are bound per session).
+    weights: (Vec<Layer>, GpuMatrix, Option<GpuMatrix>, Tracked),
     rope_table: Tracked,
     max_context: usize,
     s: Scratch,
@@ -216,6 +218,10 @@ impl GpuModel {
             layers.push(Layer {
                 attn_norm: storage_f32(&ctx, "attn_norm", &l.attn_norm)?,
                 qkv: upload(&ctx, &format!("blk.{i}.attn_qkv"), &[&l.wq, &l.wk, &l.wv], false)?,
+                qkv_bias: match &l.qkv_bias {
+                    Some(parts) => storage_f32(&ctx, "qkv bias", &parts.concat())?,
+                    None => storage_f32(&ctx, "qkv bias", &vec![0.0; q_dim + 2 * kv_dim])?,
+                },
                 wo: upload(&ctx, &format!("blk.{i}.attn_output"), &[&l.wo], false)?,
                 ffn_norm: storage_f32(&ctx, "ffn_norm", &l.ffn_norm)?,
                 gate_up: upload(&ctx, &format!("blk.{i}.ffn_gate_up"), &[&l.w_gate, &l.w_up], true)?,
@@ -292,7 +298,7 @@ impl GpuModel {
         Ok(Self {
             ctx,
             config: c,
-            _weights: (layers, embd, head, output_norm),
+            weights: (layers, embd, head, output_norm),
             rope_table,
             max_context,
             s,
@@ -519,7 +525,8 @@ impl<'m> GpuSession<'m> {
         let mut params = Vec::new();
         let (mut rope_ops, mut attention_ops) = (Vec::new(), Vec::new());
         for (l, (k, v)) in self.kv.layers.iter().enumerate() {
-            let io = RopeIo { qkv: &s.qkv, table: &m.rope_table, q: &s.q, k_cache: k, v_cache: v };
+            let bias = &m.weights.0[l].qkv_bias;
+            let io = RopeIo { qkv: &s.qkv, table: &m.rope_table, q: &s.q, k_cache: k, v_cache: v, bias };
             let (op, p) = rope::dispatch(ctx, c, io)?;
             rope_ops.push(op);
             params.push(p);

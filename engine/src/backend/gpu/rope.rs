@@ -29,6 +29,8 @@ pub(crate) struct RopeIo<'a> {
     pub q: &'a wgpu::Buffer,
     pub k_cache: &'a wgpu::Buffer,
     pub v_cache: &'a wgpu::Buffer,
+    /// The layer's Q, K and V biases, concatenated (zeros without biases).
+    pub bias: &'a wgpu::Buffer,
 }
 
 /// Rotates the chunk's queries (into `q`) and keys, and appends keys and values to one layer's cache.
@@ -37,7 +39,8 @@ pub(crate) fn dispatch(ctx: &GpuContext, config: &Config, io: RopeIo<'_>) -> Res
     let q_dim = config.n_head * config.head_dim;
     let words = [q_dim as u32, config.kv_dim() as u32, config.head_dim as u32, (config.rope_dim / 2) as u32];
     let params = ctx.uniform("rope params", &words)?;
-    let bind_group = ctx.bind(&pipeline, &[ctx.step_buffer(), &params, io.qkv, io.table, io.q, io.k_cache, io.v_cache]);
+    let bind_group =
+        ctx.bind(&pipeline, &[ctx.step_buffer(), &params, io.qkv, io.table, io.q, io.k_cache, io.v_cache, io.bias]);
     let pairs = (q_dim + 2 * config.kv_dim()) / 2;
     Ok((Dispatch { pipeline, bind_group, grid: Grid::PerToken { x: pairs.div_ceil(64) as u32 } }, params))
 }

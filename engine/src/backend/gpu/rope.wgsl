@@ -1,4 +1,5 @@
-// RoPE and the KV append, fused: for each token of the chunk, rotates the query and key pairs of the
+// The QKV biases (zeros for a model without them), RoPE and the KV append, fused: for each token of the
+// chunk, adds the biases, then rotates the query and key pairs of the
 // fused QKV projection by the angles of its position (a table computed on the CPU at load, so the GPU and
 // the CPU rotate by the very same f32 angles), writes the queries to `q` and appends the key and value to
 // this layer's cache as f16 pairs.
@@ -15,6 +16,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> q: array<vec2<f32>>;
 @group(0) @binding(5) var<storage, read_write> k_cache: array<u32>;
 @group(0) @binding(6) var<storage, read_write> v_cache: array<u32>;
+@group(0) @binding(7) var<storage, read> bias: array<vec2<f32>>; // (q_dim + 2 kv_dim) / 2 pairs
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -27,7 +29,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let pos = step.start + t;
-    let ab = qkv[t * width + i];
+    let ab = qkv[t * width + i] + bias[i];
     if i < q_pairs + kv_pairs {
         let j = i % (p.head_dim / 2u);
         var v = ab;

@@ -270,6 +270,7 @@ fn config(n_head: usize, n_head_kv: usize, head_dim: usize, rope_dim: usize) -> 
         rope_freqs: crate::model::config::rope_freqs(rope_dim, 10_000.0, None),
         rope_dim,
         rms_eps: 1e-5,
+        rope_neox: false,
     }
 }
 
@@ -285,7 +286,7 @@ fn read_f16_pairs(ctx: &GpuContext, buffer: &wgpu::Buffer, words: usize) -> Vec<
 }
 
 #[test]
-fn rope_gpu_rotates_like_cpu_and_appends_keys_and_values_at_their_positions() {
+fn rope_gpu_adds_biases_rotates_like_cpu_and_appends_keys_and_values_at_their_positions() {
     let ctx = ctx();
     // Partial rotary dims (48 of 64) and 3 query heads over 1 KV head; positions 700..705.
     let c = config(3, 1, 64, 48);
@@ -294,18 +295,21 @@ fn rope_gpu_rotates_like_cpu_and_appends_keys_and_values_at_their_positions() {
     let qkv = uniform(&mut rng(40), n * (q_dim + 2 * kv), 2.0);
     let table = ctx.storage("table", &rope::table(&c, capacity)).expect("table");
     let qkv_b = f32_buffer(&ctx, &qkv);
+    let bias = uniform(&mut rng(41), q_dim + 2 * kv, 1.0);
+    let bias_b = f32_buffer(&ctx, &bias);
     let qb = f32_buffer(&ctx, &vec![0.0; n * q_dim]);
     let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
     let kb = ctx.buffer("k", (capacity * kv * 2) as u64, usage).expect("k");
     let vb = ctx.buffer("v", (capacity * kv * 2) as u64, usage).expect("v");
-    let io = rope::RopeIo { qkv: &qkv_b, table: &table, q: &qb, k_cache: &kb, v_cache: &vb };
+    let io = rope::RopeIo { qkv: &qkv_b, table: &table, q: &qb, k_cache: &kb, v_cache: &vb, bias: &bias_b };
     let (op, _p) = rope::dispatch(&ctx, &c, io).expect("dispatch");
     let step = StepUniform { start: start as u32, n: n as u32, ..StepUniform::default() };
     let q = run(&ctx, &op, step, &qb, n * q_dim);
     let keys = read_f16_pairs(&ctx, &kb, capacity * kv / 2);
     let values = read_f16_pairs(&ctx, &vb, capacity * kv / 2);
     for t in 0..n {
-        let row = &qkv[t * (q_dim + 2 * kv)..][..q_dim + 2 * kv];
+        let row: Vec<f32> =
+            qkv[t * (q_dim + 2 * kv)..][..q_dim + 2 * kv].iter().zip(&bias).map(|(x, b)| x + b).collect();
         let (mut wq, mut wk) = (row[..q_dim].to_vec(), row[q_dim..q_dim + kv].to_vec());
         cpu::rope(&mut wq, c.head_dim, &c.rope_freqs, start + t);
         cpu::rope(&mut wk, c.head_dim, &c.rope_freqs, start + t);
