@@ -46,12 +46,16 @@ pub enum EngineError {
         offset: u64,
     },
     /// A tensor type this engine does not know.
-    #[error("tensor {name} has type code {code} (at byte {offset}), which this engine does not support")]
+    #[error(
+        "tensor {name} is in ggml's {kind} format (type code {code}, at byte {offset}), which this engine does not read yet (it reads F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K to Q6_K)"
+    )]
     UnknownTensorType {
         /// The tensor.
         name: String,
         /// The ggml type code.
         code: u32,
+        /// ggml's name for the code (`IQ4_NL`), or `unknown`.
+        kind: &'static str,
         /// Where it was read.
         offset: u64,
     },

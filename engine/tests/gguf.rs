@@ -138,6 +138,8 @@ fn unknown_tensor_type_is_named() {
     // The type code sits right after the name and the dims: find the F32 code (0) after "t".
     let name_at = bytes.windows(1).rposition(|w| w == b"t").expect("name");
     let type_at = name_at + 1 + 4 + 8;
-    bytes[type_at..type_at + 4].copy_from_slice(&12u32.to_le_bytes()); // Q4_K: not supported
-    assert!(matches!(Gguf::parse(&bytes), Err(EngineError::UnknownTensorType { code: 12, .. })));
+    bytes[type_at..type_at + 4].copy_from_slice(&20u32.to_le_bytes()); // IQ4_NL: not read yet
+    let err = Gguf::parse(&bytes).expect_err("IQ4_NL is refused");
+    assert!(matches!(err, EngineError::UnknownTensorType { code: 20, kind: "IQ4_NL", .. }));
+    assert!(err.to_string().contains("ggml's IQ4_NL format"), "{err}");
 }

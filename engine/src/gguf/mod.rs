@@ -204,6 +204,7 @@ fn read_tensor_info(cursor: &mut Cursor<'_>) -> Result<TensorInfo> {
     let ty = GgmlType::from_code(code).ok_or(EngineError::UnknownTensorType {
         name: name.clone(),
         code,
+        kind: crate::quant::ggml_type_name(code),
         offset: type_offset,
     })?;
     let offset = cursor.u64("tensor offset")?;
