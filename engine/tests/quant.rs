@@ -12,18 +12,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Every block format.
-const BLOCK_TYPES: [GgmlType; 10] = [
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q5_1,
-    GgmlType::Q8_0,
-    GgmlType::Q2_K,
-    GgmlType::Q3_K,
-    GgmlType::Q4_K,
-    GgmlType::Q5_K,
-    GgmlType::Q6_K,
-];
+const BLOCK_TYPES: [GgmlType; 10] = GgmlType::BLOCKS;
 
 /// Relative tolerance of a block dot product against its f32 twin: both sum the same exact integer
 /// products; only the order of f32 roundings differs.

@@ -91,6 +91,20 @@ pub enum GgmlType {
 }
 
 impl GgmlType {
+    /// Every block format this engine reads, the simple ones first.
+    pub const BLOCKS: [GgmlType; 10] = [
+        Self::Q4_0,
+        Self::Q4_1,
+        Self::Q5_0,
+        Self::Q5_1,
+        Self::Q8_0,
+        Self::Q2_K,
+        Self::Q3_K,
+        Self::Q4_K,
+        Self::Q5_K,
+        Self::Q6_K,
+    ];
+
     /// The type for a ggml type code, if supported.
     pub fn from_code(code: u32) -> Option<Self> {
         Some(match code {

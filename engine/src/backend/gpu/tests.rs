@@ -131,23 +131,8 @@ fn matmul_without_subgroups_matches_cpu_too() {
 
 fn matmul_matches_cpu(ctx: &GpuContext) {
     let (rows, cols) = (1757, 55 * QK);
-    for (seed, ty) in [
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q8_0,
-        GgmlType::F16,
-        GgmlType::F32,
-        GgmlType::Q5_0,
-        GgmlType::Q5_1,
-        GgmlType::Q2_K,
-        GgmlType::Q3_K,
-        GgmlType::Q4_K,
-        GgmlType::Q5_K,
-        GgmlType::Q6_K,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    let types = GgmlType::BLOCKS.into_iter().chain([GgmlType::F16, GgmlType::F32]);
+    for (seed, ty) in types.enumerate() {
         // K-quant rows are whole 256-value super-blocks.
         let cols = if ty.block_size() > QK { 7 * ty.block_size() } else { cols };
         let w = random_matrix(ty, rows, cols, seed as u64);

@@ -14,19 +14,6 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-const FORMATS: [GgmlType; 10] = [
-    GgmlType::Q8_0,
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q5_1,
-    GgmlType::Q2_K,
-    GgmlType::Q3_K,
-    GgmlType::Q4_K,
-    GgmlType::Q5_K,
-    GgmlType::Q6_K,
-];
-
 /// A matrix of random blocks with finite, modest f16 constants.
 fn random_matrix(ty: GgmlType, rows: usize, cols: usize) -> Result<QMatrix, String> {
     let mut rng = ChaCha8Rng::seed_from_u64(ty.code() as u64);
@@ -59,14 +46,16 @@ pub fn run(runs: usize) -> Result<(), String> {
     let x: Vec<f32> = (0..cols).map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0).collect();
     let mut out = vec![0.0f32; rows];
     let mut rows_out = Vec::new();
-    for ty in FORMATS {
+    for ty in GgmlType::BLOCKS {
         let w = random_matrix(ty, rows, cols)?;
         let bytes = (rows * w.row_bytes()) as f64;
         let mut timed = |precision| median_s(runs, || matmul(&w, &x, 1, &mut out, precision));
         let (int8, exact) = (timed(Precision::Int8), timed(Precision::Exact));
         rows_out.push((ty, bytes, int8, exact));
     }
-    let (_, _, base_int8, base_exact) = rows_out[0];
+    let Some(&(_, _, base_int8, base_exact)) = rows_out.iter().find(|r| r.0 == GgmlType::Q8_0) else {
+        return Err("Q8_0 is a block format".into());
+    };
     let formats: Vec<_> = rows_out
         .iter()
         .map(|&(ty, bytes, int8, exact)| {

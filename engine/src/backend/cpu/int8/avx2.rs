@@ -160,9 +160,6 @@ fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> __m256i {
     }
 }
 
-/// The formats with a kernel here.
-const GROUPED: [GgmlType; 5] = [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
-
 #[target_feature(enable = "avx2,fma,f16c")]
 fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
     let per_block = ty.block_size() / QK;
@@ -182,20 +179,16 @@ fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
     hsum(acc) + offsets
 }
 
-/// The kernel for `ty`, if it has one here.
-pub fn grouped(ty: GgmlType) -> Option<super::RowDot> {
-    fn for_code<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
-        let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+/// The kernels of this file for the grouped formats.
+pub struct Grouped;
+
+impl super::GroupedKernel for Grouped {
+    const TYPES: &'static [GgmlType] = &super::SIMD_GROUPED;
+
+    fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
         // SAFETY: only reachable once AVX2, FMA and F16C were detected.
         unsafe { grouped_impl(ty, row, act) }
     }
-    GROUPED.contains(&ty).then_some(match ty {
-        GgmlType::Q5_0 => for_code::<6>,
-        GgmlType::Q5_1 => for_code::<7>,
-        GgmlType::Q4_K => for_code::<12>,
-        GgmlType::Q5_K => for_code::<13>,
-        _ => for_code::<14>,
-    })
 }
 
 // Safe entry points: `row_dot` hands these out only after `available()` said yes.

@@ -74,14 +74,14 @@ fn grouped(ty: GgmlType) -> Option<RowDot> {
     #[cfg(target_arch = "x86_64")]
     {
         if avx2::available() {
-            if let Some(dot) = avx2::grouped(ty) {
+            if let Some(dot) = instance::<avx2::Grouped>(ty) {
                 return Some(dot);
             }
         }
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        if let Some(dot) = simd128::grouped(ty) {
+        if let Some(dot) = instance::<simd128::Grouped>(ty) {
             return Some(dot);
         }
     }
@@ -90,14 +90,38 @@ fn grouped(ty: GgmlType) -> Option<RowDot> {
 
 /// The scalar reference of the grouped formats.
 fn scalar_grouped(ty: GgmlType) -> Option<RowDot> {
+    instance::<scalar::Grouped>(ty)
+}
+
+/// The grouped formats with SIMD kernels (AVX2 and simd128 alike).
+#[allow(dead_code, reason = "read only where a SIMD kernel is compiled")]
+const SIMD_GROUPED: [GgmlType; 5] = [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
+
+/// A row dot over the groups of several formats, the type known at run time.
+trait GroupedKernel {
+    /// The formats it handles.
+    const TYPES: &'static [GgmlType];
+    /// `row · act` for a row of `ty`.
+    fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32;
+}
+
+/// `K`'s row dot for `ty` as a plain [`RowDot`]: one instance per type code, so the type costs nothing.
+fn instance<K: GroupedKernel>(ty: GgmlType) -> Option<RowDot> {
+    fn for_code<K: GroupedKernel, const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+        let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+        K::dot(ty, row, act)
+    }
+    if !K::TYPES.contains(&ty) {
+        return None;
+    }
     Some(match ty {
-        GgmlType::Q5_0 => scalar::grouped::<6>,
-        GgmlType::Q5_1 => scalar::grouped::<7>,
-        GgmlType::Q2_K => scalar::grouped::<10>,
-        GgmlType::Q3_K => scalar::grouped::<11>,
-        GgmlType::Q4_K => scalar::grouped::<12>,
-        GgmlType::Q5_K => scalar::grouped::<13>,
-        GgmlType::Q6_K => scalar::grouped::<14>,
+        GgmlType::Q5_0 => for_code::<K, 6>,
+        GgmlType::Q5_1 => for_code::<K, 7>,
+        GgmlType::Q2_K => for_code::<K, 10>,
+        GgmlType::Q3_K => for_code::<K, 11>,
+        GgmlType::Q4_K => for_code::<K, 12>,
+        GgmlType::Q5_K => for_code::<K, 13>,
+        GgmlType::Q6_K => for_code::<K, 14>,
         _ => return None,
     })
 }

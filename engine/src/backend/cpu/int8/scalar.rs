@@ -3,10 +3,27 @@
 use super::Q8Row;
 use crate::quant::{f16_at, group, GgmlType, QK};
 
-/// Any block format (ggml type code `CODE`) through its groups: per 16-value half, Σ q·x and Σ x in
-/// integers, then scaled by the half's f32 scale and offset.
-pub fn grouped<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
-    let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+/// Every format with sub-blocks, through its groups: per 16-value half, Σ q·x and Σ x in integers, then
+/// scaled by the half's f32 scale and offset.
+pub struct Grouped;
+
+impl super::GroupedKernel for Grouped {
+    const TYPES: &'static [GgmlType] = &[
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+    ];
+
+    fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+        grouped(ty, row, act)
+    }
+}
+
+fn grouped(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
     let per_block = ty.block_size() / QK;
     let mut total = 0.0f32;
     for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {

@@ -95,9 +95,6 @@ fn half_dot(u: v128, x: v128) -> v128 {
     i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_extmul_low_i8x16(u, x), i16x8_extmul_high_i8x16(u, x)))
 }
 
-/// The formats with a kernel here.
-const GROUPED: [GgmlType; 5] = [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
-
 fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
     let per_block = ty.block_size() / QK;
     let mut acc = f32x4_splat(0.0);
@@ -117,19 +114,15 @@ fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
     hsum(acc) + offsets
 }
 
-/// The kernel for `ty`, if it has one here.
-pub fn grouped(ty: GgmlType) -> Option<super::RowDot> {
-    fn for_code<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
-        let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+/// The kernels of this file for the grouped formats.
+pub struct Grouped;
+
+impl super::GroupedKernel for Grouped {
+    const TYPES: &'static [GgmlType] = &super::SIMD_GROUPED;
+
+    fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
         grouped_impl(ty, row, act)
     }
-    GROUPED.contains(&ty).then_some(match ty {
-        GgmlType::Q5_0 => for_code::<6>,
-        GgmlType::Q5_1 => for_code::<7>,
-        GgmlType::Q4_K => for_code::<12>,
-        GgmlType::Q5_K => for_code::<13>,
-        _ => for_code::<14>,
-    })
 }
 
 pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
