@@ -86,6 +86,38 @@ test("the page trains the tiny GPT as glassbox pretrain does, and a minute of it
     writeFileSync(broken, "GGUF and nothing else");
     await page.getByTestId("pretrain-open").setInputFiles(broken);
     await page.getByTestId("pretrain-refused").filter({ hasText: "cannot be opened" }).waitFor({ timeout: 10_000 });
+
+    // The saved model (still the current one) plays the next-word game: its ten likeliest next letters,
+    // a guess and *Three answers* in the game, against the CLI on the same file.
+    await page.getByTestId("pretrain-prompt").fill("Shall I");
+    await page.getByTestId("pretrain-play").click();
+    await page.getByTestId("player-tiny").and(page.locator(":checked")).waitFor({ timeout: 10_000 });
+    const bars = page.locator('[data-testid="game-bars"] button');
+    await bars.first().waitFor({ state: "attached", timeout: 20_000 });
+    await page.getByTestId("game-guess").fill("thee");
+    await page.getByTestId("game-reveal").click();
+    await page.getByTestId("guess-result").waitFor({ timeout: 10_000 });
+    const game = pretrain(["--load", saved, "--next", "Shall I", "--guess", "thee", "--answer-seeds", "1,2,3", "--temperature", "1"]);
+    const chip = (c) => c.replace(/ /g, "·").replace(/\n/g, "↵");
+    const played = await bars.evaluateAll((bs) => bs.map((b) => [b.querySelector("code").textContent, Number(b.dataset.prob)]));
+    assert.deepEqual(played.map((b) => b[0]), game.next.map((n) => chip(n.char)), "the game's ten letters are the CLI's");
+    const worstGame = Math.max(...played.map((b, i) => Math.abs(b[1] - game.next[i].prob)));
+    assert.ok(worstGame <= 1e-5, `game bars: max |Δp| ${worstGame}`);
+    const guessProb = Number(await page.getByTestId("guess-result").getAttribute("data-prob"));
+    assert.ok(Math.abs(guessProb - game.guess.prob) <= 1e-4 * game.guess.prob, `guess «thee»: page ${guessProb} vs CLI ${game.guess.prob}`);
+    assert.equal(Number(await page.getByTestId("guess-result").getAttribute("data-rank")), game.guess.rank);
+    await page.getByTestId("sampling").locator("summary").click();
+    await page.getByTestId("three-answers").click();
+    const answers = page.locator('[data-testid="answers"] figure.done p strong');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="answers"] figure.done').length === 3, null, { timeout: 20_000 });
+    assert.deepEqual(await answers.allTextContents(), game.answers, "three answers, seeds 1, 2, 3, as the CLI draws them");
+    assert.ok(await page.getByTestId("lens").isHidden(), "the lens reads the language model only");
+    assert.match(await page.getByTestId("game-players").textContent(), /The little GPT \(a saved model\)/);
+    await screenshot(page, "game-tiny-en");
+    console.log(`# the saved model plays the game: «thee» p = ${guessProb.toExponential(2)} (CLI ${game.guess.prob.toExponential(2)}), bars max |Δp| ${worstGame.toExponential(1)}, answer 1: ${JSON.stringify(game.answers[0].slice(0, 40))}`);
+    // The language model takes the game back on the same text.
+    await page.getByTestId("player-model").check();
+    await page.waitForFunction(() => { const n = document.querySelectorAll('[data-testid="game-chips"] .chip').length; return n > 0 && n < 7; }, null, { timeout: 20_000 });
     assert.deepEqual(page.errors, [], "no console error");
     assert.deepEqual(page.foreignRequests, [], "nothing leaves the machine");
   } finally {
@@ -121,6 +153,15 @@ test("en français : le pas p2 de la leçon lance les histoires, et un texte tro
     await page.waitForFunction((old) => document.querySelector('[data-testid="pretrain-status"]').dataset.run !== old, run, { timeout: 10_000 });
     assert.ok(await page.getByTestId("pretrain-refused").isHidden(), "the message goes with a good text");
     await screenshot(page, "pretrain-fr");
+    // Le petit GPT joue au mot suivant, à partir de la phrase habituelle.
+    await page.getByTestId("pretrain-play").click();
+    await page.locator('[data-testid="game-bars"] button').first().waitFor({ state: "attached", timeout: 20_000 });
+    assert.equal(await page.getByTestId("game-text").inputValue(), "Il était une fois");
+    assert.match(await page.getByTestId("game-players").textContent(), /Le petit GPT \([\d  ]+ étapes? d’entraînement\)/);
+    // A token per character, and the characters this model never read (its text is «Le chat dort.») left out.
+    const known = [..."Il était une fois"].filter((c) => "Le chat dort. ".includes(c)).length;
+    assert.equal(await page.locator('[data-testid="game-chips"] .chip').count(), known, "one token per known character");
+    await screenshot(page, "game-tiny-fr");
     console.log(`# histoires: held-out at 0/25 max |Δ| ${worst.toExponential(1)}; a text of 18 characters refused in French`);
     assert.deepEqual(page.errors, [], "no console error");
   } finally {

@@ -8,12 +8,27 @@ use engine::sample::{Sampler, SamplerConfig};
 
 use crate::protocol::{Context, Piece, Prediction};
 
+/// How many of the likeliest next tokens the game shows.
+pub const GAME_TOP: usize = 10;
+
 /// How many continuations *Three answers* writes.
 pub const ANSWERS: usize = 3;
+
+/// Who plays: the language model, or the pre-training lab's tiny GPT (one character per token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Player {
+    /// The language model the page loaded.
+    #[default]
+    Model,
+    /// The tiny GPT of the pre-training lab, as it is now.
+    Tiny,
+}
 
 /// The game's state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Game {
+    /// Who plays.
+    pub player: Player,
     /// The text the game started from.
     pub start: String,
     /// The text so far, as token ids (empty until the worker has tokenized `start`).
@@ -41,6 +56,7 @@ pub struct Game {
 impl Default for Game {
     fn default() -> Self {
         Self {
+            player: Player::Model,
             start: String::new(),
             ids: Vec::new(),
             pieces: Vec::new(),
@@ -60,7 +76,19 @@ impl Default for Game {
 impl Game {
     /// Starts over from `text`; the worker is to be asked for [`Game::context`].
     pub fn start(&mut self, text: String) {
-        *self = Self { start: text, sampler: self.sampler.clone(), ..Self::default() };
+        *self = Self { start: text, sampler: self.sampler.clone(), player: self.player, ..Self::default() };
+    }
+
+    /// Hands the game to `player`, starting over from the text so far (the two models cut text into
+    /// different tokens); false if `player` already plays. The worker is to be asked for the context.
+    pub fn set_player(&mut self, player: Player) -> bool {
+        if self.player == player {
+            return false;
+        }
+        self.player = player;
+        let text = self.text();
+        self.start(text);
+        true
     }
 
     /// What to ask the worker to predict from.
@@ -258,6 +286,21 @@ mod tests {
         game.accept(prediction(&[1, id], "x y"));
         game.sampler.temperature = 0.0;
         assert_eq!(game.roll().map(|r| r.1), Some(7));
+    }
+
+    #[test]
+    fn a_new_player_starts_over_from_the_text_so_far_and_keeps_playing_after_a_restart() {
+        let mut game = Game::default();
+        game.start("Le chat".into());
+        game.accept(prediction(&[1, 2], "Le chat"));
+        game.push(8);
+        game.accept(prediction(&[1, 2, 8], "Le chat t8"));
+        assert!(!game.set_player(Player::Model), "the model already plays");
+        assert!(game.set_player(Player::Tiny));
+        assert_eq!((game.start.as_str(), game.ids.len(), game.can_undo()), ("Le chat t8", 0, false));
+        assert_eq!(game.context(), Context::Text("Le chat t8".into()));
+        game.start("Autre".into());
+        assert_eq!(game.player, Player::Tiny, "a new start keeps the player");
     }
 
     #[test]

@@ -162,6 +162,89 @@ fn the_next_characters_of_a_saved_model_match_a_float64_forward() {
     }
 }
 
+/// The float64 forward's probabilities after the last `context` of `ids`.
+fn reference_next(gpt: &Gpt, ids: &[u32]) -> Vec<f64> {
+    let params: Vec<f64> = gpt.params.iter().map(|&p| p as f64).collect();
+    let window = &ids[ids.len().saturating_sub(gpt.config.context)..];
+    let logits = reference_logits(&gpt.config, &by_name(gpt, &params), window)
+        .pop()
+        .expect("a window of at least one character");
+    let max = logits.iter().cloned().fold(f64::MIN, f64::max);
+    let z: f64 = logits.iter().map(|l| (l - max).exp()).sum();
+    logits.iter().map(|l| (l - max).exp() / z).collect()
+}
+
+/// The tiny model playing the next-word game (`glassbox pretrain --load F --next T --guess W
+/// --answer-seeds ..`): a guess's probability is the product of the float64 forward's probabilities of
+/// its characters, each read after the ones before it (relative error ≤ 1e-4, each ≤ 1e-5), its rank is
+/// its first character's place in that forward's order; a greedy answer is the float64 forward's
+/// likeliest character 24 times over; and draws at temperature 1 depend on the seed and on nothing else.
+#[test]
+fn the_tiny_model_plays_the_next_word_game_as_a_float64_forward_scores_it() {
+    let dir = std::env::temp_dir().join(format!("glassbox-game-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tiny.bin");
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["pretrain", "--corpus", "fr", "--layers", "2", "--width", "32", "--heads", "2", "--context", "32"])
+        .args(["--steps", "60", "--save", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (gpt, chars) = pretrain::load(&std::fs::read(&file).unwrap()).unwrap();
+    let encode = |t: &str| -> Vec<u32> { t.chars().map(|c| chars.binary_search(&c).unwrap() as u32).collect() };
+    let game = |args: &[&str]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+            .args(["pretrain", "--load", file.to_str().unwrap(), "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let text = "Il était une fois un renard qui";
+    let v = game(&["--next", text, "--guess", "mange", "--answer-seeds", "7", "--temperature", "0"]);
+    let guess = &v["guess"];
+    let pieces: Vec<String> =
+        guess["pieces"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
+    assert_eq!(pieces.concat(), " mange", "the guess follows the text with a space");
+    let mut ids = encode(text);
+    let mut product = 1.0f64;
+    for (i, id) in encode(" mange").into_iter().enumerate() {
+        let p = reference_next(&gpt, &ids);
+        if i == 0 {
+            let rank = 1 + p
+                .iter()
+                .enumerate()
+                .filter(|&(j, &q)| q > p[id as usize] || (q == p[id as usize] && (j as u32) < id))
+                .count();
+            assert_eq!(guess["rank"].as_u64().unwrap() as usize, rank);
+        }
+        let shown = guess["piece_probs"][i].as_f64().unwrap();
+        assert!((shown - p[id as usize]).abs() < 1e-5, "piece {i}: {shown} vs float64 {}", p[id as usize]);
+        product *= p[id as usize];
+        ids.push(id);
+    }
+    let prob = guess["prob"].as_f64().unwrap();
+    assert!((prob - product).abs() <= 1e-4 * product, "guess: {prob} vs float64 {product}");
+
+    let mut ids = encode(text);
+    for _ in 0..24 {
+        let p = reference_next(&gpt, &ids);
+        let best = (0..p.len()).fold(0, |b, j| if p[j] > p[b] { j } else { b });
+        ids.push(best as u32);
+    }
+    let greedy: String = ids[encode(text).len()..].iter().map(|&id| chars[id as usize]).collect();
+    let shown = v["answers"][0].as_str().unwrap();
+    assert_eq!(&shown.chars().take(24).collect::<String>(), &greedy, "the greedy answer");
+
+    let seeds = |s: &str| game(&["--next", text, "--answer-seeds", s, "--temperature", "1"])["answers"].clone();
+    let (a, b) = (seeds("1,2,1"), seeds("1,2"));
+    assert_eq!((a[0].clone(), a[1].clone()), (b[0].clone(), b[1].clone()), "the same seed draws the same answer");
+    assert_eq!(a[0], a[2]);
+    assert_ne!(a[0], a[1], "two seeds, two answers");
+    println!("tiny model: guess \" mange\" p = {prob:.3e} (float64 {product:.3e}); greedy: {greedy:?}");
+}
+
 #[test]
 fn the_letter_frequency_loss_is_the_held_out_cross_entropy_of_smoothed_counts() {
     let text = "abracadabra, le chat. ".repeat(60);

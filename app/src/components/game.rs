@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::input_number;
 use super::tokens::chip_text;
-use crate::game::Game;
+use crate::game::{Game, Player};
 use crate::state::AppState;
 
 /// Bars shown in both views.
@@ -46,6 +46,7 @@ pub fn NextWordGame(state: AppState, #[prop(into)] sampling: Signal<bool>) -> im
     };
     on_cleanup(stop_auto);
 
+    let tiny = move || game.with(|g| g.player == Player::Tiny);
     let revealed = move || game.with(|g| g.revealed && g.prediction.is_some());
     let vocab = move || game.with(|g| g.prediction.as_ref().map_or(0, |p| p.sorted.len()));
     let guess_line = move || {
@@ -62,7 +63,10 @@ pub fn NextWordGame(state: AppState, #[prop(into)] sampling: Signal<bool>) -> im
         <section class="game panel" data-testid="game" aria-labelledby="game-title">
             <h2 id="game-title">{move || t().game_title}</h2>
             <p class="hint">{move || t().game_intro}</p>
-            <super::ModelLine state=state/>
+            <Players state=state/>
+            <div hidden=tiny>
+                <super::ModelLine state=state/>
+            </div>
             <form
                 class="game-start"
                 on:submit=move |ev| {
@@ -79,7 +83,7 @@ pub fn NextWordGame(state: AppState, #[prop(into)] sampling: Signal<bool>) -> im
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                 />
-                <button type="submit" data-testid="game-start" disabled=move || !state.can_predict()>
+                <button type="submit" data-testid="game-start" disabled=move || !state.can_play()>
                     {move || t().game_start}
                 </button>
             </form>
@@ -196,8 +200,38 @@ pub fn NextWordGame(state: AppState, #[prop(into)] sampling: Signal<bool>) -> im
                 </p>
             </div>
             <Sampling state=state open=sampling/>
-            <super::lens::LogitLens state=state/>
+            // The lens reads the language model's blocks: the tiny model has its own views in its lab.
+            <div hidden=tiny>
+                <super::lens::LogitLens state=state/>
+            </div>
         </section>
+    }
+}
+
+/// Who plays, once the pre-training lab has a tiny model: the language model or the tiny GPT.
+#[component]
+fn Players(state: AppState) -> impl IntoView {
+    let rt = move || state.lang.get().rt();
+    let player = move || state.teach.game.with(|g| g.player);
+    let choice = move |who: Player, testid: &'static str| {
+        let label = move || match who {
+            Player::Model => rt().player_model.to_owned(),
+            Player::Tiny => state.lang.get().player_tiny(state.teach.tiny.get()),
+        };
+        view! {
+            <label>
+                <input type="radio" name="game-player" data-testid=testid prop:checked=move || player() == who on:change=move |_| state.set_player(who)/>
+                " "{label}
+            </label>
+        }
+    };
+    view! {
+        <fieldset class="players" data-testid="game-players" hidden=move || state.teach.tiny.get().is_none()>
+            <legend>{move || rt().player}</legend>
+            {choice(Player::Model, "player-model")}
+            {choice(Player::Tiny, "player-tiny")}
+            <p class="muted" hidden=move || player() != Player::Tiny>{move || rt().player_note}</p>
+        </fieldset>
     }
 }
 
@@ -307,7 +341,7 @@ fn Sampling(state: AppState, open: Signal<bool>) -> impl IntoView {
                     type="button"
                     class="secondary"
                     data-testid="three-answers"
-                    disabled=move || !state.can_ask() || game.with(|g| g.ids.is_empty())
+                    disabled=move || game.with(|g| g.ids.is_empty() || (g.player == Player::Model && !state.can_ask()))
                     on:click=move |_| state.three_answers()
                 >
                     {move || tt().three_answers}

@@ -4,6 +4,7 @@ use engine::train::pretrain::CorpusError;
 
 use super::Lang;
 use crate::pretrain::Refusal;
+use crate::state::TinyModel;
 
 /// Every fixed text of the pre-training lab.
 #[derive(Debug)]
@@ -36,6 +37,11 @@ pub struct PretrainTexts {
     pub write: &'static str,
     pub next: &'static str,
     pub next_hint: &'static str,
+    pub play: &'static str,
+    pub play_start: &'static str,
+    pub player: &'static str,
+    pub player_model: &'static str,
+    pub player_note: &'static str,
     pub attention: &'static str,
     pub attention_hint: &'static str,
     pub layer: &'static str,
@@ -88,6 +94,26 @@ impl Lang {
         match self {
             Self::En => format!("{} parameters · {} different characters · {} characters to learn from, {} held out · about {mb} MB", n(parameters), n(vocab), n(chars.0), n(chars.1)),
             Self::Fr => format!("{} paramètres · {} caractères différents · {} caractères pour apprendre, {} mis de côté · environ {mb} Mo", n(parameters), n(vocab), n(chars.0), n(chars.1)),
+        }
+    }
+
+    /// The game's choice for the tiny model: "The little GPT (1,250 steps of training)".
+    pub fn player_tiny(self, model: Option<TinyModel>) -> String {
+        let steps = match model {
+            Some(TinyModel::Trained(steps)) => steps,
+            _ => {
+                return match self {
+                    Self::En => "The little GPT (a saved model)".to_owned(),
+                    Self::Fr => "Le petit GPT (un modèle enregistré)".to_owned(),
+                }
+            }
+        };
+        let n = self.int(steps as u64);
+        match (self, steps) {
+            (Self::En, 1) => "The little GPT (1 step of training)".to_owned(),
+            (Self::En, _) => format!("The little GPT ({n} steps of training)"),
+            (Self::Fr, 0 | 1) => format!("Le petit GPT ({n} étape d’entraînement)"),
+            (Self::Fr, _) => format!("Le petit GPT ({n} étapes d’entraînement)"),
         }
     }
 
@@ -180,6 +206,11 @@ static EN: PretrainTexts = PretrainTexts {
     write: "Write",
     next: "The next letter, as the model sees it",
     next_hint: "Click one to add it to the beginning: the next-word game, one character at a time (␣ is a space, ↵ a new line).",
+    play: "Play the next-word game with this model",
+    play_start: "Once upon a time",
+    player: "Who plays",
+    player_model: "The language model",
+    player_note: "The little GPT of the pre-training tab plays, as it is now: its tokens are single characters, and it knows only the text it learned from. Play it against the language model on the same text: same game, same rules, a few thousand times fewer parameters.",
     attention: "Where each head looks",
     attention_hint: "The last passage it read while writing: each row is a character, its colour shows which earlier characters that head looked at.",
     layer: "Block",
@@ -224,6 +255,11 @@ static FR: PretrainTexts = PretrainTexts {
     write: "Écrire",
     next: "La lettre suivante, selon le modèle",
     next_hint: "Cliquez-en une pour l’ajouter au début : le jeu du mot suivant, un caractère à la fois (␣ est une espace, ↵ un retour à la ligne).",
+    play: "Jouer au mot suivant avec ce modèle",
+    play_start: "Il était une fois",
+    player: "Qui joue",
+    player_model: "Le modèle de langue",
+    player_note: "Le petit GPT de l’onglet Pré-entraînement joue, tel qu’il est maintenant : ses tokens sont des caractères, et il ne connaît que le texte où il a appris. Comparez-le au modèle de langue sur le même texte : même jeu, mêmes règles, quelques milliers de fois moins de paramètres.",
     attention: "Où regarde chaque tête",
     attention_hint: "Le dernier passage lu en écrivant : chaque ligne est un caractère, sa couleur montre les caractères précédents que cette tête a regardés.",
     layer: "Bloc",

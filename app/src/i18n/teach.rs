@@ -134,6 +134,9 @@ impl Lang {
         let rank = self.int(rank as u64);
         let split = pieces.iter().map(|p| format!("«{}»", p)).collect::<Vec<_>>().join(" + ");
         match (self, pieces.len()) {
+            // Only the tiny model can meet a character it has no token for.
+            (Self::En, 0) => format!("«{word}»: probability 0, the model has never seen some of its characters."),
+            (Self::Fr, 0) => format!("« {word} » : probabilité 0, le modèle n’a jamais vu certains de ses caractères."),
             (Self::En, 1) => format!("«{word}»: probability {p}, rank {rank} of {vocab} tokens."),
             (Self::En, n) => format!(
                 "«{word}» is {n} tokens ({split}): probability {p}, the product of its pieces' probabilities; its first piece ranks {rank} of {vocab}."

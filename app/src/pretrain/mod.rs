@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod play;
 mod worker;
 
 pub use worker::{PretrainWorker, Refusal, EVAL_EVERY};
@@ -74,6 +75,25 @@ pub enum PretrainRequest {
     },
     /// The likeliest next characters after `prompt`.
     Next(String),
+    /// The next-word game with the tiny model: the distribution after `context` and a guess's score,
+    /// answered with [`PretrainResponse::Prediction`].
+    Predict {
+        /// The text so far.
+        context: crate::protocol::Context,
+        /// The class's guess.
+        guess: Option<String>,
+    },
+    /// The game's *Three answers*: `count` characters after `ids` per seed, drawn with `sampler`.
+    Continue {
+        /// The text so far.
+        ids: Vec<u32>,
+        /// One answer per seed.
+        seeds: Vec<u64>,
+        /// Temperature, top-k, top-p.
+        sampler: engine::sample::SamplerConfig,
+        /// Characters per answer.
+        count: usize,
+    },
     /// The model as a file.
     Save,
     /// A saved model (training stays paused: its text is not in the file).
@@ -150,6 +170,10 @@ pub enum PretrainResponse {
     Sample(Sample),
     /// The answer to [`PretrainRequest::Next`]: the prompt and its likeliest next characters.
     Next(String, Vec<(char, f32)>),
+    /// The answer to [`PretrainRequest::Predict`].
+    Prediction(crate::protocol::Prediction),
+    /// The answer to [`PretrainRequest::Continue`]: one text per seed.
+    Answers(Vec<String>),
     /// The answer to [`PretrainRequest::Save`].
     Saved(Vec<u8>),
     /// The answer to [`PretrainRequest::Fetched`].

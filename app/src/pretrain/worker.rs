@@ -216,6 +216,19 @@ impl Worker for PretrainWorker {
                     scope.respond(from, PretrainResponse::Next(prompt, top));
                 }
             }
+            PretrainRequest::Predict { context, guess } => {
+                if let Some(run) = self.run.borrow().as_ref() {
+                    let prediction = super::play::prediction(&run.trainer.gpt, &run.corpus, context, guess);
+                    scope.respond(from, PretrainResponse::Prediction(prediction));
+                }
+            }
+            PretrainRequest::Continue { ids, seeds, sampler, count } => {
+                if let Some(run) = self.run.borrow().as_ref() {
+                    let texts =
+                        super::play::answers(&run.trainer.gpt, &run.corpus, &ids, &seeds, &sampler, count.min(400));
+                    scope.respond(from, PretrainResponse::Answers(texts));
+                }
+            }
             PretrainRequest::Save => {
                 if let Some(run) = self.run.borrow().as_ref() {
                     scope.respond(from, PretrainResponse::Saved(pretrain::save(&run.trainer.gpt, &run.corpus)));

@@ -10,11 +10,13 @@ mod prefer;
 mod prefs;
 mod responses;
 mod teach;
+mod tiny;
 mod views;
 
 use prefs::{load_saved, save};
 pub use prefs::{ModelState, Prefs, Progress, Settings, Theme};
 pub use teach::{Pane, Teach};
+pub use tiny::TinyModel;
 use views::ViewRequests;
 
 use engine::trace::{HeadMatrix, HeadPick, Thumbnails};

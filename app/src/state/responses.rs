@@ -73,7 +73,7 @@ impl AppState {
                 self.sync_views();
                 self.ask_queued();
             }
-            Response::Prediction(prediction) => self.on_prediction(prediction),
+            Response::Prediction(prediction) => self.on_prediction(prediction, crate::game::Player::Model),
             Response::Read(pieces) => self.on_read(pieces),
             Response::Continuation { slot, text, done } => {
                 self.teach.game.update(|g| g.extend_answer(slot, &text, done));

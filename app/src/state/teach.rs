@@ -6,15 +6,17 @@ use engine::sample::SamplerConfig;
 use engine::trace::HeadPick;
 use leptos::prelude::*;
 
+use super::tiny::ANSWER_CHARS;
 use super::{AppState, HeadView, ModelState};
 use crate::conversation::{Exchange, TokenInfo};
 use crate::doubt::Doubt;
-use crate::game::Game;
+use crate::game::{Game, Player};
 use crate::lab::{DataChoice, LabSetup};
 use crate::lens::LensBoard;
 use crate::lesson::{self, Action};
 use crate::masked::{Masked, PROPOSED};
 use crate::prefer::Prefer;
+use crate::pretrain::PretrainRequest;
 use crate::protocol::{Context, Fetched, Filled, Piece, Prediction, Request};
 use crate::route::Page;
 use crate::words::Words;
@@ -102,6 +104,10 @@ pub struct Teach {
     pub pretrain_text: RwSignal<(u64, bool)>,
     /// Bumped to ask the workers what they fetched.
     pub fetch_tick: RwSignal<u64>,
+    /// The pre-training lab's worker, once the lab has started it (the next-word game asks it too).
+    pub pretrain_bridge: StoredValue<Option<gloo_worker::WorkerBridge<crate::pretrain::PretrainWorker>>, LocalStorage>,
+    /// The pre-training lab's model, once it has one (`None`: no tiny model to play with).
+    pub tiny: RwSignal<Option<super::TinyModel>>,
     /// Questions to ask in turn once the model is ready (a link's, a step's).
     pub(super) queued: StoredValue<Vec<String>>,
     /// Open a new conversation before the queued questions.
@@ -141,6 +147,8 @@ impl Teach {
             lab_fetched: RwSignal::new(Vec::new()),
             pretrain_fetched: RwSignal::new(Vec::new()),
             pretrain_text: RwSignal::new((0, false)),
+            pretrain_bridge: StoredValue::new_local(None),
+            tiny: RwSignal::new(None),
             fetch_tick: RwSignal::new(0),
             queued: StoredValue::new(Vec::new()),
             fresh: StoredValue::new(false),
@@ -291,7 +299,8 @@ impl AppState {
     /// Asks the worker for the distribution after the game's text (and a guess's score).
     pub fn predict(&self, guess: Option<String>) {
         let t = self.teach;
-        if !matches!(self.model.get_untracked(), ModelState::Ready { .. }) {
+        let tiny = t.game.with_untracked(|g| g.player == Player::Tiny);
+        if !tiny && !matches!(self.model.get_untracked(), ModelState::Ready { .. }) {
             return;
         }
         if t.game.with_untracked(|g| g.start.trim().is_empty() && g.ids.is_empty()) {
@@ -299,13 +308,18 @@ impl AppState {
         }
         t.thinking.set(true);
         let context = t.game.with_untracked(Game::context);
-        self.send(Request::Predict { context, guess });
+        if tiny {
+            self.send_tiny(PretrainRequest::Predict { context, guess });
+        } else {
+            self.send(Request::Predict { context, guess });
+        }
     }
 
-    pub(super) fn on_prediction(&self, prediction: Prediction) {
+    /// A prediction from `player`'s worker (dropped if another player has the game now).
+    pub fn on_prediction(&self, prediction: Prediction, player: Player) {
         let t = self.teach;
         let mut kept = false;
-        t.game.update(|g| kept = g.accept(prediction));
+        t.game.update(|g| kept = g.player == player && g.accept(prediction));
         if kept {
             t.thinking.set(false);
             if t.answers_wanted.get_value() {
@@ -356,6 +370,12 @@ impl AppState {
     /// Writes three continuations with the next three seeds.
     pub fn three_answers(&self) {
         let t = self.teach;
+        if t.game.with_untracked(|g| g.player == Player::Tiny && !g.ids.is_empty()) {
+            let (ids, seeds, sampler) = t.game.with_untracked(|g| (g.ids.clone(), g.answer_seeds(), g.sampler.clone()));
+            t.game.update(Game::start_answers);
+            self.send_tiny(PretrainRequest::Continue { ids, seeds, sampler, count: ANSWER_CHARS });
+            return;
+        }
         if !self.can_ask_untracked() || t.game.with_untracked(|g| g.ids.is_empty()) {
             return;
         }

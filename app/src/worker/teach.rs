@@ -14,10 +14,8 @@ use gloo_worker::{HandlerId, WorkerScope};
 use wasm_bindgen::JsCast;
 
 use super::{piece, EngineWorker};
+use crate::game::GAME_TOP;
 use crate::protocol::{Alternative, Context, Fetched, Filled, GuessView, Prediction, Response};
-
-/// How many of the likeliest next tokens the game shows.
-pub const GAME_TOP: usize = 10;
 
 /// The next-token distribution after `context` and, with `guess`, the guess's score (exact CPU path:
 /// the same numbers as `glassbox next`).

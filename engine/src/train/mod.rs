@@ -2,7 +2,8 @@
 //! (the **G** of GPT: squeeze an image through a small code, rebuild it, decode new codes). Plain f32
 //! on the CPU, single-threaded, so the same code runs natively and in the worker; `gpu.rs` runs the same
 //! training step as WGSL kernels. The pre-training lab (the **P**): `gpt.rs` a tiny GPT with its backward pass,
-//! `pretrain.rs` its corpus, optimiser, samples and file. `sae/`: the sparse autoencoder that reads the
+//! `pretrain.rs` its corpus, optimiser, samples and file,
+//! `tiny_game.rs` the same model playing the next-word game. `sae/`: the sparse autoencoder that reads the
 //! language model's hidden states (the model side is in `crate::thoughts`).
 
 pub mod autoencoder;
@@ -13,6 +14,7 @@ mod kernels;
 pub mod nn;
 pub mod pretrain;
 pub mod sae;
+pub mod tiny_game;
 
 pub use autoencoder::{largest_relative_gap, mse, Autoencoder, Grads, Kind, Losses};
 pub use data::{digits, draw_face, faces, Dataset, FaceFactors, FACE_FACTORS, FACE_SIDE};

@@ -7,9 +7,10 @@ use leptos::prelude::*;
 
 use crate::components::{big_models, log_bars};
 use crate::draw::download_bytes;
+use crate::game::Player;
 use crate::i18n::Lang;
 use crate::pretrain::{PretrainRequest, PretrainResponse, PretrainWorker, Refusal, Setup, Text, Training};
-use crate::state::AppState;
+use crate::state::{AppState, TinyModel};
 
 mod views;
 
@@ -60,7 +61,8 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
         prompt: RwSignal::new(String::new()),
         temperature: RwSignal::new(0.8),
         layer: RwSignal::new(0),
-        bridge: StoredValue::new_local(None),
+        // The next-word game asks the same worker when the tiny model plays.
+        bridge: state.teach.pretrain_bridge,
     };
     let fetched = state.teach.pretrain_fetched;
     let bridge = PretrainWorker::spawner()
@@ -70,9 +72,24 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
                 download_bytes(&bytes, "application/octet-stream", "glassbox-tiny-gpt.bin")
             }
             PretrainResponse::Fetched(list) => fetched.set(list),
+            PretrainResponse::Prediction(prediction) => state.on_prediction(prediction, Player::Tiny),
+            PretrainResponse::Answers(texts) => state.on_tiny_answers(texts),
             other => {
-                if let PretrainResponse::Ready(_) = other {
-                    lab.layer.set(0);
+                match &other {
+                    PretrainResponse::Ready(ready) => {
+                        lab.layer.set(0);
+                        let saved = ready.unigram_loss.is_none();
+                        state.on_tiny(if saved { TinyModel::Saved } else { TinyModel::Trained(0) });
+                        // A game the tiny model plays starts over with the new model.
+                        if state.teach.game.with_untracked(|g| g.player == Player::Tiny) {
+                            let text = state.teach.game.with_untracked(|g| g.text());
+                            state.start_game(text);
+                        }
+                    }
+                    PretrainResponse::Progress(p) if lab.training.with_untracked(|t| t.run == Some(p.run)) => {
+                        state.on_tiny_step(p.step);
+                    }
+                    _ => {}
                 }
                 lab.training.update(|t| {
                     t.take(&other);
@@ -160,7 +177,7 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
                 </div>
                 <div>
                     <h3>{move || rt().samples}</h3>
-                    <Writer lab=lab lang=Signal::derive(lang)/>
+                    <Writer lab=lab state=state/>
                     <ol class="pretrain-samples" data-testid="pretrain-samples">
                         {move || lab.training.with(|t| t.samples.iter().map(|s| view! {
                             <li data-step=s.step>

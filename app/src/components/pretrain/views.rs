@@ -9,6 +9,7 @@ use super::Lab;
 use crate::draw::{heads_pixels, put_pixels};
 use crate::i18n::Lang;
 use crate::pretrain::PretrainRequest;
+use crate::state::AppState;
 
 /// Curves' drawing box (SVG units).
 const W: f32 = 600.0;
@@ -72,7 +73,8 @@ pub(super) fn Curves(lab: Lab, lang: Signal<Lang>) -> impl IntoView {
 
 /// A beginning, a temperature, and *Write*.
 #[component]
-pub(super) fn Writer(lab: Lab, lang: Signal<Lang>) -> impl IntoView {
+pub(super) fn Writer(lab: Lab, state: AppState) -> impl IntoView {
+    let lang = state.lang;
     let rt = move || lang.get().rt();
     // The next letters follow the beginning as it is typed or clicked, and the model as it learns.
     Effect::new(move |_| {
@@ -131,6 +133,17 @@ pub(super) fn Writer(lab: Lab, lang: Signal<Lang>) -> impl IntoView {
             }).collect_view()))}
         </ol>
         <p class="muted">{move || rt().next_hint}</p>
+        <p>
+            <button type="button" class="secondary" data-testid="pretrain-play" on:click=move |_| {
+                // The beginning typed here, else the game's own text, else the usual opening.
+                let typed = lab.prompt.get_untracked();
+                let game = state.teach.game.with_untracked(|g| g.text());
+                let text = [typed, game].into_iter().find(|t| !t.trim().is_empty());
+                state.play_with_tiny(text.unwrap_or_else(|| rt().play_start.to_owned()));
+            }>
+                {move || rt().play}
+            </button>
+        </p>
     }
 }
 

@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use engine::predict::guess_text;
+use engine::sample::SamplerConfig;
 use engine::train::pretrain::{self, check_sizes, Corpus, TrainSettings, Trainer};
+use engine::train::tiny_game;
 use engine::train::{GptConfig, Rng};
 use serde_json::json;
 
@@ -63,6 +66,22 @@ pub struct PretrainArgs {
     /// With `--load`: the likeliest next characters after this text (`{"next":[{"char","prob"}]}`).
     #[arg(long)]
     next: Option<String>,
+    /// With `--next`: a guessed next word, scored as the next-word game scores it (`"guess"`).
+    #[arg(long)]
+    guess: Option<String>,
+    /// With `--next`: continuations drawn as the game's *Three answers* does, one per seed, with
+    /// `--temperature`, `--top-k` and `--top-p` (`"answers"`).
+    #[arg(long, value_delimiter = ',')]
+    answer_seeds: Vec<u64>,
+    /// The answers' top-k (0: every character).
+    #[arg(long, default_value_t = 0)]
+    top_k: usize,
+    /// The answers' top-p.
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f32,
+    /// Characters per answer (the page's game writes 120).
+    #[arg(long, default_value_t = 120)]
+    answer_chars: usize,
     /// Write the trained model there (the page's file format).
     #[arg(long)]
     save: Option<PathBuf>,
@@ -140,23 +159,55 @@ pub fn run(a: PretrainArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// `--load F [--next TEXT]`: a saved model's next characters after a text, and a sample.
+/// `--load F [--next TEXT [--guess W] [--answer-seeds ..]]`: a saved model's next characters after a
+/// text (`"next"`, the ten likeliest, and `"entropy"`), a guess's score and continuations as the
+/// next-word game shows them, and a sample.
 fn loaded(a: &PretrainArgs, path: &std::path::Path) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let (gpt, chars) = pretrain::load(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let corpus = Corpus { chars, ids: Vec::new(), split: 0 };
-    let next = pretrain::next_chars(&gpt, &corpus, a.next.as_deref().unwrap_or(&a.prompt), 10);
     let prompt = a.next.as_deref().unwrap_or(&a.prompt);
+    let ids = tiny_game::read(&corpus, prompt);
+    let guess = a.guess.as_deref().map(|w| corpus.encode(&guess_text(prompt, w)));
+    let (next, score) = tiny_game::predict(&gpt, &ids, guess.as_deref().filter(|g| !g.is_empty()));
+    let config =
+        |seed| SamplerConfig { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p, seed, ..Default::default() };
+    let answers: Vec<String> = a
+        .answer_seeds
+        .iter()
+        .map(|&s| tiny_game::continue_text(&gpt, &corpus, &ids, &config(s), a.answer_chars))
+        .collect();
     let sample = pretrain::sample(&gpt, &corpus, prompt, a.sample_chars, a.temperature, &mut Rng::new(a.seed + 2));
+    let top = next.top(10);
     if a.json {
-        let next: Vec<_> = next.iter().map(|(c, p)| json!({ "char": c.to_string(), "prob": p })).collect();
+        let char_of = |id: u32| corpus.decode(&[id]);
+        let next_json: Vec<_> = top.iter().map(|c| json!({ "char": char_of(c.id), "prob": c.prob })).collect();
+        let guess = score.map(|s| {
+            let pieces: Vec<_> = s.pieces.iter().map(|&id| char_of(id)).collect();
+            json!({ "pieces": pieces, "piece_probs": s.piece_probs, "prob": s.prob, "rank": s.rank })
+        });
         println!(
             "{}",
-            json!({ "parameters": gpt.params.len(), "vocab": corpus.chars.len(), "next": next, "sample": sample.text })
+            json!({
+                "parameters": gpt.params.len(),
+                "vocab": corpus.chars.len(),
+                "read": corpus.decode(&ids),
+                "next": next_json,
+                "entropy": next.entropy(),
+                "guess": guess,
+                "answers": answers,
+                "sample": sample.text,
+            })
         );
     } else {
-        for (c, p) in &next {
-            println!("{c:?}\t{p:.4}");
+        for c in &top {
+            println!("{:?}\t{:.4}", corpus.decode(&[c.id]), c.prob);
+        }
+        if let Some(s) = score {
+            println!("guess: p = {:.3e}, its first character ranked {}", s.prob, s.rank);
+        }
+        for (seed, answer) in a.answer_seeds.iter().zip(&answers) {
+            println!("seed {seed}: {prompt}{answer}");
         }
         println!("sample: {}{}", sample.prompt, sample.text);
     }
