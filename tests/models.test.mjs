@@ -1,7 +1,8 @@
-// A model of another family opened in the page: K-quants mixed per tensor as in a Q4_K_M file, Llama 2's
-// SentencePiece tokenizer and a chat template (the file the native test `k_quants.rs` writes into
-// GLASSBOX_FIXTURES, with random weights). Its card shows what the CLI reads, it answers, and the
-// attention explorer shows its weights as the CLI computes them.
+// Models of other families opened in the page, files the native test `k_quants.rs` writes into
+// GLASSBOX_FIXTURES with random weights: K-quants mixed per tensor as in a Q4_K_M file with Llama 2's
+// SentencePiece tokenizer and a chat template; and a Qwen3 model (normalised query and key heads, heads
+// wider than n_embd / n_head) with Qwen's BPE tokenizer and ChatML template. Each card shows what the CLI
+// reads, each answers, and the attention explorer shows its weights as the CLI computes them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -14,22 +15,27 @@ const FIXTURES = process.env.GLASSBOX_FIXTURES;
 // the default model (explorer.test.mjs), so the same bound (measured here: 0).
 const WEIGHT_TOLERANCE = 5e-3;
 
-test("a K-quant file with a SentencePiece tokenizer opens, shows its card, answers and shows its attention", async () => {
-  assert.ok(FIXTURES, "GLASSBOX_FIXTURES: the folder the native tests write k_quant_spm.gguf into (cargo xtask test sets it)");
-  const model = join(FIXTURES, "k_quant_spm.gguf");
+const CASES = [
+  { file: "k_quant_spm.gguf", what: "a K-quant file with a SentencePiece tokenizer", card: /llama \/ default, 32000 tokens/, first: 1, shot: "k-quant-spm" },
+  { file: "qwen3_bpe.gguf", what: "a Qwen3 file with Qwen's tokenizer", card: /gpt2 \/ qwen2, 151936 tokens/, first: 151644, shot: "qwen3-bpe" },
+];
+
+for (const c of CASES) test(`${c.what} opens, shows its card, answers and shows its attention`, async () => {
+  assert.ok(FIXTURES, "GLASSBOX_FIXTURES: the folder the native tests write the files into (cargo xtask test sets it)");
+  const model = join(FIXTURES, c.file);
   const context = await launch();
   try {
     const page = await openPage(context);
     await waitForModel(page);
     await page.getByTestId("open-gguf").setInputFiles(model);
-    await page.getByTestId("model-status").filter({ hasText: /^k_quant_spm\.gguf, .* loaded on this device/ }).waitFor({ timeout: 60_000 });
+    await page.getByTestId("model-status").filter({ hasText: new RegExp(`^${c.file.replace(".", "\\.")}, .* loaded on this device`) }).waitFor({ timeout: 60_000 });
 
     const card = JSON.parse(execFileSync(CLI, ["card", "--model", model], { encoding: "utf8" }));
     const shown = page.getByTestId("model-card");
     await shown.locator("summary").click();
     const cardText = await shown.textContent();
     for (const f of card.formats) assert.ok(cardText.includes(`${f.format} ×${f.tensors}`), `${f.format} in: ${cardText}`);
-    assert.match(cardText, /llama \/ default, 32000 tokens/);
+    assert.match(cardText, c.card);
 
     await setSettings(page, { temperature: 0, "max-tokens": 8 });
     await ask(page, "Bonjour, ça va ?");
@@ -37,7 +43,7 @@ test("a K-quant file with a SentencePiece tokenizer opens, shows its card, answe
     assert.ok(answer.length > 0, "an answer");
     const chips = page.locator('[data-testid="chips"] .chip');
     const ids = await chips.evaluateAll((cs) => cs.map((c) => Number(c.dataset.id)));
-    assert.equal(ids[0], 1, "the prompt starts with Llama 2's BOS");
+    assert.equal(ids[0], c.first, "the prompt starts with Llama 2's BOS, or Qwen's <|im_start|>");
 
     await page.getByTestId("layer").selectOption("1");
     await page.getByTestId("head").selectOption("3");
@@ -50,10 +56,10 @@ test("a K-quant file with a SentencePiece tokenizer opens, shows its card, answe
     );
     assert.equal(row.length, upto + 1);
     const worst = Math.max(...row.map((w, k) => Math.abs(w - cli.attention[k])));
-    console.log(`# answer: ${JSON.stringify(answer)}; layer 1 head 3 at token ${upto}: max |page − CLI| ${worst.toExponential(1)}`);
+    console.log(`# ${c.file}: answer ${JSON.stringify(answer)}; layer 1 head 3 at token ${upto}: max |page − CLI| ${worst.toExponential(1)}`);
     assert.ok(worst <= WEIGHT_TOLERANCE, `attention weights ${worst} apart`);
     assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-3, "a row of weights sums to 1");
-    await screenshot(page, "k-quant-spm");
+    await screenshot(page, c.shot);
     assert.deepEqual(page.errors, [], "console errors");
   } finally {
     await context.close();

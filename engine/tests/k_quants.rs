@@ -72,6 +72,13 @@ fn qwen2_model_with_biases_and_rope_on_halves_matches_the_float64_reference() {
     exact_path_matches_the_reference(&TinyLlama::qwen2(), 4);
 }
 
+/// Qwen3: heads twice as wide as `n_embd / n_head`, each query and key head RMS-normalised with its own
+/// gains (read in the engine's reordered rows, in the file's order by the reference) before the rotation.
+#[test]
+fn qwen3_model_with_normalised_query_and_key_heads_matches_the_float64_reference() {
+    exact_path_matches_the_reference(&TinyLlama::qwen3(), 5);
+}
+
 #[test]
 fn model_card_counts_each_formats_tensors_values_and_bytes_as_the_file_was_built() {
     let spec = TinyLlama::k_quants();
@@ -113,25 +120,24 @@ fn model_card_counts_each_formats_tensors_values_and_bytes_as_the_file_was_built
     assert!(!card.chat_template && card.tokenizer.is_none(), "the synthetic file has no tokenizer");
 }
 
-/// A K-quant model with a real SentencePiece tokenizer (Llama 2's, from llama.cpp's vocab-only file in
-/// `GLASSBOX_VOCABS`) and a chat template, as a TinyLlama Q4_K_M file has them: the chat prompt starts
-/// with BOS, an answer is written on the CPU and on the GPU with every attention row a distribution.
-/// With `GLASSBOX_FIXTURES` set, the file is also written there (`k_quant_spm.gguf`) for the page's test.
-#[test]
-fn a_k_quant_model_with_a_sentencepiece_tokenizer_answers_on_the_cpu_and_the_gpu_with_attention() {
+/// `spec` with the real tokenizer (and chat template, else a Zephyr-style one) of llama.cpp's vocab-only
+/// file `ggml-vocab-<vocab>.gguf` in `GLASSBOX_VOCABS`: the chat prompt starts with BOS exactly when the
+/// file asks for one, and an answer is written on the CPU and on the GPU with every attention row a
+/// distribution. With `GLASSBOX_FIXTURES` set, the file is also written there as `fixture` for the
+/// page's test (`tests/models.test.mjs`).
+fn answers_on_the_cpu_and_the_gpu_with_attention(spec: TinyLlama, vocab: &str, fixture: &str, bos: bool) {
     let vocabs: std::path::PathBuf =
         std::env::var_os("GLASSBOX_VOCABS").expect("GLASSBOX_VOCABS (cargo xtask test)").into();
-    let vocab_bytes = std::fs::read(vocabs.join("ggml-vocab-llama-spm.gguf")).expect("llama-spm vocab");
+    let vocab_bytes = std::fs::read(vocabs.join(format!("ggml-vocab-{vocab}.gguf"))).expect("vocab");
     let vocab = Gguf::parse(&vocab_bytes).expect("parse");
-    let spec = TinyLlama { n_vocab: 32000, ..TinyLlama::k_quants() };
     let bytes = spec.build_with_tokenizer(5, &vocab);
     if let Some(dir) = std::env::var_os("GLASSBOX_FIXTURES") {
         std::fs::create_dir_all(&dir).expect("fixtures folder");
-        std::fs::write(std::path::Path::new(&dir).join("k_quant_spm.gguf"), &bytes).expect("write fixture");
+        std::fs::write(std::path::Path::new(&dir).join(fixture), &bytes).expect("write fixture");
     }
     let mut engine = Engine::from_gguf(FileBytes::new(bytes), Precision::Int8).expect("load");
     let prompt = engine.chat_prompt(&[Message::user("Bonjour, ça va ?")]).expect("prompt");
-    assert_eq!(Some(prompt[0]), engine.tokenizer.bos, "SentencePiece models start with BOS");
+    assert_eq!(Some(prompt[0]) == engine.tokenizer.bos, bos, "{fixture}: BOS first exactly when asked");
     let answer = |engine: &Engine| {
         let trace = TraceOptions { attention: true, top_k: 3 };
         let options = GenerateOptions { max_tokens: 6, ignore_eos: true, trace, ..Default::default() };
@@ -151,7 +157,21 @@ fn a_k_quant_model_with_a_sentencepiece_tokenizer_answers_on_the_cpu_and_the_gpu
     let (cpu, on_gpu) = answer(&engine);
     assert_eq!((cpu.len(), on_gpu), (6, false));
     assert!(engine.tokenizer.decode(&cpu).is_ok());
-    pollster::block_on(engine.use_gpu()).expect("lavapipe runs the K-quant model");
+    pollster::block_on(engine.use_gpu()).expect("lavapipe runs the model");
     let (gpu, on_gpu) = answer(&engine);
     assert_eq!((gpu.len(), on_gpu), (6, true));
+}
+
+/// As a TinyLlama Q4_K_M file: K-quants, Llama 2's SentencePiece tokenizer, a Zephyr template, BOS.
+#[test]
+fn a_k_quant_model_with_a_sentencepiece_tokenizer_answers_on_the_cpu_and_the_gpu_with_attention() {
+    let spec = TinyLlama { n_vocab: 32000, ..TinyLlama::k_quants() };
+    answers_on_the_cpu_and_the_gpu_with_attention(spec, "llama-spm", "k_quant_spm.gguf", true);
+}
+
+/// As a Qwen3 file: normalised query and key heads, Qwen's BPE tokenizer and ChatML template, no BOS.
+#[test]
+fn a_qwen3_model_with_qwens_tokenizer_answers_on_the_cpu_and_the_gpu_with_attention() {
+    let spec = TinyLlama { n_vocab: 151936, ..TinyLlama::qwen3() };
+    answers_on_the_cpu_and_the_gpu_with_attention(spec, "qwen2", "qwen3_bpe.gguf", false);
 }

@@ -6,7 +6,7 @@ use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
 
 /// Architectures whose tensors and keys follow llama's layout.
-const LLAMA_FAMILY: [&str; 3] = ["llama", "mistral", "qwen2"];
+const LLAMA_FAMILY: [&str; 4] = ["llama", "mistral", "qwen2", "qwen3"];
 
 /// The shape of a llama-family model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +42,10 @@ pub struct Config {
     /// read reordered so that the kernels rotate adjacent pairs all the same (`weights::neox_order`).
     #[serde(default)]
     pub rope_neox: bool,
+    /// Every query and key head is RMS-normalised with its own gains before RoPE (Qwen3's
+    /// `attn_q_norm` and `attn_k_norm`).
+    #[serde(default)]
+    pub qk_norm: bool,
 }
 
 /// The frequencies of the `rope_dim / 2` rotated pairs, each divided by its factor when there are factors.
@@ -74,13 +78,30 @@ impl Config {
         } else {
             n_head
         };
-        if n_embd % n_head != 0 || n_head % n_head_kv != 0 {
+        // A head is `n_embd / n_head` wide unless the file says otherwise (Qwen3's and Gemma's are wider);
+        // keys and values are read as heads of one width.
+        let key_length = gguf.get(&key("attention.key_length")).is_some().then(|| usize_of("attention.key_length"));
+        let key_length = key_length.transpose()?;
+        if let Some(length) = key_length {
+            let value = if gguf.get(&key("attention.value_length")).is_some() {
+                usize_of("attention.value_length")?
+            } else {
+                length
+            };
+            if value != length {
+                return Err(EngineError::BadTensorShape {
+                    name: "attention".into(),
+                    reason: format!("keys of {length} and values of {value} per head: heads of one width are read"),
+                });
+            }
+        }
+        if (key_length.is_none() && n_embd % n_head != 0) || n_head % n_head_kv != 0 {
             return Err(EngineError::BadTensorShape {
                 name: "attention".into(),
                 reason: format!("{n_embd} wide with {n_head} heads and {n_head_kv} KV heads does not divide"),
             });
         }
-        let head_dim = n_embd / n_head;
+        let head_dim = key_length.unwrap_or(n_embd / n_head);
         let rope_dim =
             if gguf.get(&key("rope.dimension_count")).is_some() { usize_of("rope.dimension_count")? } else { head_dim };
         if rope_dim > head_dim || rope_dim % 2 != 0 {
@@ -116,7 +137,8 @@ impl Config {
             rope_freqs: rope_freqs(rope_dim, float_or("rope.freq_base", 10_000.0)?, None),
             rope_dim,
             rms_eps: float_or("attention.layer_norm_rms_epsilon", 1e-5)?,
-            rope_neox: arch == "qwen2",
+            rope_neox: arch == "qwen2" || arch == "qwen3",
+            qk_norm: gguf.tensor("blk.0.attn_q_norm.weight").is_ok(),
             arch,
         })
     }

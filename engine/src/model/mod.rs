@@ -199,6 +199,13 @@ impl Model {
                 }
             }
         }
+        if let Some([gq, gk]) = &layer.qk_norm {
+            // Qwen3: every query and key head RMS-normalised with its own gains, before the rotation.
+            for (x, gain) in [(&mut q, gq), (&mut k, gk)] {
+                let raw = x.clone();
+                rms_norm(&raw, gain, c.rms_eps, x);
+            }
+        }
         let start = cache.len();
         for t in 0..n {
             rope(&mut q[t * q_dim..(t + 1) * q_dim], hd, &c.rope_freqs, start + t);

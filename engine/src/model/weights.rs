@@ -161,6 +161,9 @@ pub struct Layer {
     pub wo: QMatrix,
     /// Biases of the query, key and value projections (Qwen2's), in the rows' order; `None`: none.
     pub qkv_bias: Option<[Vec<f32>; 3]>,
+    /// RMSNorm gains of every query head and every key head (Qwen3's), `(head_dim)` each, in the rows'
+    /// order within a head; `None`: the heads are not normalised.
+    pub qk_norm: Option<[Vec<f32>; 2]>,
     /// RMSNorm gain before the feed-forward, `(n_embd)`.
     pub ffn_norm: Vec<f32>,
     /// SwiGLU gate, `(n_ff, n_embd)`.
@@ -214,6 +217,16 @@ impl Weights {
                 } else {
                     None
                 };
+                let qk_norm = if config.qk_norm {
+                    let head_order = config.rope_neox.then(|| neox_order(1, config.head_dim, config.rope_dim));
+                    let gain = |t: &str| load_vector(gguf, file, &name(t), config.head_dim);
+                    Some([
+                        reorder(gain("attn_q_norm")?, head_order.as_ref()),
+                        reorder(gain("attn_k_norm")?, head_order.as_ref()),
+                    ])
+                } else {
+                    None
+                };
                 let wq = matrix(&name("attn_q"), q_dim, d)?;
                 let wk = matrix(&name("attn_k"), kv_dim, d)?;
                 Ok(Layer {
@@ -227,6 +240,7 @@ impl Weights {
                         None => wk,
                     },
                     qkv_bias,
+                    qk_norm,
                     wv: matrix(&name("attn_v"), kv_dim, d)?,
                     wo: matrix(&name("attn_output"), d, q_dim)?,
                     ffn_norm: load_vector(gguf, file, &name("ffn_norm"), d)?,

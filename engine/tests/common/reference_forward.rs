@@ -6,7 +6,9 @@
 //!
 //! Read it top to bottom like the architecture: embed → n_layer × (x += attn(norm(x)); x += ffn(norm(x)))
 //! → norm → output head. RoPE rotates adjacent pairs (x[2i], x[2i+1]), as the GGUF's permuted Q and K
-//! expect.
+//! expect; Qwen's rotate each head's halves. Qwen2 adds biases to Q, K and V; Qwen3 normalises each
+//! query and key head (RMSNorm with its own gains) before the rotation, and its heads may be wider than
+//! `n_embd / n_head` (`attention.key_length`).
 
 use engine::gguf::Gguf;
 use engine::quant::dequantize;
@@ -19,6 +21,8 @@ struct Block {
     wv: Vec<f32>,
     /// Q, K and V biases (Qwen2's), when the file has them.
     biases: Option<[Vec<f32>; 3]>,
+    /// Qwen3's RMSNorm gains of each query head and each key head, `(head_dim)` each, when present.
+    qk_norms: Option<[Vec<f32>; 2]>,
     wo: Vec<f32>,
     ffn_norm: Vec<f32>,
     w_gate: Vec<f32>,
@@ -32,13 +36,15 @@ pub struct RefModel {
     pub n_embd: usize,
     pub n_head: usize,
     pub n_head_kv: usize,
+    /// `attention.key_length` when the file says (Qwen3, Gemma), else `n_embd / n_head`.
+    pub head_dim: usize,
     pub n_ff: usize,
     pub n_vocab: usize,
     eps: f64,
     theta: f64,
     /// `rope_freqs.weight`: each pair's angle divided by its factor (Llama 3.1's scaling), when present.
     rope_factors: Option<Vec<f32>>,
-    /// Qwen2's RoPE rotates each head's halves `(x[i], x[i + d/2])` instead of adjacent pairs.
+    /// Qwen2's and Qwen3's RoPE rotates each head's halves `(x[i], x[i + d/2])` instead of adjacent pairs.
     rope_halves: bool,
     token_embd: Vec<f32>,     // (n_vocab, n_embd)
     output: Option<Vec<f32>>, // (n_vocab, n_embd); None: tied to token_embd
@@ -91,6 +97,10 @@ impl RefModel {
                         let b = |name: &str| tensor(&gguf, bytes, &format!("blk.{l}.{name}.bias"));
                         [b("attn_q"), b("attn_k"), b("attn_v")]
                     }),
+                    qk_norms: gguf
+                        .tensor(&format!("blk.{l}.attn_q_norm.weight"))
+                        .is_ok()
+                        .then(|| [t("attn_q_norm"), t("attn_k_norm")]),
                     wo: t("attn_output"),
                     ffn_norm: t("ffn_norm"),
                     w_gate: t("ffn_gate"),
@@ -99,16 +109,18 @@ impl RefModel {
                 }
             })
             .collect();
+        let n_head = meta(&gguf, &key("attention.head_count")) as usize;
         Self {
             n_layer,
             n_embd,
-            n_head: meta(&gguf, &key("attention.head_count")) as usize,
+            n_head,
+            head_dim: gguf.u64(&key("attention.key_length")).map_or(n_embd / n_head, |v| v as usize),
             n_head_kv: meta(&gguf, &key("attention.head_count_kv")) as usize,
             n_ff: meta(&gguf, &key("feed_forward_length")) as usize,
             n_vocab: token_embd.len() / n_embd,
             eps: gguf.f64(&key("attention.layer_norm_rms_epsilon")).expect("eps"),
             theta: gguf.f64(&key("rope.freq_base")).unwrap_or(10_000.0),
-            rope_halves: arch == "qwen2",
+            rope_halves: arch == "qwen2" || arch == "qwen3",
             rope_factors: gguf.tensor("rope_freqs.weight").is_ok().then(|| tensor(&gguf, bytes, "rope_freqs.weight")),
             token_embd,
             output,
@@ -139,8 +151,8 @@ impl RefModel {
 
     /// Runs `ids` from position 0 and keeps the residual stream after every block.
     pub fn run(&self, ids: &[u32]) -> RefPass {
-        let (d, hd) = (self.n_embd, self.n_embd / self.n_head);
-        let kv_dim = self.n_head_kv * hd;
+        let (d, hd) = (self.n_embd, self.head_dim);
+        let (q_dim, kv_dim) = (self.n_head * hd, self.n_head_kv * hd);
         let group = self.n_head / self.n_head_kv;
         let mut x: Vec<Vec<f64>> =
             ids.iter().map(|&id| self.token_embd[id as usize * d..][..d].iter().map(|&v| v as f64).collect()).collect();
@@ -150,12 +162,19 @@ impl RefModel {
             let (mut qs, mut ks, mut vs) = (Vec::new(), Vec::new(), Vec::new());
             for (pos, row) in x.iter().enumerate() {
                 let h = self.rms_norm(row, &b.attn_norm);
-                let mut q = matvec(&b.wq, &h, d);
+                let mut q = matvec(&b.wq, &h, q_dim);
                 let mut k = matvec(&b.wk, &h, kv_dim);
                 let mut v = matvec(&b.wv, &h, kv_dim);
                 if let Some([bq, bk, bv]) = &b.biases {
                     for (out, bias) in [(&mut q, bq), (&mut k, bk), (&mut v, bv)] {
                         out.iter_mut().zip(bias).for_each(|(x, b)| *x += *b as f64);
+                    }
+                }
+                if let Some([gq, gk]) = &b.qk_norms {
+                    for (out, gain) in [(&mut q, gq), (&mut k, gk)] {
+                        let normed: Vec<f64> =
+                            out.chunks_exact(hd).flat_map(|head| self.rms_norm(head, gain)).collect();
+                        *out = normed;
                     }
                 }
                 self.rope(&mut q, hd, pos);
@@ -165,7 +184,7 @@ impl RefModel {
                 vs.push(v);
             }
             for (t, row) in x.iter_mut().enumerate() {
-                let mut mixed = vec![0.0f64; d];
+                let mut mixed = vec![0.0f64; q_dim];
                 for head in 0..self.n_head {
                     let kv = (head / group) * hd;
                     let q = &qs[t][head * hd..][..hd];

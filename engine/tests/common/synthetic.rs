@@ -53,8 +53,11 @@ pub struct TinyLlama {
     pub output: Option<GgmlType>,
     /// RoPE frequency factors (`rope_freqs.weight`, as Llama 3.1 and 3.2 files carry), one per pair.
     pub rope_factors: Option<Vec<f32>>,
-    /// `general.architecture`: `llama`, or `qwen2` (biases on Q, K and V; RoPE on each head's halves).
+    /// `general.architecture`: `llama`, `qwen2` (biases on Q, K and V; RoPE on each head's halves) or
+    /// `qwen3` (each query and key head RMS-normalised before RoPE on its halves).
     pub arch: &'static str,
+    /// `attention.key_length`: heads wider than `n_embd / n_head` (as Qwen3's and Gemma's are).
+    pub key_length: Option<usize>,
 }
 
 impl TinyLlama {
@@ -73,6 +76,7 @@ impl TinyLlama {
             output: None,
             rope_factors: None,
             arch: "llama",
+            key_length: None,
         }
     }
 
@@ -106,13 +110,28 @@ impl TinyLlama {
         Self { arch: "qwen2", types: [Q5_0, Q5_0, Q8_0, Q5_0, Q5_0, Q5_0, Q8_0], embd: Q8_0, ..Self::uniform() }
     }
 
+    /// A Qwen3 model as Qwen3-0.6B is built, small: heads of 64 (`attention.key_length`), twice the
+    /// `n_embd / n_head`, so the queries are twice as wide as the residual stream; each query and key head
+    /// RMS-normalised with its own gains before RoPE on its halves; no biases; Q8_0, Q4_0 and Q5_1, the
+    /// head tied to the embeddings.
+    pub fn qwen3() -> Self {
+        use GgmlType::*;
+        Self {
+            arch: "qwen3",
+            key_length: Some(64),
+            types: [Q8_0, Q4_0, Q8_0, Q4_0, Q5_1, Q5_1, Q8_0],
+            embd: Q8_0,
+            ..Self::uniform()
+        }
+    }
+
     /// The GGUF file.
     pub fn build(&self, seed: u64) -> Vec<u8> {
         self.builder(seed).build()
     }
 
-    /// The GGUF file with the tokenizer (and a chat template) of `vocab`, a vocab-only GGUF whose token
-    /// count must be `n_vocab`.
+    /// The GGUF file with the tokenizer and chat template of `vocab`, a vocab-only GGUF whose token count
+    /// must be `n_vocab` (a Zephyr-style template when it has none).
     pub fn build_with_tokenizer(&self, seed: u64, vocab: &engine::gguf::Gguf) -> Vec<u8> {
         use engine::gguf::{Array, Value};
         let mut b = self.builder(seed);
@@ -125,7 +144,9 @@ impl TinyLlama {
                 Value::Bool(v) => b.bool(key, *v),
                 Value::Uint(v) => b.u32(key, *v as u32),
                 Value::Array(Array::String(strings)) => {
-                    assert_eq!(strings.len(), self.n_vocab, "{key}: one per token");
+                    if key == "tokenizer.ggml.tokens" {
+                        assert_eq!(strings.len(), self.n_vocab, "{key}: one per token");
+                    }
                     b.strings(key, &strings.iter().collect::<Vec<_>>())
                 }
                 Value::Array(Array::F32(v)) => b.f32s(key, v),
@@ -133,14 +154,17 @@ impl TinyLlama {
                 _ => b,
             };
         }
+        if vocab.metadata.contains_key("tokenizer.chat_template") {
+            return b.build();
+        }
         // A Zephyr-style template, as TinyLlama's chat files carry.
         let template = "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}{{ eos_token }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}";
         b.string("tokenizer.chat_template", template).build()
     }
 
     fn builder(&self, seed: u64) -> GgufBuilder {
-        let (d, hd) = (self.n_embd, self.n_embd / self.n_head);
-        let kv = self.n_head_kv * hd;
+        let (d, hd) = (self.n_embd, self.key_length.unwrap_or(self.n_embd / self.n_head));
+        let (q_dim, kv) = (self.n_head * hd, self.n_head_kv * hd);
         let gain_seed = seed ^ 0x5eed;
         let mut seed = seed;
         let mut matrix = |b: GgufBuilder, ty: GgmlType, name: &str, rows: usize, cols: usize| {
@@ -160,22 +184,34 @@ impl TinyLlama {
             .u32(&format!("{}.context_length", self.arch), self.n_ctx as u32)
             .f32(&format!("{}.rope.freq_base", self.arch), 10_000.0)
             .f32(&format!("{}.attention.layer_norm_rms_epsilon", self.arch), 1e-5);
+        if let Some(length) = self.key_length {
+            b = b.u32(&format!("{}.attention.key_length", self.arch), length as u32);
+            b = b.u32(&format!("{}.attention.value_length", self.arch), length as u32);
+        }
         let e = self.embd;
         b = matrix(b, e, "token_embd.weight", self.n_vocab, d);
         let [tq, tk, tv, to, tg, tu, td] = self.types;
         for i in 0..self.n_layer {
             let name = |t: &str| format!("blk.{i}.{t}.weight");
             b = b.tensor_f32(&name("attn_norm"), &[d as u64], &gains(d));
-            b = matrix(b, tq, &name("attn_q"), d, d);
+            b = matrix(b, tq, &name("attn_q"), q_dim, d);
             b = matrix(b, tk, &name("attn_k"), kv, d);
             b = matrix(b, tv, &name("attn_v"), kv, d);
             if self.arch == "qwen2" {
                 let bias = |t: &str| format!("blk.{i}.{t}.bias");
-                b = b.tensor_f32(&bias("attn_q"), &[d as u64], &gains(d).iter().map(|g| g - 1.0).collect::<Vec<_>>());
+                b = b.tensor_f32(
+                    &bias("attn_q"),
+                    &[q_dim as u64],
+                    &gains(q_dim).iter().map(|g| g - 1.0).collect::<Vec<_>>(),
+                );
                 b = b.tensor_f32(&bias("attn_k"), &[kv as u64], &gains(kv).iter().map(|g| g - 1.0).collect::<Vec<_>>());
                 b = b.tensor_f32(&bias("attn_v"), &[kv as u64], &gains(kv).iter().map(|g| g - 1.0).collect::<Vec<_>>());
             }
-            b = matrix(b, to, &name("attn_output"), d, d);
+            if self.arch == "qwen3" {
+                b = b.tensor_f32(&name("attn_q_norm"), &[hd as u64], &gains(hd));
+                b = b.tensor_f32(&name("attn_k_norm"), &[hd as u64], &gains(hd));
+            }
+            b = matrix(b, to, &name("attn_output"), d, q_dim);
             b = b.tensor_f32(&name("ffn_norm"), &[d as u64], &gains(d));
             b = matrix(b, tg, &name("ffn_gate"), self.n_ff, d);
             b = matrix(b, tu, &name("ffn_up"), self.n_ff, d);

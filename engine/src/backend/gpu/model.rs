@@ -98,6 +98,8 @@ struct Layer {
     qkv: GpuMatrix,
     /// The Q, K and V biases, concatenated (zeros for a model without them).
     qkv_bias: Tracked,
+    /// The query-head and key-head norm gains, concatenated (ones for a model without them).
+    qk_norm: Tracked,
     wo: GpuMatrix,
     ffn_norm: Tracked,
     gate_up: GpuMatrix,
@@ -221,6 +223,10 @@ impl GpuModel {
                 qkv_bias: match &l.qkv_bias {
                     Some(parts) => storage_f32(&ctx, "qkv bias", &parts.concat())?,
                     None => storage_f32(&ctx, "qkv bias", &vec![0.0; q_dim + 2 * kv_dim])?,
+                },
+                qk_norm: match &l.qk_norm {
+                    Some(gains) => storage_f32(&ctx, "qk norm", &gains.concat())?,
+                    None => storage_f32(&ctx, "qk norm", &vec![1.0; 2 * c.head_dim])?,
                 },
                 wo: upload(&ctx, &format!("blk.{i}.attn_output"), &[&l.wo], false)?,
                 ffn_norm: storage_f32(&ctx, "ffn_norm", &l.ffn_norm)?,
@@ -525,8 +531,8 @@ impl<'m> GpuSession<'m> {
         let mut params = Vec::new();
         let (mut rope_ops, mut attention_ops) = (Vec::new(), Vec::new());
         for (l, (k, v)) in self.kv.layers.iter().enumerate() {
-            let bias = &m.weights.0[l].qkv_bias;
-            let io = RopeIo { qkv: &s.qkv, table: &m.rope_table, q: &s.q, k_cache: k, v_cache: v, bias };
+            let (bias, norm) = (&m.weights.0[l].qkv_bias, &m.weights.0[l].qk_norm);
+            let io = RopeIo { qkv: &s.qkv, table: &m.rope_table, q: &s.q, k_cache: k, v_cache: v, bias, norm };
             let (op, p) = rope::dispatch(ctx, c, io)?;
             rope_ops.push(op);
             params.push(p);

@@ -1,5 +1,5 @@
-//! RoPE fused with the KV-cache append (`rope.wgsl`). CPU twin: [`crate::backend::cpu::rope`] and
-//! `KvCache::write`.
+//! The QKV biases, Qwen3's per-head norms and RoPE, fused with the KV-cache append (`rope.wgsl`). CPU
+//! twin: `Model::attention`'s first half ([`crate::backend::cpu::rope`], `KvCache::write`).
 
 use super::{Dispatch, GpuContext, Grid, Tracked};
 use crate::error::Result;
@@ -31,16 +31,27 @@ pub(crate) struct RopeIo<'a> {
     pub v_cache: &'a wgpu::Buffer,
     /// The layer's Q, K and V biases, concatenated (zeros without biases).
     pub bias: &'a wgpu::Buffer,
+    /// The layer's query-head and key-head RMSNorm gains, concatenated (ones without them).
+    pub norm: &'a wgpu::Buffer,
 }
 
 /// Rotates the chunk's queries (into `q`) and keys, and appends keys and values to one layer's cache.
 pub(crate) fn dispatch(ctx: &GpuContext, config: &Config, io: RopeIo<'_>) -> Result<(Dispatch, Tracked)> {
     let pipeline = ctx.pipeline("rope", SOURCE, &[])?;
     let q_dim = config.n_head * config.head_dim;
-    let words = [q_dim as u32, config.kv_dim() as u32, config.head_dim as u32, (config.rope_dim / 2) as u32];
+    let words = [
+        q_dim as u32,
+        config.kv_dim() as u32,
+        config.head_dim as u32,
+        (config.rope_dim / 2) as u32,
+        u32::from(config.qk_norm),
+        config.rms_eps.to_bits(),
+    ];
     let params = ctx.uniform("rope params", &words)?;
-    let bind_group =
-        ctx.bind(&pipeline, &[ctx.step_buffer(), &params, io.qkv, io.table, io.q, io.k_cache, io.v_cache, io.bias]);
+    let bind_group = ctx.bind(
+        &pipeline,
+        &[ctx.step_buffer(), &params, io.qkv, io.table, io.q, io.k_cache, io.v_cache, io.bias, io.norm],
+    );
     let pairs = (q_dim + 2 * config.kv_dim()) / 2;
     Ok((Dispatch { pipeline, bind_group, grid: Grid::PerToken { x: pairs.div_ceil(64) as u32 } }, params))
 }

@@ -1,5 +1,6 @@
-// The QKV biases (zeros for a model without them), RoPE and the KV append, fused: for each token of the
-// chunk, adds the biases, then rotates the query and key pairs of the
+// The QKV biases (zeros for a model without them), Qwen3's per-head RMSNorm of queries and keys, RoPE and
+// the KV append, fused: for each token of the chunk, adds the biases, normalises each query and key head
+// (when `qk_norm` is 1: each invocation sums its own head's squares), then rotates the query and key pairs of the
 // fused QKV projection by the angles of its position (a table computed on the CPU at load, so the GPU and
 // the CPU rotate by the very same f32 angles), writes the queries to `q` and appends the key and value to
 // this layer's cache as f16 pairs.
@@ -8,6 +9,8 @@ struct Params {
     kv_dim: u32,
     head_dim: u32,
     rope_pairs: u32,
+    qk_norm: u32,
+    eps: f32,
 }
 
 @group(0) @binding(1) var<uniform> p: Params;
@@ -17,6 +20,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> k_cache: array<u32>;
 @group(0) @binding(6) var<storage, read_write> v_cache: array<u32>;
 @group(0) @binding(7) var<storage, read> bias: array<vec2<f32>>; // (q_dim + 2 kv_dim) / 2 pairs
+@group(0) @binding(8) var<storage, read> norm: array<vec2<f32>>; // query head's gains, then key head's
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -31,11 +35,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let pos = step.start + t;
     let ab = qkv[t * width + i] + bias[i];
     if i < q_pairs + kv_pairs {
-        let j = i % (p.head_dim / 2u);
+        let half = p.head_dim / 2u;
+        let j = i % half;
         var v = ab;
+        if p.qk_norm == 1u {
+            let first = i - j;
+            var sum = 0.0;
+            for (var r = 0u; r < half; r++) {
+                let x = qkv[t * width + first + r] + bias[first + r];
+                sum += dot(x, x);
+            }
+            let scale = 1.0 / sqrt(sum / f32(p.head_dim) + p.eps);
+            var gain = norm[j];
+            if i >= q_pairs {
+                gain = norm[half + j];
+            }
+            v = ab * scale * gain;
+        }
         if j < p.rope_pairs {
             let cs = table[pos * p.rope_pairs + j];
-            v = vec2<f32>(ab.x * cs.x - ab.y * cs.y, ab.x * cs.y + ab.y * cs.x);
+            v = vec2<f32>(v.x * cs.x - v.y * cs.y, v.x * cs.y + v.y * cs.x);
         }
         if i < q_pairs {
             q[t * q_pairs + i] = v;

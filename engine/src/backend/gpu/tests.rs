@@ -256,6 +256,7 @@ fn config(n_head: usize, n_head_kv: usize, head_dim: usize, rope_dim: usize) -> 
         rope_dim,
         rms_eps: 1e-5,
         rope_neox: false,
+        qk_norm: false,
     }
 }
 
@@ -270,46 +271,73 @@ fn read_f16_pairs(ctx: &GpuContext, buffer: &wgpu::Buffer, words: usize) -> Vec<
     bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
 }
 
+/// Biases, then (Qwen3) each query and key head RMS-normalised with its gains, then RoPE: the GPU's fused
+/// kernel against the CPU's steps one after the other, queries within 1e-5 (relative), keys and values
+/// equal once rounded to f16; with the norm off, the gains buffer (ones) is not read.
 #[test]
-fn rope_gpu_adds_biases_rotates_like_cpu_and_appends_keys_and_values_at_their_positions() {
+fn rope_gpu_adds_biases_normalises_heads_rotates_like_cpu_and_appends_keys_and_values_at_their_positions() {
     let ctx = ctx();
-    // Partial rotary dims (48 of 64) and 3 query heads over 1 KV head; positions 700..705.
-    let c = config(3, 1, 64, 48);
-    let (q_dim, kv) = (c.n_head * c.head_dim, c.kv_dim());
-    let (start, n, capacity) = (700, 5, 710);
-    let qkv = uniform(&mut rng(40), n * (q_dim + 2 * kv), 2.0);
-    let table = ctx.storage("table", &rope::table(&c, capacity)).expect("table");
-    let qkv_b = f32_buffer(&ctx, &qkv);
-    let bias = uniform(&mut rng(41), q_dim + 2 * kv, 1.0);
-    let bias_b = f32_buffer(&ctx, &bias);
-    let qb = f32_buffer(&ctx, &vec![0.0; n * q_dim]);
-    let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
-    let kb = ctx.buffer("k", (capacity * kv * 2) as u64, usage).expect("k");
-    let vb = ctx.buffer("v", (capacity * kv * 2) as u64, usage).expect("v");
-    let io = rope::RopeIo { qkv: &qkv_b, table: &table, q: &qb, k_cache: &kb, v_cache: &vb, bias: &bias_b };
-    let (op, _p) = rope::dispatch(&ctx, &c, io).expect("dispatch");
-    let step = StepUniform { start: start as u32, n: n as u32, ..StepUniform::default() };
-    let q = run(&ctx, &op, step, &qb, n * q_dim);
-    let keys = read_f16_pairs(&ctx, &kb, capacity * kv / 2);
-    let values = read_f16_pairs(&ctx, &vb, capacity * kv / 2);
-    for t in 0..n {
-        let row: Vec<f32> =
-            qkv[t * (q_dim + 2 * kv)..][..q_dim + 2 * kv].iter().zip(&bias).map(|(x, b)| x + b).collect();
-        let (mut wq, mut wk) = (row[..q_dim].to_vec(), row[q_dim..q_dim + kv].to_vec());
-        cpu::rope(&mut wq, c.head_dim, &c.rope_freqs, start + t);
-        cpu::rope(&mut wk, c.head_dim, &c.rope_freqs, start + t);
-        for (g, w) in q[t * q_dim..][..q_dim].iter().zip(&wq) {
-            assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "q at {t}: {g} vs {w}");
+    for qk_norm in [false, true] {
+        // Partial rotary dims (48 of 64) and 3 query heads over 1 KV head; positions 700..705.
+        let c = Config { qk_norm, ..config(3, 1, 64, 48) };
+        let (q_dim, kv) = (c.n_head * c.head_dim, c.kv_dim());
+        let (start, n, capacity) = (700, 5, 710);
+        let qkv = uniform(&mut rng(40), n * (q_dim + 2 * kv), 2.0);
+        let table = ctx.storage("table", &rope::table(&c, capacity)).expect("table");
+        let qkv_b = f32_buffer(&ctx, &qkv);
+        let bias = uniform(&mut rng(41), q_dim + 2 * kv, 1.0);
+        let bias_b = f32_buffer(&ctx, &bias);
+        let gains: Vec<f32> = if qk_norm {
+            uniform(&mut rng(42), 2 * c.head_dim, 1.0).iter().map(|g| g + 1.5).collect()
+        } else {
+            vec![7.0; 2 * c.head_dim] // would show if read
+        };
+        let norm_b = f32_buffer(&ctx, &gains);
+        let qb = f32_buffer(&ctx, &vec![0.0; n * q_dim]);
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let kb = ctx.buffer("k", (capacity * kv * 2) as u64, usage).expect("k");
+        let vb = ctx.buffer("v", (capacity * kv * 2) as u64, usage).expect("v");
+        let io = rope::RopeIo {
+            qkv: &qkv_b,
+            table: &table,
+            q: &qb,
+            k_cache: &kb,
+            v_cache: &vb,
+            bias: &bias_b,
+            norm: &norm_b,
+        };
+        let (op, _p) = rope::dispatch(&ctx, &c, io).expect("dispatch");
+        let step = StepUniform { start: start as u32, n: n as u32, ..StepUniform::default() };
+        let q = run(&ctx, &op, step, &qb, n * q_dim);
+        let keys = read_f16_pairs(&ctx, &kb, capacity * kv / 2);
+        let values = read_f16_pairs(&ctx, &vb, capacity * kv / 2);
+        for t in 0..n {
+            let row: Vec<f32> =
+                qkv[t * (q_dim + 2 * kv)..][..q_dim + 2 * kv].iter().zip(&bias).map(|(x, b)| x + b).collect();
+            let (mut wq, mut wk) = (row[..q_dim].to_vec(), row[q_dim..q_dim + kv].to_vec());
+            if qk_norm {
+                let (gq, gk) = gains.split_at(c.head_dim);
+                cpu::rms_norm(&row[..q_dim], gq, c.rms_eps, &mut wq);
+                cpu::rms_norm(&row[q_dim..q_dim + kv], gk, c.rms_eps, &mut wk);
+            }
+            cpu::rope(&mut wq, c.head_dim, &c.rope_freqs, start + t);
+            cpu::rope(&mut wk, c.head_dim, &c.rope_freqs, start + t);
+            for (g, w) in q[t * q_dim..][..q_dim].iter().zip(&wq) {
+                assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "norm {qk_norm}: q at {t}: {g} vs {w}");
+            }
+            let at = (start + t) * kv;
+            for (g, w) in keys[at..at + kv].iter().zip(&wk) {
+                let want = f16::from_f32(*w).to_f32();
+                // A sum of squares in another order may round a key across an f16 step: one step allowed.
+                let step = if qk_norm { 1e-3 * want.abs().max(1.0) } else { 0.0 };
+                assert!((g - want).abs() <= step, "norm {qk_norm}: k at {t}: {g} vs {want}");
+            }
+            for (g, w) in values[at..at + kv].iter().zip(&row[q_dim + kv..]) {
+                assert_eq!(*g, f16::from_f32(*w).to_f32(), "v at {t}");
+            }
         }
-        let at = (start + t) * kv;
-        for (g, w) in keys[at..at + kv].iter().zip(&wk) {
-            assert_eq!(*g, f16::from_f32(*w).to_f32(), "k at {t}");
-        }
-        for (g, w) in values[at..at + kv].iter().zip(&row[q_dim + kv..]) {
-            assert_eq!(*g, f16::from_f32(*w).to_f32(), "v at {t}");
-        }
+        assert!(keys[..start * kv].iter().all(|&k| k == 0.0), "nothing written before the chunk's positions");
     }
-    assert!(keys[..start * kv].iter().all(|&k| k == 0.0), "nothing written before the chunk's positions");
 }
 
 #[test]
