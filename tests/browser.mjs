@@ -238,7 +238,11 @@ export function ggufFile(metadata, tensors) {
   u32(3);
   u64(tensors.length);
   u64(Object.keys(metadata).length);
-  for (const [key, value] of Object.entries(metadata)) { str(key); u32(8); str(value); }
+  // Strings, and numbers as u32.
+  for (const [key, value] of Object.entries(metadata)) {
+    str(key);
+    if (typeof value === "number") { u32(4); u32(value); } else { u32(8); str(value); }
+  }
   let offset = 0;
   for (const t of tensors) {
     str(t.name);

@@ -116,6 +116,25 @@ test("a corrupt GGUF gets a clear message and the model loaded before still answ
     await page.waitForFunction((b) => document.querySelector('[data-testid="load-error"]').textContent !== b, before);
     assert.match(await error.textContent(), /unsupported architecture "gemma3".*\(it holds a gemma3 model of 12 parameters in F32 ×1 \(100 %\)\)/);
 
+    // A file whose header asks for more memory than the browser engine holds (160 blocks: the cache of a
+    // conversation of 4,096 tokens alone is 5.4 GB): refused from its header, with the figures.
+    const huge = ggufFile(
+      {
+        "general.architecture": "llama",
+        "llama.block_count": 160,
+        "llama.embedding_length": 4096,
+        "llama.attention.head_count": 32,
+        "llama.attention.head_count_kv": 8,
+        "llama.context_length": 32768,
+      },
+      [{ name: "token_embd.weight", dims: [4, 3], values: Array(12).fill(0.5) }],
+    );
+    const beforeHuge = await error.textContent();
+    await page.getByTestId("open-gguf").setInputFiles({ name: "huge.gguf", mimeType: "application/octet-stream", buffer: huge });
+    await page.waitForFunction((b) => document.querySelector('[data-testid="load-error"]').textContent !== b, beforeHuge);
+    assert.match(await error.textContent(), /this model needs about 5\.4 GB here \(0\.0 GB for the file and 5\.4 GB for a conversation of 4096 tokens\), more than the 3\.0 GB the browser engine can hold/);
+    console.log(`# refused from its header: ${await error.textContent()}`);
+
     await setSettings(page, { temperature: 0, "max-tokens": 12 });
     await ask(page, "Say hello.");
     assert.ok((await page.locator(".message.assistant p").last().textContent()).trim().length > 0, "the previous model answers");

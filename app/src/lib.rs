@@ -14,6 +14,7 @@ pub mod lesson;
 pub mod masked;
 pub mod pause;
 pub mod prefer;
+pub mod preflight;
 pub mod pretrain;
 pub mod protocol;
 pub mod route;

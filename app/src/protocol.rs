@@ -281,6 +281,9 @@ pub enum Response {
     Thoughts(crate::thoughts::ThoughtsResponse),
     /// The answer to [`Request::ProbeCompute`].
     Compute(ComputeBackend),
+    /// What the model file being read holds and the memory it needs, from its header (before the rest
+    /// is read).
+    ModelEstimate(crate::preflight::Estimate),
     /// Download progress of a model, in bytes.
     ModelProgress {
         /// Received so far.

@@ -48,15 +48,20 @@ impl Engine {
     /// Loads everything from a whole GGUF file, which the weights keep referring to (no copy).
     pub fn from_gguf(file: FileBytes, precision: Precision) -> Result<Self> {
         let gguf = Gguf::parse(file.as_slice())?;
-        let model = Model::load(&gguf, &file, precision)?;
-        let tokenizer = Tokenizer::from_gguf(&gguf)?;
+        Self::from_header(&gguf, file, precision)
+    }
+
+    /// The engine of `file`, whose header the caller has parsed already (to show its card first).
+    pub fn from_header(gguf: &Gguf, file: FileBytes, precision: Precision) -> Result<Self> {
+        let model = Model::load(gguf, &file, precision)?;
+        let tokenizer = Tokenizer::from_gguf(gguf)?;
         if tokenizer.vocab_size() != model.config.n_vocab {
             return Err(EngineError::BadTensorShape {
                 name: "token_embd.weight".into(),
                 reason: format!("{} rows for {} tokens", model.config.n_vocab, tokenizer.vocab_size()),
             });
         }
-        let template = ChatTemplate::from_gguf(&gguf, &tokenizer)?;
+        let template = ChatTemplate::from_gguf(gguf, &tokenizer)?;
         Ok(Self { model, tokenizer, template, gpu: None, kept: Arc::default() })
     }
 

@@ -73,6 +73,32 @@ fn truncation_at_every_byte_is_a_typed_error() {
     }
 }
 
+/// The header read from the first bytes of a file is the whole file's (what a page shows and checks
+/// before reading the rest); a prefix that ends inside the header asks for more with TruncatedHeader (or
+/// BadMagic, under four bytes); tensors that would run past the whole length are still refused.
+#[test]
+fn a_header_read_from_a_prefix_is_the_whole_files_and_a_short_prefix_asks_for_more() {
+    let bytes = fixture().build();
+    let whole = Gguf::parse(&bytes).expect("valid");
+    let header_end = whole.data_offset as usize;
+    let read = Gguf::parse_header(&bytes[..header_end], bytes.len() as u64).expect("the header alone");
+    assert_eq!((&read.metadata, read.data_offset, read.file_len), (&whole.metadata, whole.data_offset, whole.file_len));
+    let names = |g: &Gguf| g.tensors.iter().map(|t| (t.name.clone(), t.offset, t.size)).collect::<Vec<_>>();
+    assert_eq!(names(&read), names(&whole));
+    let mut asked_more = 0;
+    for len in 0..header_end {
+        match Gguf::parse_header(&bytes[..len], bytes.len() as u64) {
+            Err(EngineError::BadMagic { .. }) => assert!(len < 4),
+            Err(EngineError::TruncatedHeader { .. }) => asked_more += 1,
+            Ok(_) => assert!(len >= header_end - 64, "a header parsed from {len} of its {header_end} bytes"),
+            other => panic!("a prefix of {len} bytes: {other:?}"),
+        }
+    }
+    assert!(asked_more > header_end / 2);
+    let short = Gguf::parse_header(&bytes[..header_end], bytes.len() as u64 - 1);
+    assert!(matches!(short, Err(EngineError::TruncatedTensorData { .. })), "{short:?}");
+}
+
 #[test]
 fn corrupting_any_header_byte_never_panics() {
     let bytes = fixture().build();

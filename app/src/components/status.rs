@@ -98,6 +98,9 @@ pub fn SystemStatus(state: AppState) -> impl IntoView {
                     prop:value=move || fraction().unwrap_or(0.0)
                 ></progress>
                 <span>{progress_text}</span>
+                <p class="muted" data-testid="model-estimate" hidden=move || state.progress.with(|p| p.as_ref().is_none_or(|p| p.estimate.is_none()))>
+                    {move || state.progress.get().and_then(|p| p.estimate).map(|e| state.lang.get().estimate(&e))}
+                </p>
             </div>
             <p class="error" data-testid="load-error" role="alert" hidden=move || state.load_error.get().is_none()>
                 {move || {

@@ -13,6 +13,22 @@ impl Lang {
         }
     }
 
+    /// Before a file is read: what it holds and the memory it will take.
+    pub fn estimate(self, e: &crate::preflight::Estimate) -> String {
+        let mb = self.num(e.bytes as f64 / 1e6, 0);
+        let tokens = self.int(e.positions);
+        let params = self.num(e.parameters as f64 / 1e6, 1);
+        let (arch, formats) = (&e.architecture, &e.formats);
+        match self {
+            Self::En => format!(
+                "Its header says: a {arch} model of {params} M parameters in {formats}. It needs about {mb} MB here, with a conversation of {tokens} tokens."
+            ),
+            Self::Fr => format!(
+                "Son en-tête dit : un modèle {arch} de {params} M de paramètres en {formats}. Il lui faut environ {mb} Mo ici, avec une conversation de {tokens} tokens."
+            ),
+        }
+    }
+
     /// The card as rows: architecture, parameters, formats, shape, context, tokenizer, chat template and
     /// memory. Facts the file does not give are left out.
     pub fn card_rows(self, card: &ModelCard) -> Vec<(&'static str, String)> {

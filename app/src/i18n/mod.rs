@@ -84,13 +84,14 @@ impl Lang {
     /// Download progress: "34 / 98 MB (35 %), 12.5 MB/s".
     pub fn progress(self, loaded: u64, total: u64, rate_mb_s: Option<f64>) -> String {
         let mb = |b: u64| self.num(b as f64 / 1e6, 0);
-        let rate = rate_mb_s.map(|r| format!(", {} MB/s", self.num(r, 1))).unwrap_or_default();
+        let unit = if self == Self::Fr { "Mo" } else { "MB" };
+        let rate = rate_mb_s.map(|r| format!(", {} {unit}/s", self.num(r, 1))).unwrap_or_default();
         let loading = self.t().loading;
         if total > 0 {
             let percent = self.num(loaded as f64 * 100.0 / total as f64, 0);
-            format!("{loading} {} / {} MB ({percent} %){rate}", mb(loaded), mb(total))
+            format!("{loading} {} / {} {unit} ({percent} %){rate}", mb(loaded), mb(total))
         } else {
-            format!("{loading} {} MB{rate}", mb(loaded))
+            format!("{loading} {} {unit}{rate}", mb(loaded))
         }
     }
 

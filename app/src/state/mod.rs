@@ -367,7 +367,8 @@ impl AppState {
         self.revoke_blob();
         self.blob_url.set_value(Some(url.clone()));
         self.load_error.set(None);
-        self.progress.set(Some(Progress { loaded: 0, total: file.size() as u64, started_ms: js_sys::Date::now() }));
+        let started_ms = js_sys::Date::now();
+        self.progress.set(Some(Progress { loaded: 0, total: file.size() as u64, started_ms, estimate: None }));
         self.send(Request::LoadModel { url, name: file.name(), cache: false, force_gpu: crate::force_gpu() });
     }
 

@@ -30,7 +30,7 @@ pub enum ModelState {
 }
 
 /// A download in progress.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     /// Bytes so far.
     pub loaded: u64,
@@ -38,6 +38,8 @@ pub struct Progress {
     pub total: u64,
     /// When it started (ms since the epoch), for the rate.
     pub started_ms: f64,
+    /// What the file holds and the memory it needs, once its header has been read.
+    pub estimate: Option<crate::preflight::Estimate>,
 }
 
 /// Colours of the page.

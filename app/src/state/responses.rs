@@ -13,7 +13,14 @@ impl AppState {
             }
             Response::ModelProgress { loaded, total } => self.progress.update(|p| match p {
                 Some(p) => (p.loaded, p.total) = (loaded, total),
-                None => *p = Some(Progress { loaded, total, started_ms: js_sys::Date::now() }),
+                None => *p = Some(Progress { loaded, total, started_ms: js_sys::Date::now(), estimate: None }),
+            }),
+            Response::ModelEstimate(estimate) => self.progress.update(|p| match p {
+                Some(p) => p.estimate = Some(estimate),
+                None => {
+                    let started_ms = js_sys::Date::now();
+                    *p = Some(Progress { loaded: 0, total: 0, started_ms, estimate: Some(estimate) })
+                }
             }),
             Response::ModelReady { name, n_layer, n_head, bytes, backend, from_cache, card } => {
                 self.progress.set(None);

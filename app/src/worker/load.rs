@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::EngineWorker;
+use crate::preflight::{Preflight, Verdict};
 use crate::protocol::Response;
 
 /// Cache API bucket for model files (the service worker keeps the app's own files elsewhere).
@@ -42,12 +43,10 @@ pub(super) async fn load(
     let len = bytes.len() as u64;
     let file = FileBytes::new(bytes);
     // The card comes from the header alone, so a file the engine refuses is still named.
-    let card = Gguf::parse(file.as_slice()).map(|gguf| Box::new(ModelCard::read(&gguf)));
-    let engine = Engine::from_gguf(file.clone(), Precision::Int8).map_err(|e| match &card {
-        Ok(card) => format!("this file cannot be used: {e} (it holds {})", card.summary()),
-        Err(_) => format!("this file cannot be used: {e}"),
-    })?;
-    let card = card.map_err(|e| e.to_string())?;
+    let gguf = Gguf::parse(file.as_slice()).map_err(|e| format!("this file cannot be used: {e}"))?;
+    let card = Box::new(ModelCard::read(&gguf));
+    let engine = Engine::from_header(&gguf, file.clone(), Precision::Int8)
+        .map_err(|e| format!("this file cannot be used: {e} (it holds {})", card.summary()))?;
     if cache && !from_cache && crate::is_default_model(file.as_slice()) {
         // Best effort: without room in the cache, the next visit downloads the model again.
         if let Err(why) = store(&global, url, file.as_slice()).await {
@@ -112,6 +111,9 @@ async fn read_with_progress(
     if total > crate::MAX_MODEL_BYTES {
         return Err(crate::too_large(total));
     }
+    // The header, read from the first bytes, says what the file holds and whether it fits: a file that
+    // does not is refused before the rest is read.
+    let mut preflight = Preflight::new(total);
     let mut bytes = Vec::with_capacity(total as usize);
     let mut last_report = 0u64;
     scope.respond(from, Response::ModelProgress { loaded: 0, total });
@@ -130,6 +132,14 @@ async fn read_with_progress(
         }
         bytes.resize(len, 0);
         array.copy_to(&mut bytes[at..]);
+        match preflight.look(&bytes) {
+            Some(Verdict::Fits(estimate)) => scope.respond(from, Response::ModelEstimate(estimate)),
+            Some(Verdict::Refused(why)) => {
+                let _ = JsFuture::from(reader.cancel()).await;
+                return Err(why);
+            }
+            None => {}
+        }
         if bytes.len() as u64 - last_report >= 2 << 20 {
             last_report = bytes.len() as u64;
             scope.respond(from, Response::ModelProgress { loaded: last_report, total });

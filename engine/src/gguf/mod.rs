@@ -67,6 +67,15 @@ impl Gguf {
     /// Parses the header of a GGUF file held in `bytes` (the whole file) and checks that every tensor's
     /// data lies inside it.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
+        Self::parse_header(bytes, bytes.len() as u64)
+    }
+
+    /// Parses the header from `prefix`, the first bytes of a file of `file_len` bytes, and checks that
+    /// every tensor's data lies inside the whole file: what a file holds (its card, the memory it needs)
+    /// is known before it is read. A prefix that ends inside the header gives
+    /// [`EngineError::TruncatedHeader`]: read more and try again.
+    pub fn parse_header(prefix: &[u8], file_len: u64) -> Result<Self> {
+        let bytes = &prefix[..prefix.len().min(usize::try_from(file_len).unwrap_or(usize::MAX))];
         let mut cursor = Cursor::new(bytes);
         let magic = cursor.u32("magic")?;
         if magic != GGUF_MAGIC {
@@ -108,7 +117,6 @@ impl Gguf {
         };
         let header_end = cursor.position() as u64;
         let data_offset = header_end.div_ceil(alignment) * alignment;
-        let file_len = bytes.len() as u64;
         if data_offset > file_len && !tensors.is_empty() {
             return Err(EngineError::TruncatedTensorData { name: tensors[0].name.clone() });
         }
