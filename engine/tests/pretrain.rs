@@ -125,19 +125,26 @@ fn every_gradient_of_the_tiny_gpt_matches_central_differences_of_a_float64_forwa
     println!("{} parameters checked; worst relative error {:.1e} ({})", grad.len(), worst.0, worst.1);
 }
 
+/// A model of `layers` blocks, 32 wide with 2 heads and 32 characters of context, trained `steps` steps
+/// on the French stories by `glassbox pretrain` and saved in a folder of this test's own (`name`).
+fn saved_model(name: &str, layers: &str, steps: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("glassbox-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let file = dir.join("tiny.bin");
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["pretrain", "--corpus", "fr", "--layers", layers, "--width", "32", "--heads", "2", "--context", "32"])
+        .args(["--steps", steps, "--save", file.to_str().expect("a UTF-8 path")])
+        .output()
+        .expect("glassbox runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    file
+}
+
 /// `glassbox pretrain --load F --next TEXT` (a model the CLI saved) against the float64 forward's softmax
 /// at the text's last character: the same ten characters in the same order, probabilities within 1e-5.
 #[test]
 fn the_next_characters_of_a_saved_model_match_a_float64_forward() {
-    let dir = std::env::temp_dir().join(format!("glassbox-next-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("tiny.bin");
-    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["pretrain", "--corpus", "fr", "--layers", "1", "--width", "32", "--heads", "2", "--context", "32"])
-        .args(["--steps", "30", "--save", file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = saved_model("next", "1", "30");
     let text = "Il était une fois un renard qui comptait";
     let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
         .args(["pretrain", "--load", file.to_str().unwrap(), "--next", text, "--json"])
@@ -181,15 +188,7 @@ fn reference_next(gpt: &Gpt, ids: &[u32]) -> Vec<f64> {
 /// likeliest character 24 times over; and draws at temperature 1 depend on the seed and on nothing else.
 #[test]
 fn the_tiny_model_plays_the_next_word_game_as_a_float64_forward_scores_it() {
-    let dir = std::env::temp_dir().join(format!("glassbox-game-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("tiny.bin");
-    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["pretrain", "--corpus", "fr", "--layers", "2", "--width", "32", "--heads", "2", "--context", "32"])
-        .args(["--steps", "60", "--save", file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = saved_model("game", "2", "60");
     let (gpt, chars) = pretrain::load(&std::fs::read(&file).unwrap()).unwrap();
     let encode = |t: &str| -> Vec<u32> { t.chars().map(|c| chars.binary_search(&c).unwrap() as u32).collect() };
     let game = |args: &[&str]| -> Value {
