@@ -23,6 +23,8 @@ fn simd128_block_dots_match_scalar() {
         GgmlType::Q8_0,
         GgmlType::Q5_0,
         GgmlType::Q5_1,
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
         GgmlType::Q4_K,
         GgmlType::Q5_K,
         GgmlType::Q6_K,

@@ -278,7 +278,8 @@ fn q3_k_scales(packed: &[u8]) -> [u8; 16] {
 
 /// The scales of group `g` for kernels that read its values unsigned (`u = q + offset`, `0 ≤ u < 64`):
 /// `(d, m)` per half with value ≈ `d·u + m` (the offset folded into `m`, exact in f32 but not rounded as
-/// ggml rounds). For Q5_0, Q5_1 and the K-quants; the 8-bit SIMD kernels decode `u` themselves.
+/// ggml rounds). For Q5_0, Q5_1 and the K-quants; the 8-bit SIMD kernels decode `u` themselves. The
+/// scales are the very f32 products [`group`] forms.
 #[inline]
 pub fn unsigned_scales(ty: GgmlType, b: &[u8], g: usize) -> ([f32; 2], [f32; 2]) {
     match ty {
@@ -297,12 +298,22 @@ pub fn unsigned_scales(ty: GgmlType, b: &[u8], g: usize) -> ([f32; 2], [f32; 2])
             let halves = [d * (b[at] as i8) as f32, d * (b[at + 1] as i8) as f32];
             (halves, halves.map(|h| -32.0 * h))
         }
-        _ => match group(ty, b, g) {
-            // Q2_K is unsigned already; Q3_K's values are −4 ..= 3.
-            Some(grp) if ty == GgmlType::Q3_K => (grp.d, [-4.0 * grp.d[0], -4.0 * grp.d[1]]),
-            Some(grp) => (grp.d, grp.m),
-            None => ([0.0; 2], [0.0; 2]),
-        },
+        GgmlType::Q2_K => {
+            // Unsigned already: a 4-bit scale and minimum per half (sub-blocks 2g and 2g + 1).
+            let (d, dmin) = (half_at(b, 80), half_at(b, 82));
+            let (s0, s1) = (b[2 * g], b[2 * g + 1]);
+            let scale = |sc: u8| d * (sc & 0x0f) as f32;
+            let min = |sc: u8| -(dmin * (sc >> 4) as f32);
+            ([scale(s0), scale(s1)], [min(s0), min(s1)])
+        }
+        GgmlType::Q3_K => {
+            // Values −4 ..= 3 read as u = q + 4.
+            let (d, scales) = (half_at(b, 108), q3_k_scales(&b[96..108]));
+            let halves = [d * (scales[2 * g] as i32 - 32) as f32, d * (scales[2 * g + 1] as i32 - 32) as f32];
+            (halves, halves.map(|h| -4.0 * h))
+        }
+        // Not a grouped format.
+        _ => ([0.0; 2], [0.0; 2]),
     }
 }
 

@@ -140,6 +140,19 @@ fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> __m256i {
             let high = _mm256_slli_epi16(_mm256_and_si256(shifted, _mm256_set1_epi8(3)), 4);
             _mm256_or_si256(low, high)
         }
+        GgmlType::Q2_K | GgmlType::Q3_K => {
+            // Two low bits per value, 32 bytes of them per 128 values: group g is bits 2(g % 4) of its part.
+            let at = if ty == GgmlType::Q2_K { 16 } else { 32 } + 32 * (g / 4);
+            let shifted = _mm256_srl_epi16(load32(b, at), _mm_cvtsi32_si128(2 * (g % 4) as i32));
+            let low = _mm256_and_si256(shifted, _mm256_set1_epi8(3));
+            if ty == GgmlType::Q2_K {
+                return low;
+            }
+            // Q3_K: value l's third bit is bit g of hmask[l] (set: q = low; clear: q = low − 4), so u = q + 4.
+            let bit = _mm256_set1_epi8((1u8 << g) as i8);
+            let high = _mm256_cmpeq_epi8(_mm256_and_si256(load32(b, 0), bit), bit);
+            _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi8(4)))
+        }
         _ => {
             // Q5_0 and Q5_1: 16 bytes of nibbles after the 32 high bits; value v's high bit is bit v.
             let at = if ty == GgmlType::Q5_0 { 2 } else { 4 };

@@ -95,7 +95,8 @@ fn scalar_grouped(ty: GgmlType) -> Option<RowDot> {
 
 /// The grouped formats with SIMD kernels (AVX2 and simd128 alike).
 #[allow(dead_code, reason = "read only where a SIMD kernel is compiled")]
-const SIMD_GROUPED: [GgmlType; 5] = [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
+const SIMD_GROUPED: [GgmlType; 7] =
+    [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
 
 /// A row dot over the groups of several formats, the type known at run time.
 trait GroupedKernel {

@@ -71,6 +71,19 @@ fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> (v128, v128) {
                 v128_or(nibbles(load16(&b[at + 16..]), k >= 2), high(load16(&b[qh + 16..]))),
             )
         }
+        GgmlType::Q2_K | GgmlType::Q3_K => {
+            // Two low bits per value, 32 bytes of them per 128 values: group g is bits 2(g % 4) of its part.
+            let at = if ty == GgmlType::Q2_K { 16 } else { 32 } + 32 * (g / 4);
+            let low = |raw: v128| v128_and(u8x16_shr(raw, 2 * (g % 4) as u32), u8x16_splat(3));
+            let (l0, l1) = (low(load16(&b[at..])), low(load16(&b[at + 16..])));
+            if ty == GgmlType::Q2_K {
+                return (l0, l1);
+            }
+            // Q3_K: value l's third bit is bit g of hmask[l] (set: q = low; clear: q = low − 4), so u = q + 4.
+            let bit = u8x16_splat(1 << g);
+            let third = |hm: v128| v128_and(u8x16_eq(v128_and(hm, bit), bit), u8x16_splat(4));
+            (v128_or(l0, third(load16(&b[0..]))), v128_or(l1, third(load16(&b[16..]))))
+        }
         _ => {
             // Q5_0 and Q5_1: 16 bytes of nibbles after the 32 high bits; value v's high bit is bit v.
             let at = if ty == GgmlType::Q5_0 { 2 } else { 4 };
