@@ -162,6 +162,11 @@ test("en français : le pas p2 de la leçon lance les histoires, et un texte tro
     const known = [..."Il était une fois"].filter((c) => "Le chat dort. ".includes(c)).length;
     assert.equal(await page.locator('[data-testid="game-chips"] .chip').count(), known, "one token per known character");
     await screenshot(page, "game-tiny-fr");
+    // L’étape suivante de la leçon rejoue le jeu avec le modèle de langue, quel qu’ait été le dernier joueur.
+    await page.goto(new URL("#lesson/p3", page.url()).href);
+    await page.getByTestId("lesson-action").click();
+    await page.getByTestId("player-model").and(page.locator(":checked")).waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => { const n = document.querySelectorAll('[data-testid="game-chips"] .chip').length; return n > 0 && n < 10; }, null, { timeout: 20_000 });
     console.log(`# histoires: held-out at 0/25 max |Δ| ${worst.toExponential(1)}; a text of 18 characters refused in French`);
     assert.deepEqual(page.errors, [], "no console error");
   } finally {

@@ -146,7 +146,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action_label: "Watch a GPT learn to write",
         action: Action::Pretrain { french: false },
         question: "Why measure the error on a part of the text the model has never read?",
-        notes: "The grey line is the error of a model that knows only how often each letter comes: going below it means having learned something about the order of letters. Solid line: error on the held-out tenth of the text; dashed: on training passages. If only the dashed line falls, the model learns by heart. Compare, at the bottom of the panel, its compute with SmolLM2’s and GPT-3’s: the same algorithm, billions of times more computation.",
+        notes: "The grey line is the error of a model that knows only how often each letter comes: going below it means having learned something about the order of letters. Solid line: error on the held-out tenth of the text; dashed: on training passages. If only the dashed line falls, the model learns by heart. Compare, at the bottom of the panel, its compute with SmolLM2’s and GPT-3’s: the same algorithm, billions of times more computation. Then “Play the next-word game with this model”: the class guesses the next letter against the little GPT; the next step plays the same game with the large model.",
         minutes: 2,
     },
     Step {

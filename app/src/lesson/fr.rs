@@ -147,7 +147,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         action_label: "Regarder un GPT apprendre à écrire",
         action: Action::Pretrain { french: true },
         question: "Pourquoi mesure-t-on l’erreur sur un morceau de texte que le modèle n’a jamais lu ?",
-        notes: "La ligne grise est l’erreur d’un modèle qui ne connaît que la fréquence des lettres : passer dessous, c’est avoir appris quelque chose sur l’ordre des lettres. Trait plein : erreur sur le dixième du texte mis de côté ; pointillés : sur les passages d’entraînement. Si seuls les pointillés descendent, le modèle apprend par cœur. Comparez en bas du panneau ses calculs à ceux de SmolLM2 et de GPT-3 : même algorithme, des milliards de fois plus de calcul.",
+        notes: "La ligne grise est l’erreur d’un modèle qui ne connaît que la fréquence des lettres : passer dessous, c’est avoir appris quelque chose sur l’ordre des lettres. Trait plein : erreur sur le dixième du texte mis de côté ; pointillés : sur les passages d’entraînement. Si seuls les pointillés descendent, le modèle apprend par cœur. Comparez en bas du panneau ses calculs à ceux de SmolLM2 et de GPT-3 : même algorithme, des milliards de fois plus de calcul. Puis « Jouer au mot suivant avec ce modèle » : la classe devine la lettre suivante contre le petit GPT ; l’étape suivante rejoue le même jeu avec le grand modèle.",
         minutes: 2,
     },
     Step {

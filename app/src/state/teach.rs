@@ -172,6 +172,10 @@ impl AppState {
     /// Does what a step's button says.
     pub fn act(&self, action: Action) {
         let t = self.teach;
+        // The lesson's game steps are about the language model, whoever played last.
+        if matches!(action, Action::Game { .. } | Action::Sampling { .. } | Action::Lens { .. }) {
+            t.game.update(|g| g.player = Player::Model);
+        }
         match action {
             Action::Game { text } => {
                 self.start_game(text.to_owned());
