@@ -173,8 +173,10 @@ fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> __m256i {
     }
 }
 
+/// One compiled loop per format: `CODE` is the ggml type code, so the format's branches fold away.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+fn grouped_impl<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+    let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
     let per_block = ty.block_size() / QK;
     let mut acc = _mm256_setzero_ps();
     let mut offsets = 0.0f32;
@@ -200,7 +202,18 @@ impl super::GroupedKernel for Grouped {
 
     fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
         // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-        unsafe { grouped_impl(ty, row, act) }
+        unsafe {
+            match ty {
+                GgmlType::Q5_0 => grouped_impl::<6>(row, act),
+                GgmlType::Q5_1 => grouped_impl::<7>(row, act),
+                GgmlType::Q2_K => grouped_impl::<10>(row, act),
+                GgmlType::Q3_K => grouped_impl::<11>(row, act),
+                GgmlType::Q4_K => grouped_impl::<12>(row, act),
+                GgmlType::Q5_K => grouped_impl::<13>(row, act),
+                GgmlType::Q6_K => grouped_impl::<14>(row, act),
+                _ => unreachable!("{ty:?} is not a grouped format"),
+            }
+        }
     }
 }
 

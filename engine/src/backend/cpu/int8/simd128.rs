@@ -108,7 +108,9 @@ fn half_dot(u: v128, x: v128) -> v128 {
     i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_extmul_low_i8x16(u, x), i16x8_extmul_high_i8x16(u, x)))
 }
 
-fn grouped_impl(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+/// One compiled loop per format: `CODE` is the ggml type code, so the format's branches fold away.
+fn grouped_impl<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+    let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
     let per_block = ty.block_size() / QK;
     let mut acc = f32x4_splat(0.0);
     let mut offsets = 0.0f32;
@@ -134,7 +136,16 @@ impl super::GroupedKernel for Grouped {
     const TYPES: &'static [GgmlType] = &super::SIMD_GROUPED;
 
     fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
-        grouped_impl(ty, row, act)
+        match ty {
+            GgmlType::Q5_0 => grouped_impl::<6>(row, act),
+            GgmlType::Q5_1 => grouped_impl::<7>(row, act),
+            GgmlType::Q2_K => grouped_impl::<10>(row, act),
+            GgmlType::Q3_K => grouped_impl::<11>(row, act),
+            GgmlType::Q4_K => grouped_impl::<12>(row, act),
+            GgmlType::Q5_K => grouped_impl::<13>(row, act),
+            GgmlType::Q6_K => grouped_impl::<14>(row, act),
+            _ => unreachable!("{ty:?} is not a grouped format"),
+        }
     }
 }
 
