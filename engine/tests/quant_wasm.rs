@@ -17,19 +17,7 @@ fn simd128_block_dots_match_scalar() {
         state ^= state << 5;
         state
     };
-    let types = [
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q8_0,
-        GgmlType::Q5_0,
-        GgmlType::Q5_1,
-        GgmlType::Q2_K,
-        GgmlType::Q3_K,
-        GgmlType::Q4_K,
-        GgmlType::Q5_K,
-        GgmlType::Q6_K,
-    ];
-    for ty in types {
+    for ty in GgmlType::BLOCKS {
         let n_blocks = if ty.block_size() > QK { 5 } else { 19 };
         let mut bytes: Vec<u8> = (0..n_blocks * ty.block_bytes()).map(|_| next() as u8).collect();
         for block in bytes.chunks_exact_mut(ty.block_bytes()) {

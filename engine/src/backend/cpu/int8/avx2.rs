@@ -198,22 +198,9 @@ fn grouped_impl<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
 pub struct Grouped;
 
 impl super::GroupedKernel for Grouped {
-    const TYPES: &'static [GgmlType] = &super::SIMD_GROUPED;
-
-    fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+    fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
         // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-        unsafe {
-            match ty {
-                GgmlType::Q5_0 => grouped_impl::<6>(row, act),
-                GgmlType::Q5_1 => grouped_impl::<7>(row, act),
-                GgmlType::Q2_K => grouped_impl::<10>(row, act),
-                GgmlType::Q3_K => grouped_impl::<11>(row, act),
-                GgmlType::Q4_K => grouped_impl::<12>(row, act),
-                GgmlType::Q5_K => grouped_impl::<13>(row, act),
-                GgmlType::Q6_K => grouped_impl::<14>(row, act),
-                _ => unreachable!("{ty:?} is not a grouped format"),
-            }
-        }
+        unsafe { grouped_impl::<CODE>(row, act) }
     }
 }
 

@@ -68,8 +68,8 @@ pub fn supports(ty: GgmlType) -> bool {
     ty.is_block()
 }
 
-/// The formats with 16- or 32-value sub-blocks: their SIMD kernels where this CPU has them (all but Q2_K
-/// and Q3_K), else the scalar reference through their [`crate::quant::Group`]s.
+/// The formats with 16- or 32-value sub-blocks: their SIMD kernels where this CPU has them, else the
+/// scalar reference through their [`crate::quant::Group`]s.
 fn grouped(ty: GgmlType) -> Option<RowDot> {
     #[cfg(target_arch = "x86_64")]
     {
@@ -93,36 +93,23 @@ fn scalar_grouped(ty: GgmlType) -> Option<RowDot> {
     instance::<scalar::Grouped>(ty)
 }
 
-/// The grouped formats with SIMD kernels (AVX2 and simd128 alike).
-#[allow(dead_code, reason = "read only where a SIMD kernel is compiled")]
-const SIMD_GROUPED: [GgmlType; 7] =
-    [GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K];
-
-/// A row dot over the groups of several formats, the type known at run time.
+/// A row dot over the groups of the grouped formats (Q5_0, Q5_1 and the K-quants Q2_K … Q6_K), one
+/// compiled loop per format: `CODE` is its ggml type code.
 trait GroupedKernel {
-    /// The formats it handles.
-    const TYPES: &'static [GgmlType];
-    /// `row · act` for a row of `ty`.
-    fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32;
+    /// `row · act` for a row of the format `CODE`.
+    fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32;
 }
 
 /// `K`'s row dot for `ty` as a plain [`RowDot`]: one instance per type code, so the type costs nothing.
 fn instance<K: GroupedKernel>(ty: GgmlType) -> Option<RowDot> {
-    fn for_code<K: GroupedKernel, const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
-        let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
-        K::dot(ty, row, act)
-    }
-    if !K::TYPES.contains(&ty) {
-        return None;
-    }
     Some(match ty {
-        GgmlType::Q5_0 => for_code::<K, 6>,
-        GgmlType::Q5_1 => for_code::<K, 7>,
-        GgmlType::Q2_K => for_code::<K, 10>,
-        GgmlType::Q3_K => for_code::<K, 11>,
-        GgmlType::Q4_K => for_code::<K, 12>,
-        GgmlType::Q5_K => for_code::<K, 13>,
-        GgmlType::Q6_K => for_code::<K, 14>,
+        GgmlType::Q5_0 => K::dot::<6>,
+        GgmlType::Q5_1 => K::dot::<7>,
+        GgmlType::Q2_K => K::dot::<10>,
+        GgmlType::Q3_K => K::dot::<11>,
+        GgmlType::Q4_K => K::dot::<12>,
+        GgmlType::Q5_K => K::dot::<13>,
+        GgmlType::Q6_K => K::dot::<14>,
         _ => return None,
     })
 }

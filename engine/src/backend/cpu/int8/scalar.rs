@@ -8,17 +8,8 @@ use crate::quant::{f16_at, group, GgmlType, QK};
 pub struct Grouped;
 
 impl super::GroupedKernel for Grouped {
-    const TYPES: &'static [GgmlType] = &[
-        GgmlType::Q5_0,
-        GgmlType::Q5_1,
-        GgmlType::Q2_K,
-        GgmlType::Q3_K,
-        GgmlType::Q4_K,
-        GgmlType::Q5_K,
-        GgmlType::Q6_K,
-    ];
-
-    fn dot(ty: GgmlType, row: &[u8], act: &Q8Row) -> f32 {
+    fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+        let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
         grouped(ty, row, act)
     }
 }
