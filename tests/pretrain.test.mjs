@@ -125,7 +125,7 @@ test("the page trains the tiny GPT as glassbox pretrain does, and a minute of it
   }
 });
 
-test("en français : le pas p2 de la leçon lance les histoires, et un texte trop court est refusé avec une raison", async () => {
+test("en français : le pas p2 de la leçon lance La Fontaine, et un texte trop court est refusé avec une raison", async () => {
   const context = await launch();
   try {
     const page = await openPage(context, "#lesson/p2");
@@ -135,11 +135,11 @@ test("en français : le pas p2 de la leçon lance les histoires, et un texte tro
     await explained(page, "pretrain-fr", async () => {
       await page.waitForFunction(() => Number(document.querySelector('[data-testid="pretrain-status"]')?.dataset.step) >= 26, null, { timeout: 60_000 });
     });
-    assert.equal(await page.getByTestId("pretrain-text").inputValue(), "histoires");
+    assert.equal(await page.getByTestId("pretrain-text").inputValue(), "la-fontaine");
     const cli = pretrain(["--corpus", "fr", "--steps", "25"]);
     const shown = (await heldOut(page)).slice(0, 2);
     const worst = Math.max(...shown.map((p, i) => Math.abs(p[1] - cli.val_loss[i])));
-    assert.ok(worst <= LOSS_TOLERANCE, `histoires: page ${shown.map((p) => p[1])} vs CLI ${cli.val_loss}`);
+    assert.ok(worst <= LOSS_TOLERANCE, `La Fontaine: page ${shown.map((p) => p[1])} vs CLI ${cli.val_loss}`);
     assert.match(await status(page).textContent(), /Étape \d+ · .* caractères lus/);
 
     const run = await status(page).getAttribute("data-run");
@@ -167,7 +167,7 @@ test("en français : le pas p2 de la leçon lance les histoires, et un texte tro
     await page.getByTestId("lesson-action").click();
     await page.getByTestId("player-model").and(page.locator(":checked")).waitFor({ timeout: 10_000 });
     await page.waitForFunction(() => { const n = document.querySelectorAll('[data-testid="game-chips"] .chip').length; return n > 0 && n < 10; }, null, { timeout: 20_000 });
-    console.log(`# histoires: held-out at 0/25 max |Δ| ${worst.toExponential(1)}; a text of 18 characters refused in French`);
+    console.log(`# La Fontaine: held-out at 0/25 max |Δ| ${worst.toExponential(1)}; a text of 18 characters refused in French`);
     assert.deepEqual(page.errors, [], "no console error");
   } finally {
     await context.close();

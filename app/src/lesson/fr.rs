@@ -143,7 +143,7 @@ pub static STEPS: [Step; STEP_COUNT] = [
         id: "p2",
         chapter: Chapter::P,
         title: "Apprendre, c’est réduire une erreur",
-        body: "Entraîner un réseau, c’est répéter la même petite opération des milliers de fois : deviner la lettre suivante, mesurer l’erreur, ajuster un peu chaque paramètre pour la réduire. Ici, un tout petit GPT part du hasard et lit de courtes histoires en français. Au début il écrit n’importe quoi ; après une minute, des mots apparaissent.",
+        body: "Entraîner un réseau, c’est répéter la même petite opération des milliers de fois : deviner la lettre suivante, mesurer l’erreur, ajuster un peu chaque paramètre pour la réduire. Ici, un tout petit GPT part du hasard et lit des vers de La Fontaine, ceux que cite le dictionnaire de Littré. Au début il écrit n’importe quoi ; après une minute, des mots apparaissent.",
         action_label: "Regarder un GPT apprendre à écrire",
         action: Action::Pretrain { french: true },
         question: "Pourquoi mesure-t-on l’erreur sur un morceau de texte que le modèle n’a jamais lu ?",

@@ -111,9 +111,9 @@ pub enum Action {
         /// Draw new examples once the models have learned a little.
         generate: bool,
     },
-    /// The pre-training lab starts over: a tiny GPT learns from the French stories or the sonnets.
+    /// The pre-training lab starts over: a tiny GPT learns from La Fontaine or the sonnets.
     Pretrain {
-        /// The French stories rather than the sonnets.
+        /// La Fontaine rather than the sonnets.
         french: bool,
     },
     /// The *Thoughts* view reads the built-in text at its default layer, then trains its sparse

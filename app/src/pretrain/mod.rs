@@ -14,6 +14,8 @@ pub use worker::{PretrainWorker, Refusal, EVAL_EVERY};
 pub enum Text {
     /// Shakespeare's sonnets.
     Sonnets,
+    /// La Fontaine's lines quoted in Littré's dictionary: the French text.
+    LaFontaine,
     /// The little French stories.
     Histoires,
     /// The student's own text.
@@ -21,12 +23,40 @@ pub enum Text {
 }
 
 impl Text {
+    /// The built-in text of a language: La Fontaine in French, the sonnets in English.
+    pub fn of_language(french: bool) -> Self {
+        if french {
+            Self::LaFontaine
+        } else {
+            Self::Sonnets
+        }
+    }
+
+    /// Its name, as `glassbox pretrain --corpus` takes it (`own` for the student's text).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sonnets => "sonnets",
+            Self::LaFontaine => "la-fontaine",
+            Self::Histoires => "histoires",
+            Self::Own(_) => "own",
+        }
+    }
+
+    /// The text of a name; `own` takes the student's text.
+    pub fn from_name(name: &str, own: String) -> Self {
+        match name {
+            "la-fontaine" => Self::LaFontaine,
+            "histoires" => Self::Histoires,
+            "own" => Self::Own(own),
+            _ => Self::Sonnets,
+        }
+    }
+
     /// The characters.
     pub fn chars(&self) -> &str {
         match self {
-            Self::Sonnets => engine::train::pretrain::SONNETS,
-            Self::Histoires => engine::train::pretrain::HISTOIRES,
             Self::Own(text) => text,
+            built_in => engine::train::pretrain::built_in(built_in.name()).unwrap_or_default(),
         }
     }
 }
@@ -293,6 +323,18 @@ mod tests {
             chars: (900, 100),
             memory: 1,
         })
+    }
+
+    #[test]
+    fn every_built_in_text_goes_by_the_name_the_command_line_takes() {
+        for text in [Text::Sonnets, Text::LaFontaine, Text::Histoires] {
+            assert_eq!(Text::from_name(text.name(), String::new()), text);
+            assert_eq!(text.chars(), engine::train::pretrain::built_in(text.name()).unwrap());
+        }
+        assert_eq!(Text::from_name("own", "abc".into()), Text::Own("abc".into()));
+        assert!(Text::LaFontaine.chars().starts_with("Il n'a pas de peine"), "La Fontaine's first line");
+        assert_eq!(Text::of_language(true), Text::LaFontaine);
+        assert_eq!(Text::of_language(false), Text::Sonnets);
     }
 
     #[test]

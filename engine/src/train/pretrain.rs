@@ -11,6 +11,20 @@ use super::nn::Rng;
 pub const SONNETS: &str = include_str!("../../data/sonnets.txt");
 /// Little stories in French, written for Glassbox (the project's licence).
 pub const HISTOIRES: &str = include_str!("../../data/histoires.txt");
+/// La Fontaine's lines quoted in Littré's dictionary (public domain), one quotation per line: 6,257 of
+/// them, 532 kB (`engine/data/la_fontaine.py` writes the file from Debian's `stardict-xmlittre`).
+pub const LA_FONTAINE: &str = include_str!("../../data/la_fontaine.txt");
+
+/// A built-in text by the name `glassbox pretrain --corpus` and the page use: `sonnets` (or `en`),
+/// `la-fontaine` (or `fr`), `histoires`.
+pub fn built_in(name: &str) -> Option<&'static str> {
+    match name {
+        "sonnets" | "en" => Some(SONNETS),
+        "la-fontaine" | "fr" => Some(LA_FONTAINE),
+        "histoires" => Some(HISTOIRES),
+        _ => None,
+    }
+}
 
 /// Fewer characters than this is not a corpus.
 pub const MIN_CHARS: usize = 1000;

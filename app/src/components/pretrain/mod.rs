@@ -53,7 +53,7 @@ impl Lab {
 pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl IntoView {
     let lang = move || state.lang.get();
     let rt = move || state.lang.get().rt();
-    let first_text = if state.lang.get_untracked() == Lang::Fr { Text::Histoires } else { Text::Sonnets };
+    let first_text = Text::of_language(state.lang.get_untracked() == Lang::Fr);
     let lab = Lab {
         setup: RwSignal::new(Setup::new(first_text)),
         training: RwSignal::new(Training::default()),
@@ -115,7 +115,7 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
     Effect::new(move |_| {
         let (asked, french) = state.teach.pretrain_text.get();
         if asked > 0 {
-            lab.setup.update(|s| s.text = if french { Text::Histoires } else { Text::Sonnets });
+            lab.setup.update(|s| s.text = Text::of_language(french));
             if started.get_untracked() {
                 lab.start();
             }
@@ -216,11 +216,7 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
 #[component]
 fn Controls(lab: Lab, lang: Signal<Lang>) -> impl IntoView {
     let rt = move || lang.get().rt();
-    let choice = move || match lab.setup.with(|s| s.text.clone()) {
-        Text::Sonnets => "sonnets",
-        Text::Histoires => "histoires",
-        Text::Own(_) => "own",
-    };
+    let choice = move || lab.setup.with(|s| s.text.name());
     let own = RwSignal::new(String::new());
     let size = move |label: fn(&'static crate::i18n::PretrainTexts) -> &'static str,
                      testid: &'static str,
@@ -255,15 +251,12 @@ fn Controls(lab: Lab, lang: Signal<Lang>) -> impl IntoView {
                     data-testid="pretrain-text"
                     prop:value=choice
                     on:change=move |ev| {
-                        let text = match event_target_value(&ev).as_str() {
-                            "histoires" => Text::Histoires,
-                            "own" => Text::Own(own.get_untracked()),
-                            _ => Text::Sonnets,
-                        };
+                        let text = Text::from_name(&event_target_value(&ev), own.get_untracked());
                         lab.setup.update(|s| s.text = text);
                     }
                 >
                     <option value="sonnets">{move || rt().sonnets}</option>
+                    <option value="la-fontaine">{move || rt().la_fontaine}</option>
                     <option value="histoires">{move || rt().histoires}</option>
                     <option value="own">{move || rt().own}</option>
                 </select>

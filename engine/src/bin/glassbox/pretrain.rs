@@ -17,7 +17,8 @@ pub struct PretrainArgs {
     /// The text to learn from (UTF-8); without it, a built-in text (`--corpus`).
     #[arg(long)]
     text_file: Option<PathBuf>,
-    /// The built-in text: `en` (Shakespeare's sonnets) or `fr` (little stories written for Glassbox).
+    /// The built-in text: `sonnets` or `en` (Shakespeare's sonnets), `la-fontaine` or `fr` (La
+    /// Fontaine's lines quoted in Littré's dictionary), `histoires` (little stories written for Glassbox).
     #[arg(long, default_value = "en")]
     corpus: String,
     /// Blocks, 1 to 4.
@@ -98,9 +99,10 @@ pub fn run(a: PretrainArgs) -> Result<(), String> {
     }
     let text = match &a.text_file {
         Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-        None if a.corpus == "fr" => pretrain::HISTOIRES.to_owned(),
-        None if a.corpus == "en" => pretrain::SONNETS.to_owned(),
-        None => return Err(format!("--corpus is en or fr, not {}", a.corpus)),
+        None => match pretrain::built_in(&a.corpus) {
+            Some(text) => text.to_owned(),
+            None => return Err(format!("--corpus is sonnets (en), la-fontaine (fr) or histoires, not {}", a.corpus)),
+        },
     };
     let corpus = Corpus::new(&text, a.context).map_err(|e| e.to_string())?;
     let config =
