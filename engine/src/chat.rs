@@ -129,10 +129,15 @@ impl ChatTemplate {
             .collect();
         let rendered = self.render(&marked, add_generation_prompt)?;
         let mut ids = Vec::new();
+        let mut rest = rendered.as_str();
         if tokenizer.add_bos {
             ids.extend(tokenizer.bos);
+            // A template that writes BOS itself (Llama 3's, Gemma's) would give two: as llama.cpp does,
+            // the tokenizer's stands and the template's goes.
+            if !self.bos.is_empty() {
+                rest = rest.strip_prefix(self.bos.as_str()).unwrap_or(rest);
+            }
         }
-        let mut rest = rendered.as_str();
         while let Some(open) = rest.find(OPEN) {
             ids.extend(tokenizer.encode_with_specials(&rest[..open])?);
             let after = &rest[open + OPEN.len_utf8()..];

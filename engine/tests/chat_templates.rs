@@ -74,3 +74,18 @@ fn mistral_nemo_template_folds_the_system_prompt_into_the_last_instruction() {
         "[INST]Hi[/INST]Hello![INST]Be brief.\n\nWho are you?[/INST]"
     );
 }
+
+/// Gemma's template writes BOS itself, calls the assistant "model", and refuses a system prompt with
+/// its own message (which the engine passes on).
+#[test]
+fn gemma_template_writes_model_turns_and_refuses_a_system_prompt_in_its_own_words() {
+    let dir: std::path::PathBuf = std::env::var_os("GLASSBOX_VOCABS").expect("GLASSBOX_VOCABS").into();
+    let source = std::fs::read_to_string(dir.join("templates/google-gemma-2-2b-it.jinja")).expect("template");
+    let template = ChatTemplate::new(source);
+    let turns = [Message::user("Hi"), Message::assistant("Hello!"), Message::user("Who are you?")];
+    let text = template.render(&turns, true).expect("render");
+    let want = "<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n<start_of_turn>user\nWho are you?<end_of_turn>\n<start_of_turn>model\n";
+    assert_eq!(text, want);
+    let err = template.render(&[Message::system("Be brief."), Message::user("Hi")], true).expect_err("refused");
+    assert!(err.to_string().contains("System role not supported"), "{err}");
+}

@@ -18,7 +18,7 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 #[wasm_bindgen_test]
 async fn synthetic_models_run_the_same_on_webgpu_and_cpu() {
-    for spec in [TinyLlama::uniform(), TinyLlama::mixed(), TinyLlama::qwen3()] {
+    for spec in [TinyLlama::uniform(), TinyLlama::mixed(), TinyLlama::qwen3(), TinyLlama::gemma3()] {
         let bytes = spec.build(3);
         let gguf = Gguf::parse(&bytes).expect("parse");
         let model = Model::load(&gguf, &FileBytes::new(bytes.clone()), Precision::Exact).expect("load");

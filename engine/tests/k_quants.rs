@@ -79,6 +79,14 @@ fn qwen3_model_with_normalised_query_and_key_heads_matches_the_float64_reference
     exact_path_matches_the_reference(&TinyLlama::qwen3(), 5);
 }
 
+/// Gemma 3: Qwen3's normalised heads, plus embeddings scaled by √n_embd, each sub-layer's output
+/// normalised before it joins the residual stream, a GELU gate, and a first layer that sees only the last
+/// five positions with its own RoPE base (the 40 tokens run well past the window).
+#[test]
+fn gemma3_model_with_a_sliding_window_and_post_norms_matches_the_float64_reference() {
+    exact_path_matches_the_reference(&TinyLlama::gemma3(), 6);
+}
+
 #[test]
 fn model_card_counts_each_formats_tensors_values_and_bytes_as_the_file_was_built() {
     let spec = TinyLlama::k_quants();
@@ -126,11 +134,19 @@ fn model_card_counts_each_formats_tensors_values_and_bytes_as_the_file_was_built
 /// distribution. With `GLASSBOX_FIXTURES` set, the file is also written there as `fixture` for the
 /// page's test (`tests/models.test.mjs`).
 fn answers_on_the_cpu_and_the_gpu_with_attention(spec: TinyLlama, vocab: &str, fixture: &str, bos: bool) {
+    answers_with_template(spec, vocab, None, fixture, bos)
+}
+
+/// [`answers_on_the_cpu_and_the_gpu_with_attention`] with the chat template `templates/<template>.jinja`
+/// of `GLASSBOX_VOCABS` when given.
+fn answers_with_template(spec: TinyLlama, vocab: &str, template: Option<&str>, fixture: &str, bos: bool) {
     let vocabs: std::path::PathBuf =
         std::env::var_os("GLASSBOX_VOCABS").expect("GLASSBOX_VOCABS (cargo xtask test)").into();
     let vocab_bytes = std::fs::read(vocabs.join(format!("ggml-vocab-{vocab}.gguf"))).expect("vocab");
     let vocab = Gguf::parse(&vocab_bytes).expect("parse");
-    let bytes = spec.build_with_tokenizer(5, &vocab);
+    let template = template
+        .map(|name| std::fs::read_to_string(vocabs.join("templates").join(format!("{name}.jinja"))).expect("template"));
+    let bytes = spec.build_with_tokenizer_and_template(5, &vocab, template.as_deref());
     if let Some(dir) = std::env::var_os("GLASSBOX_FIXTURES") {
         std::fs::create_dir_all(&dir).expect("fixtures folder");
         std::fs::write(std::path::Path::new(&dir).join(fixture), &bytes).expect("write fixture");
@@ -138,6 +154,9 @@ fn answers_on_the_cpu_and_the_gpu_with_attention(spec: TinyLlama, vocab: &str, f
     let mut engine = Engine::from_gguf(FileBytes::new(bytes), Precision::Int8).expect("load");
     let prompt = engine.chat_prompt(&[Message::user("Bonjour, ça va ?")]).expect("prompt");
     assert_eq!(Some(prompt[0]) == engine.tokenizer.bos, bos, "{fixture}: BOS first exactly when asked");
+    // Once, even when the template writes BOS too (Gemma's does), as llama.cpp keeps it.
+    let n_bos = prompt.iter().filter(|&&id| Some(id) == engine.tokenizer.bos).count();
+    assert_eq!(n_bos, usize::from(bos), "{fixture}: BOS count in {prompt:?}");
     let answer = |engine: &Engine| {
         let trace = TraceOptions { attention: true, top_k: 3 };
         let options = GenerateOptions { max_tokens: 6, ignore_eos: true, trace, ..Default::default() };
@@ -174,4 +193,12 @@ fn a_k_quant_model_with_a_sentencepiece_tokenizer_answers_on_the_cpu_and_the_gpu
 fn a_qwen3_model_with_qwens_tokenizer_answers_on_the_cpu_and_the_gpu_with_attention() {
     let spec = TinyLlama { n_vocab: 151936, ..TinyLlama::qwen3() };
     answers_on_the_cpu_and_the_gpu_with_attention(spec, "qwen2", "qwen3_bpe.gguf", false);
+}
+
+/// As a Gemma 3 file: a sliding window, norms after each sub-layer, a GELU gate, a SentencePiece
+/// tokenizer (Llama 2's) and Gemma's own chat template (`<start_of_turn>`, BOS written by the template).
+#[test]
+fn a_gemma3_model_with_a_sentencepiece_tokenizer_and_gemmas_template_answers_on_the_cpu_and_the_gpu() {
+    let spec = TinyLlama { n_vocab: 32000, ..TinyLlama::gemma3() };
+    answers_with_template(spec, "llama-spm", Some("google-gemma-2-2b-it"), "gemma3_spm.gguf", true);
 }

@@ -15,18 +15,19 @@ const SHA256: &str = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db276
 /// The families whose tokenizers the tests check.
 const VOCABS: [&str; 7] = ["gpt-2", "starcoder", "refact", "llama-bpe", "qwen2", "llama-spm", "phi-3"];
 /// The chat templates the tests render.
-const TEMPLATES: [&str; 6] = [
+const TEMPLATES: [&str; 7] = [
     "meta-llama-Llama-3.2-3B-Instruct",
     "Qwen-Qwen2.5-7B-Instruct",
     "Qwen-Qwen3-0.6B",
     "HuggingFaceTB-SmolLM3-3B",
     "microsoft-Phi-3.5-mini-instruct",
     "mistralai-Mistral-Nemo-Instruct-2407",
+    "google-gemma-2-2b-it",
 ];
 
 /// The folder holding `ggml-vocab-<name>.gguf{,.inp,.out}` for every name of [`VOCABS`], fetched once.
 pub fn ensure() -> Result<PathBuf> {
-    let dir = crate::cache_dir()?.join("vocabs").join(format!("llama-cpp-python-{VERSION}-2"));
+    let dir = crate::cache_dir()?.join("vocabs").join(format!("llama-cpp-python-{VERSION}-3"));
     let complete = dir.join("complete");
     if complete.exists() {
         return Ok(dir);

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
 
-/// Architectures whose tensors and keys follow llama's layout.
-const LLAMA_FAMILY: [&str; 4] = ["llama", "mistral", "qwen2", "qwen3"];
+/// Architectures whose tensors and keys follow llama's layout (Gemma 3 adds its own, see [`Gemma`]).
+const LLAMA_FAMILY: [&str; 5] = ["llama", "mistral", "qwen2", "qwen3", "gemma3"];
 
 /// The shape of a llama-family model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +46,25 @@ pub struct Config {
     /// `attn_q_norm` and `attn_k_norm`).
     #[serde(default)]
     pub qk_norm: bool,
+    /// Gemma 3's differences from llama, `None` for the others.
+    #[serde(default)]
+    pub gemma: Option<Gemma>,
+}
+
+/// What a Gemma 3 block does differently: the embeddings scaled by √n_embd; each sub-layer's output
+/// RMS-normalised again before it joins the residual stream (`post_attention_norm`, `post_ffw_norm`); a
+/// GELU (tanh form) gate instead of SiLU; and most layers attending only to a sliding window of recent
+/// positions, with their own RoPE base.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gemma {
+    /// A sliding layer's query at position p sees keys p − window + 1 ..= p (`attention.sliding_window`).
+    pub window: usize,
+    /// Which layers slide (five in six: `attention.sliding_window_pattern`, or every sixth layer global).
+    pub sliding: Vec<bool>,
+    /// The sliding layers' RoPE frequencies (`rope.freq_base_swa`, 10,000 by default; never scaled).
+    pub local_rope_freqs: Vec<f32>,
+    /// The final logits soft-capped to `cap · tanh(logit / cap)`, when the file says.
+    pub final_softcap: Option<f32>,
 }
 
 /// The frequencies of the `rope_dim / 2` rotated pairs, each divided by its factor when there are factors.
@@ -124,8 +143,46 @@ impl Config {
                 Some(_) => gguf.f64(&key(name)).map(|v| v as f32),
             }
         };
+        let n_layer = usize_of("block_count")?;
+        let theta = float_or("rope.freq_base", 10_000.0)?;
+        // A linear RoPE scaling (`rope.scaling.type = linear`) slows every rotation by its factor.
+        let linear = gguf.str(&key("rope.scaling.type")).is_ok_and(|t| t == "linear");
+        let slow = if linear { float_or("rope.scaling.factor", 1.0)?.max(1.0) } else { 1.0 };
+        let freqs = rope_freqs(rope_dim, theta, None).into_iter().map(|f| f / slow).collect();
+        let gemma = if arch == "gemma3" {
+            let window = if gguf.get(&key("attention.sliding_window")).is_some() {
+                usize_of("attention.sliding_window")?
+            } else {
+                0
+            };
+            let pattern = gguf.get(&key("attention.sliding_window_pattern"));
+            let sliding = match pattern {
+                Some(crate::gguf::Value::Array(crate::gguf::Array::Bool(flags))) if flags.len() == n_layer => {
+                    flags.clone()
+                }
+                _ => {
+                    let every = match pattern {
+                        Some(_) => usize_of("attention.sliding_window_pattern")?,
+                        None => 6,
+                    };
+                    (0..n_layer).map(|l| window > 0 && l % every < every - 1).collect()
+                }
+            };
+            Some(Gemma {
+                window,
+                sliding,
+                local_rope_freqs: rope_freqs(rope_dim, float_or("rope.freq_base_swa", 10_000.0)?, None),
+                final_softcap: gguf
+                    .get(&key("final_logit_softcapping"))
+                    .map(|_| gguf.f64(&key("final_logit_softcapping")).map(|v| v as f32))
+                    .transpose()?
+                    .filter(|&cap| cap > 0.0),
+            })
+        } else {
+            None
+        };
         Ok(Self {
-            n_layer: usize_of("block_count")?,
+            n_layer,
             n_embd,
             n_head,
             n_head_kv,
@@ -133,12 +190,13 @@ impl Config {
             n_ff: usize_of("feed_forward_length")?,
             n_vocab,
             n_ctx: usize_of("context_length")?,
-            rope_theta: float_or("rope.freq_base", 10_000.0)?,
-            rope_freqs: rope_freqs(rope_dim, float_or("rope.freq_base", 10_000.0)?, None),
+            rope_theta: theta,
+            rope_freqs: freqs,
             rope_dim,
             rms_eps: float_or("attention.layer_norm_rms_epsilon", 1e-5)?,
-            rope_neox: arch == "qwen2" || arch == "qwen3",
+            rope_neox: matches!(arch.as_str(), "qwen2" | "qwen3" | "gemma3"),
             qk_norm: gguf.tensor("blk.0.attn_q_norm.weight").is_ok(),
+            gemma,
             arch,
         })
     }
@@ -163,6 +221,22 @@ impl Config {
     /// At least one: the newest token is always traced.
     pub fn traced_rows(&self, n: usize, n_key: usize, max_values: usize) -> usize {
         (max_values / (self.n_layer * self.n_head * n_key)).clamp(1, n)
+    }
+
+    /// The RoPE frequencies of layer `l` (a sliding Gemma layer has its own).
+    pub fn layer_rope_freqs(&self, l: usize) -> &[f32] {
+        match &self.gemma {
+            Some(g) if g.sliding[l] => &g.local_rope_freqs,
+            _ => &self.rope_freqs,
+        }
+    }
+
+    /// The first position a query at `pos` sees in layer `l`: 0, or the start of a sliding layer's window.
+    pub fn first_key(&self, l: usize, pos: usize) -> usize {
+        match &self.gemma {
+            Some(g) if g.sliding[l] && g.window > 0 => (pos + 1).saturating_sub(g.window),
+            _ => 0,
+        }
     }
 
     /// Width of all key (or value) heads together.

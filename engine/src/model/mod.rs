@@ -102,10 +102,7 @@ impl Model {
         c.check_pass(tokens, start, cache.capacity())?;
 
         // x: (n, n_embd), the residual stream.
-        let mut x = vec![0.0f32; n * d];
-        for (row, &id) in x.chunks_exact_mut(d).zip(tokens) {
-            self.weights.token_embd.dequantize_row(id as usize, row)?;
-        }
+        let mut x = self.embed(tokens)?;
         let n_key = start + n;
         let traced_rows = c.traced_rows(n, n_key, MAX_TRACE_VALUES);
         let traced_from = n - traced_rows; // first token (within this pass) whose attention is recorded
@@ -130,11 +127,7 @@ impl Model {
         let c = &self.config;
         let mut cache = self.new_cache(tokens.len());
         c.check_pass(tokens, 0, cache.capacity())?;
-        let d = c.n_embd;
-        let mut x = vec![0.0f32; tokens.len() * d];
-        for (row, &id) in x.chunks_exact_mut(d).zip(tokens) {
-            self.weights.token_embd.dequantize_row(id as usize, row)?;
-        }
+        let mut x = self.embed(tokens)?;
         let mut h = vec![0.0f32; x.len()];
         for l in 0..=layer.min(c.n_layer - 1) {
             self.block(l, &mut x, &mut h, &mut cache, None);
@@ -142,16 +135,40 @@ impl Model {
         Ok(x)
     }
 
+    /// The embedding rows of `tokens` `(n, n_embd)`: the residual stream before the first block (Gemma
+    /// scales them by √n_embd).
+    fn embed(&self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let d = self.config.n_embd;
+        let mut x = vec![0.0f32; tokens.len() * d];
+        for (row, &id) in x.chunks_exact_mut(d).zip(tokens) {
+            self.weights.token_embd.dequantize_row(id as usize, row)?;
+        }
+        if self.config.gemma.is_some() {
+            let scale = (d as f32).sqrt();
+            x.iter_mut().for_each(|v| *v *= scale);
+        }
+        Ok(x)
+    }
+
     /// Block `l` on the residual stream `x` `(n, n_embd)`, in place (`h`: scratch of the same size):
-    /// `x += attention(rms_norm(x)); x += ffn(rms_norm(x))`.
+    /// `x += attention(rms_norm(x)); x += ffn(rms_norm(x))`, each output normalised once more first in
+    /// Gemma.
     fn block(&self, l: usize, x: &mut [f32], h: &mut [f32], cache: &mut KvCache, trace: Option<&mut AttentionTrace>) {
         let (c, layer) = (&self.config, &self.weights.layers[l]);
         let n = x.len() / c.n_embd;
+        let post = |out: Vec<f32>, which: usize| match &layer.post_norms {
+            Some(gains) => {
+                let mut normed = vec![0.0f32; out.len()];
+                rms_norm(&out, &gains[which], c.rms_eps, &mut normed);
+                normed
+            }
+            None => out,
+        };
         rms_norm(x, &layer.attn_norm, c.rms_eps, h);
-        let att = self.attention(h, n, layer, l, cache, trace);
+        let att = post(self.attention(h, n, layer, l, cache, trace), 0);
         add_into(x, &att);
         rms_norm(x, &layer.ffn_norm, c.rms_eps, h);
-        let ffn = self.feed_forward(h, n, layer);
+        let ffn = post(self.feed_forward(h, n, layer), 1);
         add_into(x, &ffn);
     }
 
@@ -170,6 +187,9 @@ impl Model {
         let normed = self.final_norm(rows);
         let mut logits = vec![0.0f32; n_rows * c.n_vocab];
         matmul(self.weights.output_head(), &normed, n_rows, &mut logits, self.precision);
+        if let Some(cap) = c.gemma.as_ref().and_then(|g| g.final_softcap) {
+            logits.iter_mut().for_each(|l| *l = cap * (*l / cap).tanh());
+        }
         logits
     }
 
@@ -207,9 +227,10 @@ impl Model {
             }
         }
         let start = cache.len();
+        let freqs = c.layer_rope_freqs(l);
         for t in 0..n {
-            rope(&mut q[t * q_dim..(t + 1) * q_dim], hd, &c.rope_freqs, start + t);
-            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], hd, &c.rope_freqs, start + t);
+            rope(&mut q[t * q_dim..(t + 1) * q_dim], hd, freqs, start + t);
+            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], hd, freqs, start + t);
         }
         cache.write(l, &k, &v);
 
@@ -220,13 +241,17 @@ impl Model {
         let mut probs = vec![0.0f32; start + n];
         for t in 0..n {
             let n_keys = start + t + 1; // causal: this token sees positions 0..=start+t
+            let first = c.first_key(l, start + t); // and a sliding layer only the last `window` of them
+            probs[..first].fill(0.0);
+            let (keys, values) = (&keys[first * kv_dim..], &values[first * kv_dim..]);
             for head in 0..c.n_head {
                 let kv_off = (head / group) * hd;
                 let qh = &q[t * q_dim + head * hd..][..hd];
-                cpu::attention::scores(qh, keys, kv_dim, kv_off, scale, &mut probs[..n_keys]);
-                softmax(&mut probs[..n_keys]);
+                let seen = &mut probs[first..n_keys];
+                cpu::attention::scores(qh, keys, kv_dim, kv_off, scale, seen);
+                softmax(seen);
                 let oh = &mut out[t * q_dim + head * hd..][..hd];
-                cpu::attention::mix(&probs[..n_keys], values, kv_dim, kv_off, oh);
+                cpu::attention::mix(seen, values, kv_dim, kv_off, oh);
                 if let Some(trace) = trace.as_deref_mut().filter(|trace| start + t >= trace.first) {
                     trace.record(l, head, start + t - trace.first, &probs[..n_keys]);
                 }
@@ -244,7 +269,11 @@ impl Model {
         let mut up = vec![0.0f32; n * f]; // (n, n_ff)
         matmul(&layer.w_gate, h, n, &mut gate, self.precision);
         matmul(&layer.w_up, h, n, &mut up, self.precision);
-        swiglu(&mut gate, &up);
+        if self.config.gemma.is_some() {
+            cpu::geglu(&mut gate, &up);
+        } else {
+            swiglu(&mut gate, &up);
+        }
         let mut out = vec![0.0f32; n * self.config.n_embd];
         matmul(&layer.w_down, &gate, n, &mut out, self.precision);
         out

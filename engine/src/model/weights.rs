@@ -172,6 +172,9 @@ pub struct Layer {
     pub w_up: QMatrix,
     /// SwiGLU down, `(n_embd, n_ff)`.
     pub w_down: QMatrix,
+    /// Gemma's RMSNorm gains of the attention's and the feed-forward's outputs (`post_attention_norm`,
+    /// `post_ffw_norm`), `(n_embd)` each; `None`: the outputs join the residual stream as they are.
+    pub post_norms: Option<[Vec<f32>; 2]>,
 }
 
 /// Every tensor of a llama-family model.
@@ -247,6 +250,13 @@ impl Weights {
                     w_gate: matrix(&name("ffn_gate"), config.n_ff, d)?,
                     w_up: matrix(&name("ffn_up"), config.n_ff, d)?,
                     w_down: matrix(&name("ffn_down"), d, config.n_ff)?,
+                    post_norms: match config.gemma {
+                        Some(_) => Some([
+                            load_vector(gguf, file, &name("post_attention_norm"), d)?,
+                            load_vector(gguf, file, &name("post_ffw_norm"), d)?,
+                        ]),
+                        None => None,
+                    },
                 })
             })
             .collect::<Result<Vec<_>>>()?;

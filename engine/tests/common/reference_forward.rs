@@ -8,7 +8,10 @@
 //! → norm → output head. RoPE rotates adjacent pairs (x[2i], x[2i+1]), as the GGUF's permuted Q and K
 //! expect; Qwen's rotate each head's halves. Qwen2 adds biases to Q, K and V; Qwen3 normalises each
 //! query and key head (RMSNorm with its own gains) before the rotation, and its heads may be wider than
-//! `n_embd / n_head` (`attention.key_length`).
+//! `n_embd / n_head` (`attention.key_length`). Gemma 3 does as Qwen3 and also: scales the embeddings
+//! by √n_embd, normalises each sub-layer's output before adding it, gates with GELU (tanh form), and
+//! in five layers of six lets a query see only the last `sliding_window` positions, rotated with
+//! `rope.freq_base_swa`.
 
 use engine::gguf::Gguf;
 use engine::quant::dequantize;
@@ -28,6 +31,15 @@ struct Block {
     w_gate: Vec<f32>,
     w_up: Vec<f32>,
     w_down: Vec<f32>,
+    /// Gemma's norms of the attention's and the feed-forward's outputs.
+    post_norms: Option<[Vec<f32>; 2]>,
+}
+
+/// Gemma 3's sliding layers.
+struct Sliding {
+    window: usize,
+    theta: f64,
+    layers: Vec<bool>,
 }
 
 /// A llama-family model dequantized to f32, computed in f64.
@@ -46,6 +58,8 @@ pub struct RefModel {
     rope_factors: Option<Vec<f32>>,
     /// Qwen2's and Qwen3's RoPE rotates each head's halves `(x[i], x[i + d/2])` instead of adjacent pairs.
     rope_halves: bool,
+    /// Gemma 3 (embedding scale, post-norms, GELU) and its sliding layers; `None`: a llama-style model.
+    gemma: Option<Sliding>,
     token_embd: Vec<f32>,     // (n_vocab, n_embd)
     output: Option<Vec<f32>>, // (n_vocab, n_embd); None: tied to token_embd
     output_norm: Vec<f32>,
@@ -106,6 +120,7 @@ impl RefModel {
                     w_gate: t("ffn_gate"),
                     w_up: t("ffn_up"),
                     w_down: t("ffn_down"),
+                    post_norms: (arch == "gemma3").then(|| [t("post_attention_norm"), t("post_ffw_norm")]),
                 }
             })
             .collect();
@@ -120,7 +135,15 @@ impl RefModel {
             n_vocab: token_embd.len() / n_embd,
             eps: gguf.f64(&key("attention.layer_norm_rms_epsilon")).expect("eps"),
             theta: gguf.f64(&key("rope.freq_base")).unwrap_or(10_000.0),
-            rope_halves: arch == "qwen2" || arch == "qwen3",
+            rope_halves: arch == "qwen2" || arch == "qwen3" || arch == "gemma3",
+            gemma: (arch == "gemma3").then(|| {
+                let window = gguf.u64(&key("attention.sliding_window")).map_or(0, |w| w as usize);
+                Sliding {
+                    window,
+                    theta: gguf.f64(&key("rope.freq_base_swa")).unwrap_or(10_000.0),
+                    layers: (0..n_layer).map(|l| window > 0 && l % 6 != 5).collect(),
+                }
+            }),
             rope_factors: gguf.tensor("rope_freqs.weight").is_ok().then(|| tensor(&gguf, bytes, "rope_freqs.weight")),
             token_embd,
             output,
@@ -134,12 +157,12 @@ impl RefModel {
         x.iter().zip(weight).map(|(v, &w)| v * scale * w as f64).collect()
     }
 
-    fn rope(&self, v: &mut [f64], head_dim: usize, pos: usize) {
+    fn rope(&self, v: &mut [f64], head_dim: usize, pos: usize, theta: f64) {
         let half = head_dim / 2;
         for head in v.chunks_exact_mut(head_dim) {
             for i in 0..half {
                 let factor = self.rope_factors.as_ref().map_or(1.0, |f| f[i] as f64);
-                let angle = pos as f64 * self.theta.powf(-2.0 * i as f64 / head_dim as f64) / factor;
+                let angle = pos as f64 * theta.powf(-2.0 * i as f64 / head_dim as f64) / factor;
                 let (s, c) = angle.sin_cos();
                 let (x, y) = if self.rope_halves { (i, i + half) } else { (2 * i, 2 * i + 1) };
                 let (a, b) = (head[x], head[y]);
@@ -154,10 +177,20 @@ impl RefModel {
         let (d, hd) = (self.n_embd, self.head_dim);
         let (q_dim, kv_dim) = (self.n_head * hd, self.n_head_kv * hd);
         let group = self.n_head / self.n_head_kv;
-        let mut x: Vec<Vec<f64>> =
-            ids.iter().map(|&id| self.token_embd[id as usize * d..][..d].iter().map(|&v| v as f64).collect()).collect();
+        let embed_scale = if self.gemma.is_some() { (d as f64).sqrt() } else { 1.0 };
+        let mut x: Vec<Vec<f64>> = ids
+            .iter()
+            .map(|&id| self.token_embd[id as usize * d..][..d].iter().map(|&v| v as f64 * embed_scale).collect())
+            .collect();
         let mut hidden = Vec::with_capacity(self.n_layer);
-        for b in &self.blocks {
+        for (l, b) in self.blocks.iter().enumerate() {
+            let sliding = self.gemma.as_ref().filter(|g| g.layers[l]);
+            let theta = sliding.map_or(self.theta, |g| g.theta);
+            // A sub-layer's output as it joins the residual stream (Gemma normalises it first).
+            let post = |out: Vec<f64>, which: usize| match &b.post_norms {
+                Some(gains) => self.rms_norm(&out, &gains[which]),
+                None => out,
+            };
             // Attention: every position's q, k, v, then causal softmax per head.
             let (mut qs, mut ks, mut vs) = (Vec::new(), Vec::new(), Vec::new());
             for (pos, row) in x.iter().enumerate() {
@@ -177,18 +210,20 @@ impl RefModel {
                         *out = normed;
                     }
                 }
-                self.rope(&mut q, hd, pos);
-                self.rope(&mut k, hd, pos);
+                self.rope(&mut q, hd, pos, theta);
+                self.rope(&mut k, hd, pos, theta);
                 qs.push(q);
                 ks.push(k);
                 vs.push(v);
             }
             for (t, row) in x.iter_mut().enumerate() {
                 let mut mixed = vec![0.0f64; q_dim];
+                // A sliding layer's query sees keys t − window + 1 ..= t.
+                let first = sliding.map_or(0, |g| (t + 1).saturating_sub(g.window));
                 for head in 0..self.n_head {
                     let kv = (head / group) * hd;
                     let q = &qs[t][head * hd..][..hd];
-                    let scores: Vec<f64> = (0..=t)
+                    let scores: Vec<f64> = (first..=t)
                         .map(|j| {
                             q.iter().zip(&ks[j][kv..kv + hd]).map(|(a, b)| a * b).sum::<f64>() / (hd as f64).sqrt()
                         })
@@ -196,23 +231,27 @@ impl RefModel {
                     let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
                     let total: f64 = weights.iter().sum();
-                    for (j, w) in weights.iter().enumerate() {
+                    for (j, w) in (first..=t).zip(&weights) {
                         for (m, v) in mixed[head * hd..][..hd].iter_mut().zip(&vs[j][kv..kv + hd]) {
                             *m += w / total * v;
                         }
                     }
                 }
-                for (r, o) in row.iter_mut().zip(matvec(&b.wo, &mixed, d)) {
+                for (r, o) in row.iter_mut().zip(post(matvec(&b.wo, &mixed, d), 0)) {
                     *r += o;
                 }
             }
-            // Feed-forward: w_down · (silu(w_gate · h) ⊙ (w_up · h)).
+            // Feed-forward: w_down · (act(w_gate · h) ⊙ (w_up · h)), act SiLU, or Gemma's GELU (tanh form).
+            let act = |g: f64| match self.gemma {
+                Some(_) => 0.5 * g * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (g + 0.044715 * g.powi(3))).tanh()),
+                None => g / (1.0 + (-g).exp()),
+            };
             for row in x.iter_mut() {
                 let h = self.rms_norm(row, &b.ffn_norm);
                 let gate = matvec(&b.w_gate, &h, self.n_ff);
                 let up = matvec(&b.w_up, &h, self.n_ff);
-                let act: Vec<f64> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
-                for (r, o) in row.iter_mut().zip(matvec(&b.w_down, &act, d)) {
+                let gated: Vec<f64> = gate.iter().zip(&up).map(|(&g, u)| act(g) * u).collect();
+                for (r, o) in row.iter_mut().zip(post(matvec(&b.w_down, &gated, d), 1)) {
                     *r += o;
                 }
             }

@@ -35,6 +35,9 @@ pub fn random_blocks(ty: GgmlType, n_blocks: usize, seed: u64) -> Vec<u8> {
     bytes
 }
 
+/// The sliding window of [`TinyLlama::gemma3`]'s sliding layer.
+pub const GEMMA_WINDOW: usize = 5;
+
 /// The shape and block types of a small random llama model.
 #[derive(Debug, Clone)]
 pub struct TinyLlama {
@@ -125,6 +128,21 @@ impl TinyLlama {
         }
     }
 
+    /// A Gemma 3 model as Gemma 3 1B is built, small: heads of 64 (twice `n_embd / n_head`), query and
+    /// key norms, RoPE on each head's halves, the embeddings scaled by √n_embd, norms after attention
+    /// and after the feed-forward, a GELU gate; layer 0 slides over a window of 5 positions with RoPE
+    /// base 10,000, layer 1 (every sixth) sees everything with base 1,000,000. Q8_0, Q4_0 and Q4_1.
+    pub fn gemma3() -> Self {
+        use GgmlType::*;
+        Self {
+            arch: "gemma3",
+            key_length: Some(64),
+            types: [Q8_0, Q4_0, Q8_0, Q4_1, Q8_0, Q4_0, Q8_0],
+            embd: Q8_0,
+            ..Self::uniform()
+        }
+    }
+
     /// The GGUF file.
     pub fn build(&self, seed: u64) -> Vec<u8> {
         self.builder(seed).build()
@@ -133,10 +151,23 @@ impl TinyLlama {
     /// The GGUF file with the tokenizer and chat template of `vocab`, a vocab-only GGUF whose token count
     /// must be `n_vocab` (a Zephyr-style template when it has none).
     pub fn build_with_tokenizer(&self, seed: u64, vocab: &engine::gguf::Gguf) -> Vec<u8> {
+        self.build_with_tokenizer_and_template(seed, vocab, None)
+    }
+
+    /// [`Self::build_with_tokenizer`] with `template` as the chat template when given.
+    pub fn build_with_tokenizer_and_template(
+        &self,
+        seed: u64,
+        vocab: &engine::gguf::Gguf,
+        template: Option<&str>,
+    ) -> Vec<u8> {
         use engine::gguf::{Array, Value};
         let mut b = self.builder(seed);
+        if let Some(template) = template {
+            b = b.string("tokenizer.chat_template", template);
+        }
         for (key, value) in &vocab.metadata {
-            if !key.starts_with("tokenizer.") {
+            if !key.starts_with("tokenizer.") || (template.is_some() && key == "tokenizer.chat_template") {
                 continue;
             }
             b = match value {
@@ -154,7 +185,7 @@ impl TinyLlama {
                 _ => b,
             };
         }
-        if vocab.metadata.contains_key("tokenizer.chat_template") {
+        if template.is_some() || vocab.metadata.contains_key("tokenizer.chat_template") {
             return b.build();
         }
         // A Zephyr-style template, as TinyLlama's chat files carry.
@@ -182,8 +213,13 @@ impl TinyLlama {
             .u32(&format!("{}.attention.head_count_kv", self.arch), self.n_head_kv as u32)
             .u32(&format!("{}.feed_forward_length", self.arch), self.n_ff as u32)
             .u32(&format!("{}.context_length", self.arch), self.n_ctx as u32)
-            .f32(&format!("{}.rope.freq_base", self.arch), 10_000.0)
+            .f32(&format!("{}.rope.freq_base", self.arch), if self.arch == "gemma3" { 1e6 } else { 1e4 })
             .f32(&format!("{}.attention.layer_norm_rms_epsilon", self.arch), 1e-5);
+        if self.arch == "gemma3" {
+            b = b
+                .u32("gemma3.attention.sliding_window", GEMMA_WINDOW as u32)
+                .f32("gemma3.rope.freq_base_swa", 10_000.0);
+        }
         if let Some(length) = self.key_length {
             b = b.u32(&format!("{}.attention.key_length", self.arch), length as u32);
             b = b.u32(&format!("{}.attention.value_length", self.arch), length as u32);
@@ -207,9 +243,13 @@ impl TinyLlama {
                 b = b.tensor_f32(&bias("attn_k"), &[kv as u64], &gains(kv).iter().map(|g| g - 1.0).collect::<Vec<_>>());
                 b = b.tensor_f32(&bias("attn_v"), &[kv as u64], &gains(kv).iter().map(|g| g - 1.0).collect::<Vec<_>>());
             }
-            if self.arch == "qwen3" {
+            if self.arch == "qwen3" || self.arch == "gemma3" {
                 b = b.tensor_f32(&name("attn_q_norm"), &[hd as u64], &gains(hd));
                 b = b.tensor_f32(&name("attn_k_norm"), &[hd as u64], &gains(hd));
+            }
+            if self.arch == "gemma3" {
+                b = b.tensor_f32(&name("post_attention_norm"), &[d as u64], &gains(d));
+                b = b.tensor_f32(&name("post_ffw_norm"), &[d as u64], &gains(d));
             }
             b = matrix(b, to, &name("attn_output"), d, q_dim);
             b = b.tensor_f32(&name("ffn_norm"), &[d as u64], &gains(d));

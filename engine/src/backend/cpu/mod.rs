@@ -101,6 +101,16 @@ pub fn softmax(x: &mut [f32]) {
     }
 }
 
+/// GeGLU's activation (Gemma's): `gate = gelu(gate) · up`, in place, with GELU's tanh form
+/// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` as llama.cpp computes it.
+pub fn geglu(gate: &mut [f32], up: &[f32]) {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    for (g, u) in gate.iter_mut().zip(up) {
+        let x = *g;
+        *g = 0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)).tanh()) * u;
+    }
+}
+
 /// SwiGLU's activation: `gate = silu(gate) · up`, in place.
 pub fn swiglu(gate: &mut [f32], up: &[f32]) {
     for (g, u) in gate.iter_mut().zip(up) {

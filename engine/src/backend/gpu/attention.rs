@@ -32,6 +32,11 @@ pub(crate) fn dispatch(
         config.kv_dim() as u32,
         layer as u32,
         scale.to_bits(),
+        // A sliding layer's window (0: every earlier key).
+        match &config.gemma {
+            Some(g) if g.sliding[layer] => g.window as u32,
+            _ => 0,
+        },
     ];
     let params = ctx.uniform("attention params", &words)?;
     let bind_group = ctx.bind(&pipeline, &[ctx.step_buffer(), &params, io.q, io.k_cache, io.v_cache, io.out, io.trace]);

@@ -9,6 +9,7 @@ struct Params {
     kv_dim: u32,
     layer: u32,
     scale: f32,
+    window: u32, // a sliding layer's: the query sees its last `window` positions; 0: all of them
 }
 
 @group(0) @binding(1) var<uniform> p: Params;
@@ -44,6 +45,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let kv_off = (head / p.group) * hd;
     let pos = step.start + t;
     let n_keys = pos + 1u;
+    // The first key it sees (the trace, cleared before the pass, keeps zeros before it).
+    let first = select(0u, n_keys - min(n_keys, p.window), p.window > 0u);
     let q_at = (t * p.n_head + head) * hd;
     for (var d = li; d < hd; d += WG) {
         qs[d] = q[q_at + d];
@@ -52,7 +55,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
     var m = -3.0e38;
     var s = 0.0;
-    for (var j = li; j < n_keys; j += WG) {
+    for (var j = first + li; j < n_keys; j += WG) {
         let x = score(j, kv_off);
         let m2 = max(m, x);
         s = s * exp(m - m2) + exp(x - m2);
@@ -77,7 +80,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let traced = step.trace == 1u && pos >= step.trace_first;
     let trace_at = ((p.layer * p.n_head + head) * step.trace_rows + pos - min(pos, step.trace_first)) * step.trace_keys;
     var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0); // dims li, li + 64, li + 128, li + 192
-    for (var k0 = 0u; k0 < n_keys; k0 += KEYS) {
+    for (var k0 = first; k0 < n_keys; k0 += KEYS) {
         let kn = min(KEYS, n_keys - k0);
         for (var jj = li; jj < kn; jj += WG) {
             let pr = exp(score(k0 + jj, kv_off) - mx) * inv;

@@ -1,6 +1,8 @@
 // Embedding lookup: x[t] = row ids[t] of the (quantized) embedding matrix, one thread per block.
 struct Params {
     cols: u32,
+    // Gemma multiplies its embeddings by √n_embd; 1 elsewhere.
+    scale: f32,
 }
 
 @group(0) @binding(1) var<uniform> p: Params;
@@ -19,6 +21,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let blk = load_block(ids[t] * nb + b);
     let at = t * (p.cols / 4u) + b * 8u;
     for (var i = 0u; i < 8u; i++) {
-        x[at + i] = blk.q[i] * blk.d + blk.m;
+        x[at + i] = (blk.q[i] * blk.d + blk.m) * p.scale;
     }
 }

@@ -38,6 +38,8 @@ pub(crate) enum Epilogue {
     Add = 1,
     /// Rows are interleaved (gate, up) pairs: `y = silu(gate) · up`, half as many outputs.
     SwiGlu = 2,
+    /// The same pairs with GELU's tanh form: `y = gelu(gate) · up` (Gemma's GeGLU).
+    GeGlu = 3,
 }
 
 /// A matrix on the GPU: its words and shape.

@@ -2,7 +2,7 @@
 // rows × 8 tokens; 8 lanes per row stride over the row's blocks, so each weight block is dequantized
 // once for 8 tokens (prefill) and the decode step (1 token) reads each weight once.
 // EPILOGUE 0: y = Wx; 1: y += Wx (the residual add, fused); 2: rows come as (gate, up) pairs and
-// y = silu(gate) · up (SwiGLU, fused). HEAD 1: the output head, which reads rows head_row0.. of x.
+// y = silu(gate) · up (SwiGLU, fused); 3: the same with GELU (Gemma's GeGLU). HEAD 1: the output head, which reads rows head_row0.. of x.
 override EPILOGUE: u32 = 0u;
 override HEAD: u32 = 0u;
 
@@ -59,13 +59,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     // Lane l of each row now gets that row's total for token l (lanes.wgsl or lanes_subgroup.wgsl).
     let t = lane;
     let total = lane_total(acc, row_in, lane);
-    if EPILOGUE == 2u {
+    if EPILOGUE >= 2u {
         sums[row_in * TILE + t] = total;
         workgroupBarrier();
         if r < p.rows && t < nt && row_in % 2u == 0u {
             let g = total;
             let u = sums[(row_in + 1u) * TILE + t];
-            y[(t0 + t) * p.y_stride + p.y_offset + r / 2u] = g / (1.0 + exp(-g)) * u;
+            var act = g / (1.0 + exp(-g)); // SiLU
+            if EPILOGUE == 3u {
+                // GELU, tanh form (Gemma's GeGLU); tanh written out, as WGSL's overflows to NaN for large inputs.
+                let z = clamp(0.7978846 * (g + 0.044715 * g * g * g), -15.0, 15.0);
+                let e = exp(2.0 * z);
+                act = 0.5 * g * (1.0 + (e - 1.0) / (e + 1.0));
+            }
+            y[(t0 + t) * p.y_stride + p.y_offset + r / 2u] = act * u;
         }
     } else if r < p.rows && t < nt {
         let at = (t0 + t) * p.y_stride + p.y_offset + r;

@@ -104,6 +104,8 @@ struct Layer {
     ffn_norm: Tracked,
     gate_up: GpuMatrix,
     down: GpuMatrix,
+    /// Gemma's norms of the attention's and the feed-forward's outputs.
+    post_norms: Option<[Tracked; 2]>,
 }
 
 struct Scratch {
@@ -128,11 +130,14 @@ pub struct GpuModel {
     /// The weights, held for the bind groups that read them (the layers' biases are bound per session).
     weights: (Vec<Layer>, GpuMatrix, Option<GpuMatrix>, Tracked),
     rope_table: Tracked,
+    /// The sliding layers' table, for a Gemma model.
+    local_rope_table: Option<Tracked>,
     max_context: usize,
     s: Scratch,
     embed_op: Dispatch,
-    /// Per layer: norm, qkv, wo, norm, gate/up, down.
-    layer_ops: Vec<[Dispatch; 6]>,
+    /// Per layer: norm, qkv, then (after the session's rope and attention) wo, norm, gate/up, down;
+    /// Gemma's normalise wo's and down's outputs into the residual stream too.
+    layer_ops: Vec<Vec<Dispatch>>,
     final_ops: [Dispatch; 3],
     /// Per block: the output head's rows summed up into that block's region of the lens buffer.
     lens_ops: Vec<Dispatch>,
@@ -210,6 +215,9 @@ impl GpuModel {
                 c.head_dim, c.n_ff
             )));
         }
+        if c.gemma.as_ref().is_some_and(|g| g.final_softcap.is_some()) {
+            return Err(EngineError::GpuUnsupported("soft-capped final logits are computed on the CPU".into()));
+        }
         let max_context = max_context.min(c.n_ctx).clamp(1, MAX_GPU_CONTEXT);
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -232,12 +240,22 @@ impl GpuModel {
                 ffn_norm: storage_f32(&ctx, "ffn_norm", &l.ffn_norm)?,
                 gate_up: upload(&ctx, &format!("blk.{i}.ffn_gate_up"), &[&l.w_gate, &l.w_up], true)?,
                 down: upload(&ctx, &format!("blk.{i}.ffn_down"), &[&l.w_down], false)?,
+                post_norms: match &l.post_norms {
+                    Some([a, f]) => {
+                        Some([storage_f32(&ctx, "post_attention_norm", a)?, storage_f32(&ctx, "post_ffw_norm", f)?])
+                    }
+                    None => None,
+                },
             });
         }
         let embd = upload(&ctx, "token_embd", &[&w.token_embd], false)?;
         let head = w.output.as_ref().map(|o| upload(&ctx, "output", &[o], false)).transpose()?;
         let output_norm = storage_f32(&ctx, "output_norm", &w.output_norm)?;
-        let rope_table = ctx.storage("rope table", &rope::table(&c, max_context))?;
+        let rope_table = ctx.storage("rope table", &rope::table(&c, &c.rope_freqs, max_context))?;
+        let local_rope_table = match &c.gemma {
+            Some(g) => Some(ctx.storage("local rope table", &rope::table(&c, &g.local_rope_freqs, max_context))?),
+            None => None,
+        };
 
         let f32s = |label: &str, n: usize| {
             ctx.buffer(
@@ -265,25 +283,41 @@ impl GpuModel {
             params.push(p);
             dispatch
         };
-        let embed_op = keep(embed::dispatch(&ctx, &embd, &s.ids, &s.x)?);
+        let embed_scale = if c.gemma.is_some() { (d as f32).sqrt() } else { 1.0 };
+        let embed_op = keep(embed::dispatch(&ctx, &embd, embed_scale, &s.ids, &s.x)?);
         fn io<'a>(x: &'a Tracked, y: &'a Tracked, y_stride: usize) -> MatmulIo<'a> {
             MatmulIo { x: &x.buffer, y: &y.buffer, y_stride, y_offset: 0 }
         }
         let mut layer_ops = Vec::with_capacity(c.n_layer);
+        let glu = if c.gemma.is_some() { Epilogue::GeGlu } else { Epilogue::SwiGlu };
         for l in &layers {
-            layer_ops.push([
-                keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.x, &l.attn_norm, &s.h)?),
+            let mut ops = vec![
+                keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.x, &l.attn_norm, &s.h, false)?),
                 keep(matmul::dispatch(&ctx, &l.qkv, io(&s.h, &s.qkv, q_dim + 2 * kv_dim), Epilogue::Store, false)?),
-                keep(matmul::dispatch(&ctx, &l.wo, io(&s.att, &s.x, d), Epilogue::Add, false)?),
-                keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.x, &l.ffn_norm, &s.h)?),
-                keep(matmul::dispatch(&ctx, &l.gate_up, io(&s.h, &s.gu, c.n_ff), Epilogue::SwiGlu, false)?),
-                keep(matmul::dispatch(&ctx, &l.down, io(&s.gu, &s.x, d), Epilogue::Add, false)?),
-            ]);
+            ];
+            match &l.post_norms {
+                // The sub-layers' outputs land in `h` (free once read), then join `x` normalised.
+                Some([after_attention, after_ffn]) => ops.extend([
+                    keep(matmul::dispatch(&ctx, &l.wo, io(&s.att, &s.h, d), Epilogue::Store, false)?),
+                    keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.h, after_attention, &s.x, true)?),
+                    keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.x, &l.ffn_norm, &s.h, false)?),
+                    keep(matmul::dispatch(&ctx, &l.gate_up, io(&s.h, &s.gu, c.n_ff), glu, false)?),
+                    keep(matmul::dispatch(&ctx, &l.down, io(&s.gu, &s.h, d), Epilogue::Store, false)?),
+                    keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.h, after_ffn, &s.x, true)?),
+                ]),
+                None => ops.extend([
+                    keep(matmul::dispatch(&ctx, &l.wo, io(&s.att, &s.x, d), Epilogue::Add, false)?),
+                    keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.x, &l.ffn_norm, &s.h, false)?),
+                    keep(matmul::dispatch(&ctx, &l.gate_up, io(&s.h, &s.gu, c.n_ff), glu, false)?),
+                    keep(matmul::dispatch(&ctx, &l.down, io(&s.gu, &s.x, d), Epilogue::Add, false)?),
+                ]),
+            }
+            layer_ops.push(ops);
         }
         let head_matrix = head.as_ref().unwrap_or(&embd);
         let head_io = MatmulIo { x: &s.h.buffer, y: &s.logits.buffer, y_stride: c.n_vocab, y_offset: 0 };
         let final_ops = [
-            keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.x, &output_norm, &s.h)?),
+            keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.x, &output_norm, &s.h, false)?),
             keep(matmul::dispatch(&ctx, head_matrix, head_io, Epilogue::Store, true)?),
             topk::dispatch(&ctx, &s.logits.buffer, &s.result.buffer, &s.pick.buffer)?,
         ];
@@ -306,6 +340,7 @@ impl GpuModel {
             config: c,
             weights: (layers, embd, head, output_norm),
             rope_table,
+            local_rope_table,
             max_context,
             s,
             embed_op,
@@ -532,7 +567,11 @@ impl<'m> GpuSession<'m> {
         let (mut rope_ops, mut attention_ops) = (Vec::new(), Vec::new());
         for (l, (k, v)) in self.kv.layers.iter().enumerate() {
             let (bias, norm) = (&m.weights.0[l].qkv_bias, &m.weights.0[l].qk_norm);
-            let io = RopeIo { qkv: &s.qkv, table: &m.rope_table, q: &s.q, k_cache: k, v_cache: v, bias, norm };
+            let table = match (&m.local_rope_table, &c.gemma) {
+                (Some(local), Some(g)) if g.sliding[l] => local,
+                _ => &m.rope_table,
+            };
+            let io = RopeIo { qkv: &s.qkv, table, q: &s.q, k_cache: k, v_cache: v, bias, norm };
             let (op, p) = rope::dispatch(ctx, c, io)?;
             rope_ops.push(op);
             params.push(p);

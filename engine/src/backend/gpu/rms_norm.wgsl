@@ -1,7 +1,9 @@
-// RMSNorm, one workgroup per token: out = x / sqrt(mean(x²) + eps) · gain.
+// RMSNorm, one workgroup per token: out = x / sqrt(mean(x²) + eps) · gain, or out += that (Gemma's
+// normalised sub-layer outputs joining the residual stream).
 struct Params {
     d: u32,
     eps: f32,
+    add: u32,
 }
 
 @group(0) @binding(1) var<uniform> p: Params;
@@ -32,6 +34,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     let scale = 1.0 / sqrt(part[0] / f32(p.d) + p.eps);
     for (var i = li; i < p.d; i += 64u) {
-        out[row + i] = x[row + i] * scale * gain[i];
+        let v = x[row + i] * scale * gain[i];
+        if p.add == 1u {
+            out[row + i] += v;
+        } else {
+            out[row + i] = v;
+        }
     }
 }

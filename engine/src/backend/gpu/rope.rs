@@ -7,11 +7,12 @@ use crate::model::Config;
 
 const SOURCE: &str = concat!(include_str!("step.wgsl"), include_str!("rope.wgsl"));
 
-/// `(cos, sin)` of every position's angle for every rotated pair, computed exactly as the CPU's
-/// [`crate::backend::cpu::rope`] does, so that both backends rotate by the same f32 angles.
-pub(crate) fn table(config: &Config, positions: usize) -> Vec<u32> {
+/// `(cos, sin)` of every position's angle for every rotated pair at `freqs` (the model's, or a Gemma
+/// model's sliding layers'), computed exactly as the CPU's [`crate::backend::cpu::rope`] does, so that
+/// both backends rotate by the same f32 angles.
+pub(crate) fn table(config: &Config, freqs: &[f32], positions: usize) -> Vec<u32> {
     let pairs = config.rope_dim / 2;
-    let freqs = &config.rope_freqs[..pairs];
+    let freqs = &freqs[..pairs];
     let mut out = Vec::with_capacity(positions * pairs * 2);
     for pos in 0..positions {
         for &freq in freqs {

@@ -212,7 +212,7 @@ fn embed_gpu_matches_cpu_rows() {
         let ids = [5u32, 96, 0, 5, 41];
         let idb = ctx.storage("ids", &ids).expect("ids");
         let xb = f32_buffer(&ctx, &vec![0.0; ids.len() * cols]);
-        let (op, _p) = embed::dispatch(&ctx, &gw, &idb, &xb).expect("dispatch");
+        let (op, _p) = embed::dispatch(&ctx, &gw, 1.0, &idb, &xb).expect("dispatch");
         let got = run(&ctx, &op, tokens(ids.len()), &xb, ids.len() * cols);
         let mut want = vec![0.0; ids.len() * cols];
         for (row, &id) in want.chunks_exact_mut(cols).zip(&ids) {
@@ -233,7 +233,7 @@ fn rms_norm_gpu_matches_cpu_at_1757_wide() {
     let mut want = vec![0.0; n * d];
     cpu::rms_norm(&x, &gain, 1e-5, &mut want);
     let (xb, gb, ob) = (f32_buffer(&ctx, &x), f32_buffer(&ctx, &gain), f32_buffer(&ctx, &vec![0.0; n * d]));
-    let (op, _p) = rms_norm::dispatch(&ctx, d, 1e-5, &xb, &gb, &ob).expect("dispatch");
+    let (op, _p) = rms_norm::dispatch(&ctx, d, 1e-5, &xb, &gb, &ob, false).expect("dispatch");
     let got = run(&ctx, &op, tokens(n), &ob, n * d);
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert!((g - w).abs() <= 1e-5 * w.abs().max(1e-2), "[{i}]: {g} vs {w}");
@@ -257,6 +257,7 @@ fn config(n_head: usize, n_head_kv: usize, head_dim: usize, rope_dim: usize) -> 
         rms_eps: 1e-5,
         rope_neox: false,
         qk_norm: false,
+        gemma: None,
     }
 }
 
@@ -283,7 +284,7 @@ fn rope_gpu_adds_biases_normalises_heads_rotates_like_cpu_and_appends_keys_and_v
         let (q_dim, kv) = (c.n_head * c.head_dim, c.kv_dim());
         let (start, n, capacity) = (700, 5, 710);
         let qkv = uniform(&mut rng(40), n * (q_dim + 2 * kv), 2.0);
-        let table = ctx.storage("table", &rope::table(&c, capacity)).expect("table");
+        let table = ctx.storage("table", &rope::table(&c, &c.rope_freqs, capacity)).expect("table");
         let qkv_b = f32_buffer(&ctx, &qkv);
         let bias = uniform(&mut rng(41), q_dim + 2 * kv, 1.0);
         let bias_b = f32_buffer(&ctx, &bias);
