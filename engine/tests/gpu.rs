@@ -250,6 +250,7 @@ fn synthetic_models_run_the_same_on_gpu_and_cpu_for_every_weight_layout() {
         ("qwen2: biases, RoPE on halves", TinyLlama::qwen2()),
         ("qwen3: normalised heads twice n_embd / n_head wide", TinyLlama::qwen3()),
         ("gemma3: a sliding window, post-norms, GELU, √n_embd embeddings", TinyLlama::gemma3()),
+        ("gemma2: soft-capped attention scores and logits", TinyLlama::gemma2()),
     ];
     for (name, spec) in specs {
         let bytes = spec.build(7);

@@ -1,5 +1,6 @@
 //! In the browser, on Chromium's WebGPU (SwiftShader here): small random llama models built in code (a
-//! Qwen3 one too, its query and key heads normalised) run through every WGSL kernel, and every logit
+//! Qwen3 one too, its query and key heads normalised, and Gemma 3 and 2 ones: a sliding window, norms
+//! after each sub-layer, a GELU gate, soft caps) run through every WGSL kernel, and every logit
 //! matches the CPU's exact path (whose cache rounds keys and values to f16 as the GPU's does), inside a
 //! dedicated worker like the app's engine; decoding that submits each pass before the previous token is
 //! back gives what decoding that waits gives.
@@ -18,7 +19,8 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 #[wasm_bindgen_test]
 async fn synthetic_models_run_the_same_on_webgpu_and_cpu() {
-    for spec in [TinyLlama::uniform(), TinyLlama::mixed(), TinyLlama::qwen3(), TinyLlama::gemma3()] {
+    for spec in [TinyLlama::uniform(), TinyLlama::mixed(), TinyLlama::qwen3(), TinyLlama::gemma3(), TinyLlama::gemma2()]
+    {
         let bytes = spec.build(3);
         let gguf = Gguf::parse(&bytes).expect("parse");
         let model = Model::load(&gguf, &FileBytes::new(bytes.clone()), Precision::Exact).expect("load");

@@ -87,6 +87,13 @@ fn gemma3_model_with_a_sliding_window_and_post_norms_matches_the_float64_referen
     exact_path_matches_the_reference(&TinyLlama::gemma3(), 6);
 }
 
+/// Gemma 2: Gemma 3's layout without query and key norms, every other layer sliding, the attention scores
+/// soft-capped at 50 and the final logits at 30 (so the logits stay within ±30).
+#[test]
+fn gemma2_model_with_soft_capped_scores_and_logits_matches_the_float64_reference() {
+    exact_path_matches_the_reference(&TinyLlama::gemma2(), 7);
+}
+
 #[test]
 fn model_card_counts_each_formats_tensors_values_and_bytes_as_the_file_was_built() {
     let spec = TinyLlama::k_quants();

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
 
-/// Architectures whose tensors and keys follow llama's layout (Gemma 3 adds its own, see [`Gemma`]).
-const LLAMA_FAMILY: [&str; 5] = ["llama", "mistral", "qwen2", "qwen3", "gemma3"];
+/// Architectures whose tensors and keys follow llama's layout (Gemma 2 and 3 add their own, see [`Gemma`]).
+const LLAMA_FAMILY: [&str; 6] = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"];
 
 /// The shape of a llama-family model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,20 +51,31 @@ pub struct Config {
     pub gemma: Option<Gemma>,
 }
 
-/// What a Gemma 3 block does differently: the embeddings scaled by √n_embd; each sub-layer's output
+/// What a Gemma 2 or 3 block does differently: the embeddings scaled by √n_embd; each sub-layer's output
 /// RMS-normalised again before it joins the residual stream (`post_attention_norm`, `post_ffw_norm`); a
-/// GELU (tanh form) gate instead of SiLU; and most layers attending only to a sliding window of recent
-/// positions, with their own RoPE base.
+/// GELU (tanh form) gate instead of SiLU; and some layers attending only to a sliding window of recent
+/// positions (every other one in Gemma 2, five in six in Gemma 3, with their own RoPE base). Gemma 2
+/// also soft-caps its attention scores and its final logits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gemma {
     /// A sliding layer's query at position p sees keys p − window + 1 ..= p (`attention.sliding_window`).
     pub window: usize,
-    /// Which layers slide (five in six: `attention.sliding_window_pattern`, or every sixth layer global).
+    /// Which layers slide (`attention.sliding_window_pattern`, else every other layer in Gemma 2 and
+    /// every layer but each sixth in Gemma 3).
     pub sliding: Vec<bool>,
-    /// The sliding layers' RoPE frequencies (`rope.freq_base_swa`, 10,000 by default; never scaled).
+    /// The sliding layers' RoPE frequencies (`rope.freq_base_swa`; by default Gemma 3's are 10,000 and
+    /// never scaled, Gemma 2's the other layers').
     pub local_rope_freqs: Vec<f32>,
+    /// Each attention score soft-capped to `cap · tanh(score / cap)` before the softmax (Gemma 2's
+    /// `attn_logit_softcapping`, 50 by default).
+    #[serde(default)]
+    pub attn_softcap: Option<f32>,
     /// The final logits soft-capped to `cap · tanh(logit / cap)`, when the file says.
     pub final_softcap: Option<f32>,
+    /// Queries are scaled by 1/√ of this: the head's width, or for the 27B models (46 blocks in Gemma 2,
+    /// 62 in Gemma 3) the width over the head count, as llama.cpp does.
+    #[serde(default)]
+    pub query_scale_width: usize,
 }
 
 /// The frequencies of the `rope_dim / 2` rotated pairs, each divided by its factor when there are factors.
@@ -149,11 +160,21 @@ impl Config {
         let linear = gguf.str(&key("rope.scaling.type")).is_ok_and(|t| t == "linear");
         let slow = if linear { float_or("rope.scaling.factor", 1.0)?.max(1.0) } else { 1.0 };
         let freqs = rope_freqs(rope_dim, theta, None).into_iter().map(|f| f / slow).collect();
-        let gemma = if arch == "gemma3" {
+        let gemma = if arch == "gemma2" || arch == "gemma3" {
+            let two = arch == "gemma2";
             let window = if gguf.get(&key("attention.sliding_window")).is_some() {
                 usize_of("attention.sliding_window")?
+            } else if two {
+                4096
             } else {
                 0
+            };
+            let cap = |name: &str, default: Option<f32>| -> Result<Option<f32>> {
+                let value = match gguf.get(&key(name)) {
+                    Some(_) => Some(gguf.f64(&key(name))? as f32),
+                    None => default,
+                };
+                Ok(value.filter(|&cap| cap > 0.0))
             };
             let pattern = gguf.get(&key("attention.sliding_window_pattern"));
             let sliding = match pattern {
@@ -163,20 +184,27 @@ impl Config {
                 _ => {
                     let every = match pattern {
                         Some(_) => usize_of("attention.sliding_window_pattern")?,
+                        None if two => 2,
                         None => 6,
                     };
                     (0..n_layer).map(|l| window > 0 && l % every < every - 1).collect()
                 }
             };
+            let local = if two {
+                let local_theta = float_or("rope.freq_base_swa", theta as f64)?;
+                rope_freqs(rope_dim, local_theta, None).into_iter().map(|f| f / slow).collect()
+            } else {
+                rope_freqs(rope_dim, float_or("rope.freq_base_swa", 10_000.0)?, None)
+            };
+            let n_head = usize_of("attention.head_count")?;
+            let wide = (two && n_layer == 46) || (!two && n_layer == 62);
             Some(Gemma {
                 window,
                 sliding,
-                local_rope_freqs: rope_freqs(rope_dim, float_or("rope.freq_base_swa", 10_000.0)?, None),
-                final_softcap: gguf
-                    .get(&key("final_logit_softcapping"))
-                    .map(|_| gguf.f64(&key("final_logit_softcapping")).map(|v| v as f32))
-                    .transpose()?
-                    .filter(|&cap| cap > 0.0),
+                local_rope_freqs: local,
+                attn_softcap: cap("attn_logit_softcapping", two.then_some(50.0))?,
+                final_softcap: cap("final_logit_softcapping", None)?,
+                query_scale_width: if wide { n_embd / n_head } else { key_length.unwrap_or(n_embd / n_head) },
             })
         } else {
             None
@@ -194,7 +222,7 @@ impl Config {
             rope_freqs: freqs,
             rope_dim,
             rms_eps: float_or("attention.layer_norm_rms_epsilon", 1e-5)?,
-            rope_neox: matches!(arch.as_str(), "qwen2" | "qwen3" | "gemma3"),
+            rope_neox: matches!(arch.as_str(), "qwen2" | "qwen3" | "gemma2" | "gemma3"),
             qk_norm: gguf.tensor("blk.0.attn_q_norm.weight").is_ok(),
             gemma,
             arch,
@@ -229,6 +257,15 @@ impl Config {
             Some(g) if g.sliding[l] => &g.local_rope_freqs,
             _ => &self.rope_freqs,
         }
+    }
+
+    /// The factor of every attention score: 1/√(head width), or Gemma's own.
+    pub fn attention_scale(&self) -> f32 {
+        let width = match &self.gemma {
+            Some(g) if g.query_scale_width > 0 => g.query_scale_width,
+            _ => self.head_dim,
+        };
+        1.0 / (width as f32).sqrt()
     }
 
     /// The first position a query at `pos` sees in layer `l`: 0, or the start of a sliding layer's window.

@@ -236,7 +236,8 @@ impl Model {
 
         let (keys, values) = cache.layer(l, start + n); // each (start + n, kv_dim)
         let group = c.n_head / c.n_head_kv;
-        let scale = 1.0 / (hd as f32).sqrt();
+        let scale = c.attention_scale();
+        let softcap = c.gemma.as_ref().and_then(|g| g.attn_softcap);
         let mut out = vec![0.0f32; n * q_dim]; // (n, n_head, head_dim)
         let mut probs = vec![0.0f32; start + n];
         for t in 0..n {
@@ -249,6 +250,9 @@ impl Model {
                 let qh = &q[t * q_dim + head * hd..][..hd];
                 let seen = &mut probs[first..n_keys];
                 cpu::attention::scores(qh, keys, kv_dim, kv_off, scale, seen);
+                if let Some(cap) = softcap {
+                    seen.iter_mut().for_each(|s| *s = cap * (*s / cap).tanh());
+                }
                 softmax(seen);
                 let oh = &mut out[t * q_dim + head * hd..][..hd];
                 cpu::attention::mix(seen, values, kv_dim, kv_off, oh);

@@ -11,7 +11,8 @@
 //! `n_embd / n_head` (`attention.key_length`). Gemma 3 does as Qwen3 and also: scales the embeddings
 //! by √n_embd, normalises each sub-layer's output before adding it, gates with GELU (tanh form), and
 //! in five layers of six lets a query see only the last `sliding_window` positions, rotated with
-//! `rope.freq_base_swa`.
+//! `rope.freq_base_swa`. Gemma 2 has no query and key norms, slides every other layer, and soft-caps
+//! its attention scores and final logits (`cap · tanh(x / cap)`).
 
 use engine::gguf::Gguf;
 use engine::quant::dequantize;
@@ -35,11 +36,13 @@ struct Block {
     post_norms: Option<[Vec<f32>; 2]>,
 }
 
-/// Gemma 3's sliding layers.
+/// Gemma's sliding layers and soft caps.
 struct Sliding {
     window: usize,
     theta: f64,
     layers: Vec<bool>,
+    attn_cap: Option<f64>,
+    final_cap: Option<f64>,
 }
 
 /// A llama-family model dequantized to f32, computed in f64.
@@ -120,7 +123,7 @@ impl RefModel {
                     w_gate: t("ffn_gate"),
                     w_up: t("ffn_up"),
                     w_down: t("ffn_down"),
-                    post_norms: (arch == "gemma3").then(|| [t("post_attention_norm"), t("post_ffw_norm")]),
+                    post_norms: arch.starts_with("gemma").then(|| [t("post_attention_norm"), t("post_ffw_norm")]),
                 }
             })
             .collect();
@@ -135,13 +138,20 @@ impl RefModel {
             n_vocab: token_embd.len() / n_embd,
             eps: gguf.f64(&key("attention.layer_norm_rms_epsilon")).expect("eps"),
             theta: gguf.f64(&key("rope.freq_base")).unwrap_or(10_000.0),
-            rope_halves: arch == "qwen2" || arch == "qwen3" || arch == "gemma3",
-            gemma: (arch == "gemma3").then(|| {
-                let window = gguf.u64(&key("attention.sliding_window")).map_or(0, |w| w as usize);
+            rope_halves: matches!(arch.as_str(), "qwen2" | "qwen3" | "gemma2" | "gemma3"),
+            gemma: arch.starts_with("gemma").then(|| {
+                let two = arch == "gemma2";
+                let window =
+                    gguf.u64(&key("attention.sliding_window")).map_or(if two { 4096 } else { 0 }, |w| w as usize);
+                let theta = gguf.f64(&key("rope.freq_base")).unwrap_or(10_000.0);
+                let cap = |name: &str| gguf.f64(&key(name)).ok();
                 Sliding {
                     window,
-                    theta: gguf.f64(&key("rope.freq_base_swa")).unwrap_or(10_000.0),
-                    layers: (0..n_layer).map(|l| window > 0 && l % 6 != 5).collect(),
+                    theta: gguf.f64(&key("rope.freq_base_swa")).unwrap_or(if two { theta } else { 10_000.0 }),
+                    // Gemma 2: layers 0, 2, 4… slide; Gemma 3: all but every sixth.
+                    layers: (0..n_layer).map(|l| window > 0 && if two { l % 2 == 0 } else { l % 6 != 5 }).collect(),
+                    attn_cap: cap("attn_logit_softcapping").or(two.then_some(50.0)),
+                    final_cap: cap("final_logit_softcapping"),
                 }
             }),
             rope_factors: gguf.tensor("rope_freqs.weight").is_ok().then(|| tensor(&gguf, bytes, "rope_freqs.weight")),
@@ -228,6 +238,10 @@ impl RefModel {
                             q.iter().zip(&ks[j][kv..kv + hd]).map(|(a, b)| a * b).sum::<f64>() / (hd as f64).sqrt()
                         })
                         .collect();
+                    let scores: Vec<f64> = match self.gemma.as_ref().and_then(|g| g.attn_cap) {
+                        Some(cap) => scores.iter().map(|s| cap * (s / cap).tanh()).collect(),
+                        None => scores,
+                    };
                     let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
                     let total: f64 = weights.iter().sum();
@@ -273,7 +287,11 @@ impl RefModel {
     /// The output head applied to one residual-stream row: final norm, then the output matrix.
     pub fn logits_of(&self, row: &[f64]) -> Vec<f64> {
         let normed = self.rms_norm(row, &self.output_norm);
-        matvec(self.output.as_ref().unwrap_or(&self.token_embd), &normed, self.n_vocab)
+        let logits = matvec(self.output.as_ref().unwrap_or(&self.token_embd), &normed, self.n_vocab);
+        match self.gemma.as_ref().and_then(|g| g.final_cap) {
+            Some(cap) => logits.into_iter().map(|l| cap * (l / cap).tanh()).collect(),
+            None => logits,
+        }
     }
 
     /// The model's logits after `ids` (at the last position).

@@ -143,6 +143,13 @@ impl TinyLlama {
         }
     }
 
+    /// A Gemma 2 model as Gemma 2 2B is built, small: Gemma 3's layout without query and key norms,
+    /// every other layer sliding (layer 0, over 5 positions), the attention scores soft-capped at 50 and
+    /// the final logits at 30.
+    pub fn gemma2() -> Self {
+        Self { arch: "gemma2", ..Self::gemma3() }
+    }
+
     /// The GGUF file.
     pub fn build(&self, seed: u64) -> Vec<u8> {
         self.builder(seed).build()
@@ -220,6 +227,12 @@ impl TinyLlama {
                 .u32("gemma3.attention.sliding_window", GEMMA_WINDOW as u32)
                 .f32("gemma3.rope.freq_base_swa", 10_000.0);
         }
+        if self.arch == "gemma2" {
+            b = b
+                .u32("gemma2.attention.sliding_window", GEMMA_WINDOW as u32)
+                .f32("gemma2.attn_logit_softcapping", 50.0)
+                .f32("gemma2.final_logit_softcapping", 30.0);
+        }
         if let Some(length) = self.key_length {
             b = b.u32(&format!("{}.attention.key_length", self.arch), length as u32);
             b = b.u32(&format!("{}.attention.value_length", self.arch), length as u32);
@@ -247,7 +260,7 @@ impl TinyLlama {
                 b = b.tensor_f32(&name("attn_q_norm"), &[hd as u64], &gains(hd));
                 b = b.tensor_f32(&name("attn_k_norm"), &[hd as u64], &gains(hd));
             }
-            if self.arch == "gemma3" {
+            if self.arch.starts_with("gemma") {
                 b = b.tensor_f32(&name("post_attention_norm"), &[d as u64], &gains(d));
                 b = b.tensor_f32(&name("post_ffw_norm"), &[d as u64], &gains(d));
             }

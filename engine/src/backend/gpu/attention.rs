@@ -24,7 +24,7 @@ pub(crate) fn dispatch(
     io: AttentionIo<'_>,
 ) -> Result<(Dispatch, Tracked)> {
     let pipeline = ctx.pipeline("attention", SOURCE, &[])?;
-    let scale = 1.0 / (config.head_dim as f32).sqrt();
+    let scale = config.attention_scale();
     let words = [
         config.n_head as u32,
         (config.n_head / config.n_head_kv) as u32,
@@ -37,6 +37,8 @@ pub(crate) fn dispatch(
             Some(g) if g.sliding[layer] => g.window as u32,
             _ => 0,
         },
+        // Gemma 2's soft cap of every score (0: none).
+        config.gemma.as_ref().and_then(|g| g.attn_softcap).unwrap_or(0.0).to_bits(),
     ];
     let params = ctx.uniform("attention params", &words)?;
     let bind_group = ctx.bind(&pipeline, &[ctx.step_buffer(), &params, io.q, io.k_cache, io.v_cache, io.out, io.trace]);

@@ -10,6 +10,7 @@ struct Params {
     layer: u32,
     scale: f32,
     window: u32, // a sliding layer's: the query sees its last `window` positions; 0: all of them
+    softcap: f32, // > 0: every score soft-capped to softcap · tanh(score / softcap) (Gemma 2)
 }
 
 @group(0) @binding(1) var<uniform> p: Params;
@@ -34,7 +35,13 @@ fn score(j: u32, kv_off: u32) -> f32 {
         let k = unpack2x16float(k_cache[base + d]);
         s += qs[2u * d] * k.x + qs[2u * d + 1u] * k.y;
     }
-    return s * p.scale;
+    s *= p.scale;
+    if p.softcap > 0.0 {
+        // tanh written out, as WGSL's may overflow to NaN for large inputs.
+        let e = exp(2.0 * clamp(s / p.softcap, -15.0, 15.0));
+        s = p.softcap * (e - 1.0) / (e + 1.0);
+    }
+    return s;
 }
 
 @compute @workgroup_size(64)

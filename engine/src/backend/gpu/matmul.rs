@@ -69,8 +69,25 @@ pub(crate) fn dispatch(
     epilogue: Epilogue,
     head: bool,
 ) -> Result<(Dispatch, Tracked)> {
-    let constants =
-        [("FORMAT", w.format.constant()), ("EPILOGUE", epilogue as u32 as f64), ("HEAD", u32::from(head) as f64)];
+    dispatch_capped(ctx, w, io, epilogue, head, None)
+}
+
+/// [`dispatch`] with stored outputs soft-capped to `cap · tanh(y / cap)` when `cap` is given (Gemma 2's
+/// final logits).
+pub(crate) fn dispatch_capped(
+    ctx: &GpuContext,
+    w: &GpuMatrix,
+    io: MatmulIo<'_>,
+    epilogue: Epilogue,
+    head: bool,
+    cap: Option<f32>,
+) -> Result<(Dispatch, Tracked)> {
+    let constants = [
+        ("FORMAT", w.format.constant()),
+        ("EPILOGUE", epilogue as u32 as f64),
+        ("HEAD", u32::from(head) as f64),
+        ("CAP", f64::from(cap.unwrap_or(0.0))),
+    ];
     let pipeline = if ctx.subgroups {
         ctx.pipeline("matmul_subgroup", SOURCE_SUBGROUP, &constants)?
     } else {

@@ -2,9 +2,18 @@
 // rows × 8 tokens; 8 lanes per row stride over the row's blocks, so each weight block is dequantized
 // once for 8 tokens (prefill) and the decode step (1 token) reads each weight once.
 // EPILOGUE 0: y = Wx; 1: y += Wx (the residual add, fused); 2: rows come as (gate, up) pairs and
-// y = silu(gate) · up (SwiGLU, fused); 3: the same with GELU (Gemma's GeGLU). HEAD 1: the output head, which reads rows head_row0.. of x.
+// y = silu(gate) · up (SwiGLU, fused); 3: the same with GELU (Gemma's GeGLU). HEAD 1: the output head,
+// which reads rows head_row0.. of x. CAP > 0: stored outputs soft-capped to CAP · tanh(y / CAP) (Gemma 2's
+// final logits).
 override EPILOGUE: u32 = 0u;
 override HEAD: u32 = 0u;
+override CAP: f32 = 0.0;
+
+// tanh written out, as WGSL's may overflow to NaN for large inputs.
+fn tanh_of(v: f32) -> f32 {
+    let e = exp(2.0 * clamp(v, -15.0, 15.0));
+    return (e - 1.0) / (e + 1.0);
+}
 
 struct Params {
     rows: u32,
@@ -67,10 +76,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             let u = sums[(row_in + 1u) * TILE + t];
             var act = g / (1.0 + exp(-g)); // SiLU
             if EPILOGUE == 3u {
-                // GELU, tanh form (Gemma's GeGLU); tanh written out, as WGSL's overflows to NaN for large inputs.
-                let z = clamp(0.7978846 * (g + 0.044715 * g * g * g), -15.0, 15.0);
-                let e = exp(2.0 * z);
-                act = 0.5 * g * (1.0 + (e - 1.0) / (e + 1.0));
+                // GELU, tanh form (Gemma's GeGLU).
+                act = 0.5 * g * (1.0 + tanh_of(0.7978846 * (g + 0.044715 * g * g * g)));
             }
             y[(t0 + t) * p.y_stride + p.y_offset + r / 2u] = act * u;
         }
@@ -78,6 +85,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let at = (t0 + t) * p.y_stride + p.y_offset + r;
         if EPILOGUE == 1u {
             y[at] += total;
+        } else if CAP > 0.0 {
+            y[at] = CAP * tanh_of(total / CAP);
         } else {
             y[at] = total;
         }

@@ -215,9 +215,6 @@ impl GpuModel {
                 c.head_dim, c.n_ff
             )));
         }
-        if c.gemma.as_ref().is_some_and(|g| g.final_softcap.is_some()) {
-            return Err(EngineError::GpuUnsupported("soft-capped final logits are computed on the CPU".into()));
-        }
         let max_context = max_context.min(c.n_ctx).clamp(1, MAX_GPU_CONTEXT);
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -315,10 +312,11 @@ impl GpuModel {
             layer_ops.push(ops);
         }
         let head_matrix = head.as_ref().unwrap_or(&embd);
+        let final_cap = c.gemma.as_ref().and_then(|g| g.final_softcap);
         let head_io = MatmulIo { x: &s.h.buffer, y: &s.logits.buffer, y_stride: c.n_vocab, y_offset: 0 };
         let final_ops = [
             keep(rms_norm::dispatch(&ctx, d, c.rms_eps, &s.x, &output_norm, &s.h, false)?),
-            keep(matmul::dispatch(&ctx, head_matrix, head_io, Epilogue::Store, true)?),
+            keep(matmul::dispatch_capped(&ctx, head_matrix, head_io, Epilogue::Store, true, final_cap)?),
             topk::dispatch(&ctx, &s.logits.buffer, &s.result.buffer, &s.pick.buffer)?,
         ];
         let lens_ops = (0..c.n_layer)
