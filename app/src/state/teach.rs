@@ -374,19 +374,18 @@ impl AppState {
     /// Writes three continuations with the next three seeds.
     pub fn three_answers(&self) {
         let t = self.teach;
-        if t.game.with_untracked(|g| g.player == Player::Tiny && !g.ids.is_empty()) {
-            let (ids, seeds, sampler) = t.game.with_untracked(|g| (g.ids.clone(), g.answer_seeds(), g.sampler.clone()));
-            t.game.update(Game::start_answers);
-            self.send_tiny(PretrainRequest::Continue { ids, seeds, sampler, count: ANSWER_CHARS });
-            return;
-        }
-        if !self.can_ask_untracked() || t.game.with_untracked(|g| g.ids.is_empty()) {
+        let tiny = t.game.with_untracked(|g| g.player == Player::Tiny);
+        if t.game.with_untracked(|g| g.ids.is_empty()) || (!tiny && !self.can_ask_untracked()) {
             return;
         }
         let (ids, seeds, sampler) = t.game.with_untracked(|g| (g.ids.clone(), g.answer_seeds(), g.sampler.clone()));
         t.game.update(Game::start_answers);
-        self.generating.set(true);
-        self.send(Request::Continue { ids, seeds, sampler, max_tokens: 40 });
+        if tiny {
+            self.send_tiny(PretrainRequest::Continue { ids, seeds, sampler, count: ANSWER_CHARS });
+        } else {
+            self.generating.set(true);
+            self.send(Request::Continue { ids, seeds, sampler, max_tokens: 40 });
+        }
     }
 
     // ---- The masked-word game ------------------------------------------------------------------------

@@ -22,9 +22,13 @@ pub enum TinyModel {
 pub const ANSWER_CHARS: usize = 120;
 
 impl AppState {
-    /// Sends `request` to the pre-training worker; false when the lab has not started one.
-    pub(super) fn send_tiny(&self, request: PretrainRequest) -> bool {
-        self.teach.pretrain_bridge.with_value(|bridge| bridge.as_ref().map(|b| b.send(request)).is_some())
+    /// Sends `request` to the pre-training worker (the tiny model plays only once the lab has one).
+    pub(super) fn send_tiny(&self, request: PretrainRequest) {
+        self.teach.pretrain_bridge.with_value(|bridge| {
+            if let Some(bridge) = bridge {
+                bridge.send(request);
+            }
+        });
     }
 
     /// Hands the game to `player`, starting over from its text.

@@ -42,8 +42,7 @@ pub fn predict(gpt: &Gpt, ids: &[u32], guess: Option<&[u32]>) -> (NextToken, Opt
     let mut read = ids.to_vec();
     let mut piece_probs = Vec::with_capacity(pieces.len());
     for (i, &id) in pieces.iter().enumerate() {
-        let after = if i == 0 { next.clone() } else { next_token(gpt, &read) };
-        piece_probs.push(after.prob(id));
+        piece_probs.push(if i == 0 { next.prob(id) } else { next_token(gpt, &read).prob(id) });
         read.push(id);
     }
     let score =
