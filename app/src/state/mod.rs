@@ -4,6 +4,7 @@
 //! answers change in `responses.rs`.
 
 mod address;
+mod autosave;
 mod doubt;
 mod library;
 mod prefer;
@@ -122,6 +123,8 @@ pub struct AppState {
     /// The kept conversations have been read (until then nothing is written over them).
     restored: RwSignal<bool>,
     db: StoredValue<Option<web_sys::IdbDatabase>, LocalStorage>,
+    /// When the conversation is next written to IndexedDB.
+    autosave: StoredValue<autosave::Autosave>,
     requests: StoredValue<ViewRequests>,
     blob_url: StoredValue<Option<String>>,
     bridge: StoredValue<Option<WorkerBridge<EngineWorker>>, LocalStorage>,
@@ -172,6 +175,7 @@ impl AppState {
             library: RwSignal::new(Vec::new()),
             restored: RwSignal::new(false),
             db: StoredValue::new_local(None),
+            autosave: StoredValue::new(autosave::Autosave::default()),
             focus: RwSignal::new(None),
             generating: RwSignal::new(false),
             notice: RwSignal::new(None),
@@ -188,34 +192,38 @@ impl AppState {
         state.keep_votes();
         state.follow_address();
 
-        // Kept on this device: preferences and settings at once; the conversation in IndexedDB after every
-        // change (every token included, so a tab closed mid-answer keeps what was shown).
+        // Kept on this device: preferences and settings at once; the conversation in IndexedDB at once
+        // between answers, at most every half second while one streams, and when the tab hides or closes
+        // (`autosave.rs`), so a tab closed mid-answer keeps what was shown.
         Effect::new(move |_| save(PREFS_KEY, &prefs.get()));
         Effect::new(move |_| save(SETTINGS_KEY, &state.settings.get()));
         wasm_bindgen_futures::spawn_local(async move { state.restore().await });
         Effect::new(move |_| {
-            let (conversation, exchange) = (state.conversation.get(), state.exchange.get());
-            if !state.restored.get() || conversation.messages.is_empty() {
+            state.conversation.track();
+            state.exchange.track();
+            let streaming = state.generating.get();
+            if !state.restored.get() {
                 return;
             }
-            let record = StoredConversation {
-                id: state.current_id.get_untracked(),
-                updated: js_sys::Date::now(),
-                conversation,
-                exchange,
-            };
-            state.library.update(|l| match l.iter_mut().find(|r| r.id == record.id) {
-                Some(kept) => *kept = record.clone(),
-                None => l.insert(0, record.clone()),
-            });
-            if let Some(db) = state.db.get_value() {
-                wasm_bindgen_futures::spawn_local(async move {
-                    if let Err(why) = store::put(&db, &record).await {
-                        state.notice.set(Some(why));
-                    }
-                });
+            let mut write = autosave::Write::Queued;
+            state.autosave.update_value(|a| write = a.changed(js_sys::Date::now(), streaming));
+            match write {
+                autosave::Write::Now => state.write_conversation(),
+                autosave::Write::After(ms) => wasm_bindgen_futures::spawn_local(async move {
+                    gloo_timers::future::TimeoutFuture::new(ms.ceil() as u32).await;
+                    state.write_conversation();
+                }),
+                autosave::Write::Queued => {}
             }
         });
+        let flush = move || {
+            if state.autosave.with_value(|a| a.pending()) {
+                state.write_conversation();
+            }
+        };
+        // The page lives as long as the tab: these listeners are never removed.
+        std::mem::forget(window_event_listener(leptos::ev::pagehide, move |_| flush()));
+        std::mem::forget(window_event_listener(leptos::ev::visibilitychange, move |_| flush()));
         // The explorer asks the worker for what it shows whenever a choice or the answer changes.
         Effect::new(move |_| {
             // Read, not only tracked: a memo computes (and follows its sources) only when read.
@@ -228,6 +236,28 @@ impl AppState {
             state.sync_views();
         });
         state
+    }
+
+    /// Writes the conversation as it is now to this device's library and IndexedDB.
+    fn write_conversation(self) {
+        let now = js_sys::Date::now();
+        self.autosave.update_value(|a| a.wrote(now));
+        let (conversation, exchange) = (self.conversation.get_untracked(), self.exchange.get_untracked());
+        if conversation.messages.is_empty() {
+            return;
+        }
+        let record = StoredConversation { id: self.current_id.get_untracked(), updated: now, conversation, exchange };
+        self.library.update(|l| match l.iter_mut().find(|r| r.id == record.id) {
+            Some(kept) => *kept = record.clone(),
+            None => l.insert(0, record.clone()),
+        });
+        if let Some(db) = self.db.get_value() {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(why) = store::put(&db, &record).await {
+                    self.notice.set(Some(why));
+                }
+            });
+        }
     }
 
     /// Starts the engine worker, asks it for the compute backend and the default model, and watches
