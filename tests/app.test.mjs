@@ -176,9 +176,10 @@ test("edit and resend, regenerate, export, and a tab closed mid-answer keeps wha
     await page.locator(".message.assistant").nth(1).waitFor({ timeout: 30_000 });
     const kept = await page.locator(".message.assistant p").last().textContent();
     // A streaming answer is written to IndexedDB at most every half second and when the tab hides or
-    // closes (so more may be kept than was read here, as the answer went on until the tab closed); at
-    // most the token in flight at that moment may be lost.
-    const keptAll = kept.startsWith(shown) || (shown.startsWith(kept) && kept.length >= shown.length - 20);
+    // closes (so more may be kept than was read here, as the answer went on until the tab closed). The
+    // write started as the tab closes normally lands; if the browser dropped it, the last half second
+    // of tokens would be missing: about 15 tokens here, so at most 80 characters.
+    const keptAll = kept.startsWith(shown) || (shown.startsWith(kept) && kept.length >= shown.length - 80);
     assert.ok(keptAll, `kept ${JSON.stringify(kept)}, shown ${JSON.stringify(shown)}`);
     assert.deepEqual(page.errors, [], "console errors");
   } finally {

@@ -211,7 +211,10 @@ impl AppState {
                 autosave::Write::Now => state.write_conversation(),
                 autosave::Write::After(ms) => wasm_bindgen_futures::spawn_local(async move {
                     gloo_timers::future::TimeoutFuture::new(ms.ceil() as u32).await;
-                    state.write_conversation();
+                    // Unless a write since (the answer ended, the tab hid) took what it was for.
+                    if state.autosave.with_value(|a| a.pending()) {
+                        state.write_conversation();
+                    }
                 }),
                 autosave::Write::Queued => {}
             }

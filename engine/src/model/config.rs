@@ -67,10 +67,11 @@ pub struct Gemma {
     /// never scaled, Gemma 2's the other layers').
     pub local_rope_freqs: Vec<f32>,
     /// Each attention score soft-capped to `cap · tanh(score / cap)` before the softmax (Gemma 2's
-    /// `attn_logit_softcapping`, 50 by default).
+    /// `attn_logit_softcapping`, 50 by default; Gemma 3 has none).
     #[serde(default)]
     pub attn_softcap: Option<f32>,
-    /// The final logits soft-capped to `cap · tanh(logit / cap)`, when the file says.
+    /// The final logits soft-capped to `cap · tanh(logit / cap)` (Gemma 2: 30 unless the file says;
+    /// Gemma 3: when the file says).
     pub final_softcap: Option<f32>,
     /// Queries are scaled by 1/√ of this: the head's width, or for the 27B models (46 blocks in Gemma 2,
     /// 62 in Gemma 3) the width over the head count, as llama.cpp does.
@@ -162,13 +163,14 @@ impl Config {
         let freqs = rope_freqs(rope_dim, theta, None).into_iter().map(|f| f / slow).collect();
         let gemma = if arch == "gemma2" || arch == "gemma3" {
             let two = arch == "gemma2";
-            let window = if gguf.get(&key("attention.sliding_window")).is_some() {
-                usize_of("attention.sliding_window")?
-            } else if two {
-                4096
-            } else {
-                0
+            // 0 (or none, in Gemma 3) means no sliding window, as in llama.cpp.
+            let count = |name: &str| -> Result<Option<usize>> {
+                match gguf.get(&key(name)) {
+                    None => Ok(None),
+                    Some(_) => Ok(Some(usize::try_from(gguf.u64(&key(name))?).unwrap_or(usize::MAX))),
+                }
             };
+            let window = count("attention.sliding_window")?.unwrap_or(if two { 4096 } else { 0 });
             let cap = |name: &str, default: Option<f32>| -> Result<Option<f32>> {
                 let value = match gguf.get(&key(name)) {
                     Some(_) => Some(gguf.f64(&key(name))? as f32),
@@ -176,18 +178,22 @@ impl Config {
                 };
                 Ok(value.filter(|&cap| cap > 0.0))
             };
-            let pattern = gguf.get(&key("attention.sliding_window_pattern"));
-            let sliding = match pattern {
-                Some(crate::gguf::Value::Array(crate::gguf::Array::Bool(flags))) if flags.len() == n_layer => {
-                    flags.clone()
+            let pattern_key = key("attention.sliding_window_pattern");
+            let sliding: Vec<bool> = match gguf.get(&pattern_key) {
+                // One flag per layer.
+                Some(crate::gguf::Value::Array(crate::gguf::Array::Bool(flags))) => {
+                    if flags.len() != n_layer {
+                        return Err(EngineError::WrongMetadataType {
+                            key: pattern_key,
+                            expected: "one flag per block",
+                        });
+                    }
+                    flags.iter().map(|&f| f && window > 0).collect()
                 }
+                // Every `every`-th layer global, the others sliding (0: every layer sliding).
                 _ => {
-                    let every = match pattern {
-                        Some(_) => usize_of("attention.sliding_window_pattern")?,
-                        None if two => 2,
-                        None => 6,
-                    };
-                    (0..n_layer).map(|l| window > 0 && l % every < every - 1).collect()
+                    let every = count("attention.sliding_window_pattern")?.unwrap_or(if two { 2 } else { 6 });
+                    (0..n_layer).map(|l| window > 0 && (every == 0 || l % every < every - 1)).collect()
                 }
             };
             let local = if two {
@@ -202,8 +208,10 @@ impl Config {
                 window,
                 sliding,
                 local_rope_freqs: local,
-                attn_softcap: cap("attn_logit_softcapping", two.then_some(50.0))?,
-                final_softcap: cap("final_logit_softcapping", None)?,
+                // Gemma 2 always caps (50 and 30 unless the file says); Gemma 3 caps only its logits,
+                // when the file asks.
+                attn_softcap: if two { cap("attn_logit_softcapping", Some(50.0))? } else { None },
+                final_softcap: cap("final_logit_softcapping", two.then_some(30.0))?,
                 query_scale_width: if wide { n_embd / n_head } else { key_length.unwrap_or(n_embd / n_head) },
             })
         } else {

@@ -145,13 +145,15 @@ impl RefModel {
                     gguf.u64(&key("attention.sliding_window")).map_or(if two { 4096 } else { 0 }, |w| w as usize);
                 let theta = gguf.f64(&key("rope.freq_base")).unwrap_or(10_000.0);
                 let cap = |name: &str| gguf.f64(&key(name)).ok();
+                // Every `every`-th layer attends to everything (Gemma 2: every second; Gemma 3: sixth).
+                let every =
+                    gguf.u64(&key("attention.sliding_window_pattern")).map_or(if two { 2 } else { 6 }, |p| p as usize);
                 Sliding {
                     window,
                     theta: gguf.f64(&key("rope.freq_base_swa")).unwrap_or(if two { theta } else { 10_000.0 }),
-                    // Gemma 2: layers 0, 2, 4… slide; Gemma 3: all but every sixth.
-                    layers: (0..n_layer).map(|l| window > 0 && if two { l % 2 == 0 } else { l % 6 != 5 }).collect(),
-                    attn_cap: cap("attn_logit_softcapping").or(two.then_some(50.0)),
-                    final_cap: cap("final_logit_softcapping"),
+                    layers: (0..n_layer).map(|l| window > 0 && (l + 1) % every != 0).collect(),
+                    attn_cap: if two { cap("attn_logit_softcapping").or(Some(50.0)) } else { None },
+                    final_cap: cap("final_logit_softcapping").or(two.then_some(30.0)),
                 }
             }),
             rope_factors: gguf.tensor("rope_freqs.weight").is_ok().then(|| tensor(&gguf, bytes, "rope_freqs.weight")),

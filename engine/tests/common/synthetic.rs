@@ -131,7 +131,7 @@ impl TinyLlama {
     /// A Gemma 3 model as Gemma 3 1B is built, small: heads of 64 (twice `n_embd / n_head`), query and
     /// key norms, RoPE on each head's halves, the embeddings scaled by √n_embd, norms after attention
     /// and after the feed-forward, a GELU gate; layer 0 slides over a window of 5 positions with RoPE
-    /// base 10,000, layer 1 (every sixth) sees everything with base 1,000,000. Q8_0, Q4_0 and Q4_1.
+    /// base 10,000, layer 1 (a pattern of 2) sees everything with base 1,000,000. Q8_0, Q4_0 and Q4_1.
     pub fn gemma3() -> Self {
         use GgmlType::*;
         Self {
@@ -144,8 +144,8 @@ impl TinyLlama {
     }
 
     /// A Gemma 2 model as Gemma 2 2B is built, small: Gemma 3's layout without query and key norms,
-    /// every other layer sliding (layer 0, over 5 positions), the attention scores soft-capped at 50 and
-    /// the final logits at 30.
+    /// every other layer sliding (layer 0, over 5 positions, RoPE base 50,000 against 10,000), the
+    /// attention scores soft-capped at 50 and the final logits at 30 (the default: the file is silent).
     pub fn gemma2() -> Self {
         Self { arch: "gemma2", ..Self::gemma3() }
     }
@@ -223,15 +223,18 @@ impl TinyLlama {
             .f32(&format!("{}.rope.freq_base", self.arch), if self.arch == "gemma3" { 1e6 } else { 1e4 })
             .f32(&format!("{}.attention.layer_norm_rms_epsilon", self.arch), 1e-5);
         if self.arch == "gemma3" {
+            // Every second layer global (real files: every sixth), so that two layers hold both kinds.
             b = b
                 .u32("gemma3.attention.sliding_window", GEMMA_WINDOW as u32)
+                .u32("gemma3.attention.sliding_window_pattern", 2)
                 .f32("gemma3.rope.freq_base_swa", 10_000.0);
         }
         if self.arch == "gemma2" {
+            // The final cap is left to its default (30); the sliding layers get their own RoPE base.
             b = b
                 .u32("gemma2.attention.sliding_window", GEMMA_WINDOW as u32)
                 .f32("gemma2.attn_logit_softcapping", 50.0)
-                .f32("gemma2.final_logit_softcapping", 30.0);
+                .f32("gemma2.rope.freq_base_swa", 50_000.0);
         }
         if let Some(length) = self.key_length {
             b = b.u32(&format!("{}.attention.key_length", self.arch), length as u32);

@@ -7,6 +7,7 @@
 //!          → rms_norm → matmul [gate, up] (silu·mul) → matmul down (+= x)
 //! ```
 //! plus embed at the start and rms_norm → output head → top-k pick at the end: 244 for the default model.
+//! Gemma's blocks take 10: `wo` and `down` store their outputs, and an rms_norm adds each into `x`.
 //!
 //! Decoding is pipelined: [`GpuSession::submit`] records and submits a pass and returns at once;
 //! [`GpuSession::collect`] awaits its readback. A pass whose input is [`Input::Picked`] starts by
