@@ -110,11 +110,11 @@ test("a corrupt GGUF gets a clear message and the model loaded before still answ
 
     // A well-formed file of an architecture the engine does not run: the message names it and what the
     // file holds, read from its header.
-    const foreign = ggufFile({ "general.architecture": "gemma3" }, [{ name: "token_embd.weight", dims: [4, 3], values: Array(12).fill(0.5) }]);
+    const foreign = ggufFile({ "general.architecture": "gemma4" }, [{ name: "token_embd.weight", dims: [4, 3], values: Array(12).fill(0.5) }]);
     const before = await error.textContent();
     await page.getByTestId("open-gguf").setInputFiles({ name: "gemma.gguf", mimeType: "application/octet-stream", buffer: foreign });
     await page.waitForFunction((b) => document.querySelector('[data-testid="load-error"]').textContent !== b, before);
-    assert.match(await error.textContent(), /unsupported architecture "gemma3".*\(it holds a gemma3 model of 12 parameters in F32 ×1 \(100 %\)\)/);
+    assert.match(await error.textContent(), /unsupported architecture "gemma4".*\(it holds a gemma4 model of 12 parameters in F32 ×1 \(100 %\)\)/);
 
     // A file whose header asks for more memory than the browser engine holds (160 blocks: the cache of a
     // conversation of 4,096 tokens alone is 5.4 GB): refused from its header, with the figures.
