@@ -46,7 +46,7 @@ pub struct Config {
     /// `attn_q_norm` and `attn_k_norm`).
     #[serde(default)]
     pub qk_norm: bool,
-    /// Gemma 3's differences from llama, `None` for the others.
+    /// Gemma 2's and 3's differences from llama, `None` for the others.
     #[serde(default)]
     pub gemma: Option<Gemma>,
 }
