@@ -168,19 +168,9 @@ mod cli {
             #[arg(long)]
             json: bool,
         },
-        /// The preference game's reward model: every answer's features (the final hidden state, after
-        /// the final norm, averaged over its tokens), a linear score fitted to the votes with the
-        /// Bradley–Terry loss on three votes in four, its accuracy on the fourth, and the candidates'
-        /// scores. On the CPU, 8-bit activations as the page; `--exact` for the reference path.
         /// The pre-training lab's tiny GPT (characters) trained on a text: the training and held-out
         /// losses, the letter-frequency baseline, a sample. No model file: it starts from noise.
         Pretrain(super::pretrain::PretrainArgs),
-        /// The sparse autoencoder on the model's hidden states (the page's *Thoughts* view): train it,
-        /// squeeze a text through it, read a text's tokens through it, list what fires its features,
-        /// steer with one. On the CPU, 8-bit activations as the page; `--exact` for the reference path.
-        /// What a long conversation costs: a scripted conversation whose turns continue the cache (or
-        /// `--fresh`), per turn the tokens kept, the time to the first token and the decode speed; or
-        /// `--long N`, the time per token around the 100th and the N-th of one answer. One JSON object.
         /// A model's card from its header alone (architecture, size, block formats, tokenizer, chat
         /// template, memory per position): what the page shows. One JSON object.
         Card {
@@ -194,12 +184,18 @@ mod cli {
             #[arg(long, default_value_t = 15)]
             runs: usize,
         },
+        /// What a long conversation costs: a scripted conversation whose turns continue the cache (or
+        /// `--fresh`), per turn the tokens kept, the time to the first token and the decode speed; or
+        /// `--long N`, the time per token around the 100th and the N-th of one answer. One JSON object.
         Converse {
             #[command(flatten)]
             model: ModelArgs,
             #[command(flatten)]
             args: super::converse::ConverseArgs,
         },
+        /// The sparse autoencoder on the model's hidden states (the page's *Thoughts* view): train it,
+        /// squeeze a text through it, read a text's tokens through it, list what fires its features,
+        /// steer with one. On the CPU, 8-bit activations as the page; `--exact` for the reference path.
         Sae {
             #[command(flatten)]
             model: ModelArgs,
@@ -209,6 +205,10 @@ mod cli {
             #[command(subcommand)]
             action: super::sae::SaeAction,
         },
+        /// The preference game's reward model: every answer's features (the final hidden state, after
+        /// the final norm, averaged over its tokens), a linear score fitted to the votes with the
+        /// Bradley–Terry loss on three votes in four, its accuracy on the fourth, and the candidates'
+        /// scores. On the CPU, 8-bit activations as the page; `--exact` for the reference path.
         Reward {
             #[command(flatten)]
             model: ModelArgs,
@@ -484,6 +484,37 @@ mod cli {
             }
             Command::Score { model, ids, top, attention, json } => {
                 super::score::run(&model.load()?, &ids, top, attention.as_deref(), json)
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use clap::CommandFactory;
+
+        /// Each subcommand's one-line help names what it does (a doc comment placed above the wrong
+        /// variant once gave `pretrain` the reward model's text and `converse`, `sae` and `reward` none).
+        #[test]
+        fn every_subcommand_has_its_own_help() {
+            let cli = super::Cli::command();
+            let about = |name: &str| {
+                let sub = cli.find_subcommand(name).unwrap_or_else(|| panic!("no subcommand {name}"));
+                sub.get_about().map(|a| a.to_string()).unwrap_or_default()
+            };
+            for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+                assert!(sub.get_about().is_some(), "`{}` has no help", sub.get_name());
+            }
+            let expect = [
+                ("pretrain", "tiny GPT", "Bradley"),
+                ("reward", "Bradley", "tiny GPT"),
+                ("sae", "sparse autoencoder", "conversation"),
+                ("converse", "conversation", "card"),
+                ("card", "card", "sparse autoencoder"),
+                ("lens", "logit lens", "masked"),
+            ];
+            for (name, has, lacks) in expect {
+                let text = about(name);
+                assert!(text.contains(has) && !text.contains(lacks), "`{name}`'s help: {text}");
             }
         }
     }
