@@ -4,7 +4,7 @@
 mod common;
 
 use common::synthetic::random_blocks;
-use engine::backend::cpu::{matmul, quantize_row_q8, row_dot, scalar_row_dot, Precision};
+use engine::backend::cpu::{matmul, quantize_row_q8, row_dot, row_dot_tile, scalar_row_dot, Precision, TILE};
 use engine::model::QMatrix;
 use engine::quant::{dequantize, GgmlType, QK};
 use half::{bf16, f16};
@@ -127,7 +127,8 @@ fn fast_and_scalar_block_dots_match_the_f32_dot_at_awkward_sizes() {
 
 #[test]
 fn int8_matmul_tracks_the_exact_matmul_over_rows_that_are_not_a_round_number() {
-    let (rows, n_tokens) = (37, 3);
+    // 7 tokens: one tile of four (on CPUs with a tiled kernel), then three read one by one.
+    let (rows, n_tokens) = (37, 7);
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for ty in BLOCK_TYPES {
         let cols = 5 * ty.block_size();
@@ -151,5 +152,37 @@ fn int8_matmul_tracks_the_exact_matmul_over_rows_that_are_not_a_round_number() {
                 assert!((e_row[r] - i_row[r]).abs() <= bound * 1.01 + 1e-6, "{ty:?} row {r} token {t}");
             }
         }
+    }
+}
+
+#[test]
+fn tiled_block_dots_equal_the_single_row_dots_bit_for_bit() {
+    // A tile reads one weight row against four activation rows; each result must be the one-row dot's,
+    // so a prompt read in one pass and the same tokens read one by one give the same numbers.
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let mut tiled_types = 0;
+    for ty in BLOCK_TYPES {
+        let Some(tile) = row_dot_tile(ty) else { continue };
+        tiled_types += 1;
+        for n_blocks in [1, 3, 18] {
+            let cols = n_blocks * ty.block_size();
+            let row = random_blocks(ty, n_blocks, rng.next_u32() as u64);
+            let acts: Vec<_> = (0..TILE)
+                .map(|_| {
+                    let x: Vec<f32> = (0..cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 4.0 - 2.0).collect();
+                    quantize_row_q8(&x)
+                })
+                .collect();
+            let got = tile(&row, &[&acts[0], &acts[1], &acts[2], &acts[3]]);
+            for (i, act) in acts.iter().enumerate() {
+                let one = row_dot(ty)(&row, act);
+                assert_eq!(got[i].to_bits(), one.to_bits(), "{ty:?} × {n_blocks} blocks, row {i}: {} vs {one}", got[i]);
+            }
+        }
+    }
+    // Natively on x86-64 with AVX2 every block format has one (what CI runs on).
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
+        assert_eq!(tiled_types, BLOCK_TYPES.len(), "a tiled kernel per block format");
     }
 }

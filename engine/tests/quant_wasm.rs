@@ -2,7 +2,7 @@
 //! in code, inside a dedicated worker like the app's engine.
 #![cfg(target_arch = "wasm32")]
 
-use engine::backend::cpu::{quantize_row_q8, row_dot, scalar_row_dot};
+use engine::backend::cpu::{quantize_row_q8, row_dot, row_dot_tile, scalar_row_dot, TILE};
 use engine::quant::{GgmlType, QK};
 use wasm_bindgen_test::*;
 
@@ -36,6 +36,16 @@ fn simd128_block_dots_match_scalar() {
         engine::quant::dequantize(ty, &bytes, &mut w).expect("dequantize");
         let magnitude: f32 = w.iter().zip(&x).map(|(a, b)| (a * b).abs()).sum();
         assert!((scalar - simd).abs() <= 1e-5 * magnitude.max(1.0), "{ty:?}: {simd} vs {scalar}");
+        // The tiled kernel (one weight row, four activation rows) gives each row the one-row dot's bits.
+        let tile = row_dot_tile(ty).unwrap_or_else(|| panic!("{ty:?} has a simd128 tiled kernel"));
+        let others: Vec<_> = (1..TILE as u32)
+            .map(|k| quantize_row_q8(&x.iter().map(|v| v * k as f32 - 0.1).collect::<Vec<_>>()))
+            .collect();
+        let rows = [&act, &others[0], &others[1], &others[2]];
+        let got = tile(&bytes, &rows);
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(got[i].to_bits(), row_dot(ty)(&bytes, row).to_bits(), "{ty:?}: tiled row {i}");
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_conversation;
+mod bench_labs;
 mod bench_thoughts;
 mod dist;
 mod model;
@@ -30,6 +31,7 @@ usage: cargo xtask <command>
   bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
   bench app [--runs N]  the app in headless Chromium: page open → first token, frame time, cost of tracing
   bench pretrain [--runs N] [--seconds S]  the pre-training lab: characters/s natively and in the page, held-out loss after 60 s and S s
+  bench labs [--runs N]  the teaching labs' waits on the CPU: the logit lens over 64 tokens, the masked-word game with 10 words, natively and in the page
   bench conversation [--runs N]  ten turns continuing the cache vs reading them again, and token 2,000 vs 100
   bench thoughts [--runs N] [--seconds S]  the Thoughts view's sparse autoencoder: vectors/s natively and in the page, held-out share lost and KL at two widths, the squeeze's cost on decoding
   model              fetch and verify the default model; print its path
@@ -107,6 +109,8 @@ fn run() -> Result<()> {
                     None => 60,
                 };
                 bench_thoughts::run(&root, runs, seconds)
+            } else if args.iter().any(|a| a == "labs") {
+                bench_labs::run(&root, runs)
             } else if args.iter().any(|a| a == "conversation") {
                 bench_conversation::run(&root, runs)
             } else if args.iter().any(|a| a == "app") {

@@ -8,7 +8,10 @@ mod int8;
 use crate::model::QMatrix;
 use crate::quant::{dequantize, QK};
 
-pub use int8::{f16_to_f32, quantize_row_q8, row_dot, scalar_row_dot, Q8Row, RowDot};
+pub use int8::{
+    f16_to_f32, matmul as int8_matmul, quantize_row_q8, row_dot, row_dot_tile, scalar_row_dot, Q8Row, RowDot,
+    RowDotTile, TILE,
+};
 
 /// How activations meet quantized weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -29,7 +32,7 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tokens: usize, out: &mut [f32], precisio
     let int8 = precision == Precision::Int8 && int8::supports(w.ty);
     if int8 {
         let acts: Vec<Q8Row> = x.chunks_exact(w.cols).map(quantize_row_q8).collect();
-        int8::matmul(w, &acts, out, row_dot(w.ty));
+        int8::matmul(w, &acts, out, row_dot(w.ty), row_dot_tile(w.ty));
     } else {
         let mut dense = vec![0.0f32; w.cols];
         for r in 0..w.rows {

@@ -2,11 +2,12 @@
 //! blocks (the shape of SmolLM2-135M's feed-forward, widened to whole 256-value super-blocks) times one
 //! token, on the 8-bit path and the exact path: the median time of a matrix-vector product, its
 //! throughput in weight bytes, and its ratio to Q8_0's (the format with the simplest kernel), measured
-//! side by side in one run. One JSON object.
+//! side by side in one run; and the same matrix times a 64-token prompt on the 8-bit path, its tokens
+//! read four at a time by the tiled kernel and one at a time, per token. One JSON object.
 
 use std::time::Instant;
 
-use engine::backend::cpu::{matmul, Precision};
+use engine::backend::cpu::{int8_matmul, matmul, quantize_row_q8, row_dot, row_dot_tile, Precision};
 use engine::model::QMatrix;
 use engine::quant::GgmlType;
 use half::f16;
@@ -27,6 +28,9 @@ fn random_matrix(ty: GgmlType, rows: usize, cols: usize) -> Result<QMatrix, Stri
     }
     QMatrix::from_bytes(ty, rows, cols, bytes).map_err(|e| e.to_string())
 }
+
+/// Tokens of the prompt timed on the 8-bit path.
+const PROMPT: usize = 64;
 
 /// The median seconds of `runs` calls of `f`.
 fn median_s(runs: usize, mut f: impl FnMut()) -> f64 {
@@ -51,14 +55,21 @@ pub fn run(runs: usize) -> Result<(), String> {
         let bytes = (rows * w.row_bytes()) as f64;
         let mut timed = |precision| median_s(runs, || matmul(&w, &x, 1, &mut out, precision));
         let (int8, exact) = (timed(Precision::Int8), timed(Precision::Exact));
-        rows_out.push((ty, bytes, int8, exact));
+        let acts: Vec<_> = (0..PROMPT)
+            .map(|t| quantize_row_q8(&x.iter().map(|v| v * (1.0 + t as f32 / 64.0)).collect::<Vec<_>>()))
+            .collect();
+        let mut prompt_out = vec![0.0f32; PROMPT * rows];
+        let mut prompt =
+            |tile| median_s(runs, || int8_matmul(&w, &acts, &mut prompt_out, row_dot(ty), tile)) / PROMPT as f64;
+        let (tiled, untiled) = (prompt(row_dot_tile(ty)), prompt(None));
+        rows_out.push((ty, bytes, int8, exact, tiled, untiled));
     }
-    let Some(&(_, _, base_int8, base_exact)) = rows_out.iter().find(|r| r.0 == GgmlType::Q8_0) else {
+    let Some(&(_, _, base_int8, base_exact, _, _)) = rows_out.iter().find(|r| r.0 == GgmlType::Q8_0) else {
         return Err("Q8_0 is a block format".into());
     };
     let formats: Vec<_> = rows_out
         .iter()
-        .map(|&(ty, bytes, int8, exact)| {
+        .map(|&(ty, bytes, int8, exact, tiled, untiled)| {
             json!({
                 "format": format!("{ty:?}"),
                 "bits_per_value": bytes * 8.0 / (rows * cols) as f64,
@@ -67,6 +78,9 @@ pub fn run(runs: usize) -> Result<(), String> {
                 "int8_vs_q8_0": int8 / base_int8,
                 "exact_ms": exact * 1e3,
                 "exact_vs_q8_0": exact / base_exact,
+                "prompt_tiled_ms_per_token": tiled * 1e3,
+                "prompt_untiled_ms_per_token": untiled * 1e3,
+                "tile_speedup": untiled / tiled,
             })
         })
         .collect();

@@ -235,7 +235,8 @@ mod cli {
             /// How many tokens per cell (the first is the cell's guess).
             #[arg(long, default_value_t = 1)]
             top: usize,
-            /// `{"ids":[..],"layers":[[{"id","text","prob","top":[..]} per position] per layer],"backend":..}`.
+            /// `{"ids":[..],"layers":[[{"id","text","prob","top":[..]} per position] per layer],"backend":..,"ms":..}`
+            /// (`ms`: the lens alone, the model already loaded).
             #[arg(long)]
             json: bool,
         },
@@ -254,7 +255,8 @@ mod cli {
             /// Also add the model's own N likeliest words for the blank (its next tokens there).
             #[arg(long, default_value_t = 0)]
             propose: usize,
-            /// One JSON object: `{"candidates":[{"word","logprob","prob","ids"}],"proposed":[..]}`, best first.
+            /// One JSON object: `{"candidates":[{"word","logprob","prob","ids"}],"proposed":[..],"ms":..}`, best first
+            /// (`ms`: proposing and scoring, the model already loaded).
             #[arg(long)]
             json: bool,
         },

@@ -117,6 +117,7 @@ pub fn lens(engine: &Engine, text: &str, top: usize, json: bool) -> Result<(), S
     let ids = engine.text_prompt(text).map_err(err)?;
     let mut layers = Vec::new();
     let mut failed = None;
+    let started = std::time::Instant::now();
     let on_gpu = pollster::block_on(engine.lens_on_backend(&ids, top.max(1), &mut |_, cells| {
         let row: Result<Vec<_>, String> = cells
             .iter()
@@ -140,7 +141,8 @@ pub fn lens(engine: &Engine, text: &str, top: usize, json: bool) -> Result<(), S
     if let Some(e) = failed {
         return Err(e);
     }
-    let value = json!({ "ids": ids, "layers": layers, "backend": if on_gpu { "gpu" } else { "cpu" } });
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let value = json!({ "ids": ids, "layers": layers, "backend": if on_gpu { "gpu" } else { "cpu" }, "ms": ms });
     if json {
         println!("{value}");
     } else {
@@ -155,6 +157,7 @@ pub fn lens(engine: &Engine, text: &str, top: usize, json: bool) -> Result<(), S
 /// `glassbox fill`.
 pub fn fill(engine: &Engine, text: &str, candidates: Vec<String>, propose: usize, json: bool) -> Result<(), String> {
     let err = |e: engine::EngineError| e.to_string();
+    let started = std::time::Instant::now();
     let proposed = if propose > 0 { engine.propose(text, propose).map_err(err)? } else { Vec::new() };
     let mut words = candidates;
     words.extend(proposed.iter().filter(|p| !words.contains(p)).cloned().collect::<Vec<_>>());
@@ -163,6 +166,7 @@ pub fn fill(engine: &Engine, text: &str, candidates: Vec<String>, propose: usize
         "candidates": scores.iter().map(|s| json!({ "word": s.word, "logprob": s.logprob, "prob": s.prob, "ids": s.ids })).collect::<Vec<_>>(),
         "proposed": proposed,
         "backend": if on_gpu { "gpu" } else { "cpu" },
+        "ms": started.elapsed().as_secs_f64() * 1e3,
     });
     if json {
         println!("{value}");

@@ -2,7 +2,7 @@
 
 use std::arch::x86_64::*;
 
-use super::Q8Row;
+use super::{Q8Row, TILE};
 use crate::quant::{unsigned_scales, GgmlType, QK};
 
 pub fn available() -> bool {
@@ -60,45 +60,104 @@ fn load_acts(act: &Q8Row, b: usize) -> __m256i {
     unsafe { _mm256_loadu_si256(qs.as_ptr() as *const __m256i) }
 }
 
+// Each kernel reads one weight row against `N` activation rows: the weight blocks are unpacked and their
+// scales converted once for all `N`, and each row keeps its own accumulator in the same order as with
+// `N = 1`, so a row's result does not depend on how many were read with it.
+
+/// `N` sums, each a lane-summed accumulator plus a scalar term.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn q4_1_impl(row: &[u8], act: &Q8Row) -> f32 {
-    let mut acc = _mm256_setzero_ps();
-    let mut minimums = 0.0f32;
+fn finish<const N: usize>(acc: [__m256; N], scalar: [f32; N]) -> [f32; N] {
+    let mut out = [0.0; N];
+    for i in 0..N {
+        out[i] = hsum(acc[i]) + scalar[i];
+    }
+    out
+}
+
+/// Checks that each activation row covers `blocks` blocks of 32, so the loops below may read them
+/// unchecked (bounds checks there cost a third of the time).
+#[inline]
+fn check_acts<const N: usize>(acts: &[&Q8Row; N], blocks: usize) {
+    for act in acts {
+        assert!(act.qs.len() >= blocks * QK && act.d.len() >= blocks && act.dsum.len() >= blocks);
+    }
+}
+
+/// `act`'s 32 values of block `b`, and its `d[b]` and `dsum[b]`, unchecked.
+///
+/// # Safety
+/// `b` is below the block count [`check_acts`] checked.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn act_block(act: &Q8Row, b: usize) -> (__m256i, f32, f32) {
+    // SAFETY: the caller checked that block `b` exists.
+    unsafe {
+        (
+            _mm256_loadu_si256(act.qs.as_ptr().add(b * QK) as *const __m256i),
+            *act.d.get_unchecked(b),
+            *act.dsum.get_unchecked(b),
+        )
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_1_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    check_acts(&acts, row.len() / 20);
+    let mut acc = [_mm256_setzero_ps(); N];
+    let mut minimums = [0.0f32; N];
     for (b, block) in row.chunks_exact(20).enumerate() {
-        let prod = pairs_to_f32(_mm256_maddubs_epi16(unpack_nibbles(&block[4..]), load_acts(act, b)));
+        let w = unpack_nibbles(&block[4..]);
         let (d, m) = f16_pair(block, 0);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * act.d[b]), prod, acc);
-        minimums += m * act.dsum[b];
+        for i in 0..N {
+            // SAFETY: `b` is below the block count checked above.
+            let (x, xd, xsum) = unsafe { act_block(acts[i], b) };
+            let prod = pairs_to_f32(_mm256_maddubs_epi16(w, x));
+            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd), prod, acc[i]);
+            minimums[i] += m * xsum;
+        }
     }
-    hsum(acc) + minimums
+    finish(acc, minimums)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn q4_0_impl(row: &[u8], act: &Q8Row) -> f32 {
-    let mut acc = _mm256_setzero_ps();
-    let mut offsets = 0.0f32;
+fn q4_0_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    let mut acc = [_mm256_setzero_ps(); N];
+    let mut offsets = [0.0f32; N];
+    check_acts(&acts, row.len() / 18);
     for (b, block) in row.chunks_exact(18).enumerate() {
-        let prod = pairs_to_f32(_mm256_maddubs_epi16(unpack_nibbles(&block[2..]), load_acts(act, b)));
+        let w = unpack_nibbles(&block[2..]);
         let d = f16_one(block, 0);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * act.d[b]), prod, acc);
-        offsets += d * act.dsum[b];
+        for i in 0..N {
+            // SAFETY: `b` is below the block count checked above.
+            let (x, xd, xsum) = unsafe { act_block(acts[i], b) };
+            let prod = pairs_to_f32(_mm256_maddubs_epi16(w, x));
+            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd), prod, acc[i]);
+            offsets[i] += d * xsum;
+        }
     }
-    hsum(acc) - 8.0 * offsets
+    finish(acc, offsets.map(|o| -8.0 * o))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn q8_0_impl(row: &[u8], act: &Q8Row) -> f32 {
-    let mut acc = _mm256_setzero_ps();
+fn q8_0_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    let mut acc = [_mm256_setzero_ps(); N];
+    check_acts(&acts, row.len() / 34);
     for (b, block) in row.chunks_exact(34).enumerate() {
         let values = &block[2..34];
         // SAFETY: `values` is 32 readable bytes.
         let w = unsafe { _mm256_loadu_si256(values.as_ptr() as *const __m256i) };
-        let x = load_acts(act, b);
         // maddubs wants unsigned × signed: move w's sign onto x.
-        let prod = pairs_to_f32(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_one(block, 0) * act.d[b]), prod, acc);
+        let magnitude = _mm256_sign_epi8(w, w);
+        let d = f16_one(block, 0);
+        for i in 0..N {
+            // SAFETY: `b` is below the block count checked above.
+            let (x, xd, _) = unsafe { act_block(acts[i], b) };
+            let prod = pairs_to_f32(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(x, w)));
+            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd), prod, acc[i]);
+        }
     }
-    hsum(acc)
+    finish(acc, [0.0; N])
 }
 
 /// 32 bytes at `b[at..]`.
@@ -175,23 +234,27 @@ fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> __m256i {
 
 /// One compiled loop per format: `CODE` is the ggml type code, so the format's branches fold away.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn grouped_impl<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+fn grouped_impl<const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
     let per_block = ty.block_size() / QK;
-    let mut acc = _mm256_setzero_ps();
-    let mut offsets = 0.0f32;
+    let mut acc = [_mm256_setzero_ps(); N];
+    let mut offsets = [0.0f32; N];
     for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
         for g in 0..per_block {
             let a = b * per_block + g;
             let (d, m) = unsigned_scales(ty, block, g);
-            // Lanes 0..4 sum values 0..16 (the first half), lanes 4..8 the second.
-            let dots = pairs_to_f32(_mm256_maddubs_epi16(unsigned_values(ty, block, g), load_acts(act, a)));
-            let scale = _mm256_setr_m128(_mm_set1_ps(d[0] * act.d[a]), _mm_set1_ps(d[1] * act.d[a]));
-            acc = _mm256_fmadd_ps(dots, scale, acc);
-            offsets += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+            let u = unsigned_values(ty, block, g);
+            for i in 0..N {
+                let act = acts[i];
+                // Lanes 0..4 sum values 0..16 (the first half), lanes 4..8 the second.
+                let dots = pairs_to_f32(_mm256_maddubs_epi16(u, load_acts(act, a)));
+                let scale = _mm256_setr_m128(_mm_set1_ps(d[0] * act.d[a]), _mm_set1_ps(d[1] * act.d[a]));
+                acc[i] = _mm256_fmadd_ps(dots, scale, acc[i]);
+                offsets[i] += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+            }
         }
     }
-    hsum(acc) + offsets
+    finish(acc, offsets)
 }
 
 /// The kernels of this file for the grouped formats.
@@ -200,20 +263,36 @@ pub struct Grouped;
 impl super::GroupedKernel for Grouped {
     fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
         // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-        unsafe { grouped_impl::<CODE>(row, act) }
+        unsafe { grouped_impl::<CODE, 1>(row, [act])[0] }
+    }
+    fn tile<const CODE: u32>(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+        // SAFETY: as above.
+        unsafe { grouped_impl::<CODE, TILE>(row, *acts) }
     }
 }
 
-// Safe entry points: `row_dot` hands these out only after `available()` said yes.
+// Safe entry points: `row_dot` and `row_dot_tile` hand these out only after `available()` said yes.
 pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
     // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-    unsafe { q4_1_impl(row, act) }
+    unsafe { q4_1_impl::<1>(row, [act])[0] }
 }
 pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
     // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-    unsafe { q4_0_impl(row, act) }
+    unsafe { q4_0_impl::<1>(row, [act])[0] }
 }
 pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
     // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-    unsafe { q8_0_impl(row, act) }
+    unsafe { q8_0_impl::<1>(row, [act])[0] }
+}
+pub fn q4_1_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+    unsafe { q4_1_impl(row, *acts) }
+}
+pub fn q4_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+    unsafe { q4_0_impl(row, *acts) }
+}
+pub fn q8_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
+    unsafe { q8_0_impl(row, *acts) }
 }

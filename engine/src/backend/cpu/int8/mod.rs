@@ -98,6 +98,11 @@ fn scalar_grouped(ty: GgmlType) -> Option<RowDot> {
 trait GroupedKernel {
     /// `row · act` for a row of the format `CODE`.
     fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32;
+
+    /// `row · acts[i]` for each `i`, equal to [`Self::dot`]'s bit for bit.
+    fn tile<const CODE: u32>(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+        acts.map(|act| Self::dot::<CODE>(row, act))
+    }
 }
 
 /// `K`'s row dot for `ty` as a plain [`RowDot`]: one instance per type code, so the type costs nothing.
@@ -114,8 +119,60 @@ fn instance<K: GroupedKernel>(ty: GgmlType) -> Option<RowDot> {
     })
 }
 
+/// `K`'s tiled row dot for `ty`.
+fn instance_tile<K: GroupedKernel>(ty: GgmlType) -> Option<RowDotTile> {
+    Some(match ty {
+        GgmlType::Q5_0 => K::tile::<6>,
+        GgmlType::Q5_1 => K::tile::<7>,
+        GgmlType::Q2_K => K::tile::<10>,
+        GgmlType::Q3_K => K::tile::<11>,
+        GgmlType::Q4_K => K::tile::<12>,
+        GgmlType::Q5_K => K::tile::<13>,
+        GgmlType::Q6_K => K::tile::<14>,
+        _ => return None,
+    })
+}
+
 /// One weight row (its raw blocks) against one activation row.
 pub type RowDot = fn(&[u8], &Q8Row) -> f32;
+
+/// How many activation rows a [`RowDotTile`] reads at once.
+pub const TILE: usize = 4;
+
+/// One weight row against [`TILE`] activation rows: the weight's blocks unpacked and their scales
+/// converted once for all of them (what makes reading a prompt faster than reading its tokens one by
+/// one). Each result equals the [`RowDot`]'s for that row bit for bit.
+pub type RowDotTile = fn(&[u8], &[&Q8Row; TILE]) -> [f32; TILE];
+
+/// The SIMD tiled row dot for `ty` on this CPU, if it has one (the scalar reference does not: it reads
+/// rows one by one).
+pub fn row_dot_tile(ty: GgmlType) -> Option<RowDotTile> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx2::available() {
+            return instance_tile::<avx2::Grouped>(ty).or(match ty {
+                GgmlType::Q4_0 => Some(avx2::q4_0_tile),
+                GgmlType::Q4_1 => Some(avx2::q4_1_tile),
+                GgmlType::Q8_0 => Some(avx2::q8_0_tile),
+                _ => None,
+            });
+        }
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        return instance_tile::<simd128::Grouped>(ty).or(match ty {
+            GgmlType::Q4_0 => Some(simd128::q4_0_tile),
+            GgmlType::Q4_1 => Some(simd128::q4_1_tile),
+            GgmlType::Q8_0 => Some(simd128::q8_0_tile),
+            _ => None,
+        });
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = ty;
+        None
+    }
+}
 
 /// The fastest implementation of the row dot for `ty` on this CPU.
 pub fn row_dot(ty: GgmlType) -> RowDot {
@@ -156,11 +213,21 @@ pub fn scalar_row_dot(ty: GgmlType) -> RowDot {
     }
 }
 
-/// `out[t][r] = w[r] · acts[t]` with the given row dot.
-pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot) {
+/// `out[t][r] = w[r] · acts[t]` with the given row dot; with a tiled one, [`TILE`] activation rows at a
+/// time (the rest one by one). Either way each weight row is read once from memory for all tokens.
+pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot, tile: Option<RowDotTile>) {
+    let tiled = if tile.is_some() { acts.len() - acts.len() % TILE } else { 0 };
     for r in 0..w.rows {
         let row = w.row(r);
-        for (t, act) in acts.iter().enumerate() {
+        if let Some(tile) = tile {
+            for (q, four) in acts[..tiled].chunks_exact(TILE).enumerate() {
+                let sums = tile(row, &[&four[0], &four[1], &four[2], &four[3]]);
+                for (i, sum) in sums.into_iter().enumerate() {
+                    out[(q * TILE + i) * w.rows + r] = sum;
+                }
+            }
+        }
+        for (t, act) in acts.iter().enumerate().skip(tiled) {
             out[t * w.rows + r] = dot(row, act);
         }
     }

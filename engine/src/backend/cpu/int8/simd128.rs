@@ -2,7 +2,7 @@
 
 use std::arch::wasm32::*;
 
-use super::Q8Row;
+use super::{Q8Row, TILE};
 use crate::quant::{unsigned_scales, GgmlType, QK};
 
 #[inline]
@@ -25,17 +25,49 @@ fn acts(act: &Q8Row, b: usize) -> (v128, v128) {
     (load16(bytes), load16(&bytes[16..]))
 }
 
+/// A block's 16 bytes of nibbles as (low nibbles: values 0..16, high nibbles: values 16..32).
+#[inline]
+fn nibbles(bytes: &[u8]) -> (v128, v128) {
+    let raw = load16(bytes);
+    (v128_and(raw, u8x16_splat(0x0f)), u8x16_shr(raw, 4))
+}
+
 /// Σ nibble·x over one block as 4 × i32: products ≤ 15·127, so four of them still fit in i16.
 #[inline]
-fn nibble_block(nibbles: &[u8], x0: v128, x1: v128) -> v128 {
-    let raw = load16(nibbles);
-    let lo = v128_and(raw, u8x16_splat(0x0f));
-    let hi = u8x16_shr(raw, 4);
+fn nibble_block((lo, hi): (v128, v128), x0: v128, x1: v128) -> v128 {
     let s = i16x8_add(
         i16x8_add(i16x8_extmul_low_i8x16(lo, x0), i16x8_extmul_high_i8x16(lo, x0)),
         i16x8_add(i16x8_extmul_low_i8x16(hi, x1), i16x8_extmul_high_i8x16(hi, x1)),
     );
     i32x4_extadd_pairwise_i16x8(s)
+}
+
+/// Checks that each activation row covers `blocks` blocks of 32, so the loops below may read them
+/// unchecked.
+#[inline]
+fn check_acts<const N: usize>(acts: &[&Q8Row; N], blocks: usize) {
+    for act in acts {
+        assert!(act.qs.len() >= blocks * QK && act.d.len() >= blocks && act.dsum.len() >= blocks);
+    }
+}
+
+/// `act`'s 32 values of block `b` as two halves, and its `d[b]` and `dsum[b]`, unchecked.
+///
+/// # Safety
+/// `b` is below the block count [`check_acts`] checked.
+#[inline]
+unsafe fn act_block(act: &Q8Row, b: usize) -> (v128, v128, f32, f32) {
+    // SAFETY: the caller checked that block `b` exists; v128_load has no alignment requirement.
+    unsafe {
+        let at = act.qs.as_ptr().add(b * QK) as *const v128;
+        (v128_load(at), v128_load(at.add(1)), *act.d.get_unchecked(b), *act.dsum.get_unchecked(b))
+    }
+}
+
+/// `N` sums, each a lane-summed accumulator plus a scalar term.
+#[inline]
+fn finish<const N: usize>(acc: [v128; N], scalar: [f32; N]) -> [f32; N] {
+    std::array::from_fn(|i| hsum(acc[i]) + scalar[i])
 }
 
 #[inline]
@@ -108,25 +140,32 @@ fn half_dot(u: v128, x: v128) -> v128 {
     i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_extmul_low_i8x16(u, x), i16x8_extmul_high_i8x16(u, x)))
 }
 
+// Each kernel reads one weight row against `N` activation rows: the weight blocks are unpacked and their
+// scales converted once for all `N`, and each row keeps its own accumulator in the same order as with
+// `N = 1`, so a row's result does not depend on how many were read with it.
+
 /// One compiled loop per format: `CODE` is the ggml type code, so the format's branches fold away.
-fn grouped_impl<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+fn grouped_impl<const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
     let per_block = ty.block_size() / QK;
-    let mut acc = f32x4_splat(0.0);
-    let mut offsets = 0.0f32;
+    let mut acc = [f32x4_splat(0.0); N];
+    let mut offsets = [0.0f32; N];
     for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
         for g in 0..per_block {
             let a = b * per_block + g;
             let (d, m) = unsigned_scales(ty, block, g);
             let (u0, u1) = unsigned_values(ty, block, g);
-            let (x0, x1) = acts(act, a);
-            let first = f32x4_mul(f32x4_convert_i32x4(half_dot(u0, x0)), f32x4_splat(d[0] * act.d[a]));
-            let second = f32x4_mul(f32x4_convert_i32x4(half_dot(u1, x1)), f32x4_splat(d[1] * act.d[a]));
-            acc = f32x4_add(acc, f32x4_add(first, second));
-            offsets += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+            for i in 0..N {
+                let act = acts[i];
+                let (x0, x1) = self::acts(act, a);
+                let first = f32x4_mul(f32x4_convert_i32x4(half_dot(u0, x0)), f32x4_splat(d[0] * act.d[a]));
+                let second = f32x4_mul(f32x4_convert_i32x4(half_dot(u1, x1)), f32x4_splat(d[1] * act.d[a]));
+                acc[i] = f32x4_add(acc[i], f32x4_add(first, second));
+                offsets[i] += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+            }
         }
     }
-    hsum(acc) + offsets
+    finish(acc, offsets)
 }
 
 /// The kernels of this file for the grouped formats.
@@ -134,52 +173,96 @@ pub struct Grouped;
 
 impl super::GroupedKernel for Grouped {
     fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
-        grouped_impl::<CODE>(row, act)
+        grouped_impl::<CODE, 1>(row, [act])[0]
     }
+    fn tile<const CODE: u32>(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+        grouped_impl::<CODE, TILE>(row, *acts)
+    }
+}
+
+fn q4_1_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    let mut acc = [f32x4_splat(0.0); N];
+    let mut minimums = [0.0f32; N];
+    check_acts(&acts, row.len() / 20);
+    for (b, block) in row.chunks_exact(20).enumerate() {
+        let w = nibbles(&block[4..]);
+        let (d, m) = (f16_at(block, 0), f16_at(block, 2));
+        for i in 0..N {
+            // SAFETY: `b` is below the block count checked above.
+            let (x0, x1, xd, xsum) = unsafe { act_block(acts[i], b) };
+            let dot = f32x4_convert_i32x4(nibble_block(w, x0, x1));
+            acc[i] = f32x4_add(acc[i], f32x4_mul(dot, f32x4_splat(d * xd)));
+            minimums[i] += m * xsum;
+        }
+    }
+    finish(acc, minimums)
+}
+
+fn q4_0_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    let mut acc = [f32x4_splat(0.0); N];
+    let mut offsets = [0.0f32; N];
+    check_acts(&acts, row.len() / 18);
+    for (b, block) in row.chunks_exact(18).enumerate() {
+        let w = nibbles(&block[2..]);
+        let d = f16_at(block, 0);
+        for i in 0..N {
+            // SAFETY: `b` is below the block count checked above.
+            let (x0, x1, xd, xsum) = unsafe { act_block(acts[i], b) };
+            let dot = f32x4_convert_i32x4(nibble_block(w, x0, x1));
+            acc[i] = f32x4_add(acc[i], f32x4_mul(dot, f32x4_splat(d * xd)));
+            offsets[i] += d * xsum;
+        }
+    }
+    finish(acc, offsets.map(|o| -8.0 * o))
+}
+
+fn q8_0_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    let mut acc = [f32x4_splat(0.0); N];
+    check_acts(&acts, row.len() / 34);
+    for (b, block) in row.chunks_exact(34).enumerate() {
+        let (w0, w1) = (load16(&block[2..]), load16(&block[18..]));
+        let w = [
+            i16x8_extend_low_i8x16(w0),
+            i16x8_extend_high_i8x16(w0),
+            i16x8_extend_low_i8x16(w1),
+            i16x8_extend_high_i8x16(w1),
+        ];
+        let d = f16_at(block, 0);
+        for i in 0..N {
+            // SAFETY: `b` is below the block count checked above.
+            let (x0, x1, xd, _) = unsafe { act_block(acts[i], b) };
+            // Products reach 128·127: widen to i16 and let the dot product sum pairs into i32.
+            let dot = i32x4_add(
+                i32x4_add(
+                    i32x4_dot_i16x8(w[0], i16x8_extend_low_i8x16(x0)),
+                    i32x4_dot_i16x8(w[1], i16x8_extend_high_i8x16(x0)),
+                ),
+                i32x4_add(
+                    i32x4_dot_i16x8(w[2], i16x8_extend_low_i8x16(x1)),
+                    i32x4_dot_i16x8(w[3], i16x8_extend_high_i8x16(x1)),
+                ),
+            );
+            acc[i] = f32x4_add(acc[i], f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(d * xd)));
+        }
+    }
+    finish(acc, [0.0; N])
 }
 
 pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
-    let mut acc = f32x4_splat(0.0);
-    let mut minimums = 0.0f32;
-    for (b, block) in row.chunks_exact(20).enumerate() {
-        let (x0, x1) = acts(act, b);
-        let dot = f32x4_convert_i32x4(nibble_block(&block[4..], x0, x1));
-        acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(f16_at(block, 0) * act.d[b])));
-        minimums += f16_at(block, 2) * act.dsum[b];
-    }
-    hsum(acc) + minimums
+    q4_1_n(row, [act])[0]
 }
-
 pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
-    let mut acc = f32x4_splat(0.0);
-    let mut offsets = 0.0f32;
-    for (b, block) in row.chunks_exact(18).enumerate() {
-        let (x0, x1) = acts(act, b);
-        let dot = f32x4_convert_i32x4(nibble_block(&block[2..], x0, x1));
-        let d = f16_at(block, 0);
-        acc = f32x4_add(acc, f32x4_mul(dot, f32x4_splat(d * act.d[b])));
-        offsets += d * act.dsum[b];
-    }
-    hsum(acc) - 8.0 * offsets
+    q4_0_n(row, [act])[0]
 }
-
 pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
-    let mut acc = f32x4_splat(0.0);
-    for (b, block) in row.chunks_exact(34).enumerate() {
-        let (x0, x1) = acts(act, b);
-        let (w0, w1) = (load16(&block[2..]), load16(&block[18..]));
-        // Products reach 128·127: widen to i16 and let the dot product sum pairs into i32.
-        let dot = i32x4_add(
-            i32x4_add(
-                i32x4_dot_i16x8(i16x8_extend_low_i8x16(w0), i16x8_extend_low_i8x16(x0)),
-                i32x4_dot_i16x8(i16x8_extend_high_i8x16(w0), i16x8_extend_high_i8x16(x0)),
-            ),
-            i32x4_add(
-                i32x4_dot_i16x8(i16x8_extend_low_i8x16(w1), i16x8_extend_low_i8x16(x1)),
-                i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), i16x8_extend_high_i8x16(x1)),
-            ),
-        );
-        acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(f16_at(block, 0) * act.d[b])));
-    }
-    hsum(acc)
+    q8_0_n(row, [act])[0]
+}
+pub fn q4_1_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+    q4_1_n(row, *acts)
+}
+pub fn q4_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+    q4_0_n(row, *acts)
+}
+pub fn q8_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+    q8_0_n(row, *acts)
 }
