@@ -1,8 +1,8 @@
 // The chat on the browser's WebGPU (`?gpu`: headless Chromium offers SwiftShader, a software adapter
 // the app otherwise leaves unused): the engine's WGSL kernels in the page's worker answer as the same
 // kernels do natively (the CLI on lavapipe), the GPU picks each token and sends back its five
-// alternatives, the explorer draws the attention the GPU recorded, and the logit lens and the masked-word
-// game come from the GPU.
+// alternatives, the explorer draws the attention the GPU recorded, and the logit lens, the next-word game,
+// a word in two sentences and the masked-word game come from the GPU.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -93,6 +93,29 @@ test("on WebGPU (?gpu), a greedy answer equals the CLI's on the GPU, with altern
     assert.ok(worstLens <= LENS_TOLERANCE, `max |Δp| ${worstLens}`);
     assert.ok(same > shown.length / 2, "most guesses are compared");
     await screenshot(page, "webgpu-lens");
+
+    // The next-word game's distribution comes from the GPU too, as `glassbox next --backend gpu` gives it.
+    assert.equal(await page.getByTestId("game-bars").getAttribute("data-on-gpu"), "true", "the game's prediction ran on the GPU");
+    const shownNext = await page.locator('[data-testid="game-bars"] [data-id]').evaluateAll((els) => els.map((e) => ({ id: Number(e.dataset.id), prob: Number(e.dataset.prob) })));
+    const next = JSON.parse(execFileSync(CLI, ["next", "--model", MODEL, "--text", text, "--top", String(shownNext.length), "--backend", "gpu", "--json"], { env }).toString());
+    assert.equal(next.backend, "gpu");
+    const worstNext = Math.max(...shownNext.map((b) => Math.abs(b.prob - (next.top.find((t) => t.id === b.id)?.prob ?? 0))));
+    console.log(`# WebGPU next-word game vs the CLI on lavapipe: ${shownNext.length} tokens, max |Δp| ${worstNext.toExponential(2)}`);
+    assert.ok(worstNext <= LENS_TOLERANCE, `max |Δp| ${worstNext}`);
+
+    // A word in two sentences, block by block: the residual stream read back from the GPU.
+    await page.evaluate(() => { location.hash = "#words"; });
+    await page.getByTestId("in-context").click();
+    await page.getByTestId("context-note").and(page.locator("[data-cosines]")).waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByTestId("context-note").getAttribute("data-on-gpu"), "true", "the residual streams came from the GPU");
+    const cosines = (await page.getByTestId("context-note").getAttribute("data-cosines")).split(",").map(Number);
+    const [cword, first, second] = await Promise.all(["context-word", "context-first", "context-second"].map((id) => page.getByTestId(id).inputValue()));
+    const inContext = JSON.parse(execFileSync(CLI, ["neighbours", "--model", MODEL, "--word", cword, "--sentences", first, second, "--backend", "gpu", "--json"], { env }).toString());
+    assert.equal(inContext.backend, "gpu");
+    const worstContext = Math.max(...cosines.map((c, i) => Math.abs(c - inContext.cosines[i])));
+    console.log(`# WebGPU «${cword}» in two sentences vs the CLI on lavapipe: ${cosines.length} blocks, max |Δ cosine| ${worstContext.toExponential(2)}`);
+    // The page shows four decimals.
+    assert.ok(worstContext <= 1e-3, `max |Δ cosine| ${worstContext}`);
 
     // The masked-word game scores its sentences on the GPU too: each word's log-probability equals the
     // CLI's on lavapipe for the same word.

@@ -236,6 +236,7 @@ mod tests {
             entropy: 0.9,
             sorted: vec![(7, 2.0), (8, 1.3), (9, 0.2)],
             guess: None,
+            on_gpu: false,
         }
     }
 

@@ -94,6 +94,8 @@ pub struct Prediction {
     pub sorted: Vec<(u32, f32)>,
     /// The guess, when one was asked for.
     pub guess: Option<GuessView>,
+    /// Whether the GPU computed it.
+    pub on_gpu: bool,
 }
 
 /// The masked-word game's answer: candidate words for the blank, best first.
@@ -375,8 +377,9 @@ pub enum Response {
     WordMap(WordMap),
     /// The answer to [`Request::Nearest`].
     Nearest(Nearest),
-    /// The answer to [`Request::InContext`]: the word, and one cosine per block.
-    InContext(String, Vec<f32>),
+    /// The answer to [`Request::InContext`]: the word, one cosine per block, and whether the GPU
+    /// computed them.
+    InContext(String, Vec<f32>, bool),
     /// The answer to [`Request::Fetched`].
     Fetched(Vec<Fetched>),
     /// One answer of the preference game ([`Request::Prefer`]).

@@ -16,6 +16,8 @@ pub struct Words {
     pub nearest: Option<Nearest>,
     /// The last word compared in two sentences, and its cosine after each block.
     pub in_context: Option<(String, Vec<f32>)>,
+    /// Whether the GPU computed them.
+    pub in_context_on_gpu: bool,
 }
 
 impl Words {

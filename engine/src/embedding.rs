@@ -165,9 +165,30 @@ impl Engine {
         Ok(a.iter().zip(&b).map(|(x, y)| cosine(x, y)).collect())
     }
 
-    /// `word` inside `text`: after every block, the mean of the residual stream over the word's tokens
-    /// (its first occurrence, with a space before it or at the start), one vector per block.
-    pub fn word_in_context(&self, text: &str, word: &str) -> Result<Vec<Vec<f32>>> {
+    /// [`Self::context_cosines`] on the engine's backend: on the GPU when the engine has one (exact,
+    /// its KV cache in f16), else on the CPU. Also says whether the GPU computed both sentences.
+    pub async fn context_cosines_on_backend(&self, word: &str, first: &str, second: &str) -> Result<(Vec<f32>, bool)> {
+        let d = self.model.config.n_embd;
+        let mut on_gpu = true;
+        let mut vectors = Vec::with_capacity(2);
+        for text in [first, second] {
+            let (ids, at, len) = self.locate_word(text, word)?;
+            let per_block = match self.gpu_hidden(&ids).await? {
+                Some(hidden) => hidden.blocks.iter().map(|rows| mean_rows(rows, d, at, len)).collect(),
+                None => {
+                    on_gpu = false;
+                    self.word_in_context(text, word)?
+                }
+            };
+            vectors.push(per_block);
+        }
+        let cosines = vectors[0].iter().zip(&vectors[1]).map(|(x, y)| cosine(x, y)).collect();
+        Ok((cosines, on_gpu))
+    }
+
+    /// `text` read after the start token, and where `word` is in it: its first occurrence, with a space
+    /// before it or at the start, as `(ids, first token, tokens)`.
+    fn locate_word(&self, text: &str, word: &str) -> Result<(Vec<u32>, usize, usize)> {
         let ids: Vec<u32> = self.sentence_start().into_iter().chain(self.tokenizer.encode_text(text)?).collect();
         let word = word.trim();
         let find = |pieces: Vec<u32>| {
@@ -178,17 +199,18 @@ impl Engine {
         let (at, len) = find(self.tokenizer.encode_text(&format!(" {word}"))?)
             .or(find(self.tokenizer.encode_text(word)?))
             .ok_or_else(|| EngineError::Tokenizer(format!("«{word}» is not in «{text}»")))?;
+        Ok((ids, at, len))
+    }
+
+    /// `word` inside `text`: after every block, the mean of the residual stream over the word's tokens
+    /// (its first occurrence, with a space before it or at the start), one vector per block.
+    pub fn word_in_context(&self, text: &str, word: &str) -> Result<Vec<Vec<f32>>> {
+        let (ids, at, len) = self.locate_word(text, word)?;
         let d = self.model.config.n_embd;
         let mut cache = self.model.new_cache(ids.len());
         let mut per_block = Vec::with_capacity(self.model.config.n_layer);
         self.model.forward_observed(&mut cache, &ids, LogitsFor::Last, false, &mut |_, x| {
-            let mut v = vec![0.0f32; d];
-            for row in x.chunks_exact(d).skip(at).take(len) {
-                for (a, b) in v.iter_mut().zip(row) {
-                    *a += b / len as f32;
-                }
-            }
-            per_block.push(v);
+            per_block.push(mean_rows(x, d, at, len));
         })?;
         Ok(per_block)
     }
@@ -209,6 +231,17 @@ impl Engine {
         })?;
         Ok((ids, rows))
     }
+}
+
+/// The mean of rows `at..at + len` of `rows` (`d` values each).
+pub(crate) fn mean_rows(rows: &[f32], d: usize, at: usize, len: usize) -> Vec<f32> {
+    let mut v = vec![0.0f32; d];
+    for row in rows.chunks_exact(d).skip(at).take(len) {
+        for (a, b) in v.iter_mut().zip(row) {
+            *a += b / len as f32;
+        }
+    }
+    v
 }
 
 #[cfg(test)]

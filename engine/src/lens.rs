@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::gpu::Hidden;
 use crate::error::{EngineError, Result};
 use crate::generate::Engine;
 use crate::model::LogitsFor;
@@ -80,5 +81,21 @@ impl Engine {
         }
         self.lens(ids, k, on_layer)?;
         Ok(false)
+    }
+
+    /// The residual stream after every block, and the final norm's output, for `ids` on the GPU (the
+    /// map of words' "same word in two sentences" and the reward model's features read it): `None` when
+    /// the engine has no GPU, or the GPU failed in a way that leaves the work to the CPU.
+    pub(crate) async fn gpu_hidden(&self, ids: &[u32]) -> Result<Option<Hidden>> {
+        let Some(gpu) = self.gpu() else { return Ok(None) };
+        let hidden = match gpu.session(ids.len()) {
+            Ok(mut session) => session.hidden(ids).await,
+            Err(err) => Err(err),
+        };
+        match hidden {
+            Ok(hidden) => Ok(Some(hidden)),
+            Err(err) if err.is_gpu_failure() || matches!(err, EngineError::GpuUnsupported(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 }

@@ -2,17 +2,20 @@
 //! distribution after a plain text (no chat template), the probability and rank of a word the class
 //! guessed, and the distribution a draw is taken from under given sampling settings.
 //!
-//! These run on the CPU's exact path (f32 activations), the reference path: the page (wasm) and the
-//! CLI (native) then agree to ~1e-5, where the 8-bit path can part by 1e-3 at a rounding boundary.
-//! A prediction is one forward pass over a short text, so the exact path's cost does not matter here.
+//! These run exact: on the GPU when the engine has one ([`Engine::predict_on_backend`]), else on the
+//! CPU's exact path (f32 activations), the reference path: the page (wasm) and the CLI (native) then
+//! agree to ~1e-5, where the 8-bit path can part by 1e-3 at a rounding boundary. A prediction is one
+//! forward pass over a short text, so the exact path's cost does not matter here.
 
 use serde::{Deserialize, Serialize};
 
 use crate::backend::cpu::Precision;
+use crate::backend::gpu::Readback;
 use crate::error::{EngineError, Result};
 use crate::generate::Engine;
 use crate::model::{LogitsFor, Model};
 use crate::sample::SamplerConfig;
+use crate::session::Session;
 use crate::trace::{log_sum_exp, top_k, Candidate};
 
 /// The model's distribution over the next token.
@@ -136,23 +139,67 @@ impl Engine {
         let model = self.exact_model();
         let mut cache = model.new_cache(ids.len() + pieces.len().saturating_sub(1));
         let next = NextToken::from_logits(model.forward(&mut cache, ids, LogitsFor::Last, false)?.logits);
-        let Some(&first) = pieces.first() else { return Ok((next, None)) };
-        let mut piece_probs = vec![next.prob(first)];
-        if pieces.len() > 1 {
-            // Rows i of this pass: the distribution after piece i, which scores piece i + 1.
-            let rows = model.forward(&mut cache, &pieces[..pieces.len() - 1], LogitsFor::All, false)?.logits;
-            for (row, &id) in rows.chunks_exact(model.config.n_vocab).zip(&pieces[1..]) {
-                piece_probs.push((row[id as usize] - log_sum_exp(row)).exp());
+        // Rows i of this pass: the distribution after piece i, which scores piece i + 1.
+        let rows = match pieces.len() {
+            0 | 1 => Vec::new(),
+            n => model.forward(&mut cache, &pieces[..n - 1], LogitsFor::All, false)?.logits,
+        };
+        Ok(scored(next, pieces, &rows, model.config.n_vocab))
+    }
+
+    /// [`Self::predict`] on the engine's backend: on the GPU when the engine has one (exact too, its KV
+    /// cache in f16), else the CPU's exact path; also says whether the GPU computed it. A GPU that fails
+    /// (lost, busy, out of memory) leaves the work to the CPU.
+    pub async fn predict_on_backend(
+        &self,
+        ids: &[u32],
+        guess: Option<&[u32]>,
+    ) -> Result<(NextToken, Option<GuessScore>, bool)> {
+        if ids.is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        let pieces = guess.unwrap_or_default();
+        if let Some(gpu) = self.gpu() {
+            let done = match gpu.session(ids.len() + pieces.len().saturating_sub(1)) {
+                Ok(session) => {
+                    let mut session = Session::Gpu(Box::new(session));
+                    let next = session.forward(ids, LogitsFor::Last, false, Readback::Logits).await;
+                    match next {
+                        Ok(next) if pieces.len() > 1 => session
+                            .forward(&pieces[..pieces.len() - 1], LogitsFor::All, false, Readback::Logits)
+                            .await
+                            .map(|rows| (next.logits, rows.logits)),
+                        Ok(next) => Ok((next.logits, Vec::new())),
+                        Err(err) => Err(err),
+                    }
+                }
+                Err(err) => Err(err),
+            };
+            match done {
+                Ok((last, rows)) => {
+                    let (next, score) = scored(NextToken::from_logits(last), pieces, &rows, self.model.config.n_vocab);
+                    return Ok((next, score, true));
+                }
+                Err(err) if err.is_gpu_failure() || matches!(err, EngineError::GpuUnsupported(_)) => {}
+                Err(err) => return Err(err),
             }
         }
-        let score = GuessScore {
-            pieces: pieces.to_vec(),
-            prob: piece_probs.iter().product(),
-            piece_probs,
-            rank: next.rank(first),
-        };
-        Ok((next, Some(score)))
+        let (next, score) = self.predict(ids, guess)?;
+        Ok((next, score, false))
     }
+}
+
+/// The distribution `next` and, for a guess of `pieces`, its score: `rows` holds the distribution after
+/// each piece but the last (`(pieces − 1, n_vocab)` logits), which scores the piece after it.
+fn scored(next: NextToken, pieces: &[u32], rows: &[f32], n_vocab: usize) -> (NextToken, Option<GuessScore>) {
+    let Some(&first) = pieces.first() else { return (next, None) };
+    let mut piece_probs = vec![next.prob(first)];
+    for (row, &id) in rows.chunks_exact(n_vocab).zip(&pieces[1..]) {
+        piece_probs.push((row[id as usize] - log_sum_exp(row)).exp());
+    }
+    let score =
+        GuessScore { pieces: pieces.to_vec(), prob: piece_probs.iter().product(), piece_probs, rank: next.rank(first) };
+    (next, Some(score))
 }
 
 #[cfg(test)]

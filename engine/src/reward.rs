@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::embedding::mean_rows;
 use crate::error::{EngineError, Result};
 use crate::generate::Engine;
 use crate::model::LogitsFor;
@@ -176,27 +177,36 @@ impl Engine {
     /// An answer's features: the final hidden state (after the final norm, as the output head reads
     /// it) at each of the answer's tokens, averaged, with `question` before it in the chat template.
     pub fn answer_features(&self, question: &str, answer: &[u32]) -> Result<Vec<f32>> {
-        if answer.is_empty() {
-            return Err(EngineError::EmptyPrompt);
-        }
-        let prompt = self.chat_prompt(&[crate::chat::Message::user(question.to_owned())])?;
-        let ids: Vec<u32> = prompt.iter().chain(answer).copied().collect();
+        let (prompt, ids) = self.answer_ids(question, answer)?;
         let c = &self.model.config;
         let mut cache = self.model.new_cache(ids.len());
         let mut last = Vec::new();
         self.model.forward_observed(&mut cache, &ids, LogitsFor::Last, false, &mut |l, x| {
             if l + 1 == c.n_layer {
-                last = x[prompt.len() * c.n_embd..].to_vec();
+                last = x[prompt * c.n_embd..].to_vec();
             }
         })?;
         let normed = self.model.final_norm(&last);
-        let mut mean = vec![0.0f32; c.n_embd];
-        for row in normed.chunks_exact(c.n_embd) {
-            for (m, x) in mean.iter_mut().zip(row) {
-                *m += x / answer.len() as f32;
-            }
+        Ok(mean_rows(&normed, c.n_embd, 0, answer.len()))
+    }
+
+    /// [`Self::answer_features`] on the engine's backend: on the GPU when the engine has one (exact, its
+    /// KV cache in f16), else on the CPU; also says which.
+    pub async fn answer_features_on_backend(&self, question: &str, answer: &[u32]) -> Result<(Vec<f32>, bool)> {
+        let (prompt, ids) = self.answer_ids(question, answer)?;
+        match self.gpu_hidden(&ids).await? {
+            Some(hidden) => Ok((mean_rows(&hidden.normed, self.model.config.n_embd, prompt, answer.len()), true)),
+            None => Ok((self.answer_features(question, answer)?, false)),
         }
-        Ok(mean)
+    }
+
+    /// The chat prompt's length and the ids of the prompt followed by the answer.
+    fn answer_ids(&self, question: &str, answer: &[u32]) -> Result<(usize, Vec<u32>)> {
+        if answer.is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        let prompt = self.chat_prompt(&[crate::chat::Message::user(question.to_owned())])?;
+        Ok((prompt.len(), prompt.iter().chain(answer).copied().collect()))
     }
 }
 

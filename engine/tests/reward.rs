@@ -39,13 +39,26 @@ fn ids_of(value: &Value) -> Vec<u32> {
 
 #[test]
 fn an_answers_features_are_its_mean_final_hidden_state_as_a_float64_forward_computes() {
+    features_match_float64("cpu", 1e-3);
+}
+
+/// The page computes them on the GPU when there is one (lavapipe here): its keys and values are stored in
+/// f16, which moves a feature by a few thousandths more (1.7e-3 measured, relative).
+#[test]
+fn an_answers_features_on_the_gpu_are_its_mean_final_hidden_state_too() {
+    features_match_float64("gpu", 5e-3);
+}
+
+fn features_match_float64(backend: &str, tolerance: f64) {
     let model = default_model();
     let (question, short, long) = PAIRS[1];
     let answer = |text: &str| ids_of(&common::glassbox_json("tokenize", &["--text", text])["ids"]);
     let (a, b) = (answer(short), answer(long));
     let votes = json!({ "votes": [{ "question": question, "chosen": { "ids": a }, "rejected": { "ids": b } }] });
-    let path = write("features", &votes);
-    let value = common::glassbox_json("reward", &["--exact", "--features", "--votes", path.to_str().expect("utf8")]);
+    let path = write(&format!("features-{backend}"), &votes);
+    let args = ["--exact", "--features", "--votes", path.to_str().expect("utf8"), "--backend", backend];
+    let value = common::glassbox_json("reward", &args);
+    assert_eq!(value["backend"], backend);
     let prompt = ids_of(
         &common::glassbox_json("generate", &["--chat", "--prompt", question, "--max-tokens", "1"])["prompt_ids"],
     );
@@ -66,8 +79,8 @@ fn an_answers_features_are_its_mean_final_hidden_state_as_a_float64_forward_comp
             worst = worst.max((g - w).abs() / (1.0 + w.abs()));
         }
     }
-    eprintln!("answer features vs float64: max relative |Δ| {worst:.2e}");
-    assert!(worst < 1e-3, "{worst}");
+    eprintln!("{backend}: answer features vs float64: max relative |Δ| {worst:.2e}");
+    assert!(worst < tolerance, "{worst}");
 }
 
 #[test]

@@ -174,7 +174,7 @@ pub fn NextWordGame(state: AppState, #[prop(into)] sampling: Signal<bool>) -> im
                     {move || guess_line().map(|g| g.2)}
                 </p>
                 <h3>{move || t().game_top}</h3>
-                <ol class="bars" data-testid="game-bars">
+                <ol class="bars" data-testid="game-bars" data-on-gpu=move || game.with(|g| g.prediction.as_ref().is_some_and(|p| p.on_gpu).to_string())>
                     {move || {
                         game.with(|g| g.prediction.as_ref().map(|p| p.top.clone()).unwrap_or_default())
                             .into_iter()

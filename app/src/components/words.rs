@@ -181,7 +181,7 @@ pub fn WordMapPanel(state: AppState) -> impl IntoView {
                         })
                     }></polyline>
                 </svg>
-                <figcaption data-testid="context-note" data-cosines=move || words.with(|w| w.in_context.as_ref().map(|c| c.1.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(",")))>
+                <figcaption data-testid="context-note" data-on-gpu=move || words.with(|w| w.in_context_on_gpu.to_string()) data-cosines=move || words.with(|w| w.in_context.as_ref().map(|c| c.1.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(",")))>
                     {move || words.with(|w| {
                         let (word, _) = w.in_context.as_ref()?;
                         let (block, cosine) = w.most_apart()?;

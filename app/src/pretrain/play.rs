@@ -48,6 +48,7 @@ pub fn prediction(gpt: &Gpt, corpus: &Corpus, context: Context, guess: Option<St
         entropy: next.entropy(),
         sorted: next.sorted(),
         guess,
+        on_gpu: false,
     }
 }
 

@@ -100,7 +100,9 @@ pub async fn prefer(
         if answer.is_empty() {
             continue;
         }
-        let features = engine.answer_features(&question, &answer).map_err(err)?;
+        // On the GPU when the model is there; the generator's session stays open meanwhile, so the next
+        // seed still continues its cache.
+        let (features, _) = engine.answer_features_on_backend(&question, &answer).await.map_err(err)?;
         let text = engine.tokenizer.decode(&answer).map_err(err)?;
         scope.respond(from, Response::Preferred { slot, answer: Written { seed, ids: answer, text, features } });
     }

@@ -98,9 +98,9 @@ impl Worker for EngineWorker {
                 });
             }
             Request::Stop => self.stop.set(true),
-            Request::Predict { context, guess } => {
-                self.answer(&scope, from, |e| teach::predict(e, context, guess).map(Response::Prediction))
-            }
+            Request::Predict { context, guess } => self.answer_later(&scope, from, move |e| async move {
+                teach::predict(&e, context, guess).await.map(Response::Prediction)
+            }),
             Request::Read { text } => {
                 let Some(engine) = self.engine.borrow().clone() else {
                     scope.respond(from, Response::Error("no model is loaded yet".into()));
@@ -134,8 +134,8 @@ impl Worker for EngineWorker {
             Request::Nearest { word, analogy, k } => {
                 self.answer(&scope, from, |e| words::nearest(e, word, analogy, k).map(Response::Nearest))
             }
-            Request::InContext { word, sentences } => self.answer(&scope, from, |e| {
-                words::in_context(e, &word, &sentences).map(|c| Response::InContext(word, c))
+            Request::InContext { word, sentences } => self.answer_later(&scope, from, move |e| async move {
+                words::in_context(&e, &word, &sentences).await.map(|(c, on_gpu)| Response::InContext(word, c, on_gpu))
             }),
             Request::Lens { context } => {
                 let Some(engine) = self.engine.borrow().clone() else {
@@ -208,6 +208,26 @@ impl EngineWorker {
             None => Response::Error("no model is loaded yet".into()),
         };
         scope.respond(from, response);
+    }
+
+    /// Like [`Self::answer`], for a computation that awaits the GPU's readbacks (on the CPU it ends in
+    /// its first poll, so answers keep the order of the requests).
+    fn answer_later<F>(
+        &self,
+        scope: &WorkerScope<Self>,
+        from: HandlerId,
+        compute: impl FnOnce(Rc<Engine>) -> F + 'static,
+    ) where
+        F: std::future::Future<Output = Result<Response, String>> + 'static,
+    {
+        let Some(engine) = self.engine.borrow().clone() else {
+            scope.respond(from, Response::Error("no model is loaded yet".into()));
+            return;
+        };
+        let scope = scope.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            scope.respond(from, compute(engine).await.unwrap_or_else(Response::Error));
+        });
     }
 }
 

@@ -17,9 +17,9 @@ use super::{piece, EngineWorker};
 use crate::game::GAME_TOP;
 use crate::protocol::{Alternative, Context, Fetched, Filled, GuessView, Prediction, Response};
 
-/// The next-token distribution after `context` and, with `guess`, the guess's score (exact CPU path:
-/// the same numbers as `glassbox next`).
-pub fn predict(engine: &Engine, context: Context, guess: Option<String>) -> Result<Prediction, String> {
+/// The next-token distribution after `context` and, with `guess`, the guess's score (exact: on the GPU
+/// when the model is there, else the CPU's exact path; the same numbers as `glassbox next`).
+pub async fn predict(engine: &Engine, context: Context, guess: Option<String>) -> Result<Prediction, String> {
     let err = |e: engine::EngineError| e.to_string();
     let ids = match context {
         Context::Text(text) => engine.text_prompt(&text).map_err(err)?,
@@ -31,7 +31,7 @@ pub fn predict(engine: &Engine, context: Context, guess: Option<String>) -> Resu
         Some(word) => Some(engine.tokenizer.encode_text(&guess_text(&text, word)).map_err(err)?),
         None => None,
     };
-    let (next, score) = engine.predict(&ids, pieces.as_deref()).map_err(err)?;
+    let (next, score, on_gpu) = engine.predict_on_backend(&ids, pieces.as_deref()).await.map_err(err)?;
     let alternative = |id: u32, prob: f32| Alternative { piece: piece(engine, id), prob };
     Ok(Prediction {
         pieces: ids.iter().map(|&id| piece(engine, id)).collect(),
@@ -46,6 +46,7 @@ pub fn predict(engine: &Engine, context: Context, guess: Option<String>) -> Resu
             prob: score.prob,
             rank: score.rank,
         }),
+        on_gpu,
     })
 }
 

@@ -39,7 +39,8 @@ pub fn nearest(engine: &Engine, word: String, analogy: Option<(String, String)>,
     Ok(Nearest { query, tokens: found.into_iter().map(|n| (piece(engine, n.id), n.cosine)).collect() })
 }
 
-/// The cosine between `word`'s vectors in the two sentences, after each block.
-pub fn in_context(engine: &Engine, word: &str, sentences: &(String, String)) -> Result<Vec<f32>, String> {
-    engine.context_cosines(word, &sentences.0, &sentences.1).map_err(|e| e.to_string())
+/// The cosine between `word`'s vectors in the two sentences, after each block (on the GPU when the model
+/// is there).
+pub async fn in_context(engine: &Engine, word: &str, sentences: &(String, String)) -> Result<(Vec<f32>, bool), String> {
+    engine.context_cosines_on_backend(word, &sentences.0, &sentences.1).await.map_err(|e| e.to_string())
 }

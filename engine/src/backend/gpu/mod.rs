@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub(crate) use model::shared_prefix;
-pub use model::{GpuModel, GpuSession, Input, Picked, Readback, Submitted, CHUNK, MAX_GPU_CONTEXT};
+pub use model::{GpuModel, GpuSession, Hidden, Input, Picked, Readback, Submitted, CHUNK, MAX_GPU_CONTEXT};
 pub use rows_top::{RowTop, R as LENS_CANDIDATES};
 pub use topk::{PickParams, K as PICK_CANDIDATES};
 /// The kind of adapter (`Cpu` is a software rasteriser), re-exported for callers without wgpu.

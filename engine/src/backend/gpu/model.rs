@@ -15,7 +15,10 @@
 //! submitted before the CPU has seen this one; one the CPU then decides it did not need (the answer
 //! ended) is [`GpuSession::discard`]ed.
 
+mod hidden;
 mod lens;
+
+pub use hidden::Hidden;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -3,6 +3,7 @@
 //! answer's features with the model, fits the reward model on three votes in four and measures it on
 //! the fourth, then scores the candidates (a best-of-n's answers).
 
+use std::cell::Cell;
 use std::path::Path;
 
 use engine::generate::Engine;
@@ -39,12 +40,16 @@ struct VotesFile {
     candidates: Vec<Candidate>,
 }
 
-fn features(engine: &Engine, question: &str, answer: &Answer) -> Result<Vec<f32>, String> {
+/// An answer's features on the engine's backend; clears `on_gpu` when the CPU computed them.
+fn features(engine: &Engine, question: &str, answer: &Answer, on_gpu: &Cell<bool>) -> Result<Vec<f32>, String> {
     let ids = match &answer.ids {
         Some(ids) => ids.clone(),
         None => engine.tokenizer.encode_text(&answer.text).map_err(|e| e.to_string())?,
     };
-    engine.answer_features(question, &ids).map_err(|e| e.to_string())
+    let (features, gpu) =
+        pollster::block_on(engine.answer_features_on_backend(question, &ids)).map_err(|e| e.to_string())?;
+    on_gpu.set(on_gpu.get() && gpu);
+    Ok(features)
 }
 
 /// Runs the command: prints `{"votes","fitted_on","held_out","train_accuracy","held_out_accuracy",
@@ -57,18 +62,19 @@ pub fn run(engine: &Engine, votes_file: &Path, show_features: bool, json: bool) 
     if file.votes.is_empty() {
         return Err("the votes file has no votes".into());
     }
+    let on_gpu = Cell::new(true);
     let votes = (file.votes.iter())
         .map(|v| {
             Ok(Vote {
-                chosen: features(engine, &v.question, &v.chosen)?,
-                rejected: features(engine, &v.question, &v.rejected)?,
+                chosen: features(engine, &v.question, &v.chosen, &on_gpu)?,
+                rejected: features(engine, &v.question, &v.rejected, &on_gpu)?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
     let (train, held) = split_votes(&votes);
     let model = RewardModel::fit(&train, Fit::default()).map_err(|e| e.to_string())?;
     let scores = (file.candidates.iter())
-        .map(|c| features(engine, &c.question, &c.answer).map(|f| model.score(&f)))
+        .map(|c| features(engine, &c.question, &c.answer, &on_gpu).map(|f| model.score(&f)))
         .collect::<Result<Vec<_>, String>>()?;
     let mut value = json!({
         "votes": votes.len(),
@@ -80,6 +86,7 @@ pub fn run(engine: &Engine, votes_file: &Path, show_features: bool, json: bool) 
         // Every vote's score(chosen) − score(rejected), in the file's order (held out: the 4th, 8th, …).
         "margins": votes.iter().map(|v| model.score(&v.chosen) - model.score(&v.rejected)).collect::<Vec<_>>(),
         "weights": model.weights,
+        "backend": if on_gpu.get() { "gpu" } else { "cpu" },
     });
     if show_features {
         value["features"] = json!(votes.iter().map(|v| [&v.chosen, &v.rejected]).collect::<Vec<_>>());

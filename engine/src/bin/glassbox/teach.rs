@@ -23,13 +23,14 @@ fn next_json(
         Some(_) => return Err("the guess is empty".into()),
         None => None,
     };
-    let (next, score) = engine.predict(&ids, pieces.as_deref()).map_err(err)?;
+    let (next, score, on_gpu) = pollster::block_on(engine.predict_on_backend(&ids, pieces.as_deref())).map_err(err)?;
     let label = |id: u32| engine.tokenizer.token_label(id).map_err(err);
     let token = |id: u32, prob: f32| -> Result<serde_json::Value, String> {
         Ok(json!({ "id": id, "text": label(id)?, "prob": prob }))
     };
     let listed = next.top(top).iter().map(|c| token(c.id, c.prob)).collect::<Result<Vec<_>, _>>()?;
-    let mut value = json!({ "ids": ids, "top": listed, "entropy": next.entropy() });
+    let backend = if on_gpu { "gpu" } else { "cpu" };
+    let mut value = json!({ "ids": ids, "top": listed, "entropy": next.entropy(), "backend": backend });
     if let Some(score) = score {
         let pieces = (score.pieces.iter().zip(&score.piece_probs))
             .map(|(&id, &p)| token(id, p))
@@ -85,9 +86,10 @@ pub fn neighbours(
 ) -> Result<(), String> {
     let err = |e: engine::EngineError| e.to_string();
     if let Some([first, second]) = sentences {
-        let cosines = engine.context_cosines(word, first, second).map_err(err)?;
+        let (cosines, on_gpu) =
+            pollster::block_on(engine.context_cosines_on_backend(word, first, second)).map_err(err)?;
         if json {
-            println!("{}", json!({ "cosines": cosines }));
+            println!("{}", json!({ "cosines": cosines, "backend": if on_gpu { "gpu" } else { "cpu" } }));
         } else {
             for (block, c) in cosines.iter().enumerate() {
                 println!("after block {block:>2}: cosine {c:.4}");
