@@ -171,12 +171,9 @@ impl Config {
                 }
             };
             let window = count("attention.sliding_window")?.unwrap_or(if two { 4096 } else { 0 });
-            let cap = |name: &str, default: Option<f32>| -> Result<Option<f32>> {
-                let value = match gguf.get(&key(name)) {
-                    Some(_) => Some(gguf.f64(&key(name))? as f32),
-                    None => default,
-                };
-                Ok(value.filter(|&cap| cap > 0.0))
+            // A cap of 0 (given or by default) means none.
+            let cap = |name: &str, default: f64| -> Result<Option<f32>> {
+                Ok(Some(float_or(name, default)?).filter(|&cap| cap > 0.0))
             };
             let pattern_key = key("attention.sliding_window_pattern");
             let sliding: Vec<bool> = match gguf.get(&pattern_key) {
@@ -210,8 +207,8 @@ impl Config {
                 local_rope_freqs: local,
                 // Gemma 2 always caps (50 and 30 unless the file says); Gemma 3 caps only its logits,
                 // when the file asks.
-                attn_softcap: if two { cap("attn_logit_softcapping", Some(50.0))? } else { None },
-                final_softcap: cap("final_logit_softcapping", two.then_some(30.0))?,
+                attn_softcap: if two { cap("attn_logit_softcapping", 50.0)? } else { None },
+                final_softcap: cap("final_logit_softcapping", if two { 30.0 } else { 0.0 })?,
                 query_scale_width: if wide { n_embd / n_head } else { key_length.unwrap_or(n_embd / n_head) },
             })
         } else {
