@@ -227,6 +227,8 @@ pub enum Request {
     },
     /// `word` in two sentences: the cosine of its two vectors after each block.
     InContext {
+        /// Which comparison this is (answered with it).
+        asked: u64,
         /// The word.
         word: String,
         /// The two sentences.
@@ -377,9 +379,18 @@ pub enum Response {
     WordMap(WordMap),
     /// The answer to [`Request::Nearest`].
     Nearest(Nearest),
-    /// The answer to [`Request::InContext`]: the word, one cosine per block, and whether the GPU
-    /// computed them.
-    InContext(String, Vec<f32>, bool),
+    /// The answer to [`Request::InContext`] number `asked`: the word, one cosine per block, and whether
+    /// the GPU computed them.
+    InContext {
+        /// The request's number.
+        asked: u64,
+        /// The word.
+        word: String,
+        /// One cosine per block.
+        cosines: Vec<f32>,
+        /// Whether the GPU computed them.
+        on_gpu: bool,
+    },
     /// The answer to [`Request::Fetched`].
     Fetched(Vec<Fetched>),
     /// One answer of the preference game ([`Request::Prefer`]).

@@ -18,6 +18,8 @@ pub struct Words {
     pub in_context: Option<(String, Vec<f32>)>,
     /// Whether the GPU computed them.
     pub in_context_on_gpu: bool,
+    /// How many comparisons were asked for: an answer to an earlier one, arriving late, is dropped.
+    pub in_context_asked: u64,
 }
 
 impl Words {
@@ -43,6 +45,23 @@ impl Words {
     /// The map's points laid out in a square of side `size` (see [`layout`]).
     pub fn laid_out(&self, size: f32) -> Vec<Placed> {
         self.map.as_ref().map(|m| layout(&m.points, size)).unwrap_or_default()
+    }
+
+    /// A new comparison is on its way: its number, for [`Self::accept_in_context`].
+    pub fn ask_in_context(&mut self) -> u64 {
+        self.in_context_asked += 1;
+        self.in_context_asked
+    }
+
+    /// Comparison `asked`'s answer: kept when it is the last one asked for (the GPU may answer an earlier
+    /// one after a later one the CPU took).
+    pub fn accept_in_context(&mut self, asked: u64, word: String, cosines: Vec<f32>, on_gpu: bool) -> bool {
+        if asked != self.in_context_asked {
+            return false;
+        }
+        self.in_context = Some((word, cosines));
+        self.in_context_on_gpu = on_gpu;
+        true
     }
 
     /// The block where the word's two vectors are least alike, and that cosine.
@@ -157,6 +176,16 @@ mod tests {
         assert_eq!(words.most_apart(), None);
         words.in_context = Some(("souris".into(), vec![0.99, 0.8, 0.6, 0.7]));
         assert_eq!(words.most_apart(), Some((2, 0.6)));
+    }
+
+    #[test]
+    fn a_late_answer_to_an_earlier_comparison_is_dropped() {
+        let mut words = Words::default();
+        let (first, second) = (words.ask_in_context(), words.ask_in_context());
+        assert!(words.accept_in_context(second, "souris".into(), vec![0.5], false));
+        assert!(!words.accept_in_context(first, "chat".into(), vec![0.9], true), "the earlier one arrives late");
+        assert_eq!(words.in_context, Some(("souris".into(), vec![0.5])));
+        assert!(!words.in_context_on_gpu);
     }
 
     fn label_box(p: &Placed) -> Box2 {

@@ -166,24 +166,19 @@ impl Engine {
     }
 
     /// [`Self::context_cosines`] on the engine's backend: on the GPU when the engine has one (exact,
-    /// its KV cache in f16), else on the CPU. Also says whether the GPU computed both sentences.
+    /// its KV cache in f16), else on the CPU. Both sentences are read on one backend (a GPU that fails on
+    /// the second leaves both to the CPU); also says which.
     pub async fn context_cosines_on_backend(&self, word: &str, first: &str, second: &str) -> Result<(Vec<f32>, bool)> {
         let d = self.model.config.n_embd;
-        let mut on_gpu = true;
-        let mut vectors = Vec::with_capacity(2);
+        let mut vectors: Vec<Vec<Vec<f32>>> = Vec::with_capacity(2);
         for text in [first, second] {
             let (ids, at, len) = self.locate_word(text, word)?;
-            let per_block = match self.gpu_hidden(&ids).await? {
-                Some(hidden) => hidden.blocks.iter().map(|rows| mean_rows(rows, d, at, len)).collect(),
-                None => {
-                    on_gpu = false;
-                    self.word_in_context(text, word)?
-                }
-            };
-            vectors.push(per_block);
+            match self.gpu_hidden(&ids, true).await? {
+                Some(hidden) => vectors.push(hidden.blocks.iter().map(|rows| mean_rows(rows, d, at, len)).collect()),
+                None => return Ok((self.context_cosines(word, first, second)?, false)),
+            }
         }
-        let cosines = vectors[0].iter().zip(&vectors[1]).map(|(x, y)| cosine(x, y)).collect();
-        Ok((cosines, on_gpu))
+        Ok((vectors[0].iter().zip(&vectors[1]).map(|(x, y)| cosine(x, y)).collect(), true))
     }
 
     /// `text` read after the start token, and where `word` is in it: its first occurrence, with a space

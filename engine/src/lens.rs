@@ -83,13 +83,14 @@ impl Engine {
         Ok(false)
     }
 
-    /// The residual stream after every block, and the final norm's output, for `ids` on the GPU (the
-    /// map of words' "same word in two sentences" and the reward model's features read it): `None` when
-    /// the engine has no GPU, or the GPU failed in a way that leaves the work to the CPU.
-    pub(crate) async fn gpu_hidden(&self, ids: &[u32]) -> Result<Option<Hidden>> {
+    /// The final norm's output for `ids` on the GPU and, with `every_block`, the residual stream after
+    /// every block (the map of words' "same word in two sentences" reads the blocks, the reward model's
+    /// features the normed rows): `None` when the engine has no GPU, or the GPU failed in a way that
+    /// leaves the work to the CPU.
+    pub(crate) async fn gpu_hidden(&self, ids: &[u32], every_block: bool) -> Result<Option<Hidden>> {
         let Some(gpu) = self.gpu() else { return Ok(None) };
         let hidden = match gpu.session(ids.len()) {
-            Ok(mut session) => session.hidden(ids).await,
+            Ok(mut session) => session.hidden(ids, every_block).await,
             Err(err) => Err(err),
         };
         match hidden {

@@ -194,7 +194,7 @@ impl Engine {
     /// KV cache in f16), else on the CPU; also says which.
     pub async fn answer_features_on_backend(&self, question: &str, answer: &[u32]) -> Result<(Vec<f32>, bool)> {
         let (prompt, ids) = self.answer_ids(question, answer)?;
-        match self.gpu_hidden(&ids).await? {
+        match self.gpu_hidden(&ids, false).await? {
             Some(hidden) => Ok((mean_rows(&hidden.normed, self.model.config.n_embd, prompt, answer.len()), true)),
             None => Ok((self.answer_features(question, answer)?, false)),
         }

@@ -298,4 +298,19 @@ fn a_new_gpu_session_reuses_the_kv_cache_an_ended_one_left() {
     assert!(long.capacity() == 1000 && gpu.memory_in_use() >= base + kv_bytes(1024));
     drop(long);
     assert_eq!(gpu.memory_in_use(), base + kv_bytes(1024), "the smaller cache was freed for it");
+
+    // A held conversation stays pooled while a lab's session (the lens, a prediction) comes and goes.
+    let prompt: Vec<u32> = (0..40u32).map(|i| i % spec.n_vocab as u32).collect();
+    let (mut chat, reused) = gpu.session_after(100, &prompt).expect("a chat's session");
+    assert_eq!(reused, 0);
+    pollster::block_on(chat.forward(&prompt, LogitsFor::Last, false, Readback::Best)).expect("pass");
+    chat.hold(prompt.clone());
+    drop(chat);
+    let lab = gpu.session(20).expect("a lab's session");
+    assert!(gpu.memory_in_use() >= base + kv_bytes(1024) + kv_bytes(256), "the lab gets a cache of its own");
+    drop(lab);
+    assert_eq!(gpu.memory_in_use(), base + kv_bytes(1024), "and frees it");
+    let next_turn = [&prompt[..], &[1, 2]].concat();
+    let (_, reused) = gpu.session_after(100, &next_turn).expect("the next turn");
+    assert_eq!(reused, prompt.len(), "the conversation's cache outlived the lab's session");
 }

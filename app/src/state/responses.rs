@@ -91,9 +91,8 @@ impl AppState {
             Response::LensDone { on_gpu } => self.teach.lens.update(|l| l.done(js_sys::Date::now(), on_gpu)),
             Response::WordMap(map) => self.teach.words.update(|w| w.map = Some(map)),
             Response::Nearest(nearest) => self.teach.words.update(|w| w.nearest = Some(nearest)),
-            Response::InContext(word, cosines, on_gpu) => self.teach.words.update(|w| {
-                w.in_context = Some((word, cosines));
-                w.in_context_on_gpu = on_gpu;
+            Response::InContext { asked, word, cosines, on_gpu } => self.teach.words.update(|w| {
+                w.accept_in_context(asked, word, cosines, on_gpu);
             }),
             Response::DoubtToken { slot, token, done } => self.on_doubt_token(slot, token, done),
             Response::DoubtDone => self.on_doubt_done(),

@@ -443,7 +443,9 @@ impl AppState {
     /// `word` in two sentences, compared after each block.
     pub fn ask_in_context(&self, word: String, sentences: (String, String)) {
         if matches!(self.model.get_untracked(), ModelState::Ready { .. }) && !word.trim().is_empty() {
-            self.send(Request::InContext { word, sentences });
+            let mut asked = 0;
+            self.teach.words.update(|w| asked = w.ask_in_context());
+            self.send(Request::InContext { asked, word, sentences });
         }
     }
 

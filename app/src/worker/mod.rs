@@ -134,8 +134,9 @@ impl Worker for EngineWorker {
             Request::Nearest { word, analogy, k } => {
                 self.answer(&scope, from, |e| words::nearest(e, word, analogy, k).map(Response::Nearest))
             }
-            Request::InContext { word, sentences } => self.answer_later(&scope, from, move |e| async move {
-                words::in_context(&e, &word, &sentences).await.map(|(c, on_gpu)| Response::InContext(word, c, on_gpu))
+            Request::InContext { asked, word, sentences } => self.answer_later(&scope, from, move |e| async move {
+                let (cosines, on_gpu) = words::in_context(&e, &word, &sentences).await?;
+                Ok(Response::InContext { asked, word, cosines, on_gpu })
             }),
             Request::Lens { context } => {
                 let Some(engine) = self.engine.borrow().clone() else {
@@ -210,8 +211,10 @@ impl EngineWorker {
         scope.respond(from, response);
     }
 
-    /// Like [`Self::answer`], for a computation that awaits the GPU's readbacks (on the CPU it ends in
-    /// its first poll, so answers keep the order of the requests).
+    /// Like [`Self::answer`], for a computation that awaits the GPU's readbacks. On the CPU it ends in
+    /// its first poll, so answers keep the order of the requests; on the GPU a later request may be
+    /// answered first (the GPU busy, it runs on the CPU): the page drops an earlier one arriving late
+    /// (`Game::wants`, `Words::accept_in_context`).
     fn answer_later<F>(
         &self,
         scope: &WorkerScope<Self>,

@@ -190,7 +190,8 @@ impl GpuModel {
     }
 
     /// A fresh session (its own KV cache, allocated up front for `capacity` positions, or the cache an
-    /// ended session left when it is large enough).
+    /// ended session left when it is large enough and holds no conversation: a lab's pass must not cost
+    /// the chat its kept cache).
     pub fn session(&self, capacity: usize) -> Result<GpuSession<'_>> {
         Ok(self.session_after(capacity, &[])?.0)
     }
@@ -212,7 +213,10 @@ impl GpuModel {
     /// which the pooled one's reusable positions are copied (the pooled one is freed after).
     fn kv_for(&self, positions: usize, prompt: &[u32]) -> Result<(KvBuffers, usize)> {
         let mut pool = self.kv_pool.lock().map_err(|_| EngineError::Gpu("KV pool poisoned".into()))?;
-        let kept = pool.take();
+        // A session for something else (a lens, a game, a comparison) leaves a kept conversation where
+        // it is and gets a cache of its own.
+        let conversation = pool.as_ref().is_some_and(|kv| !kv.ids.is_empty());
+        let kept = if prompt.is_empty() && conversation { None } else { pool.take() };
         drop(pool);
         let reused = kept.as_ref().map_or(0, |kv| shared_prefix(&kv.ids, prompt));
         let kept = match kept {
@@ -277,8 +281,9 @@ impl std::fmt::Debug for GpuSession<'_> {
 struct Busy<'a>(&'a AtomicBool);
 
 impl<'a> Busy<'a> {
-    /// Natively, waits for another thread's pass to end; in the browser (one thread) a second pass can
-    /// only come from interleaved tasks, which the app never runs, so it is refused.
+    /// Natively, waits for another thread's pass to end; in the browser (one thread) a second pass comes
+    /// from interleaved tasks (a lab's computation while an answer streams): it is refused, and the
+    /// refused side, seeing a GPU failure, goes on on the CPU.
     fn take(flag: &'a AtomicBool) -> Result<Self> {
         while flag.swap(true, Ordering::Acquire) {
             if cfg!(target_arch = "wasm32") {
@@ -297,13 +302,15 @@ impl Drop for Busy<'_> {
 }
 
 impl Drop for GpuSession<'_> {
-    /// Leaves the KV cache to the next session (the larger of it and what the pool holds).
+    /// Leaves the KV cache to the next session (the larger of it and what the pool holds), unless the
+    /// pool keeps a conversation and this session holds none.
     fn drop(&mut self) {
         let mut ids = std::mem::take(&mut self.kv.ids);
         ids.truncate(self.len);
         let kv = KvBuffers { positions: self.kv.positions, layers: std::mem::take(&mut self.kv.layers), ids };
         if let Ok(mut pool) = self.model.kv_pool.lock() {
-            if pool.as_ref().is_none_or(|p| p.positions <= kv.positions) {
+            let keeps_conversation = pool.as_ref().is_some_and(|p| !p.ids.is_empty()) && kv.ids.is_empty();
+            if !keeps_conversation && pool.as_ref().is_none_or(|p| p.positions <= kv.positions) {
                 *pool = Some(kv);
             }
         }

@@ -115,7 +115,8 @@ mod cli {
             json: bool,
         },
         /// The next-token distribution after a plain text (no chat template), as the page's next-word
-        /// game shows it; always on the exact path (f32 activations), as the page computes it.
+        /// game shows it; always exact, as the page computes it: the CPU's f32 path, or the GPU's
+        /// (`--backend gpu`).
         Next {
             #[command(flatten)]
             model: ModelArgs,
@@ -139,7 +140,7 @@ mod cli {
             /// Nucleus threshold; implies `"sampled"` (temperature 1 unless given).
             #[arg(long)]
             top_p: Option<f32>,
-            /// One JSON object: `{"ids","top","entropy","guess","sampled"}`.
+            /// One JSON object: `{"ids","top","entropy","guess","sampled","backend"}`.
             #[arg(long)]
             json: bool,
         },
@@ -161,7 +162,8 @@ mod cli {
             #[arg(long, default_value_t = 10)]
             top: usize,
             /// Two sentences holding the word: prints instead the cosine of its two vectors after each
-            /// block (`{"cosines":[..]}`), as the page's "same word in two sentences".
+            /// block (`{"cosines":[..],"backend"}`), as the page's "same word in two sentences" (on the GPU
+            /// with `--backend gpu`).
             #[arg(long, num_args = 2, value_names = ["FIRST", "SECOND"], conflicts_with_all = ["minus", "plus"])]
             sentences: Option<Vec<String>>,
             /// `{"pieces":[..],"neighbours":[{"id","text","cosine"}]}`.
@@ -179,7 +181,8 @@ mod cli {
             model: PathBuf,
         },
         /// What each block format costs on this CPU: a 1536 × 1536 matrix of random blocks times one
-        /// token, on the 8-bit and the exact path, the median of `--runs` (no model needed).
+        /// token, on the 8-bit and the exact path, and times a 64-token prompt read four tokens at a time
+        /// and one at a time, the median of `--runs` (no model needed).
         Formats {
             #[arg(long, default_value_t = 15)]
             runs: usize,
@@ -208,7 +211,8 @@ mod cli {
         /// The preference game's reward model: every answer's features (the final hidden state, after
         /// the final norm, averaged over its tokens), a linear score fitted to the votes with the
         /// Bradley–Terry loss on three votes in four, its accuracy on the fourth, and the candidates'
-        /// scores. On the CPU, 8-bit activations as the page; `--exact` for the reference path.
+        /// scores. On the CPU, 8-bit activations as the page; `--exact` for the reference path;
+        /// `--backend gpu` on the GPU, as the page when its model is there.
         Reward {
             #[command(flatten)]
             model: ModelArgs,

@@ -17,9 +17,10 @@ pub struct Hidden {
 }
 
 impl GpuSession<'_> {
-    /// The residual stream after every block for `tokens` (from position 0), and the final norm's
-    /// output. Afterwards the session holds `tokens`, as after [`Self::forward`].
-    pub async fn hidden(&mut self, tokens: &[u32]) -> Result<Hidden> {
+    /// The final norm's output for `tokens` (from position 0) and, with `every_block`, the residual
+    /// stream after every block (else `blocks` is empty: only the normed rows are read back).
+    /// Afterwards the session holds `tokens`, as after [`Self::forward`].
+    pub async fn hidden(&mut self, tokens: &[u32], every_block: bool) -> Result<Hidden> {
         let m = self.model;
         let (ctx, c, s) = (&m.ctx, &m.config, &m.s);
         if tokens.is_empty() {
@@ -32,8 +33,9 @@ impl GpuSession<'_> {
         self.has_pick = false;
         let d = c.n_embd;
         let n = tokens.len();
-        let mut hidden =
-            Hidden { blocks: vec![Vec::with_capacity(n * d); c.n_layer], normed: Vec::with_capacity(n * d) };
+        let kept_blocks = if every_block { c.n_layer } else { 0 };
+        let blocks = (0..kept_blocks).map(|_| Vec::with_capacity(n * d)).collect();
+        let mut hidden = Hidden { blocks, normed: Vec::with_capacity(n * d) };
         for (ci, chunk) in tokens.chunks(CHUNK).enumerate() {
             let (start, cn) = (ci * CHUNK, chunk.len());
             ctx.write_step(&StepUniform {
@@ -49,7 +51,7 @@ impl GpuSession<'_> {
             ctx.queue.write_buffer(&s.ids, 0, &words_to_bytes(chunk));
             // Per block, then the normed state: `cn` rows of `d` floats each.
             let region = (cn * d * 4) as u64;
-            let bytes = region * (c.n_layer as u64 + 1);
+            let bytes = region * (kept_blocks as u64 + 1);
             let staging = self.take_staging(bytes)?;
             let target = &self.staging[staging].buffer;
             let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
@@ -59,6 +61,7 @@ impl GpuSession<'_> {
                 m.embed_op.record(&mut pass, rows, head_n);
             }
             for (l, ops) in m.layer_ops.iter().enumerate() {
+                // A block's pass ends before its stream is copied (copies happen between passes).
                 {
                     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
                     ops[0].record(&mut pass, rows, head_n);
@@ -69,13 +72,15 @@ impl GpuSession<'_> {
                         op.record(&mut pass, rows, head_n);
                     }
                 }
-                encoder.copy_buffer_to_buffer(&s.x.buffer, 0, target, l as u64 * region, region);
+                if every_block {
+                    encoder.copy_buffer_to_buffer(&s.x.buffer, 0, target, l as u64 * region, region);
+                }
             }
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
                 m.final_ops[0].record(&mut pass, rows, head_n);
             }
-            encoder.copy_buffer_to_buffer(&s.h.buffer, 0, target, c.n_layer as u64 * region, region);
+            encoder.copy_buffer_to_buffer(&s.h.buffer, 0, target, kept_blocks as u64 * region, region);
             let index = ctx.queue.submit(std::iter::once(encoder.finish()));
             let data = ctx.read(target, bytes, Some(index)).await?;
             let floats: Vec<f32> = data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
@@ -86,7 +91,7 @@ impl GpuSession<'_> {
             for (l, block) in hidden.blocks.iter_mut().enumerate() {
                 block.extend_from_slice(&floats[l * per..(l + 1) * per]);
             }
-            hidden.normed.extend_from_slice(&floats[c.n_layer * per..(c.n_layer + 1) * per]);
+            hidden.normed.extend_from_slice(&floats[kept_blocks * per..(kept_blocks + 1) * per]);
             self.len = start + cn;
         }
         Ok(hidden)
