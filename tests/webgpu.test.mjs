@@ -177,3 +177,45 @@ test("on WebGPU (?gpu), the Thoughts view trains its sparse autoencoder on the G
     await context.close();
   }
 });
+
+// The tiny GPT's training step as WGSL kernels: on the page's WebGPU (SwiftShader) it follows
+// `glassbox pretrain --backend gpu` (the same kernels on lavapipe, the same batches): held-out losses at
+// steps 0, 25 and 50 within 1e-4 (measured 7e-7; two software GPUs round exp and their sums alike here).
+test("on WebGPU (?gpu), the tiny GPT trains with the GPU's kernels as glassbox pretrain --backend gpu does", async () => {
+  const sizes = { layers: "1", width: "32", heads: "2", context: "32" };
+  const cli = JSON.parse(
+    execFileSync(CLI, ["pretrain", "--corpus", "en", "--steps", "50", "--backend", "gpu", "--json", ...Object.entries(sizes).flatMap(([k, v]) => [`--${k}`, v])], { env })
+      .toString()
+      .trim()
+      .split("\n")
+      .pop(),
+  );
+  assert.equal(cli.backend, "gpu");
+  const context = await launch();
+  try {
+    const page = await openPage(context, "?gpu#pretrain");
+    await page.getByTestId("lang-en").click();
+    await page.getByTestId("pretrain-status").waitFor();
+    for (const [k, v] of Object.entries(sizes)) await page.getByTestId(`pretrain-${k}`).selectOption(v);
+    await page.getByTestId("pretrain-start").click();
+    await page.waitForFunction(
+      (n) => {
+        const s = document.querySelector('[data-testid="pretrain-status"]');
+        return s?.dataset.onGpu === "true" && Number(s.dataset.step) >= 51 && Number(document.querySelector('[data-testid="pretrain-model"]')?.dataset.parameters) === n;
+      },
+      cli.parameters,
+      { timeout: 180_000 },
+    );
+    const status = page.getByTestId("pretrain-status");
+    assert.match(await status.textContent(), /on WebGPU \(/, "the status says where it trains");
+    const shown = JSON.parse((await page.getByTestId("pretrain-curves").getAttribute("data-held-out")) || "[]").slice(0, 3);
+    assert.deepEqual(shown.map((p) => p[0]), cli.val_steps, "held-out losses at steps 0, 25, 50");
+    const worst = Math.max(...shown.map((p, i) => Math.abs(p[1] - cli.val_loss[i])));
+    console.log(`# tiny GPT on the page's WebGPU vs glassbox pretrain --backend gpu (${cli.adapter}): held-out at 0/25/50 max |Δ| ${worst.toExponential(1)}; ${await status.getAttribute("data-speed")} characters/s`);
+    assert.ok(worst <= 1e-4, `held-out losses: page ${shown.map((p) => p[1])} vs CLI ${cli.val_loss}`);
+    await screenshot(page, "pretrain-webgpu");
+    assert.deepEqual(page.errors, [], "console errors");
+  } finally {
+    await context.close();
+  }
+});

@@ -22,6 +22,7 @@ pub mod state;
 pub mod store;
 pub mod thoughts;
 pub mod thoughts_store;
+pub mod trainer_gpu;
 pub mod words;
 pub mod worker;
 

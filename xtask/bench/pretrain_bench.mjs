@@ -1,10 +1,13 @@
 // `cargo xtask bench pretrain`: the pre-training lab in headless Chromium, for each model size given:
 // characters trained per second (median of the page's reports) and the held-out loss after 60 s and after
-// the whole run. Prints one JSON line per size. Usage:
-//   node pretrain_bench.mjs <url> <seconds> <layers,width,heads,context> [...]
+// the whole run. Prints one JSON line per size. With `--gpu`, the page trains on WebGPU (`?gpu`: any
+// adapter, headless Chromium's SwiftShader too). Usage:
+//   node pretrain_bench.mjs <url> <seconds> [--gpu] <layers,width,heads,context> [...]
 import { launch, openPage } from "../../tests/browser.mjs";
 
-const [url, secondsArg, ...sizes] = process.argv.slice(2);
+const [url, secondsArg, ...rest] = process.argv.slice(2);
+const gpu = rest.includes("--gpu");
+const sizes = rest.filter((a) => a !== "--gpu");
 const seconds = Number(secondsArg ?? 300);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -15,7 +18,7 @@ const context = await launch();
 try {
   for (const size of sizes) {
     const [layers, width, heads, ctx] = size.split(",");
-    const page = await openPage(context, "#pretrain", url);
+    const page = await openPage(context, gpu ? "?gpu#pretrain" : "#pretrain", url);
     await page.getByTestId("lang-en").click();
     for (const [id, value] of [["layers", layers], ["width", width], ["heads", heads], ["context", ctx]]) {
       await page.getByTestId(`pretrain-${id}`).selectOption(value);
@@ -39,7 +42,9 @@ try {
     const end = { step: Number(await status.getAttribute("data-step")), held_out: Number(await status.getAttribute("data-held-out")) };
     const parameters = Number(await page.getByTestId("pretrain-model").getAttribute("data-parameters"));
     const unigram = Number(await status.getAttribute("data-unigram"));
-    console.log(JSON.stringify({ size, parameters, unigram, chars_per_s: median(speeds), at60, end, seconds }));
+    const onGpu = (await status.getAttribute("data-on-gpu")) === "true";
+    if (gpu && !onGpu) throw new Error(`size ${size}: the page did not train on WebGPU`);
+    console.log(JSON.stringify({ size, parameters, unigram, chars_per_s: median(speeds), at60, end, seconds, on_gpu: onGpu }));
     await page.close();
   }
 } finally {

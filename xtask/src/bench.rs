@@ -299,10 +299,12 @@ pub fn run_app(root: &Path, runs: usize) -> Result<()> {
 const PRETRAIN_SIZES: [(usize, usize, usize, usize); 2] = [(1, 32, 1, 64), (2, 64, 2, 64)];
 
 /// `cargo xtask bench pretrain`: the pre-training lab's tiny GPT, two sizes, on the sonnets: characters
-/// trained per second natively (median of `runs` runs of 100 steps, one thread) and in the page (median
-/// of its reports over `seconds`), their ratio, and the held-out loss the page reached after 60 s and at
-/// the end, beside `glassbox pretrain`'s after the same number of steps.
-pub fn run_pretrain(root: &Path, runs: usize, seconds: u64) -> Result<()> {
+/// trained per second natively on the CPU (median of `runs` runs of 100 steps, one thread) and on the GPU
+/// (`--backend gpu`, lavapipe here: median of `runs` runs of 20 steps), in the page (median of its
+/// reports over `seconds`) on the CPU and, with `page_gpu`, on WebGPU (`?gpu`); the page's speed over
+/// the native CPU's, and the held-out loss the page reached after 60 s and at the end, beside
+/// `glassbox pretrain`'s after the same number of steps.
+pub fn run_pretrain(root: &Path, runs: usize, seconds: u64, page_gpu: bool) -> Result<()> {
     let tools = Tools::ensure(Need::Everything)?;
     let model = model::ensure()?;
     cargo(&["build", "--release", "-q", "-p", "engine", "--bin", "glassbox"])?;
@@ -311,63 +313,94 @@ pub fn run_pretrain(root: &Path, runs: usize, seconds: u64) -> Result<()> {
     let dist = root.join("dist");
     let server = serve::start(&[("/", &dist)], &model, 0, serve::Listen::Local)?;
     let size_args: Vec<String> = PRETRAIN_SIZES.iter().map(|(l, w, h, c)| format!("{l},{w},{h},{c}")).collect();
-    eprintln!("xtask: the page trains each size for {seconds} s");
-    let out = Command::new("node")
-        .arg(root.join("xtask").join("bench").join("pretrain_bench.mjs"))
-        .args([&server.url, &seconds.to_string()])
-        .args(&size_args)
-        .output()
-        .context("running node")?;
-    if !out.status.success() {
-        bail!("the pre-training benchmark failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let pages: Vec<Value> =
-        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    println!("\nPre-training lab, the sonnets; native: median of {runs} runs of 100 steps (one thread); page: median of its reports over {seconds} s");
+    let page_runs = |gpu: bool| -> Result<Vec<Value>> {
+        eprintln!("xtask: the page trains each size for {seconds} s{}", if gpu { " on WebGPU" } else { "" });
+        let out = Command::new("node")
+            .arg(root.join("xtask").join("bench").join("pretrain_bench.mjs"))
+            .args([&server.url, &seconds.to_string()])
+            .args(gpu.then_some("--gpu"))
+            .args(&size_args)
+            .output()
+            .context("running node")?;
+        if !out.status.success() {
+            bail!("the pre-training benchmark failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+    };
+    let pages = page_runs(false)?;
+    let gpu_pages = if page_gpu { page_runs(true)? } else { Vec::new() };
     println!(
-        "{:<18} {:>10} {:>14} {:>14} {:>7} {:>22} {:>22} {:>10}",
+        "\nPre-training lab, the sonnets; native: median of {runs} runs (CPU 100 steps, one thread; GPU 20 steps, lavapipe here); page: median of its reports over {seconds} s"
+    );
+    println!(
+        "{:<18} {:>8} {:>11} {:>11} {:>10} {:>10} {:>7} {:>22} {:>22} {:>8}",
         "size (L,W,H,ctx)",
         "params",
-        "native char/s",
-        "page char/s",
+        "native CPU",
+        "native GPU",
+        "page CPU",
+        "page GPU",
         "ratio",
         "page held-out @60 s",
         "page held-out @end",
         "letters"
     );
-    for (size, page) in size_args.iter().zip(&pages) {
+    for (i, (size, page)) in size_args.iter().zip(&pages).enumerate() {
         let [l, w, h, c] = [0, 1, 2, 3].map(|i| size.split(',').nth(i).unwrap_or("1").to_owned());
-        let args = |steps: usize| {
+        let args = |steps: usize, backend: &str| {
             let steps = steps.to_string();
-            vec!["pretrain", "--layers", &l, "--width", &w, "--heads", &h, "--context", &c, "--steps", &steps, "--json"]
-                .into_iter()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
+            [
+                "pretrain",
+                "--layers",
+                &l,
+                "--width",
+                &w,
+                "--heads",
+                &h,
+                "--context",
+                &c,
+                "--steps",
+                &steps,
+                "--backend",
+                backend,
+                "--json",
+            ]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
         };
-        let mut speeds = Vec::new();
-        for _ in 0..runs {
-            let v = json_of(Command::new(&cli).args(args(100)))?;
-            speeds.push(v["tokens_per_s"].as_f64().unwrap_or(0.0));
-        }
-        speeds.sort_by(f64::total_cmp);
-        let native = speeds[speeds.len() / 2];
+        let median = |steps: usize, backend: &str| -> Result<f64> {
+            let mut speeds = Vec::new();
+            for _ in 0..runs {
+                let v = json_of(Command::new(&cli).args(args(steps, backend)).env("WGPU_BACKEND", "vulkan"))?;
+                speeds.push(v["tokens_per_s"].as_f64().unwrap_or(0.0));
+            }
+            speeds.sort_by(f64::total_cmp);
+            Ok(speeds[speeds.len() / 2])
+        };
+        let (native, native_gpu) = (median(100, "cpu")?, median(20, "gpu")?);
         let page_speed = page["chars_per_s"].as_f64().unwrap_or(0.0);
-        let held = |key: &str| -> Result<String> {
+        let gpu_speed =
+            gpu_pages.get(i).map_or("-".to_owned(), |p| format!("{:.0}", p["chars_per_s"].as_f64().unwrap_or(0.0)));
+        let held = |page: &Value, key: &str| -> Result<String> {
             let step = page[key]["step"].as_u64().unwrap_or(0) as usize;
             let shown = page[key]["held_out"].as_f64().unwrap_or(f64::NAN);
             // The CLI after the same steps (the page measures every 25: the last multiple).
-            let v = json_of(Command::new(&cli).args(args(step - step % 25)))?;
+            let v = json_of(Command::new(&cli).args(args(step - step % 25, "cpu")))?;
             let cli_loss = v["val_loss"].as_array().and_then(|a| a.last()).and_then(Value::as_f64).unwrap_or(f64::NAN);
             Ok(format!("{shown:.3} ({step} st; CLI {cli_loss:.3})"))
         };
         println!(
-            "{size:<18} {:>10} {native:>14.0} {page_speed:>14.0} {:>6.2}× {:>22} {:>22} {:>10.3}",
+            "{size:<18} {:>8} {native:>11.0} {native_gpu:>11.0} {page_speed:>10.0} {gpu_speed:>10} {:>6.2}× {:>22} {:>22} {:>8.3}",
             page["parameters"],
             page_speed / native,
-            held("at60")?,
-            held("end")?,
+            held(page, "at60")?,
+            held(page, "end")?,
             page["unigram"].as_f64().unwrap_or(f64::NAN)
         );
+        if let Some(p) = gpu_pages.get(i) {
+            println!("{:<18} on WebGPU: held-out @60 s {}, @end {}", "", held(p, "at60")?, held(p, "end")?);
+        }
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ usage: cargo xtask <command>
   bench [--runs N]   our CPU engine vs llama.cpp, interleaved runs, medians and ratios
   bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
   bench app [--runs N]  the app in headless Chromium: page open → first token, frame time, cost of tracing
-  bench pretrain [--runs N] [--seconds S]  the pre-training lab: characters/s natively and in the page, held-out loss after 60 s and S s
+  bench pretrain [--runs N] [--seconds S] [--page-gpu]  the pre-training lab: characters/s natively (CPU, GPU) and in the page (CPU; WebGPU with --page-gpu), held-out loss after 60 s and S s
   bench labs [--runs N]  the teaching labs' waits on the CPU: the logit lens over 64 tokens, the masked-word game with 10 words, natively and in the page
   bench conversation [--runs N]  ten turns continuing the cache vs reading them again, and token 2,000 vs 100
   bench thoughts [--runs N] [--seconds S]  the Thoughts view's sparse autoencoder: vectors/s natively and in the page, held-out share lost and KL at two widths, the squeeze's cost on decoding
@@ -102,7 +102,7 @@ fn run() -> Result<()> {
                     Some(i) => args.get(i + 1).and_then(|s| s.parse().ok()).context("--seconds needs a number")?,
                     None => 300,
                 };
-                bench::run_pretrain(&root, runs.min(5), seconds)
+                bench::run_pretrain(&root, runs.min(5), seconds, args.iter().any(|a| a == "--page-gpu"))
             } else if args.iter().any(|a| a == "thoughts") {
                 let seconds = match args.iter().position(|a| a == "--seconds") {
                     Some(i) => args.get(i + 1).and_then(|s| s.parse().ok()).context("--seconds needs a number")?,

@@ -67,7 +67,8 @@ impl Lang {
         }
     }
 
-    /// "Step 250 · 256,000 characters read · held-out loss 2.41 (letters alone 3.14) · 4,100 characters/s".
+    /// "Step 250 · 256,000 characters read · held-out loss 2.41 (letters alone 3.14) · 4,100 characters/s
+    /// on the CPU" (or "on WebGPU: adapter").
     pub fn pretrain_status(
         self,
         step: usize,
@@ -75,15 +76,21 @@ impl Lang {
         held_out: Option<f32>,
         letters: Option<f64>,
         speed: f32,
+        gpu: Option<&str>,
     ) -> String {
+        let on = match (self, gpu) {
+            (Self::En, Some(a)) => format!("on WebGPU ({a})"),
+            (Self::Fr, Some(a)) => format!("sur WebGPU ({a})"),
+            (_, None) => self.t().lab_on_cpu.to_owned(),
+        };
         let loss = |v: f64| self.num(v, 2);
         let held = held_out.map(|h| loss(f64::from(h))).unwrap_or_else(|| "…".into());
         let speed = self.num(f64::from(speed), 0);
         let tokens = crate::components::in_words(self, tokens as f64);
         match (self, letters) {
-            (Self::En, Some(u)) => format!("Step {step} · {tokens} characters read · held-out loss {held} (letter frequencies alone: {}) · {speed} characters/s", loss(u)),
+            (Self::En, Some(u)) => format!("Step {step} · {tokens} characters read · held-out loss {held} (letter frequencies alone: {}) · {speed} characters/s {on}", loss(u)),
             (Self::En, None) => format!("Step {step} · held-out loss {held}"),
-            (Self::Fr, Some(u)) => format!("Étape {step} · {tokens} caractères lus · erreur sur le texte mis de côté {held} (fréquence des lettres seule : {}) · {speed} caractères/s", loss(u)),
+            (Self::Fr, Some(u)) => format!("Étape {step} · {tokens} caractères lus · erreur sur le texte mis de côté {held} (fréquence des lettres seule : {}) · {speed} caractères/s {on}", loss(u)),
             (Self::Fr, None) => format!("Étape {step} · erreur {held}"),
         }
     }
@@ -223,7 +230,7 @@ static EN: PretrainTexts = PretrainTexts {
     tokens_read: "Tokens read (here: characters)",
     compute: "Computation (operations)",
     scale_note: "Operations estimated as 6 × parameters per token read, the usual rule; GPT-3’s figure is its paper’s.",
-    where_it_runs: "It trains on this computer’s processor, in a worker of its own: nothing is sent anywhere.",
+    where_it_runs: "It trains on this computer (on its graphics card when it has one, else on its processor), in a worker of its own: nothing is sent anywhere.",
     waiting: "Training starts as soon as the language model has loaded, so the two do not share the processor while it loads.",
     loaded: "A saved model: it writes, but its text is not in the file, so it cannot go on learning.",
 };
@@ -273,7 +280,7 @@ static FR: PretrainTexts = PretrainTexts {
     tokens_read: "Tokens lus (ici : des caractères)",
     compute: "Calcul (opérations)",
     scale_note: "Opérations estimées à 6 × paramètres par token lu, la règle habituelle ; le chiffre de GPT-3 est celui de son article.",
-    where_it_runs: "Il s’entraîne sur le processeur de cet ordinateur, dans un worker à lui : rien n’est envoyé nulle part.",
+    where_it_runs: "Il s’entraîne sur cet ordinateur (sur sa carte graphique s’il en a une, sinon sur son processeur), dans un worker à lui : rien n’est envoyé nulle part.",
     waiting: "L’entraînement commence dès que le modèle de langue est chargé, pour que les deux ne se partagent pas le processeur pendant son chargement.",
     loaded: "Un modèle enregistré : il écrit, mais son texte n’est pas dans le fichier, il ne peut donc pas continuer d’apprendre.",
 };

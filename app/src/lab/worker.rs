@@ -122,7 +122,7 @@ pub struct LabWorker {
     lab: Rc<RefCell<Option<Lab>>>,
     generation: u64,
     /// The WebGPU device, once asked for: `Some(None)` when there is none to use.
-    gpu: Rc<RefCell<Option<Option<Rc<GpuContext>>>>>,
+    gpu: Rc<crate::trainer_gpu::Found>,
 }
 
 impl std::fmt::Debug for LabWorker {
@@ -154,7 +154,7 @@ impl Worker for LabWorker {
                 let (slot, gpu, generation, scope) =
                     (Rc::clone(&self.lab), Rc::clone(&self.gpu), self.generation, scope.clone());
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Some(ctx) = gpu_for(&gpu, setup.force_gpu).await {
+                    if let Some(ctx) = crate::trainer_gpu::trainer_gpu(&gpu, setup.force_gpu).await {
                         if let Err(why) = lab.use_gpu(ctx) {
                             web_sys::console::warn_1(&format!("the lab trains on the CPU: {why}").into());
                         }
@@ -295,19 +295,4 @@ fn spawn_training(lab: Rc<RefCell<Option<Lab>>>, generation: u64, scope: WorkerS
             crate::pause::next_task().await;
         }
     });
-}
-
-/// The WebGPU device the lab trains on: a hardware adapter (or any, when `force`), found once.
-async fn gpu_for(cache: &RefCell<Option<Option<Rc<GpuContext>>>>, force: bool) -> Option<Rc<GpuContext>> {
-    if let Some(known) = cache.borrow().as_ref() {
-        return known.clone().filter(|ctx| force || ctx.info.device_type != wgpu_cpu_type());
-    }
-    let ctx = GpuContext::new().await.ok().map(Rc::new);
-    *cache.borrow_mut() = Some(ctx.clone());
-    ctx.filter(|ctx| force || ctx.info.device_type != wgpu_cpu_type())
-}
-
-/// wgpu's device type of a software adapter.
-fn wgpu_cpu_type() -> engine::backend::gpu::DeviceType {
-    engine::backend::gpu::DeviceType::Cpu
 }

@@ -5,9 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 mod play;
+mod run;
 mod worker;
 
-pub use worker::{PretrainWorker, Refusal, EVAL_EVERY};
+pub use run::{Refusal, EVAL_EVERY};
+pub use worker::PretrainWorker;
 
 /// Which text the model learns from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,13 +78,16 @@ pub struct Setup {
     pub context: usize,
     /// Seed of the weights (batches seed + 1, samples seed + 2).
     pub seed: u64,
+    /// Train on any WebGPU adapter, a software one too (`?gpu` in the address).
+    #[serde(default)]
+    pub force_gpu: bool,
 }
 
 impl Setup {
     /// The default model on a text: 2 blocks of width 64 with 2 heads, 64 characters of context, seed 1
     /// (`glassbox pretrain`'s defaults).
     pub fn new(text: Text) -> Self {
-        Self { text, layers: 2, width: 64, heads: 2, context: 64, seed: 1 }
+        Self { text, layers: 2, width: 64, heads: 2, context: 64, seed: 1, force_gpu: false }
     }
 }
 
@@ -166,6 +171,8 @@ pub struct Progress {
     pub tokens_per_s: f32,
     /// Still training.
     pub running: bool,
+    /// The WebGPU adapter it trains on (`None`: the CPU).
+    pub gpu: Option<String>,
 }
 
 /// A sample the model wrote.
@@ -311,6 +318,7 @@ mod tests {
             held_out: held.to_vec(),
             tokens_per_s: 1.0,
             running: true,
+            gpu: None,
         })
     }
 

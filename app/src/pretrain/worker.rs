@@ -1,172 +1,30 @@
-//! The pre-training lab's worker: trains the tiny GPT in slices of ~40 ms on the CPU, measures the
-//! held-out loss every 25 steps (as `glassbox pretrain` does, with the same seed and batches), reports
-//! every 250 ms and writes a sample every 4 s; between slices it answers the page.
+//! The pre-training lab's worker: trains the tiny GPT in slices of ~40 ms on the CPU, or a few steps in
+//! flight on WebGPU when there is a hardware adapter (or `?gpu`); measures the held-out loss every 25
+//! steps (as `glassbox pretrain` does, with the same seed and batches), reports every 250 ms and writes a
+//! sample every 4 s; between slices it answers the page. On the GPU the weights come back before each
+//! report (samples and the page's questions use that copy); a failing GPU hands over to the CPU.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use engine::train::pretrain::{self, check_sizes, Corpus, CorpusError, TrainSettings, Trainer};
-use engine::train::{GptConfig, Rng};
+use engine::train::pretrain;
+use engine::train::GpuGpt;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
-use serde::{Deserialize, Serialize};
 
-use super::{memory_estimate, PretrainRequest, PretrainResponse, Progress, Ready, Sample, Setup};
+use super::run::{load, start, Refusal, Run};
+use super::{PretrainRequest, PretrainResponse, Ready};
 
 const SLICE_MS: f64 = 40.0;
 const REPORT_MS: f64 = 250.0;
 const SAMPLE_MS: f64 = 4000.0;
-/// Held-out loss every this many steps, over this many windows (`glassbox pretrain`'s defaults).
-pub const EVAL_EVERY: usize = 25;
-const EVAL_WINDOWS: usize = 16;
 const SAMPLE_CHARS: usize = 120;
-/// A model whose training needs more than this is refused (the browser gives a worker a few hundred MB
-/// without trouble on a school laptop).
-pub const MEMORY_LIMIT: usize = 512 << 20;
-
-/// Why a setup or a file was refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Refusal {
-    /// The text or the sizes.
-    Corpus(CorpusError),
-    /// Too large for this browser: the estimate in bytes.
-    Memory(usize),
-    /// A file that is not a saved model: why.
-    File(String),
-}
-
-struct Run {
-    generation: u64,
-    corpus: Corpus,
-    trainer: Trainer,
-    /// A loaded model has no text to go on with.
-    trainable: bool,
-    running: bool,
-    loop_id: u64,
-    prompt: String,
-    temperature: f32,
-    sample_rng: Rng,
-    tokens: u64,
-    losses: (f32, usize),
-    held_out: Vec<(usize, f32)>,
-}
-
-impl Run {
-    fn train_one(&mut self) {
-        if self.trainer.step.is_multiple_of(EVAL_EVERY) {
-            self.held_out.push((self.trainer.step, self.trainer.held_out_loss(&self.corpus, EVAL_WINDOWS)));
-        }
-        let loss = self.trainer.train_step(&self.corpus);
-        self.losses = (self.losses.0 + loss, self.losses.1 + 1);
-        self.tokens += (self.trainer.settings.batch * self.trainer.gpt.config.context) as u64;
-    }
-
-    fn report(&mut self, tokens_per_s: f32) -> Progress {
-        let (sum, n) = std::mem::take(&mut self.losses);
-        Progress {
-            run: self.generation,
-            step: self.trainer.step,
-            tokens: self.tokens,
-            train_loss: (n > 0).then(|| sum / n as f32),
-            held_out: std::mem::take(&mut self.held_out),
-            tokens_per_s,
-            running: self.running,
-        }
-    }
-
-    fn sample(&mut self, prompt: &str, temperature: f32, count: usize) -> Sample {
-        let s = pretrain::sample(&self.trainer.gpt, &self.corpus, prompt, count, temperature, &mut self.sample_rng);
-        let c = self.trainer.gpt.config;
-        Sample {
-            run: self.generation,
-            step: self.trainer.step,
-            prompt: s.prompt,
-            text: s.text,
-            window: s.window,
-            attention: s.attention,
-            shape: (c.layers, c.heads),
-        }
-    }
-}
-
-/// Builds a run for `setup`, or says why not.
-fn start(setup: &Setup, generation: u64) -> Result<(Run, Ready), Refusal> {
-    let corpus = Corpus::new(setup.text.chars(), setup.context).map_err(Refusal::Corpus)?;
-    let config = GptConfig {
-        vocab: corpus.chars.len(),
-        layers: setup.layers,
-        width: setup.width,
-        heads: setup.heads,
-        context: setup.context,
-    };
-    check_sizes(&config).map_err(Refusal::Corpus)?;
-    let settings = TrainSettings::for_model(&config);
-    let memory =
-        memory_estimate(config.layers, config.width, config.heads, config.context, config.vocab, settings.batch);
-    if memory > MEMORY_LIMIT {
-        return Err(Refusal::Memory(memory));
-    }
-    let trainer = Trainer::new(config, settings, setup.seed);
-    let ready = Ready {
-        run: generation,
-        parameters: trainer.gpt.params.len(),
-        vocab: config.vocab,
-        unigram_loss: Some(corpus.unigram_loss()),
-        chars: (corpus.split, corpus.ids.len() - corpus.split),
-        memory,
-    };
-    let run = Run {
-        generation,
-        corpus,
-        trainer,
-        trainable: true,
-        running: true,
-        loop_id: 0,
-        prompt: String::new(),
-        temperature: 0.8,
-        sample_rng: Rng::new(setup.seed.wrapping_add(2)),
-        tokens: 0,
-        losses: (0.0, 0),
-        held_out: Vec::new(),
-    };
-    Ok((run, ready))
-}
-
-/// A saved model, paused (its text is not in the file).
-fn load(bytes: &[u8], generation: u64) -> Result<(Run, Ready), Refusal> {
-    let (gpt, chars) = pretrain::load(bytes).map_err(Refusal::File)?;
-    let c = gpt.config;
-    let memory = memory_estimate(c.layers, c.width, c.heads, c.context, c.vocab, TrainSettings::default().batch);
-    let ready = Ready {
-        run: generation,
-        parameters: gpt.params.len(),
-        vocab: c.vocab,
-        unigram_loss: None,
-        chars: (0, 0),
-        memory,
-    };
-    let corpus = Corpus { chars, ids: Vec::new(), split: 0 };
-    let run = Run {
-        generation,
-        corpus,
-        trainer: Trainer::from_gpt(gpt, TrainSettings::default(), 1),
-        trainable: false,
-        running: false,
-        loop_id: 0,
-        prompt: String::new(),
-        temperature: 0.8,
-        sample_rng: Rng::new(3),
-        tokens: 0,
-        losses: (0.0, 0),
-        held_out: Vec::new(),
-    };
-    Ok((run, ready))
-}
 
 /// The pre-training lab's worker (registered by `bin/pretrain_worker.rs`).
 #[derive(Default)]
 pub struct PretrainWorker {
     run: Rc<RefCell<Option<Run>>>,
     generation: u64,
+    gpu: Rc<crate::trainer_gpu::Found>,
 }
 
 impl std::fmt::Debug for PretrainWorker {
@@ -188,7 +46,14 @@ impl Worker for PretrainWorker {
 
     fn received(&mut self, scope: &WorkerScope<Self>, request: PretrainRequest, from: HandlerId) {
         match request {
-            PretrainRequest::Start(setup) => self.replace(scope, from, start(&setup, self.generation + 1)),
+            PretrainRequest::Start(setup) => {
+                let built = start(&setup, self.generation + 1);
+                let trains = built.is_ok();
+                self.replace(scope, from, built);
+                if trains {
+                    self.find_gpu(setup.force_gpu);
+                }
+            }
             PretrainRequest::Load(bytes) => self.replace(scope, from, load(&bytes, self.generation + 1)),
             PretrainRequest::Run(on) => {
                 let mut slot = self.run.borrow_mut();
@@ -240,6 +105,25 @@ impl Worker for PretrainWorker {
 }
 
 impl PretrainWorker {
+    /// Moves the current run's training to the GPU once one is found (from the step it has reached:
+    /// its weights and moments go up as they are).
+    fn find_gpu(&self, force: bool) {
+        let (slot, found, generation) = (Rc::clone(&self.run), Rc::clone(&self.gpu), self.generation);
+        wasm_bindgen_futures::spawn_local(async move {
+            let Some(ctx) = crate::trainer_gpu::trainer_gpu(&found, force).await else {
+                return;
+            };
+            if let Some(run) = slot.borrow_mut().as_mut().filter(|r| r.generation == generation && r.trainable) {
+                match GpuGpt::new(ctx, &run.trainer) {
+                    Ok(gpu) => run.gpu = Some(Rc::new(gpu)),
+                    Err(why) => {
+                        web_sys::console::warn_1(&format!("the pre-training lab trains on the CPU: {why}").into())
+                    }
+                }
+            }
+        });
+    }
+
     /// Replaces the current run with a new one, or keeps it and says why not.
     fn replace(&mut self, scope: &WorkerScope<Self>, from: HandlerId, built: Result<(Run, Ready), Refusal>) {
         match built {
@@ -267,29 +151,84 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
     }) else {
         return;
     };
+    let ours = move |r: &Run| r.generation == generation && r.loop_id == me;
     wasm_bindgen_futures::spawn_local(async move {
         let (mut last_report, mut last_sample) = (js_sys::Date::now(), js_sys::Date::now());
         let mut tokens_since = 0u64;
         loop {
+            let mut on_gpu = None;
+            let (report_due, sample_due);
+            let paused = slot.borrow().as_ref().filter(|r| ours(r)).map(|r| (!r.running).then(|| r.gpu.clone()));
+            match paused {
+                None => return,
+                // Paused: the page's questions and *Save* read the trainer, so it gets the GPU's weights.
+                Some(Some(gpu)) => {
+                    if let Some(gpu) = gpu {
+                        sync_from_gpu(&slot, &gpu, &ours).await;
+                    }
+                    return;
+                }
+                Some(None) => {}
+            }
             {
                 let mut guard = slot.borrow_mut();
-                let Some(run) = guard.as_mut().filter(|r| r.generation == generation && r.loop_id == me && r.running)
-                else {
+                let Some(run) = guard.as_mut().filter(|r| ours(r)) else {
                     return;
                 };
-                let (started, before) = (js_sys::Date::now(), run.tokens);
-                while js_sys::Date::now() - started < SLICE_MS {
-                    run.train_one();
+                let before = run.tokens;
+                match run.gpu.clone() {
+                    Some(gpu) => {
+                        let eval = run.submit_to_gpu(&gpu);
+                        on_gpu = run.gpu.is_some().then_some((gpu, eval));
+                    }
+                    None => {
+                        let started = js_sys::Date::now();
+                        while js_sys::Date::now() - started < SLICE_MS {
+                            run.train_one();
+                        }
+                    }
                 }
                 tokens_since += run.tokens - before;
                 let now = js_sys::Date::now();
-                if now - last_report >= REPORT_MS {
+                report_due = now - last_report >= REPORT_MS;
+                sample_due = now - last_sample >= SAMPLE_MS;
+            }
+            if let Some((gpu, eval)) = on_gpu {
+                let done = async {
+                    gpu.finish().await?;
+                    match eval {
+                        Some((step, (x, y, n))) => Ok(Some((step, gpu.loss(&x, &y, n).await?))),
+                        None => Ok(None),
+                    }
+                };
+                let done: engine::Result<Option<(usize, f32)>> = done.await;
+                if let Some(run) = slot.borrow_mut().as_mut().filter(|r| ours(r)) {
+                    match done {
+                        Ok(held) => run.held_out.extend(held),
+                        Err(why) => {
+                            run.evaluated = None; // the CPU measures it instead
+                            run.lose_gpu(&why.to_string());
+                        }
+                    }
+                }
+                if report_due || sample_due {
+                    sync_from_gpu(&slot, &gpu, &ours).await;
+                }
+            }
+            {
+                let mut guard = slot.borrow_mut();
+                let Some(run) = guard.as_mut().filter(|r| ours(r)) else {
+                    return;
+                };
+                if report_due {
+                    // Measured once the GPU has done the steps submitted, not when they were.
+                    let now = js_sys::Date::now();
                     let rate = (tokens_since as f64 / ((now - last_report) / 1000.0)) as f32;
                     (last_report, tokens_since) = (now, 0);
                     scope.respond(from, PretrainResponse::Progress(run.report(rate)));
                 }
-                if now - last_sample >= SAMPLE_MS {
-                    last_sample = now;
+                if sample_due {
+                    last_sample = js_sys::Date::now();
                     let (prompt, temperature) = (run.prompt.clone(), run.temperature);
                     let sample = run.sample(&prompt, temperature, SAMPLE_CHARS);
                     scope.respond(from, PretrainResponse::Sample(sample));
@@ -300,4 +239,32 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
             crate::pause::next_task().await;
         }
     });
+}
+
+/// Reads the GPU's step losses, weights and moments back into the run (a failing GPU is let go).
+async fn sync_from_gpu(slot: &RefCell<Option<Run>>, gpu: &GpuGpt, ours: &impl Fn(&Run) -> bool) {
+    let Some(mut copy) = slot.borrow().as_ref().filter(|r| ours(r)).map(|r| r.trainer.clone()) else {
+        return;
+    };
+    let read = async {
+        let losses = gpu.take_step_losses().await?;
+        gpu.download(&mut copy).await?;
+        Ok::<_, engine::EngineError>(losses)
+    };
+    let read = read.await;
+    let mut guard = slot.borrow_mut();
+    let Some(run) = guard.as_mut().filter(|r| ours(r)) else {
+        return;
+    };
+    match read {
+        // Nothing trains while the weights are on their way, so the copy is the run's model now.
+        Ok(losses) if run.trainer.step == copy.step => {
+            run.trainer = copy;
+            if let Some((mean, steps)) = losses {
+                run.losses = (run.losses.0 + mean * steps as f32, run.losses.1 + steps);
+            }
+        }
+        Ok(_) => {}
+        Err(why) => run.lose_gpu(&why.to_string()),
+    }
 }

@@ -221,6 +221,15 @@ impl Trainer {
         Self { gpt, settings, step: 0, m: vec![0.0; n], v: vec![0.0; n], rng: Rng::new(seed.wrapping_add(1)) }
     }
 
+    /// Adam's first and second moments, laid out like the parameters.
+    pub(crate) fn moments(&self) -> (&[f32], &[f32]) {
+        (&self.m, &self.v)
+    }
+
+    pub(crate) fn moments_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+        (&mut self.m, &mut self.v)
+    }
+
     /// A batch of random windows from the learning part: inputs and next characters.
     pub fn batch(&mut self, corpus: &Corpus) -> (Vec<u32>, Vec<u32>) {
         let t = self.gpt.config.context;

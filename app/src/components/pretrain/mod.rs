@@ -38,7 +38,7 @@ impl Lab {
 
     fn start(&self) {
         self.refused.set(None);
-        self.send(PretrainRequest::Start(self.setup.get_untracked()));
+        self.send(PretrainRequest::Start(Setup { force_gpu: crate::force_gpu(), ..self.setup.get_untracked() }));
     }
 
     pub(super) fn running(&self) -> bool {
@@ -162,11 +162,13 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
                 data-held-out=move || lab.training.with(|t| t.held_out_now())
                 data-unigram=move || lab.training.with(|t| t.ready.as_ref().and_then(|r| r.unigram_loss))
                 data-speed=move || lab.training.with(|t| t.last.as_ref().map(|p| p.tokens_per_s))
+                data-on-gpu=move || lab.training.with(|t| t.last.as_ref().is_some_and(|p| p.gpu.is_some()).to_string())
             >
                 {move || lab.training.with(|t| {
                     let p = t.last.as_ref();
                     let letters = t.ready.as_ref().and_then(|r| r.unigram_loss);
-                    lang().pretrain_status(p.map_or(0, |p| p.step), p.map_or(0, |p| p.tokens), t.held_out_now(), letters, p.map_or(0.0, |p| p.tokens_per_s))
+                    let on = p.and_then(|p| p.gpu.as_deref());
+                    lang().pretrain_status(p.map_or(0, |p| p.step), p.map_or(0, |p| p.tokens), t.held_out_now(), letters, p.map_or(0.0, |p| p.tokens_per_s), on)
                 })}
             </p>
             <div class="pretrain-grid">

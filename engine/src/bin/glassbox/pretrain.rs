@@ -2,13 +2,15 @@
 //! sizes, seed, batches and evaluation), with its curves and a sample.
 
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Instant;
 
+use engine::backend::gpu::GpuContext;
 use engine::predict::guess_text;
 use engine::sample::SamplerConfig;
 use engine::train::pretrain::{self, check_sizes, Corpus, TrainSettings, Trainer};
 use engine::train::tiny_game;
-use engine::train::{GptConfig, Rng};
+use engine::train::{GptConfig, GpuGpt, Rng};
 use serde_json::json;
 
 /// What to train and how (the command's arguments).
@@ -86,13 +88,25 @@ pub struct PretrainArgs {
     /// Write the trained model there (the page's file format).
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Where to train: `cpu`, or `gpu` (WebGPU's kernels through wgpu; natively Vulkan, e.g. lavapipe).
+    /// The batches, the learning rate and the evaluation are the same; on the GPU each step's loss is
+    /// read back after the step.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: Device,
     /// One JSON object.
     #[arg(long)]
     json: bool,
 }
 
+/// `--backend`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Device {
+    Cpu,
+    Gpu,
+}
+
 /// Runs the command: prints `{"parameters","vocab","unigram_loss","train_loss":[..per step],
-/// "val_loss":[..],"val_steps":[..],"sample","tokens_per_s","flops_per_token"}`.
+/// "val_loss":[..],"val_steps":[..],"sample","tokens_per_s","flops_per_token","backend","adapter"}`.
 pub fn run(a: PretrainArgs) -> Result<(), String> {
     if let Some(path) = &a.load {
         return loaded(&a, path);
@@ -111,19 +125,39 @@ pub fn run(a: PretrainArgs) -> Result<(), String> {
     let default = TrainSettings::for_model(&config);
     let settings = TrainSettings { batch: a.batch.max(1), peak_lr: a.lr.unwrap_or(default.peak_lr), ..default };
     let mut trainer = Trainer::new(config, settings, a.seed);
+    let gpu = match a.backend {
+        Device::Cpu => None,
+        Device::Gpu => {
+            let ctx = pollster::block_on(GpuContext::new()).map_err(|e| format!("no GPU to train on: {e}"))?;
+            Some(GpuGpt::new(Rc::new(ctx), &trainer).map_err(|e| e.to_string())?)
+        }
+    };
     let (mut train_loss, mut val_loss, mut val_steps) = (Vec::new(), Vec::new(), Vec::new());
     let started = Instant::now();
     let mut eval_time = 0.0;
     for step in 0..=a.steps {
         if step % a.eval_every.max(1) == 0 || step == a.steps {
             let t = Instant::now();
-            val_loss.push(trainer.held_out_loss(&corpus, a.eval_windows));
+            val_loss.push(match &gpu {
+                None => trainer.held_out_loss(&corpus, a.eval_windows),
+                Some(g) => pollster::block_on(g.held_out_loss(&corpus, a.eval_windows)).map_err(|e| e.to_string())?,
+            });
             val_steps.push(step);
             eval_time += t.elapsed().as_secs_f64();
         }
         if step < a.steps {
-            train_loss.push(trainer.train_step(&corpus));
+            train_loss.push(match &gpu {
+                None => trainer.train_step(&corpus),
+                Some(g) => {
+                    g.train_step(&mut trainer, &corpus).map_err(|e| e.to_string())?;
+                    let loss = pollster::block_on(g.take_step_losses()).map_err(|e| e.to_string())?;
+                    loss.map_or(f32::NAN, |(l, _)| l)
+                }
+            });
         }
+    }
+    if let Some(g) = &gpu {
+        pollster::block_on(g.download(&mut trainer)).map_err(|e| e.to_string())?;
     }
     let train_time = started.elapsed().as_secs_f64() - eval_time;
     let tokens_per_s = (a.steps * settings.batch * a.context) as f64 / train_time.max(1e-9);
@@ -147,6 +181,8 @@ pub fn run(a: PretrainArgs) -> Result<(), String> {
                 "sample": sample.text,
                 "tokens_per_s": tokens_per_s,
                 "flops_per_token": pretrain::flops_per_token(parameters),
+                "backend": if gpu.is_some() { "gpu" } else { "cpu" },
+                "adapter": gpu.as_ref().map(|g| g.adapter().to_owned()),
             })
         );
     } else {
@@ -155,7 +191,8 @@ pub fn run(a: PretrainArgs) -> Result<(), String> {
         for (s, l) in val_steps.iter().zip(&val_loss) {
             println!("step {s:>5}: held-out loss {l:.3}");
         }
-        println!("{tokens_per_s:.0} characters per second trained");
+        let on = gpu.as_ref().map_or("the CPU".to_owned(), |g| format!("the GPU ({})", g.adapter()));
+        println!("{tokens_per_s:.0} characters per second trained on {on}");
         println!("sample: {}{}", sample.prompt, sample.text);
     }
     Ok(())

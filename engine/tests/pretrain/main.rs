@@ -353,3 +353,5 @@ fn glassbox_pretrain_explains_bad_input_in_one_line() {
         assert!(!out.status.success() && err.contains(expected) && err.lines().count() == 1, "{args:?}: {err}");
     }
 }
+
+mod gpu;
