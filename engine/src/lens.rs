@@ -75,7 +75,7 @@ impl Engine {
                     }
                     return Ok(true);
                 }
-                Err(err) if err.is_gpu_failure() || matches!(err, EngineError::GpuUnsupported(_)) => {}
+                Err(err) if err.falls_back_to_cpu() => {}
                 Err(err) => return Err(err),
             }
         }
@@ -95,7 +95,7 @@ impl Engine {
         };
         match hidden {
             Ok(hidden) => Ok(Some(hidden)),
-            Err(err) if err.is_gpu_failure() || matches!(err, EngineError::GpuUnsupported(_)) => Ok(None),
+            Err(err) if err.falls_back_to_cpu() => Ok(None),
             Err(err) => Err(err),
         }
     }

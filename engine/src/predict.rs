@@ -15,7 +15,6 @@ use crate::error::{EngineError, Result};
 use crate::generate::Engine;
 use crate::model::{LogitsFor, Model};
 use crate::sample::SamplerConfig;
-use crate::session::Session;
 use crate::trace::{log_sum_exp, top_k, Candidate};
 
 /// The model's distribution over the next token.
@@ -160,27 +159,21 @@ impl Engine {
         }
         let pieces = guess.unwrap_or_default();
         if let Some(gpu) = self.gpu() {
-            let done = match gpu.session(ids.len() + pieces.len().saturating_sub(1)) {
-                Ok(session) => {
-                    let mut session = Session::Gpu(Box::new(session));
-                    let next = session.forward(ids, LogitsFor::Last, false, Readback::Logits).await;
-                    match next {
-                        Ok(next) if pieces.len() > 1 => session
-                            .forward(&pieces[..pieces.len() - 1], LogitsFor::All, false, Readback::Logits)
-                            .await
-                            .map(|rows| (next.logits, rows.logits)),
-                        Ok(next) => Ok((next.logits, Vec::new())),
-                        Err(err) => Err(err),
-                    }
-                }
-                Err(err) => Err(err),
+            let done = async {
+                let mut session = gpu.session(ids.len() + pieces.len().saturating_sub(1))?;
+                let next = session.forward(ids, LogitsFor::Last, false, Readback::Logits).await?;
+                let rows = match pieces.len() {
+                    0 | 1 => Vec::new(),
+                    n => session.forward(&pieces[..n - 1], LogitsFor::All, false, Readback::Logits).await?.logits,
+                };
+                Ok::<_, EngineError>((next.logits, rows))
             };
-            match done {
+            match done.await {
                 Ok((last, rows)) => {
                     let (next, score) = scored(NextToken::from_logits(last), pieces, &rows, self.model.config.n_vocab);
                     return Ok((next, score, true));
                 }
-                Err(err) if err.is_gpu_failure() || matches!(err, EngineError::GpuUnsupported(_)) => {}
+                Err(err) if err.falls_back_to_cpu() => {}
                 Err(err) => return Err(err),
             }
         }

@@ -102,4 +102,10 @@ impl EngineError {
     pub fn is_gpu_failure(&self) -> bool {
         matches!(self, Self::GpuDeviceLost(_) | Self::Gpu(_))
     }
+
+    /// Whether the CPU should do this work instead: the GPU failed, or it cannot take this model or this
+    /// work ([`EngineError::GpuUnsupported`]: too large, a format it lacks).
+    pub fn falls_back_to_cpu(&self) -> bool {
+        self.is_gpu_failure() || matches!(self, Self::GpuUnsupported(_))
+    }
 }

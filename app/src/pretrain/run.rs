@@ -51,6 +51,9 @@ pub(super) struct Run {
     /// The model's training on the GPU, when it runs there (the trainer then holds the weights and
     /// moments read back last, and counts the steps).
     pub(super) gpu: Option<Rc<GpuGpt>>,
+    /// On the GPU: the trainer and the characters read as of the last read-back, where the CPU goes
+    /// on from should the GPU fail (the steps since are lost with it).
+    pub(super) synced: Option<(Trainer, u64)>,
 }
 
 impl Run {
@@ -92,10 +95,31 @@ impl Run {
         None
     }
 
-    /// Goes on on the CPU, from the weights read back last.
+    /// Trains on `gpu` from here on (it holds the trainer's weights and moments as they are now).
+    pub(super) fn attach_gpu(&mut self, gpu: GpuGpt) {
+        self.gpu = Some(Rc::new(gpu));
+        self.synced = Some((self.trainer.clone(), self.tokens));
+    }
+
+    /// The GPU's state has been read back into the trainer: the CPU would go on from here.
+    pub(super) fn mark_synced(&mut self) {
+        self.synced = Some((self.trainer.clone(), self.tokens));
+    }
+
+    /// Goes on on the CPU from the last read-back: its step, batches and count of characters too, so
+    /// the steps the GPU took since (and their held-out points not yet reported) are taken again.
     pub(super) fn lose_gpu(&mut self, why: &str) {
-        if self.gpu.take().is_some() {
-            web_sys::console::warn_1(&format!("the pre-training lab goes on on the CPU: {why}").into());
+        if self.gpu.take().is_none() {
+            return;
+        }
+        web_sys::console::warn_1(&format!("the pre-training lab goes on on the CPU: {why}").into());
+        if let Some((trainer, tokens)) = self.synced.take() {
+            let step = trainer.step;
+            (self.trainer, self.tokens) = (trainer, tokens);
+            self.held_out.retain(|&(s, _)| s <= step);
+            if self.evaluated.is_some_and(|e| e > step) {
+                self.evaluated = None;
+            }
         }
     }
 
@@ -169,6 +193,7 @@ pub(super) fn start(setup: &Setup, generation: u64) -> Result<(Run, Ready), Refu
         held_out: Vec::new(),
         evaluated: None,
         gpu: None,
+        synced: None,
     };
     Ok((run, ready))
 }
@@ -202,6 +227,7 @@ pub(super) fn load(bytes: &[u8], generation: u64) -> Result<(Run, Ready), Refusa
         held_out: Vec::new(),
         evaluated: None,
         gpu: None,
+        synced: None,
     };
     Ok((run, ready))
 }

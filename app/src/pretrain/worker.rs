@@ -95,9 +95,17 @@ impl Worker for PretrainWorker {
                 }
             }
             PretrainRequest::Save => {
-                if let Some(run) = self.run.borrow().as_ref() {
-                    scope.respond(from, PretrainResponse::Saved(pretrain::save(&run.trainer.gpt, &run.corpus)));
-                }
+                // On the GPU, the weights come back first: the file holds every step taken.
+                let (slot, scope, generation) = (Rc::clone(&self.run), scope.clone(), self.generation);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let gpu = slot.borrow().as_ref().and_then(|r| r.gpu.clone());
+                    if let Some(gpu) = gpu {
+                        sync_from_gpu(&slot, &gpu, generation).await;
+                    }
+                    if let Some(run) = slot.borrow().as_ref() {
+                        scope.respond(from, PretrainResponse::Saved(pretrain::save(&run.trainer.gpt, &run.corpus)));
+                    }
+                });
             }
             PretrainRequest::Fetched => scope.respond(from, PretrainResponse::Fetched(crate::worker::fetched())),
         }
@@ -115,7 +123,7 @@ impl PretrainWorker {
             };
             if let Some(run) = slot.borrow_mut().as_mut().filter(|r| r.generation == generation && r.trainable) {
                 match GpuGpt::new(ctx, &run.trainer) {
-                    Ok(gpu) => run.gpu = Some(Rc::new(gpu)),
+                    Ok(gpu) => run.attach_gpu(gpu),
                     Err(why) => {
                         web_sys::console::warn_1(&format!("the pre-training lab trains on the CPU: {why}").into())
                     }
@@ -151,6 +159,7 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
     }) else {
         return;
     };
+    // This loop goes on while it is the run's newest; what it measured is kept while the run is the same.
     let ours = move |r: &Run| r.generation == generation && r.loop_id == me;
     wasm_bindgen_futures::spawn_local(async move {
         let (mut last_report, mut last_sample) = (js_sys::Date::now(), js_sys::Date::now());
@@ -164,7 +173,10 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
                 // Paused: the page's questions and *Save* read the trainer, so it gets the GPU's weights.
                 Some(Some(gpu)) => {
                     if let Some(gpu) = gpu {
-                        sync_from_gpu(&slot, &gpu, &ours).await;
+                        sync_from_gpu(&slot, &gpu, generation).await;
+                        if let Some(run) = slot.borrow_mut().as_mut().filter(|r| ours(r)) {
+                            scope.respond(from, PretrainResponse::Progress(run.report(0.0)));
+                        }
                     }
                     return;
                 }
@@ -202,7 +214,7 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
                     }
                 };
                 let done: engine::Result<Option<(usize, f32)>> = done.await;
-                if let Some(run) = slot.borrow_mut().as_mut().filter(|r| ours(r)) {
+                if let Some(run) = slot.borrow_mut().as_mut().filter(|r| r.generation == generation) {
                     match done {
                         Ok(held) => run.held_out.extend(held),
                         Err(why) => {
@@ -212,7 +224,7 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
                     }
                 }
                 if report_due || sample_due {
-                    sync_from_gpu(&slot, &gpu, &ours).await;
+                    sync_from_gpu(&slot, &gpu, generation).await;
                 }
             }
             {
@@ -241,30 +253,34 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
     });
 }
 
-/// Reads the GPU's step losses, weights and moments back into the run (a failing GPU is let go).
-async fn sync_from_gpu(slot: &RefCell<Option<Run>>, gpu: &GpuGpt, ours: &impl Fn(&Run) -> bool) {
-    let Some(mut copy) = slot.borrow().as_ref().filter(|r| ours(r)).map(|r| r.trainer.clone()) else {
+/// Reads the GPU's step losses, weights and moments back into run `generation` (a failing GPU is let
+/// go). The losses count whatever happens; the weights replace the trainer's when no step was
+/// submitted while they were on their way (else the next read-back brings them).
+async fn sync_from_gpu(slot: &RefCell<Option<Run>>, gpu: &GpuGpt, generation: u64) {
+    let same = |r: &&mut Run| r.generation == generation;
+    let Some(mut copy) = slot.borrow().as_ref().filter(|r| r.generation == generation).map(|r| r.trainer.clone())
+    else {
         return;
     };
-    let read = async {
-        let losses = gpu.take_step_losses().await?;
-        gpu.download(&mut copy).await?;
-        Ok::<_, engine::EngineError>(losses)
+    let losses = gpu.take_step_losses().await;
+    let weights = match &losses {
+        Ok(_) => gpu.download(&mut copy).await,
+        Err(_) => Ok(()),
     };
-    let read = read.await;
     let mut guard = slot.borrow_mut();
-    let Some(run) = guard.as_mut().filter(|r| ours(r)) else {
+    let Some(run) = guard.as_mut().filter(same) else {
         return;
     };
-    match read {
-        // Nothing trains while the weights are on their way, so the copy is the run's model now.
-        Ok(losses) if run.trainer.step == copy.step => {
-            run.trainer = copy;
+    match (losses, weights) {
+        (Ok(losses), Ok(())) => {
             if let Some((mean, steps)) = losses {
                 run.losses = (run.losses.0 + mean * steps as f32, run.losses.1 + steps);
             }
+            if run.trainer.step == copy.step {
+                run.trainer = copy;
+                run.mark_synced();
+            }
         }
-        Ok(_) => {}
-        Err(why) => run.lose_gpu(&why.to_string()),
+        (Err(why), _) | (_, Err(why)) => run.lose_gpu(&why.to_string()),
     }
 }

@@ -102,15 +102,8 @@ impl Worker for EngineWorker {
                 teach::predict(&e, context, guess).await.map(Response::Prediction)
             }),
             Request::Read { text } => {
-                let Some(engine) = self.engine.borrow().clone() else {
-                    scope.respond(from, Response::Error("no model is loaded yet".into()));
-                    return;
-                };
                 let book = Rc::clone(&self.book);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let response = teach::read(&engine, &text, &book).await.unwrap_or_else(Response::Error);
-                    scope.respond(from, response);
-                });
+                self.answer_later(&scope, from, move |e| async move { teach::read(&e, &text, &book).await })
             }
             Request::Continue { ids, seeds, sampler, max_tokens } => {
                 self.write(&scope, from, move |engine, stop, scope| async move {
@@ -149,16 +142,9 @@ impl Worker for EngineWorker {
                     }
                 });
             }
-            Request::Fill { text, candidates, propose } => {
-                let Some(engine) = self.engine.borrow().clone() else {
-                    scope.respond(from, Response::Error("no model is loaded yet".into()));
-                    return;
-                };
-                wasm_bindgen_futures::spawn_local(async move {
-                    let filled = teach::fill(&engine, text, candidates, propose).await;
-                    scope.respond(from, filled.map(Response::Filled).unwrap_or_else(Response::Error));
-                });
-            }
+            Request::Fill { text, candidates, propose } => self.answer_later(&scope, from, move |e| async move {
+                teach::fill(&e, text, candidates, propose).await.map(Response::Filled)
+            }),
             Request::Thoughts(request) => match self.engine.borrow().clone() {
                 Some(engine) => thoughts::handle(engine, &self.thoughts, request, scope, from),
                 None => scope.respond(from, Response::Error("no model is loaded yet".into())),

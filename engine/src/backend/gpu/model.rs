@@ -23,6 +23,7 @@ mod hidden;
 mod lens;
 mod load;
 mod pass;
+mod whole;
 
 pub use hidden::Hidden;
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub struct GpuGpt {
     targets: Tracked,
     /// [Σ step losses, steps, held-out loss, 0].
     acc: Tracked,
+    /// What [`GpuGpt::take_step_losses`] took out of `acc`.
+    acc_taken: Tracked,
     adam_step: Tracked,
     /// The held-out pass's `loss_mean` uniform (its row count changes with the windows).
     eval_count: Tracked,
@@ -120,6 +122,12 @@ impl GpuGpt {
         if batch == 0 || heads == 0 || !w.is_multiple_of(heads) {
             return Err(EngineError::Gpu(format!("cannot train {batch} windows of width {w} with {heads} heads")));
         }
+        // The kernels take one workgroup row per token of a batch.
+        if n > 65_535 {
+            return Err(EngineError::GpuUnsupported(format!(
+                "{batch} windows of {t} characters are {n} rows, more than a GPU dispatch takes (65,535)"
+            )));
+        }
         let cx = &*ctx;
         let (m, vv) = trainer.moments();
         let params = readable(cx, "gpt.params", &f32_words(&gpt.params))?;
@@ -138,6 +146,7 @@ impl GpuGpt {
         let tokens = readable(cx, "gpt.tokens", &vec![0; n])?;
         let targets = readable(cx, "gpt.targets", &vec![0; n])?;
         let acc = readable(cx, "gpt.acc", &[0; 4])?;
+        let acc_taken = readable(cx, "gpt.acc_taken", &[0; 4])?;
         let adam_step = cx.buffer("gpt.adam", 32, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST)?;
         let act = |name: &str, len: usize| cx.buffer(name, 4 * len.max(1) as u64, STORAGE);
         let xs = (0..=c.layers).map(|l| act(&format!("gpt.x{l}"), n * w)).collect::<Result<Vec<_>>>()?;
@@ -375,6 +384,7 @@ impl GpuGpt {
             tokens,
             targets,
             acc,
+            acc_taken,
             adam_step,
             eval_count,
             forward,
@@ -463,9 +473,15 @@ impl GpuGpt {
     }
 
     /// The mean loss of the steps since the last call, and how many (`None` when there were none).
+    /// The sums are copied and cleared in one submit, so steps submitted while they come back count
+    /// towards the next call.
     pub async fn take_step_losses(&self) -> Result<Option<(f32, usize)>> {
-        let acc = read_back(&self.ctx, &[&self.acc]).await?.remove(0);
-        self.ctx.queue.write_buffer(&self.acc, 0, &[0; 8]);
+        let mut encoder =
+            self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gpt losses") });
+        encoder.copy_buffer_to_buffer(&self.acc, 0, &self.acc_taken, 0, 8);
+        encoder.clear_buffer(&self.acc, 0, Some(8));
+        self.ctx.queue.submit([encoder.finish()]);
+        let acc = read_back(&self.ctx, &[&self.acc_taken]).await?.remove(0);
         let steps = acc[1].round() as usize;
         Ok((steps > 0).then(|| (acc[0] / steps as f32, steps)))
     }

@@ -3,8 +3,7 @@
 //! words (a word's vector in context, block by block) and the preference game's reward features (the
 //! final normed state) read; the CPU computes the same with [`crate::model::Model::forward_observed`].
 
-use super::super::words_to_bytes;
-use super::{Busy, GpuSession, StepUniform, CHUNK};
+use super::{GpuSession, CHUNK};
 use crate::error::{EngineError, Result};
 
 /// The residual stream of a text, block by block.
@@ -21,16 +20,9 @@ impl GpuSession<'_> {
     /// stream after every block (else `blocks` is empty: only the normed rows are read back).
     /// Afterwards the session holds `tokens`, as after [`Self::forward`].
     pub async fn hidden(&mut self, tokens: &[u32], every_block: bool) -> Result<Hidden> {
+        let _busy = self.begin_whole_text(tokens)?;
         let m = self.model;
         let (ctx, c, s) = (&m.ctx, &m.config, &m.s);
-        if tokens.is_empty() {
-            return Err(EngineError::EmptyPrompt);
-        }
-        c.check_pass(tokens, 0, self.capacity)?;
-        ctx.check()?;
-        let _busy = Busy::take(&m.busy)?;
-        self.len = 0;
-        self.has_pick = false;
         let d = c.n_embd;
         let n = tokens.len();
         let kept_blocks = if every_block { c.n_layer } else { 0 };
@@ -38,47 +30,28 @@ impl GpuSession<'_> {
         let mut hidden = Hidden { blocks, normed: Vec::with_capacity(n * d) };
         for (ci, chunk) in tokens.chunks(CHUNK).enumerate() {
             let (start, cn) = (ci * CHUNK, chunk.len());
-            ctx.write_step(&StepUniform {
-                start: start as u32,
-                n: cn as u32,
-                head_row0: 0,
-                head_n: cn as u32,
-                trace: false,
-                trace_first: 0,
-                trace_rows: 0,
-                trace_keys: (start + cn) as u32,
-            });
-            ctx.queue.write_buffer(&s.ids, 0, &words_to_bytes(chunk));
+            self.begin_chunk(start, chunk);
             // Per block, then the normed state: `cn` rows of `d` floats each.
             let region = (cn * d * 4) as u64;
             let bytes = region * (kept_blocks as u64 + 1);
             let staging = self.take_staging(bytes)?;
             let target = &self.staging[staging].buffer;
             let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-            let (rows, head_n) = (cn as u32, cn as u32);
+            let rows = cn as u32;
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-                m.embed_op.record(&mut pass, rows, head_n);
+                m.embed_op.record(&mut pass, rows, rows);
             }
-            for (l, ops) in m.layer_ops.iter().enumerate() {
+            for l in 0..c.n_layer {
                 // A block's pass ends before its stream is copied (copies happen between passes).
-                {
-                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-                    ops[0].record(&mut pass, rows, head_n);
-                    ops[1].record(&mut pass, rows, head_n);
-                    self.rope_ops[l].record(&mut pass, rows, head_n);
-                    self.attention_ops[l].record(&mut pass, rows, head_n);
-                    for op in &ops[2..] {
-                        op.record(&mut pass, rows, head_n);
-                    }
-                }
+                self.record_block(l, &mut encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default()), rows);
                 if every_block {
                     encoder.copy_buffer_to_buffer(&s.x.buffer, 0, target, l as u64 * region, region);
                 }
             }
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-                m.final_ops[0].record(&mut pass, rows, head_n);
+                m.final_ops[0].record(&mut pass, rows, rows);
             }
             encoder.copy_buffer_to_buffer(&s.h.buffer, 0, target, kept_blocks as u64 * region, region);
             let index = ctx.queue.submit(std::iter::once(encoder.finish()));

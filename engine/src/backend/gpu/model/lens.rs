@@ -5,8 +5,7 @@
 //! what the lens adds.
 
 use super::super::rows_top::{self, RowTop};
-use super::super::words_to_bytes;
-use super::{Busy, GpuSession, StepUniform, CHUNK};
+use super::{GpuSession, CHUNK};
 use crate::error::{EngineError, Result};
 
 impl GpuSession<'_> {
@@ -14,47 +13,24 @@ impl GpuSession<'_> {
     /// head makes of the residual stream after that block, and its [`rows_top::R`] best tokens. The
     /// pass is a forward pass too: afterwards the session holds `tokens`, as after [`Self::forward`].
     pub async fn lens(&mut self, tokens: &[u32]) -> Result<Vec<Vec<RowTop>>> {
+        let _busy = self.begin_whole_text(tokens)?;
         let m = self.model;
         let (ctx, c, s) = (&m.ctx, &m.config, &m.s);
-        if tokens.is_empty() {
-            return Err(EngineError::EmptyPrompt);
-        }
-        c.check_pass(tokens, 0, self.capacity)?;
-        ctx.check()?;
-        let _busy = Busy::take(&m.busy)?;
-        self.len = 0;
-        self.has_pick = false;
         let mut layers: Vec<Vec<RowTop>> = vec![Vec::with_capacity(tokens.len()); c.n_layer];
         for (ci, chunk) in tokens.chunks(CHUNK).enumerate() {
             let (start, cn) = (ci * CHUNK, chunk.len());
-            ctx.write_step(&StepUniform {
-                start: start as u32,
-                n: cn as u32,
-                head_row0: 0,
-                head_n: cn as u32,
-                trace: false,
-                trace_first: 0,
-                trace_rows: 0,
-                trace_keys: (start + cn) as u32,
-            });
-            ctx.queue.write_buffer(&s.ids, 0, &words_to_bytes(chunk));
+            self.begin_chunk(start, chunk);
             let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-                let (n, head_n) = (cn as u32, cn as u32);
-                m.embed_op.record(&mut pass, n, head_n);
-                for (l, ops) in m.layer_ops.iter().enumerate() {
-                    ops[0].record(&mut pass, n, head_n);
-                    ops[1].record(&mut pass, n, head_n);
-                    self.rope_ops[l].record(&mut pass, n, head_n);
-                    self.attention_ops[l].record(&mut pass, n, head_n);
-                    for op in &ops[2..] {
-                        op.record(&mut pass, n, head_n);
-                    }
+                let n = cn as u32;
+                m.embed_op.record(&mut pass, n, n);
+                for l in 0..c.n_layer {
+                    self.record_block(l, &mut pass, n);
                     // The final norm writes the scratch the next block's first norm overwrites anyway.
-                    m.final_ops[0].record(&mut pass, n, head_n);
-                    m.final_ops[1].record(&mut pass, n, head_n);
-                    m.lens_ops[l].record(&mut pass, n, head_n);
+                    m.final_ops[0].record(&mut pass, n, n);
+                    m.final_ops[1].record(&mut pass, n, n);
+                    m.lens_ops[l].record(&mut pass, n, n);
                 }
             }
             let words = CHUNK * rows_top::ROW_WORDS;
