@@ -46,12 +46,11 @@ impl Text {
 
     /// The text of a name; `own` takes the student's text.
     pub fn from_name(name: &str, own: String) -> Self {
-        match name {
-            "la-fontaine" => Self::LaFontaine,
-            "histoires" => Self::Histoires,
-            "own" => Self::Own(own),
-            _ => Self::Sonnets,
-        }
+        let own = Self::Own(own);
+        [Self::Sonnets, Self::LaFontaine, Self::Histoires]
+            .into_iter()
+            .find(|t| t.name() == name)
+            .unwrap_or(if name == own.name() { own } else { Self::Sonnets })
     }
 
     /// The characters.

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use engine::train::pretrain::{self, check_sizes, Corpus, CorpusError, TrainSettings, Trainer};
+use engine::train::pretrain::{self, check_sizes, Corpus, CorpusError, TrainSettings, Trainer, TrainerPosition};
 use engine::train::{GptConfig, GpuGpt, Rng};
 use serde::{Deserialize, Serialize};
 
@@ -51,12 +51,33 @@ pub(super) struct Run {
     /// The model's training on the GPU, when it runs there (the trainer then holds the weights and
     /// moments read back last, and counts the steps).
     pub(super) gpu: Option<Rc<GpuGpt>>,
-    /// On the GPU: the trainer and the characters read as of the last read-back, where the CPU goes
-    /// on from should the GPU fail (the steps since are lost with it).
-    pub(super) synced: Option<(Trainer, u64)>,
+    /// On the GPU: the trainer's position and the characters read as of the last read-back, where the
+    /// CPU goes on from should the GPU fail (the steps since are lost with it). The trainer's weights
+    /// are that read-back's: the GPU's steps change only its position.
+    pub(super) synced: Option<(TrainerPosition, u64)>,
 }
 
 impl Run {
+    fn new(generation: u64, corpus: Corpus, trainer: Trainer, trainable: bool, sample_seed: u64) -> Self {
+        Self {
+            generation,
+            corpus,
+            trainer,
+            trainable,
+            running: trainable,
+            loop_id: 0,
+            prompt: String::new(),
+            temperature: 0.8,
+            sample_rng: Rng::new(sample_seed),
+            tokens: 0,
+            losses: (0.0, 0),
+            held_out: Vec::new(),
+            evaluated: None,
+            gpu: None,
+            synced: None,
+        }
+    }
+
     pub(super) fn eval_due(&self) -> bool {
         self.trainer.step.is_multiple_of(EVAL_EVERY) && self.evaluated != Some(self.trainer.step)
     }
@@ -98,12 +119,12 @@ impl Run {
     /// Trains on `gpu` from here on (it holds the trainer's weights and moments as they are now).
     pub(super) fn attach_gpu(&mut self, gpu: GpuGpt) {
         self.gpu = Some(Rc::new(gpu));
-        self.synced = Some((self.trainer.clone(), self.tokens));
+        self.mark_synced();
     }
 
     /// The GPU's state has been read back into the trainer: the CPU would go on from here.
     pub(super) fn mark_synced(&mut self) {
-        self.synced = Some((self.trainer.clone(), self.tokens));
+        self.synced = Some((self.trainer.position(), self.tokens));
     }
 
     /// Goes on on the CPU from the last read-back: its step, batches and count of characters too, so
@@ -113,9 +134,10 @@ impl Run {
             return;
         }
         web_sys::console::warn_1(&format!("the pre-training lab goes on on the CPU: {why}").into());
-        if let Some((trainer, tokens)) = self.synced.take() {
-            let step = trainer.step;
-            (self.trainer, self.tokens) = (trainer, tokens);
+        if let Some((position, tokens)) = self.synced.take() {
+            let step = position.step;
+            self.trainer.go_back_to(position);
+            self.tokens = tokens;
             self.held_out.retain(|&(s, _)| s <= step);
             if self.evaluated.is_some_and(|e| e > step) {
                 self.evaluated = None;
@@ -178,23 +200,7 @@ pub(super) fn start(setup: &Setup, generation: u64) -> Result<(Run, Ready), Refu
         chars: (corpus.split, corpus.ids.len() - corpus.split),
         memory,
     };
-    let run = Run {
-        generation,
-        corpus,
-        trainer,
-        trainable: true,
-        running: true,
-        loop_id: 0,
-        prompt: String::new(),
-        temperature: 0.8,
-        sample_rng: Rng::new(setup.seed.wrapping_add(2)),
-        tokens: 0,
-        losses: (0.0, 0),
-        held_out: Vec::new(),
-        evaluated: None,
-        gpu: None,
-        synced: None,
-    };
+    let run = Run::new(generation, corpus, trainer, true, setup.seed.wrapping_add(2));
     Ok((run, ready))
 }
 
@@ -212,22 +218,6 @@ pub(super) fn load(bytes: &[u8], generation: u64) -> Result<(Run, Ready), Refusa
         memory,
     };
     let corpus = Corpus { chars, ids: Vec::new(), split: 0 };
-    let run = Run {
-        generation,
-        corpus,
-        trainer: Trainer::from_gpt(gpt, TrainSettings::default(), 1),
-        trainable: false,
-        running: false,
-        loop_id: 0,
-        prompt: String::new(),
-        temperature: 0.8,
-        sample_rng: Rng::new(3),
-        tokens: 0,
-        losses: (0.0, 0),
-        held_out: Vec::new(),
-        evaluated: None,
-        gpu: None,
-        synced: None,
-    };
+    let run = Run::new(generation, corpus, Trainer::from_gpt(gpt, TrainSettings::default(), 1), false, 3);
     Ok((run, ready))
 }

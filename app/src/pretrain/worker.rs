@@ -258,27 +258,29 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
 /// submitted while they were on their way (else the next read-back brings them).
 async fn sync_from_gpu(slot: &RefCell<Option<Run>>, gpu: &GpuGpt, generation: u64) {
     let same = |r: &&mut Run| r.generation == generation;
-    let Some(mut copy) = slot.borrow().as_ref().filter(|r| r.generation == generation).map(|r| r.trainer.clone())
-    else {
+    let Some(step) = slot.borrow().as_ref().filter(|r| r.generation == generation).map(|r| r.trainer.step) else {
         return;
     };
     let losses = gpu.take_step_losses().await;
-    let weights = match &losses {
-        Ok(_) => gpu.download(&mut copy).await,
-        Err(_) => Ok(()),
+    let state = match &losses {
+        Ok(_) => gpu.read_state().await.map(Some),
+        Err(_) => Ok(None),
     };
     let mut guard = slot.borrow_mut();
     let Some(run) = guard.as_mut().filter(same) else {
         return;
     };
-    match (losses, weights) {
-        (Ok(losses), Ok(())) => {
+    match (losses, state) {
+        (Ok(losses), Ok(state)) => {
             if let Some((mean, steps)) = losses {
                 run.losses = (run.losses.0 + mean * steps as f32, run.losses.1 + steps);
             }
-            if run.trainer.step == copy.step {
-                run.trainer = copy;
-                run.mark_synced();
+            // Steps submitted during the wait are not in what was read: the next read-back has them.
+            if let Some(state) = state.filter(|_| run.trainer.step == step) {
+                match state.copy_into(&mut run.trainer) {
+                    Ok(()) => run.mark_synced(),
+                    Err(why) => run.lose_gpu(&why.to_string()),
+                }
             }
         }
         (Err(why), _) | (_, Err(why)) => run.lose_gpu(&why.to_string()),

@@ -18,6 +18,6 @@ pub mod tiny_game;
 
 pub use autoencoder::{largest_relative_gap, mse, Autoencoder, Grads, Kind, Losses};
 pub use data::{digits, draw_face, faces, Dataset, FaceFactors, FACE_FACTORS, FACE_SIDE};
-pub use gpt::{Gpt, GptConfig, GpuGpt, Pass};
+pub use gpt::{Gpt, GptConfig, GptState, GpuGpt, Pass};
 pub use gpu::GpuAutoencoder;
 pub use nn::Rng;

@@ -194,6 +194,14 @@ pub fn check_sizes(c: &GptConfig) -> Result<(), CorpusError> {
 }
 
 /// A model, its optimiser's moments and where it is in its training.
+/// A [`Trainer`]'s step and random source (see [`Trainer::position`]).
+#[derive(Debug, Clone)]
+pub struct TrainerPosition {
+    /// Steps taken.
+    pub step: usize,
+    rng: Rng,
+}
+
 #[derive(Debug, Clone)]
 pub struct Trainer {
     /// The model.
@@ -228,6 +236,18 @@ impl Trainer {
 
     pub(crate) fn moments_mut(&mut self) -> (&mut [f32], &mut [f32]) {
         (&mut self.m, &mut self.v)
+    }
+
+    /// Where the training stands without its weights: the step and the batches' random source. A
+    /// trainer whose weights are kept elsewhere (on the GPU) goes back to an earlier point with
+    /// [`Self::go_back_to`] and the weights of that point.
+    pub fn position(&self) -> TrainerPosition {
+        TrainerPosition { step: self.step, rng: self.rng.clone() }
+    }
+
+    /// Sets the step and the batches' random source to `position`'s.
+    pub fn go_back_to(&mut self, position: TrainerPosition) {
+        (self.step, self.rng) = (position.step, position.rng);
     }
 
     /// A batch of random windows from the learning part: inputs and next characters.

@@ -134,3 +134,37 @@ fn losses_read_back_after_every_step_leave_the_training_as_the_cpu_does_it() {
     }
     println!("twenty steps, each loss read back: within {worst:.1e} of the CPU's");
 }
+
+/// What the page does when its GPU fails: the trainer keeps the weights and moments of the last
+/// read-back and its position then; the steps the GPU took since are taken again on the CPU, drawing
+/// the same batches. Two GPU steps, a read-back, three more GPU steps (lost), back to the read-back's
+/// position and two CPU steps: within 1e-4 of four CPU steps (without going back the batches differ
+/// and so do the weights, by more than 1e-3).
+#[test]
+fn a_trainer_that_loses_its_gpu_goes_on_from_the_last_read_back_as_if_the_lost_steps_never_ran() {
+    let (corpus, mut cpu) = setup(1, 32, 2, 16, 4);
+    let mut on_gpu = cpu.clone();
+    let gpu_gpt = GpuGpt::new(gpu(), &on_gpu).expect("upload");
+    for _ in 0..2 {
+        gpu_gpt.train_step(&mut on_gpu, &corpus).expect("step");
+    }
+    pollster::block_on(gpu_gpt.read_state()).expect("read back").copy_into(&mut on_gpu).expect("same model");
+    let synced = on_gpu.position();
+    for _ in 0..3 {
+        gpu_gpt.train_step(&mut on_gpu, &corpus).expect("step");
+    }
+    let mut drifted = on_gpu.clone();
+    on_gpu.go_back_to(synced);
+    assert_eq!(on_gpu.step, 2);
+    for _ in 0..2 {
+        on_gpu.train_step(&corpus);
+        drifted.train_step(&corpus);
+    }
+    for _ in 0..4 {
+        cpu.train_step(&corpus);
+    }
+    let gap = |t: &Trainer| t.gpt.params.iter().zip(&cpu.gpt.params).fold(0f32, |a, (x, y)| a.max((x - y).abs()));
+    println!("back to the read-back: within {:.1e}; without going back: {:.1e}", gap(&on_gpu), gap(&drifted));
+    assert!(gap(&on_gpu) < 1e-4, "{}", gap(&on_gpu));
+    assert!(gap(&drifted) > 1e-3, "{}", gap(&drifted));
+}

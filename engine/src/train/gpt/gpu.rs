@@ -494,18 +494,39 @@ impl GpuGpt {
     /// Copies the GPU's weights and Adam moments into `trainer` (the same model), so that sampling
     /// and, should the GPU fail, training go on from them on the CPU.
     pub async fn download(&self, trainer: &mut Trainer) -> Result<()> {
+        self.read_state().await?.copy_into(trainer)
+    }
+
+    /// The GPU's weights and Adam moments, read back (to move into a trainer later, without holding
+    /// it across the wait).
+    pub async fn read_state(&self) -> Result<GptState> {
         let mut read = read_back(&self.ctx, &[&self.params, &self.m, &self.v]).await?.into_iter();
-        let (p, m, v) = (read.next(), read.next(), read.next());
-        let n = trainer.gpt.params.len();
-        match (p, m, v) {
-            (Some(p), Some(m), Some(v)) if p.len() >= n && m.len() >= n && v.len() >= n => {
-                trainer.gpt.params.copy_from_slice(&p[..n]);
-                let (tm, tv) = trainer.moments_mut();
-                tm.copy_from_slice(&m[..n]);
-                tv.copy_from_slice(&v[..n]);
-                Ok(())
-            }
-            _ => Err(EngineError::Gpu("the weights read back are short".into())),
+        match (read.next(), read.next(), read.next()) {
+            (Some(params), Some(m), Some(v)) => Ok(GptState { params, m, v }),
+            _ => Err(EngineError::Gpu("the GPU's weights were not read back".into())),
         }
+    }
+}
+
+/// A tiny GPT's weights and Adam moments as read back from the GPU.
+#[derive(Debug)]
+pub struct GptState {
+    params: Vec<f32>,
+    m: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl GptState {
+    /// Copies the state into `trainer`'s weights and moments (a trainer of the same model).
+    pub fn copy_into(self, trainer: &mut Trainer) -> Result<()> {
+        let n = trainer.gpt.params.len();
+        if self.params.len() < n || self.m.len() < n || self.v.len() < n {
+            return Err(EngineError::Gpu("the weights read back are short".into()));
+        }
+        trainer.gpt.params.copy_from_slice(&self.params[..n]);
+        let (tm, tv) = trainer.moments_mut();
+        tm.copy_from_slice(&self.m[..n]);
+        tv.copy_from_slice(&self.v[..n]);
+        Ok(())
     }
 }

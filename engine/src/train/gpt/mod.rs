@@ -10,7 +10,7 @@ use super::nn::{axpy, Rng};
 mod gpu;
 mod ops;
 
-pub use gpu::GpuGpt;
+pub use gpu::{GptState, GpuGpt};
 
 use ops::{
     attention, attention_backward, gelu, layer_norm, layer_norm_backward, matmul, matmul_backward, softmax_in_place,
