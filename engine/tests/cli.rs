@@ -138,6 +138,51 @@ fn bad_input_gets_one_clear_line_and_a_failure_exit() {
         "not a GGUF file",
     );
     assert_one_line_failure(&glassbox(&["generate", "--model", &model, "--prompt", ""]), "prompt is empty");
+    assert_one_line_failure(
+        &glassbox(&["generate", "--model", &model, "--prompt", "hi", "--threads", "0"]),
+        "--threads",
+    );
+}
+
+/// `--threads` splits the products over that many threads; the numbers do not depend on it: `score`'s
+/// top logits at every position and `generate`'s greedy text on one and on two threads are the same,
+/// digit for digit.
+#[test]
+fn one_thread_and_two_score_and_generate_the_same() {
+    let model = model_path();
+    let case = &common::reference().chat[1];
+    let ids: Vec<String> = case.prompt_ids.iter().map(u32::to_string).collect();
+    let on = |threads: &str| {
+        let score = glassbox(&[
+            "score",
+            "--model",
+            &model,
+            "--ids",
+            &ids.join(","),
+            "--top",
+            "5",
+            "--json",
+            "--threads",
+            threads,
+        ]);
+        let text = glassbox(&[
+            "generate",
+            "--model",
+            &model,
+            "--prompt",
+            "La souris",
+            "--max-tokens",
+            "24",
+            "--json",
+            "--threads",
+            threads,
+        ]);
+        (last_json_line(&score), last_json_line(&text)["text"].clone())
+    };
+    let (one, two) = (on("1"), on("2"));
+    assert_eq!(one.0, two.0, "score's logits");
+    assert_eq!(one.1, two.1, "greedy text");
+    assert!(one.1.as_str().is_some_and(|t| !t.is_empty()));
 }
 
 #[test]

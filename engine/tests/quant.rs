@@ -186,3 +186,43 @@ fn tiled_block_dots_equal_the_single_row_dots_bit_for_bit() {
         assert_eq!(tiled_types, BLOCK_TYPES.len(), "a tiled kernel per block format");
     }
 }
+
+/// Natively the products split their rows over rayon's threads; each value is computed by the same code
+/// whatever the split, so one, two and three threads give the same numbers bit for bit, on both paths,
+/// for one token and for a prompt (a tile of four and three more), over a row count no chunking divides
+/// evenly. The 8-bit values are also each row's own dot with its token's 8-bit activations.
+#[test]
+fn products_split_over_threads_equal_one_thread_bit_for_bit() {
+    let rows = 301;
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for ty in [GgmlType::Q4_1, GgmlType::Q4_K, GgmlType::Q8_0, GgmlType::F16] {
+        let cols = 4 * 256;
+        let w =
+            QMatrix::from_bytes(ty, rows, cols, random_blocks(ty, rows * cols / ty.block_size(), 3)).expect("matrix");
+        for n_tokens in [1, 7] {
+            let x: Vec<f32> =
+                (0..n_tokens * cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 2.0 - 1.0).collect();
+            for precision in [Precision::Int8, Precision::Exact] {
+                let on = |threads: usize| {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+                    let mut out = vec![0.0f32; n_tokens * rows];
+                    pool.install(|| matmul(&w, &x, n_tokens, &mut out, precision));
+                    out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                };
+                let one = on(1);
+                for threads in [2, 3] {
+                    assert!(on(threads) == one, "{ty:?} {precision:?} {n_tokens} tokens: {threads} threads differ");
+                }
+                if precision == Precision::Int8 && ty.is_block() {
+                    for (t, xt) in x.chunks_exact(cols).enumerate() {
+                        let act = quantize_row_q8(xt);
+                        for r in 0..rows {
+                            let want = row_dot(ty)(w.row(r), &act);
+                            assert_eq!(one[t * rows + r], want.to_bits(), "{ty:?} token {t} row {r}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

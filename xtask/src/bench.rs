@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: Glassbox's CPU engine against its peers on the same model file, the same chat
-//! prompt and 128 greedy tokens, one thread, runs interleaved so both see the same machine:
-//! natively against llama.cpp (llama-cpp-python), in headless Chromium against wllama (llama.cpp in wasm).
-//! Prints medians and ratios.
+//! prompt and 128 greedy tokens, runs interleaved so both see the same machine: natively against
+//! llama.cpp (llama-cpp-python) on one thread and on every core, each with the same threads, after
+//! checking that both wrote the same tokens (up to a near-tie); in headless Chromium against wllama
+//! (llama.cpp in wasm) on one thread. Prints medians and ratios.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -157,16 +158,21 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
     let tools = Tools::ensure(Need::Everything)?;
     let model = model::ensure()?;
     let model_mb = std::fs::metadata(&model)?.len() as f64 / 1e6;
-    let Native { ours, theirs, prompt_ids, prompt_text } = native(root, &model, runs)?;
-    let title =
-        format!("native CPU, 1 thread, {N_TOKENS} greedy tokens after the chat prompt ({} ids)", prompt_ids.len());
-    report(
-        &title,
-        "peak RSS (MB)",
-        model_mb,
-        ("glassbox (int8, AVX2)", &ours),
-        (&format!("llama.cpp {LLAMA_CPP_PYTHON}"), &theirs),
-    );
+    let Native { by_threads, prompt_ids, prompt_text, agreement } = native(root, &model, runs)?;
+    for (threads, ours, theirs) in &by_threads {
+        let title = format!(
+            "native CPU, {threads} thread(s) each, {N_TOKENS} greedy tokens after the chat prompt ({} ids)",
+            prompt_ids.len()
+        );
+        report(
+            &title,
+            "peak RSS (MB)",
+            model_mb,
+            ("glassbox (int8)", ours),
+            (&format!("llama.cpp {LLAMA_CPP_PYTHON}"), theirs),
+        );
+    }
+    println!("tokens, last run: {agreement}");
     let (ours_web, theirs_web) = browser(root, &tools, &model, runs, &prompt_text)?;
     report(
         "headless Chromium, CPU, 1 thread, same prompt and length",
@@ -187,12 +193,41 @@ pub(crate) fn cargo(args: &[&str]) -> Result<()> {
 }
 
 /// Our CLI against llama-cpp-python, interleaved.
-/// The native half's runs, and the prompt as our CLI built it.
+/// The native half's runs (per thread count: ours, theirs), and the prompt as our CLI built it.
 struct Native {
-    ours: Vec<Run>,
-    theirs: Vec<Run>,
+    by_threads: Vec<(usize, Vec<Run>, Vec<Run>)>,
     prompt_ids: Vec<u64>,
     prompt_text: String,
+    agreement: String,
+}
+
+/// Two engines' greedy tokens may part at a near-tie (8-bit activations round differently): a gap
+/// between the two best logits below this, where glassbox's exact path scores the tokens they share.
+const NEAR_TIE: f64 = 0.5;
+
+/// Where `ours` and `theirs` part, and whether that is at a near-tie of the model's own logits (the
+/// exact path's top two after the prompt and the tokens they share): a description, or an error when
+/// they part where the model is not in two minds (the ratios would compare different work).
+fn same_tokens(glassbox: &Path, model: &Path, prompt: &[u64], ours: &[u64], theirs: &[u64]) -> Result<String> {
+    let Some(at) = ours.iter().zip(theirs).position(|(a, b)| a != b) else {
+        return Ok(format!("both wrote the same {} tokens", ours.len().min(theirs.len())));
+    };
+    let ids: Vec<String> = prompt.iter().chain(&ours[..at]).map(u64::to_string).collect();
+    let out = json_of(Command::new(glassbox).args(["score", "--model"]).arg(model).args([
+        "--ids",
+        &ids.join(","),
+        "--top",
+        "2",
+        "--exact",
+        "--json",
+    ]))?;
+    let last = out.as_array().and_then(|rows| rows.last()).context("score printed no rows")?;
+    let logits: Vec<f64> = serde_json::from_value(last["logits"].clone())?;
+    let gap = logits.first().zip(logits.get(1)).map_or(f64::INFINITY, |(a, b)| a - b);
+    if gap >= NEAR_TIE {
+        bail!("glassbox and llama.cpp part at token {at} ({} vs {}) where the top two logits are {gap:.2} apart: not a near-tie", ours[at], theirs[at]);
+    }
+    Ok(format!("the same first {at} tokens, then a near-tie (top two logits {gap:.3} apart)"))
 }
 
 fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
@@ -201,27 +236,37 @@ fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
     let glassbox = crate::target_dir(root).join("release").join("glassbox");
     let python = ensure_llama_cpp()?;
     let script = root.join("xtask").join("bench").join("llama_cpp_bench.py");
-    let (mut ours, mut theirs, mut prompt_ids, mut prompt_text) = (Vec::new(), Vec::new(), Vec::new(), String::new());
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut by_threads: Vec<(usize, Vec<Run>, Vec<Run>)> =
+        [1, cores].into_iter().take(if cores > 1 { 2 } else { 1 }).map(|t| (t, Vec::new(), Vec::new())).collect();
+    let (mut prompt_ids, mut prompt_text, mut agreement) = (Vec::new(), String::new(), String::new());
     for i in 0..runs {
-        eprintln!("xtask: native run {}/{runs}", i + 1);
-        let n = N_TOKENS.to_string();
-        let out = json_of(Command::new(&glassbox).args(["generate", "--model"]).arg(model).args([
-            "--prompt",
-            PROMPT,
-            "--chat",
-            "--max-tokens",
-            &n,
-            "--ignore-eos",
-            "--json",
-        ]))?;
-        prompt_text = out["prompt_text"].as_str().context("prompt_text")?.to_owned();
-        prompt_ids = out["prompt_ids"].as_array().context("prompt_ids")?.iter().filter_map(Value::as_u64).collect();
-        ours.push(Run::from_json(&out, "peak_rss_bytes")?);
-        let ids = prompt_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-        let out = json_of(Command::new(&python).arg(&script).arg(model).args([&ids, &n, "1"]))?;
-        theirs.push(Run::from_json(&out, "peak_rss_bytes")?);
+        for (threads, ours, theirs) in &mut by_threads {
+            eprintln!("xtask: native run {}/{runs}, {threads} thread(s)", i + 1);
+            let (n, t) = (N_TOKENS.to_string(), threads.to_string());
+            let out = json_of(Command::new(&glassbox).args(["generate", "--model"]).arg(model).args([
+                "--prompt",
+                PROMPT,
+                "--chat",
+                "--max-tokens",
+                &n,
+                "--ignore-eos",
+                "--json",
+                "--threads",
+                &t,
+            ]))?;
+            prompt_text = out["prompt_text"].as_str().context("prompt_text")?.to_owned();
+            prompt_ids = out["prompt_ids"].as_array().context("prompt_ids")?.iter().filter_map(Value::as_u64).collect();
+            let our_ids: Vec<u64> = out["ids"].as_array().context("ids")?.iter().filter_map(Value::as_u64).collect();
+            ours.push(Run::from_json(&out, "peak_rss_bytes")?);
+            let ids = prompt_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+            let out = json_of(Command::new(&python).arg(&script).arg(model).args([&ids, &n, &t]))?;
+            let their_ids: Vec<u64> = out["ids"].as_array().context("ids")?.iter().filter_map(Value::as_u64).collect();
+            theirs.push(Run::from_json(&out, "peak_rss_bytes")?);
+            agreement = same_tokens(&glassbox, model, &prompt_ids, &our_ids, &their_ids)?;
+        }
     }
-    Ok(Native { ours, theirs, prompt_ids, prompt_text })
+    Ok(Native { by_threads, prompt_ids, prompt_text, agreement })
 }
 
 /// Our engine in wasm (a module worker) against wllama, both in headless Chromium, interleaved.

@@ -34,17 +34,73 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tokens: usize, out: &mut [f32], precisio
         let acts: Vec<Q8Row> = x.chunks_exact(w.cols).map(quantize_row_q8).collect();
         int8::matmul(w, &acts, out, row_dot(w.ty), row_dot_tile(w.ty));
     } else {
-        let mut dense = vec![0.0f32; w.cols];
-        for r in 0..w.rows {
-            // The row is validated at load, so dequantizing it cannot fail.
-            if dequantize(w.ty, w.row(r), &mut dense).is_err() {
-                unreachable!("weight row sizes are checked when the model loads");
+        by_row_chunks(w.rows, w.cols, n_tokens, out, |rows, part| {
+            let (start, len) = (rows.start, rows.len());
+            let mut dense = vec![0.0f32; w.cols];
+            for r in rows {
+                // The row is validated at load, so dequantizing it cannot fail.
+                if dequantize(w.ty, w.row(r), &mut dense).is_err() {
+                    unreachable!("weight row sizes are checked when the model loads");
+                }
+                for (t, xt) in x.chunks_exact(w.cols).enumerate() {
+                    part[t * len + r - start] = dot_f32(&dense, xt);
+                }
             }
-            for (t, xt) in x.chunks_exact(w.cols).enumerate() {
-                out[t * w.rows + r] = dot_f32(&dense, xt);
+        });
+    }
+}
+
+/// Fewer multiply-adds than this in one product are not worth waking other threads for (about 15 µs
+/// of work on one core).
+#[cfg(not(target_arch = "wasm32"))]
+const MIN_WORK_PER_SPLIT: usize = 1 << 18;
+
+/// Fills `out` (`(n_tokens, rows)`, token-major) by calling `fill(range, part)` on chunks of the weight
+/// rows, where `fill` writes `part[t * range.len() + r - range.start]`. Natively the chunks run on
+/// rayon's threads (`glassbox --threads`, every core by default) when the product (`rows · cols ·
+/// n_tokens` multiply-adds) is large enough: called from one of the pool's threads, that thread takes
+/// part (from outside the pool it would wait asleep, which costs more than it saves); in the browser, and on one thread, `fill` gets every row at
+/// once and writes `out` itself. Each value is computed by the same code whatever the split, so the
+/// result does not depend on the number of threads.
+pub fn by_row_chunks(
+    rows: usize,
+    cols: usize,
+    n_tokens: usize,
+    out: &mut [f32],
+    fill: impl Fn(std::ops::Range<usize>, &mut [f32]) + Sync,
+) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        let threads = rayon::current_num_threads();
+        if threads > 1 && rows >= 2 * threads && rows * cols * n_tokens >= MIN_WORK_PER_SPLIT {
+            // Two chunks per thread, so that a thread slowed by the rest of the machine holds up less.
+            let chunk = rows.div_ceil(2 * threads).max(8);
+            if n_tokens == 1 {
+                out.par_chunks_mut(chunk)
+                    .enumerate()
+                    .for_each(|(i, part)| fill(i * chunk..i * chunk + part.len(), part));
+                return;
             }
+            let parts: Vec<(std::ops::Range<usize>, Vec<f32>)> = (0..rows.div_ceil(chunk))
+                .into_par_iter()
+                .map(|i| {
+                    let range = i * chunk..(i * chunk + chunk).min(rows);
+                    let mut part = vec![0.0; range.len() * n_tokens];
+                    fill(range.clone(), &mut part);
+                    (range, part)
+                })
+                .collect();
+            for (range, part) in parts {
+                for (t, values) in part.chunks_exact(range.len()).enumerate() {
+                    out[t * rows + range.start..t * rows + range.end].copy_from_slice(values);
+                }
+            }
+            return;
         }
     }
+    let _ = (cols, n_tokens);
+    fill(0..rows, out);
 }
 
 /// Σ a·b in f32, accumulated in blocks of 32 (pairwise-style, to keep rounding error small).

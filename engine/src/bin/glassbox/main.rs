@@ -56,6 +56,9 @@ mod cli {
     struct Cli {
         #[command(subcommand)]
         command: Command,
+        /// CPU threads the engine's products are split over (default: every core).
+        #[arg(long, global = true)]
+        threads: Option<usize>,
     }
 
     #[derive(Subcommand)]
@@ -334,7 +337,21 @@ mod cli {
     }
 
     pub fn run() -> Result<(), String> {
-        match Cli::parse().command {
+        let cli = Cli::parse();
+        if cli.threads == Some(0) {
+            return Err("--threads takes 1 or more".into());
+        }
+        // The whole command runs on the pool, so that the thread driving the model takes part in each
+        // split product instead of sleeping until the others finish it (and being woken after).
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cli.threads.unwrap_or(0))
+            .build()
+            .map_err(|e| format!("cannot start the CPU threads: {e}"))?;
+        pool.install(|| execute(cli.command))
+    }
+
+    fn execute(command: Command) -> Result<(), String> {
+        match command {
             Command::Tokenize { model, text, json } => {
                 // The tokenizer alone: a vocab-only file (no tensors) works as llama.cpp's do.
                 let path = &model.model;

@@ -214,21 +214,36 @@ pub fn scalar_row_dot(ty: GgmlType) -> RowDot {
 }
 
 /// `out[t][r] = w[r] · acts[t]` with the given row dot; with a tiled one, [`TILE`] activation rows at a
-/// time (the rest one by one). Either way each weight row is read once from memory for all tokens.
+/// time (the rest one by one). Either way each weight row is read once from memory for all tokens. The
+/// rows are spread over the threads (see [`super::by_row_chunks`]); each value is the same whatever the
+/// number of threads.
 pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot, tile: Option<RowDotTile>) {
+    super::by_row_chunks(w.rows, w.cols, acts.len(), out, |rows, part| matmul_rows(w, acts, rows, part, dot, tile));
+}
+
+/// [`matmul`] for the weight rows `rows` only: `part[t][r - rows.start]`.
+fn matmul_rows(
+    w: &QMatrix,
+    acts: &[Q8Row],
+    rows: std::ops::Range<usize>,
+    part: &mut [f32],
+    dot: RowDot,
+    tile: Option<RowDotTile>,
+) {
+    let (start, len) = (rows.start, rows.len());
     let tiled = if tile.is_some() { acts.len() - acts.len() % TILE } else { 0 };
-    for r in 0..w.rows {
+    for r in rows {
         let row = w.row(r);
         if let Some(tile) = tile {
             for (q, four) in acts[..tiled].chunks_exact(TILE).enumerate() {
                 let sums = tile(row, &[&four[0], &four[1], &four[2], &four[3]]);
                 for (i, sum) in sums.into_iter().enumerate() {
-                    out[(q * TILE + i) * w.rows + r] = sum;
+                    part[(q * TILE + i) * len + r - start] = sum;
                 }
             }
         }
         for (t, act) in acts.iter().enumerate().skip(tiled) {
-            out[t * w.rows + r] = dot(row, act);
+            part[t * len + r - start] = dot(row, act);
         }
     }
 }
