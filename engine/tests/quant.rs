@@ -4,7 +4,7 @@
 mod common;
 
 use common::synthetic::random_blocks;
-use engine::backend::cpu::{matmul, quantize_row_q8, row_dot, row_dot_tile, scalar_row_dot, Precision, TILE};
+use engine::backend::cpu::{matmul, quantize_row_q8, row_dot, row_dot_tile, row_dots, Precision, TILE};
 use engine::model::QMatrix;
 use engine::quant::{dequantize, GgmlType, QK};
 use half::{bf16, f16};
@@ -113,9 +113,9 @@ fn fast_and_scalar_block_dots_match_the_f32_dot_at_awkward_sizes() {
             let magnitude: f32 =
                 w.iter().enumerate().map(|(i, wi)| (wi * act.qs[i] as f32 * act.d[i / QK]).abs()).sum();
 
-            let scalar = scalar_row_dot(ty)(&row, &act);
-            let fast = row_dot(ty)(&row, &act);
-            for (name, got) in [("scalar", scalar), ("fast", fast)] {
+            // Every build this CPU runs (scalar, AVX2, AVX-512 VNNI… or simd128), and the one `row_dot` picks.
+            let builds = row_dots(ty).into_iter().map(|(name, dot, _)| (name, dot(&row, &act)));
+            for (name, got) in builds.chain([("fast", row_dot(ty)(&row, &act))]) {
                 assert!(
                     (got - want).abs() <= DOT_REL * magnitude.max(1.0),
                     "{ty:?} × {n_blocks} blocks, {name}: {got} vs {want}"
@@ -224,5 +224,60 @@ fn products_split_over_threads_equal_one_thread_bit_for_bit() {
                 }
             }
         }
+    }
+}
+
+/// The SIMD builds of the block dots (AVX2's `maddubs`, AVX-512 VNNI's and AVX-VNNI's `vpdpbusd`, where
+/// this CPU has them) form the same integer sums, so they give the same floats bit for bit, one token
+/// and tiled: on random blocks, and on blocks at the extremes (Q8_0's −128 against activations of ±127,
+/// Q4_1's 15s against 127s), where `maddubs` would saturate if its pair sums could pass 32,767.
+#[test]
+fn every_simd_build_of_the_block_dots_gives_the_same_floats() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for ty in BLOCK_TYPES {
+        let builds: Vec<_> = row_dots(ty).into_iter().filter(|(name, _, _)| *name != "scalar").collect();
+        for n_blocks in [1, 3, 18] {
+            let cols = n_blocks * ty.block_size();
+            let mut rows = vec![random_blocks(ty, n_blocks, rng.next_u32() as u64)];
+            let mut x: Vec<Vec<f32>> =
+                vec![(0..cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 4.0 - 2.0).collect()];
+            if ty == GgmlType::Q8_0 || ty == GgmlType::Q4_1 {
+                let mut extreme = rows[0].clone();
+                let (size, quants, fill) = if ty == GgmlType::Q8_0 { (34, 2..34, 0x80) } else { (20, 4..20, 0xff) };
+                for block in extreme.chunks_exact_mut(size) {
+                    block[quants.clone()].fill(fill);
+                }
+                rows.push(extreme);
+                x.push((0..cols).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect());
+            }
+            for (row, x) in rows.iter().zip(&x) {
+                let acts: Vec<_> = (0..TILE)
+                    .map(|t| quantize_row_q8(&x.iter().map(|v| v * (1.0 - t as f32 / 8.0)).collect::<Vec<_>>()))
+                    .collect();
+                let four = [&acts[0], &acts[1], &acts[2], &acts[3]];
+                let (first, dot, tile) = &builds[0];
+                let want: Vec<u32> = acts.iter().map(|a| dot(row, a).to_bits()).collect();
+                for (name, dot, other_tile) in &builds {
+                    let got: Vec<u32> = acts.iter().map(|a| dot(row, a).to_bits()).collect();
+                    assert_eq!(got, want, "{ty:?} × {n_blocks} blocks: {name} vs {first}");
+                    if let (Some(a), Some(b)) = (tile, other_tile) {
+                        assert_eq!(
+                            a(row, &four).map(f32::to_bits),
+                            b(row, &four).map(f32::to_bits),
+                            "{ty:?} tiles: {name}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // This machine's CPU (and CI's) has AVX-512 VNNI: the test must have compared it with AVX2.
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512vnni")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx2")
+    {
+        let names: Vec<_> = row_dots(GgmlType::Q4_1).into_iter().map(|(n, _, _)| n).collect();
+        assert!(names.contains(&"avx512-vnni") && names.contains(&"avx2"), "{names:?}");
     }
 }

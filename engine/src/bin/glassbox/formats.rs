@@ -3,11 +3,13 @@
 //! token, on the 8-bit path and the exact path: the median time of a matrix-vector product, its
 //! throughput in weight bytes, and its ratio to Q8_0's (the format with the simplest kernel), measured
 //! side by side in one run; and the same matrix times a 64-token prompt on the 8-bit path, its tokens
-//! read four at a time by the tiled kernel and one at a time, per token. One JSON object.
+//! read four at a time by the tiled kernel and one at a time, per token; and both again for each SIMD
+//! build this CPU runs (AVX2, AVX-512 VNNI…). On `--threads` threads (every core by default). One JSON
+//! object.
 
 use std::time::Instant;
 
-use engine::backend::cpu::{int8_matmul, matmul, quantize_row_q8, row_dot, row_dot_tile, Precision};
+use engine::backend::cpu::{int8_matmul, matmul, quantize_row_q8, row_dot, row_dot_tile, row_dots, Precision};
 use engine::model::QMatrix;
 use engine::quant::GgmlType;
 use half::f16;
@@ -62,14 +64,26 @@ pub fn run(runs: usize) -> Result<(), String> {
         let mut prompt =
             |tile| median_s(runs, || int8_matmul(&w, &acts, &mut prompt_out, row_dot(ty), tile)) / PROMPT as f64;
         let (tiled, untiled) = (prompt(row_dot_tile(ty)), prompt(None));
-        rows_out.push((ty, bytes, int8, exact, tiled, untiled));
+        // Each SIMD build this CPU runs (AVX2, AVX-512 VNNI…), side by side: one token, and the prompt.
+        let mut one = vec![0.0f32; rows];
+        let by_build: serde_json::Map<String, serde_json::Value> = row_dots(ty)
+            .into_iter()
+            .filter(|(name, _, _)| *name != "scalar")
+            .map(|(name, dot, tile)| {
+                let token = median_s(runs, || int8_matmul(&w, &acts[..1], &mut one, dot, tile));
+                let prompt = median_s(runs, || int8_matmul(&w, &acts, &mut prompt_out, dot, tile)) / PROMPT as f64;
+                (name.to_owned(), json!({ "int8_ms": token * 1e3, "prompt_ms_per_token": prompt * 1e3 }))
+            })
+            .collect();
+        rows_out.push((ty, bytes, int8, exact, tiled, untiled, by_build));
     }
-    let Some(&(_, _, base_int8, base_exact, _, _)) = rows_out.iter().find(|r| r.0 == GgmlType::Q8_0) else {
+    let Some(&(_, _, base_int8, base_exact, _, _, _)) = rows_out.iter().find(|r| r.0 == GgmlType::Q8_0) else {
         return Err("Q8_0 is a block format".into());
     };
     let formats: Vec<_> = rows_out
         .iter()
-        .map(|&(ty, bytes, int8, exact, tiled, untiled)| {
+        .map(|(ty, bytes, int8, exact, tiled, untiled, by_build)| {
+            let (ty, bytes, int8, exact, tiled, untiled) = (*ty, *bytes, *int8, *exact, *tiled, *untiled);
             json!({
                 "format": format!("{ty:?}"),
                 "bits_per_value": bytes * 8.0 / (rows * cols) as f64,
@@ -81,9 +95,11 @@ pub fn run(runs: usize) -> Result<(), String> {
                 "prompt_tiled_ms_per_token": tiled * 1e3,
                 "prompt_untiled_ms_per_token": untiled * 1e3,
                 "tile_speedup": untiled / tiled,
+                "by_build": by_build,
             })
         })
         .collect();
-    println!("{}", json!({ "rows": rows, "cols": cols, "runs": runs, "formats": formats }));
+    let threads = rayon::current_num_threads();
+    println!("{}", json!({ "rows": rows, "cols": cols, "runs": runs, "threads": threads, "formats": formats }));
     Ok(())
 }

@@ -1,4 +1,10 @@
-//! AVX2 + FMA + F16C: 32 byte products per `maddubs` (unsigned × signed).
+//! AVX2 + FMA + F16C: 32 byte products (unsigned × signed) summed four by four, with `maddubs` and
+//! `madd`, or in one instruction where the CPU has the integer dot product (AVX-512 VNNI, or AVX-VNNI).
+//! The byte products never reach `maddubs`'s 16-bit saturation (|u| ≤ 128, |x| ≤ 127: 2 · 128 · 127 <
+//! 32,767), so both give the same integers and every kernel the same floats bit for bit.
+//!
+//! Each kernel's body is written once, generic over [`Products`], and compiled three times (the
+//! modules [`plain`], [`vnni512`] and [`vnni`] at the bottom), each with its instructions enabled.
 
 use std::arch::x86_64::*;
 
@@ -7,6 +13,54 @@ use crate::quant::{unsigned_scales, GgmlType, QK};
 
 pub fn available() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+}
+
+/// AVX-512 VNNI on 256-bit registers (AVX-512 VL), beside AVX2.
+pub fn vnni512_available() -> bool {
+    available() && is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512vl")
+}
+
+/// AVX-VNNI (the VEX form of the same instruction), beside AVX2.
+pub fn vnni_available() -> bool {
+    available() && is_x86_feature_detected!("avxvnni")
+}
+
+/// How 32 unsigned bytes meet 32 signed bytes: 8 sums of four adjacent products, as f32.
+pub trait Products {
+    /// # Safety
+    /// Only inside a function compiled with the instructions this implementation names.
+    unsafe fn sums(u: __m256i, x: __m256i) -> __m256;
+}
+
+/// `maddubs` then `madd` by ones (AVX2).
+pub struct Maddubs;
+/// `vpdpbusd` (AVX-512 VNNI with VL).
+pub struct Dpbusd512;
+/// `vpdpbusd` (AVX-VNNI).
+pub struct DpbusdAvx;
+
+impl Products for Maddubs {
+    #[inline(always)]
+    unsafe fn sums(u: __m256i, x: __m256i) -> __m256 {
+        // SAFETY: the caller runs with AVX2 enabled.
+        unsafe { pairs_to_f32(_mm256_maddubs_epi16(u, x)) }
+    }
+}
+
+impl Products for Dpbusd512 {
+    #[inline(always)]
+    unsafe fn sums(u: __m256i, x: __m256i) -> __m256 {
+        // SAFETY: the caller runs with AVX-512 VNNI and VL enabled.
+        unsafe { _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, x)) }
+    }
+}
+
+impl Products for DpbusdAvx {
+    #[inline(always)]
+    unsafe fn sums(u: __m256i, x: __m256i) -> __m256 {
+        // SAFETY: the caller runs with AVX-VNNI enabled.
+        unsafe { _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, x)) }
+    }
 }
 
 /// The two f16 values at `block[at..at + 4]` as f32 (F16C).
@@ -101,63 +155,81 @@ unsafe fn act_block(act: &Q8Row, b: usize) -> (__m256i, f32, f32) {
     }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn q4_1_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
-    check_acts(&acts, row.len() / 20);
-    let mut acc = [_mm256_setzero_ps(); N];
-    let mut minimums = [0.0f32; N];
-    for (b, block) in row.chunks_exact(20).enumerate() {
-        let w = unpack_nibbles(&block[4..]);
-        let (d, m) = f16_pair(block, 0);
-        for i in 0..N {
-            // SAFETY: `b` is below the block count checked above.
-            let (x, xd, xsum) = unsafe { act_block(acts[i], b) };
-            let prod = pairs_to_f32(_mm256_maddubs_epi16(w, x));
-            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd), prod, acc[i]);
-            minimums[i] += m * xsum;
+/// # Safety
+/// Inside a function compiled with AVX2, FMA, F16C and `P`'s instructions.
+#[inline(always)]
+unsafe fn q4_1_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    // SAFETY: the caller runs with the instructions the body uses (the function's contract); the
+    // unchecked reads are within the bounds the comments give.
+    unsafe {
+        check_acts(&acts, row.len() / 20);
+        let mut acc = [_mm256_setzero_ps(); N];
+        let mut minimums = [0.0f32; N];
+        for (b, block) in row.chunks_exact(20).enumerate() {
+            let w = unpack_nibbles(&block[4..]);
+            let (d, m) = f16_pair(block, 0);
+            for i in 0..N {
+                // `b` is below the block count checked above.
+                let (x, xd, xsum) = act_block(acts[i], b);
+                let prod = P::sums(w, x);
+                acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd), prod, acc[i]);
+                minimums[i] += m * xsum;
+            }
         }
+        finish(acc, minimums)
     }
-    finish(acc, minimums)
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn q4_0_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
-    let mut acc = [_mm256_setzero_ps(); N];
-    let mut offsets = [0.0f32; N];
-    check_acts(&acts, row.len() / 18);
-    for (b, block) in row.chunks_exact(18).enumerate() {
-        let w = unpack_nibbles(&block[2..]);
-        let d = f16_one(block, 0);
-        for i in 0..N {
-            // SAFETY: `b` is below the block count checked above.
-            let (x, xd, xsum) = unsafe { act_block(acts[i], b) };
-            let prod = pairs_to_f32(_mm256_maddubs_epi16(w, x));
-            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd), prod, acc[i]);
-            offsets[i] += d * xsum;
+/// # Safety
+/// As [`q4_1_body`].
+#[inline(always)]
+unsafe fn q4_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    // SAFETY: the caller runs with the instructions the body uses (the function's contract); the
+    // unchecked reads are within the bounds the comments give.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); N];
+        let mut offsets = [0.0f32; N];
+        check_acts(&acts, row.len() / 18);
+        for (b, block) in row.chunks_exact(18).enumerate() {
+            let w = unpack_nibbles(&block[2..]);
+            let d = f16_one(block, 0);
+            for i in 0..N {
+                // `b` is below the block count checked above.
+                let (x, xd, xsum) = act_block(acts[i], b);
+                let prod = P::sums(w, x);
+                acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd), prod, acc[i]);
+                offsets[i] += d * xsum;
+            }
         }
+        finish(acc, offsets.map(|o| -8.0 * o))
     }
-    finish(acc, offsets.map(|o| -8.0 * o))
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-fn q8_0_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
-    let mut acc = [_mm256_setzero_ps(); N];
-    check_acts(&acts, row.len() / 34);
-    for (b, block) in row.chunks_exact(34).enumerate() {
-        let values = &block[2..34];
-        // SAFETY: `values` is 32 readable bytes.
-        let w = unsafe { _mm256_loadu_si256(values.as_ptr() as *const __m256i) };
-        // maddubs wants unsigned × signed: move w's sign onto x.
-        let magnitude = _mm256_sign_epi8(w, w);
-        let d = f16_one(block, 0);
-        for i in 0..N {
-            // SAFETY: `b` is below the block count checked above.
-            let (x, xd, _) = unsafe { act_block(acts[i], b) };
-            let prod = pairs_to_f32(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(x, w)));
-            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd), prod, acc[i]);
+/// # Safety
+/// As [`q4_1_body`].
+#[inline(always)]
+unsafe fn q8_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    // SAFETY: the caller runs with the instructions the body uses (the function's contract); the
+    // unchecked reads are within the bounds the comments give.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); N];
+        check_acts(&acts, row.len() / 34);
+        for (b, block) in row.chunks_exact(34).enumerate() {
+            let values = &block[2..34];
+            // `values` is 32 readable bytes.
+            let w = _mm256_loadu_si256(values.as_ptr() as *const __m256i);
+            // maddubs wants unsigned × signed: move w's sign onto x.
+            let magnitude = _mm256_sign_epi8(w, w);
+            let d = f16_one(block, 0);
+            for i in 0..N {
+                // `b` is below the block count checked above.
+                let (x, xd, _) = act_block(acts[i], b);
+                let prod = P::sums(magnitude, _mm256_sign_epi8(x, w));
+                acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd), prod, acc[i]);
+            }
         }
+        finish(acc, [0.0; N])
     }
-    finish(acc, [0.0; N])
 }
 
 /// 32 bytes at `b[at..]`.
@@ -233,66 +305,109 @@ fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> __m256i {
 }
 
 /// One compiled loop per format: `CODE` is the ggml type code, so the format's branches fold away.
-#[target_feature(enable = "avx2,fma,f16c")]
-fn grouped_impl<const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
-    let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
-    let per_block = ty.block_size() / QK;
-    let mut acc = [_mm256_setzero_ps(); N];
-    let mut offsets = [0.0f32; N];
-    for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
-        for g in 0..per_block {
-            let a = b * per_block + g;
-            let (d, m) = unsigned_scales(ty, block, g);
-            let u = unsigned_values(ty, block, g);
-            for i in 0..N {
-                let act = acts[i];
-                // Lanes 0..4 sum values 0..16 (the first half), lanes 4..8 the second.
-                let dots = pairs_to_f32(_mm256_maddubs_epi16(u, load_acts(act, a)));
-                let scale = _mm256_setr_m128(_mm_set1_ps(d[0] * act.d[a]), _mm_set1_ps(d[1] * act.d[a]));
-                acc[i] = _mm256_fmadd_ps(dots, scale, acc[i]);
-                offsets[i] += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+///
+/// # Safety
+/// As [`q4_1_body`].
+#[inline(always)]
+unsafe fn grouped_body<P: Products, const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+    // SAFETY: the caller runs with the instructions the body uses (the function's contract); the
+    // unchecked reads are within the bounds the comments give.
+    unsafe {
+        let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
+        let per_block = ty.block_size() / QK;
+        let mut acc = [_mm256_setzero_ps(); N];
+        let mut offsets = [0.0f32; N];
+        for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
+            for g in 0..per_block {
+                let a = b * per_block + g;
+                let (d, m) = unsigned_scales(ty, block, g);
+                let u = unsigned_values(ty, block, g);
+                for i in 0..N {
+                    let act = acts[i];
+                    // Lanes 0..4 sum values 0..16 (the first half), lanes 4..8 the second.
+                    let dots = P::sums(u, load_acts(act, a));
+                    let scale = _mm256_setr_m128(_mm_set1_ps(d[0] * act.d[a]), _mm_set1_ps(d[1] * act.d[a]));
+                    acc[i] = _mm256_fmadd_ps(dots, scale, acc[i]);
+                    offsets[i] += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+                }
             }
         }
-    }
-    finish(acc, offsets)
-}
-
-/// The kernels of this file for the grouped formats.
-pub struct Grouped;
-
-impl super::GroupedKernel for Grouped {
-    fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
-        // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-        unsafe { grouped_impl::<CODE, 1>(row, [act])[0] }
-    }
-    fn tile<const CODE: u32>(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
-        // SAFETY: as above.
-        unsafe { grouped_impl::<CODE, TILE>(row, *acts) }
+        finish(acc, offsets)
     }
 }
 
-// Safe entry points: `row_dot` and `row_dot_tile` hand these out only after `available()` said yes.
-pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
-    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-    unsafe { q4_1_impl::<1>(row, [act])[0] }
+/// The kernels compiled with `$features` and products `$products`, and their safe entry points.
+macro_rules! kernels {
+    ($name:ident, $features:literal, $products:ty, $doc:literal) => {
+        #[doc = $doc]
+        pub mod $name {
+            use super::*;
+
+            #[target_feature(enable = $features)]
+            fn q4_1_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+                // SAFETY: this function is compiled with the body's instructions.
+                unsafe { q4_1_body::<$products, N>(row, acts) }
+            }
+            #[target_feature(enable = $features)]
+            fn q4_0_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+                // SAFETY: as above.
+                unsafe { q4_0_body::<$products, N>(row, acts) }
+            }
+            #[target_feature(enable = $features)]
+            fn q8_0_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+                // SAFETY: as above.
+                unsafe { q8_0_body::<$products, N>(row, acts) }
+            }
+            #[target_feature(enable = $features)]
+            fn grouped_impl<const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+                // SAFETY: as above.
+                unsafe { grouped_body::<$products, CODE, N>(row, acts) }
+            }
+
+            /// The kernels of this module for the grouped formats.
+            pub struct Grouped;
+
+            impl crate::backend::cpu::int8::GroupedKernel for Grouped {
+                fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+                    // SAFETY: handed out only once the module's instructions were detected.
+                    unsafe { grouped_impl::<CODE, 1>(row, [act])[0] }
+                }
+                fn tile<const CODE: u32>(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+                    // SAFETY: as above.
+                    unsafe { grouped_impl::<CODE, TILE>(row, *acts) }
+                }
+            }
+
+            // Safe entry points: `row_dot` and `row_dot_tile` hand these out only once the module's
+            // instructions were detected.
+            pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
+                // SAFETY: see above.
+                unsafe { q4_1_impl::<1>(row, [act])[0] }
+            }
+            pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
+                // SAFETY: see above.
+                unsafe { q4_0_impl::<1>(row, [act])[0] }
+            }
+            pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
+                // SAFETY: see above.
+                unsafe { q8_0_impl::<1>(row, [act])[0] }
+            }
+            pub fn q4_1_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+                // SAFETY: see above.
+                unsafe { q4_1_impl(row, *acts) }
+            }
+            pub fn q4_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+                // SAFETY: see above.
+                unsafe { q4_0_impl(row, *acts) }
+            }
+            pub fn q8_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+                // SAFETY: see above.
+                unsafe { q8_0_impl(row, *acts) }
+            }
+        }
+    };
 }
-pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
-    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-    unsafe { q4_0_impl::<1>(row, [act])[0] }
-}
-pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
-    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-    unsafe { q8_0_impl::<1>(row, [act])[0] }
-}
-pub fn q4_1_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
-    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-    unsafe { q4_1_impl(row, *acts) }
-}
-pub fn q4_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
-    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-    unsafe { q4_0_impl(row, *acts) }
-}
-pub fn q8_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
-    // SAFETY: only reachable once AVX2, FMA and F16C were detected.
-    unsafe { q8_0_impl(row, *acts) }
-}
+
+kernels!(plain, "avx2,fma,f16c", Maddubs, "AVX2's `maddubs` and `madd`.");
+kernels!(vnni512, "avx2,fma,f16c,avx512vnni,avx512vl", Dpbusd512, "AVX-512 VNNI's `vpdpbusd` on 256 bits.");
+kernels!(vnni, "avx2,fma,f16c,avxvnni", DpbusdAvx, "AVX-VNNI's `vpdpbusd`.");

@@ -73,8 +73,8 @@ pub fn supports(ty: GgmlType) -> bool {
 fn grouped(ty: GgmlType) -> Option<RowDot> {
     #[cfg(target_arch = "x86_64")]
     {
-        if avx2::available() {
-            if let Some(dot) = instance::<avx2::Grouped>(ty) {
+        if let Some(dots) = x86_best(ty) {
+            if let Some(dot) = (dots.grouped)(ty) {
                 return Some(dot);
             }
         }
@@ -149,13 +149,8 @@ pub type RowDotTile = fn(&[u8], &[&Q8Row; TILE]) -> [f32; TILE];
 pub fn row_dot_tile(ty: GgmlType) -> Option<RowDotTile> {
     #[cfg(target_arch = "x86_64")]
     {
-        if avx2::available() {
-            return instance_tile::<avx2::Grouped>(ty).or(match ty {
-                GgmlType::Q4_0 => Some(avx2::q4_0_tile),
-                GgmlType::Q4_1 => Some(avx2::q4_1_tile),
-                GgmlType::Q8_0 => Some(avx2::q8_0_tile),
-                _ => None,
-            });
+        if let Some(dots) = x86_best(ty) {
+            return dots.tile(ty);
         }
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -181,12 +176,8 @@ pub fn row_dot(ty: GgmlType) -> RowDot {
     }
     #[cfg(target_arch = "x86_64")]
     {
-        if avx2::available() {
-            return match ty {
-                GgmlType::Q4_0 => avx2::q4_0,
-                GgmlType::Q4_1 => avx2::q4_1,
-                _ => avx2::q8_0,
-            };
+        if let Some(dots) = x86_best(ty) {
+            return dots.dot(ty);
         }
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -211,6 +202,103 @@ pub fn scalar_row_dot(ty: GgmlType) -> RowDot {
         GgmlType::Q4_1 => scalar::q4_1,
         _ => scalar::q8_0,
     }
+}
+
+/// Every implementation of the row dot for `ty` this CPU runs, by name, the scalar reference first
+/// (tests hold each to the others; `glassbox formats` times them).
+pub fn row_dots(ty: GgmlType) -> Vec<(&'static str, RowDot, Option<RowDotTile>)> {
+    let mut all: Vec<(&'static str, RowDot, Option<RowDotTile>)> = vec![("scalar", scalar_row_dot(ty), None)];
+    #[cfg(target_arch = "x86_64")]
+    for dots in X86.iter().filter(|d| (d.available)()) {
+        all.push((dots.name, dots.dot(ty), dots.tile(ty)));
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    all.push(("simd128", row_dot(ty), row_dot_tile(ty)));
+    all
+}
+
+/// One build of the x86-64 kernels: its name, whether this CPU runs it, its entry points.
+#[cfg(target_arch = "x86_64")]
+struct X86Dots {
+    name: &'static str,
+    available: fn() -> bool,
+    grouped: fn(GgmlType) -> Option<RowDot>,
+    grouped_tile: fn(GgmlType) -> Option<RowDotTile>,
+    /// Q4_0, Q4_1 and Q8_0, and their tiles.
+    plain: [(RowDot, RowDotTile); 3],
+    /// Formats this build is not picked for, though it runs them (and tests hold it to the others).
+    slower_for: &'static [GgmlType],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl X86Dots {
+    fn dot(&self, ty: GgmlType) -> RowDot {
+        (self.grouped)(ty).unwrap_or(match ty {
+            GgmlType::Q4_0 => self.plain[0].0,
+            GgmlType::Q4_1 => self.plain[1].0,
+            _ => self.plain[2].0,
+        })
+    }
+
+    fn tile(&self, ty: GgmlType) -> Option<RowDotTile> {
+        (self.grouped_tile)(ty).or(match ty {
+            GgmlType::Q4_0 => Some(self.plain[0].1),
+            GgmlType::Q4_1 => Some(self.plain[1].1),
+            GgmlType::Q8_0 => Some(self.plain[2].1),
+            _ => None,
+        })
+    }
+}
+
+/// The x86-64 builds, best first: the integer dot product of AVX-512 VNNI, then AVX-VNNI's, then AVX2.
+#[cfg(target_arch = "x86_64")]
+const X86: [X86Dots; 3] = [
+    X86Dots {
+        name: "avx512-vnni",
+        available: avx2::vnni512_available,
+        grouped: instance::<avx2::vnni512::Grouped>,
+        grouped_tile: instance_tile::<avx2::vnni512::Grouped>,
+        plain: [
+            (avx2::vnni512::q4_0, avx2::vnni512::q4_0_tile),
+            (avx2::vnni512::q4_1, avx2::vnni512::q4_1_tile),
+            (avx2::vnni512::q8_0, avx2::vnni512::q8_0_tile),
+        ],
+        // Measured on AMD Zen 4 (`glassbox formats`): Q3_K's build with VNNI takes twice AVX2's time
+        // (its bit gathering compiles worse there); every other format is as fast or faster.
+        slower_for: &[GgmlType::Q3_K],
+    },
+    X86Dots {
+        name: "avx-vnni",
+        available: avx2::vnni_available,
+        grouped: instance::<avx2::vnni::Grouped>,
+        grouped_tile: instance_tile::<avx2::vnni::Grouped>,
+        plain: [
+            (avx2::vnni::q4_0, avx2::vnni::q4_0_tile),
+            (avx2::vnni::q4_1, avx2::vnni::q4_1_tile),
+            (avx2::vnni::q8_0, avx2::vnni::q8_0_tile),
+        ],
+        slower_for: &[GgmlType::Q3_K],
+    },
+    X86Dots {
+        name: "avx2",
+        available: avx2::available,
+        grouped: instance::<avx2::plain::Grouped>,
+        grouped_tile: instance_tile::<avx2::plain::Grouped>,
+        plain: [
+            (avx2::plain::q4_0, avx2::plain::q4_0_tile),
+            (avx2::plain::q4_1, avx2::plain::q4_1_tile),
+            (avx2::plain::q8_0, avx2::plain::q8_0_tile),
+        ],
+        slower_for: &[],
+    },
+];
+
+/// The best x86-64 build this CPU runs for `ty` (the CPU's features detected once).
+#[cfg(target_arch = "x86_64")]
+fn x86_best(ty: GgmlType) -> Option<&'static X86Dots> {
+    static AVAILABLE: std::sync::OnceLock<[bool; 3]> = std::sync::OnceLock::new();
+    let available = AVAILABLE.get_or_init(|| X86.each_ref().map(|d| (d.available)()));
+    X86.iter().zip(available).find(|(d, &ok)| ok && !d.slower_for.contains(&ty)).map(|(d, _)| d)
 }
 
 /// `out[t][r] = w[r] · acts[t]` with the given row dot; with a tiled one, [`TILE`] activation rows at a
