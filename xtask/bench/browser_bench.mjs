@@ -10,6 +10,8 @@ async function once(path) {
     const page = await context.newPage();
     page.on("console", (msg) => { if (msg.type() === "error") console.error(`[${path}] ${msg.text()}`); });
     await page.goto(new URL(path, base).href);
+    // The page's module script sets `benchResult` once it has run.
+    await page.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 60_000 });
     const result = await page.evaluate(() => window.benchResult);
     if (result.error) throw new Error(`${path}: ${result.error}`);
     return result.ok;

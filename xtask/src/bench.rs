@@ -287,11 +287,12 @@ fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &
     let wllama_bin = setup::npm_tool(&crate::cache_dir()?.join("tools"), "@wllama/wllama", WLLAMA, "")?;
     let wllama = wllama_bin.parent().context("node_modules")?.join("@wllama").join("wllama");
     let pages = root.join("xtask").join("bench");
-    let server = serve::start(
+    let server = serve::start_with_policy(
         &[("/bench/pkg/", &pkg), ("/bench/", &pages), ("/wllama/", &wllama)],
         model,
         0,
         serve::Listen::Local,
+        serve::BENCH_POLICY,
     )?;
     let out = json_of(Command::new("node").arg(pages.join("browser_bench.mjs")).args([
         &server.url,

@@ -85,6 +85,21 @@ pub fn terminal_qr(text: &str) -> String {
 /// (each ending in `/`) to directories; the longest matching prefix wins. The URL returned names
 /// 127.0.0.1 either way ([`lan_url`] gives the network one).
 pub fn start(mounts: &[(&str, &Path)], model: &Path, port: u16, listen: Listen) -> Result<Running> {
+    start_with_policy(mounts, model, port, listen, CONTENT_SECURITY_POLICY)
+}
+
+/// The app's policy, plus `blob:` workers: wllama (the browser benchmark's peer, not the app) starts its
+/// worker from a blob URL.
+pub const BENCH_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self' blob:; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; form-action 'none'";
+
+/// [`start`] with another Content-Security-Policy (the browser benchmark's pages).
+pub fn start_with_policy(
+    mounts: &[(&str, &Path)],
+    model: &Path,
+    port: u16,
+    listen: Listen,
+    policy: &'static str,
+) -> Result<Running> {
     let host = match listen {
         Listen::Local => "127.0.0.1",
         Listen::Lan => "0.0.0.0",
@@ -96,7 +111,7 @@ pub fn start(mounts: &[(&str, &Path)], model: &Path, port: u16, listen: Listen) 
     let server = Arc::new(server);
     let mut mounts: Vec<(String, PathBuf)> = mounts.iter().map(|(p, d)| (p.to_string(), d.to_path_buf())).collect();
     mounts.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
-    let site = Arc::new(Site { mounts, model: model.to_path_buf() });
+    let site = Arc::new(Site { mounts, model: model.to_path_buf(), policy });
     for _ in 0..THREADS {
         let (server, site) = (Arc::clone(&server), Arc::clone(&site));
         std::thread::spawn(move || {
@@ -112,6 +127,8 @@ struct Site {
     /// URL prefix → directory, longest prefix first.
     mounts: Vec<(String, PathBuf)>,
     model: PathBuf,
+    /// The Content-Security-Policy sent with every file.
+    policy: &'static str,
 }
 
 impl Site {
@@ -124,11 +141,11 @@ impl Site {
                     Ok(file) => {
                         let response =
                             Response::from_file(file).with_header(header("Content-Type", content_type(&path)));
-                        request.respond(with_common_headers(response, trustworthy))
+                        request.respond(with_common_headers(response, trustworthy, self.policy))
                     }
-                    Err(_) => request.respond(with_common_headers(not_found(), trustworthy)),
+                    Err(_) => request.respond(with_common_headers(not_found(), trustworthy, self.policy)),
                 },
-                None => request.respond(with_common_headers(not_found(), trustworthy)),
+                None => request.respond(with_common_headers(not_found(), trustworthy, self.policy)),
             }
         } else {
             request.respond(Response::from_string("method not allowed").with_status_code(405))
@@ -168,7 +185,7 @@ fn not_found() -> Response<std::io::Cursor<Vec<u8>>> {
 /// Headers for every response. A browser honours the cross-origin opener policy only on a trustworthy
 /// origin (https, or this machine): to a class's device reaching us by plain http on the LAN it is not
 /// sent, as the browser would ignore it with a console error.
-fn with_common_headers<R: std::io::Read>(response: Response<R>, trustworthy: bool) -> Response<R> {
+fn with_common_headers<R: std::io::Read>(response: Response<R>, trustworthy: bool, policy: &str) -> Response<R> {
     let response =
         if trustworthy { response.with_header(header("Cross-Origin-Opener-Policy", "same-origin")) } else { response };
     response
@@ -177,7 +194,7 @@ fn with_common_headers<R: std::io::Read>(response: Response<R>, trustworthy: boo
         .with_header(header("Cross-Origin-Embedder-Policy", "require-corp"))
         .with_header(header("Cache-Control", "no-cache"))
         .with_header(header("X-Content-Type-Options", "nosniff"))
-        .with_header(header("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .with_header(header("Content-Security-Policy", policy))
 }
 
 fn header(name: &str, value: &str) -> Header {
