@@ -3,244 +3,18 @@
 //! map with decoding under the pointer and a tiled plane, new samples from random codes, and one slider
 //! per code number.
 
-use gloo_worker::{Spawnable, WorkerBridge};
+use gloo_worker::Spawnable;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use crate::draw::{context_2d, put_pixels};
-use crate::lab::{DataChoice, DecodePurpose, LabRequest, LabResponse, LabSetup, LabWorker, Progress, Which, SHOWN};
+use crate::lab::{DataChoice, DecodePurpose, LabRequest, LabWorker, Which, SHOWN};
 use crate::state::AppState;
 
-/// Okabe–Ito colours for classes 0–9 (colour-blind safe), then two greys.
-const CLASS_COLOURS: [&str; 10] =
-    ["#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7", "#999999", "#000000", "#6a3d9a"];
-/// The latent plane shown: [-EXTENT, EXTENT]² (where N(0, 1) puts nearly all its mass).
-const EXTENT: f32 = 3.0;
-const TILES: usize = 8;
+mod draw;
+mod state;
 
-/// One curve: colour, dashed, and which value of each point.
-type Curve = (&'static str, bool, fn(&Point) -> f32);
-
-/// One training report kept for the curves: reconstruction error on held-out and on training images.
-#[derive(Debug, Clone, Copy)]
-struct Point {
-    step: usize,
-    plain: f32,
-    vae: f32,
-    plain_train: f32,
-    vae_train: f32,
-}
-
-/// The picked image through both models: plain code, plain rebuild, VAE code, VAE rebuild.
-type Rebuild = (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>);
-
-#[derive(Debug, Clone, Copy)]
-struct Lab {
-    setup: RwSignal<LabSetup>,
-    side: RwSignal<usize>,
-    examples: RwSignal<Vec<f32>>,
-    progress: RwSignal<Option<Progress>>,
-    curve: RwSignal<Vec<Point>>,
-    picked: RwSignal<usize>,
-    /// The run whose reports are shown (`None` between a start and its answer).
-    run: RwSignal<Option<u64>>,
-    /// A drawing replaces the picked example in the strip while it exists.
-    drawn: RwSignal<Option<Vec<f32>>>,
-    rebuild: RwSignal<Option<Rebuild>>,
-    samples: RwSignal<(Vec<f32>, Vec<f32>)>,
-    morph: RwSignal<Vec<f32>>,
-    morph_image: RwSignal<Vec<f32>>,
-    hover_image: RwSignal<Vec<f32>>,
-    tiles: RwSignal<Vec<f32>>,
-    bridge: StoredValue<Option<WorkerBridge<LabWorker>>, LocalStorage>,
-    /// Samples were asked for before the models had learned anything.
-    pending_generate: StoredValue<bool>,
-    /// Where the requests log's figures go.
-    fetched: RwSignal<Vec<crate::protocol::Fetched>>,
-}
-
-/// Steps after which random codes decode to something worth showing.
-const TRAINED_ENOUGH: usize = 300;
-
-impl Lab {
-    fn send(&self, request: LabRequest) {
-        self.bridge.with_value(|b| {
-            if let Some(b) = b {
-                b.send(request);
-            }
-        });
-    }
-
-    fn start(&self) {
-        let setup = self.setup.get_untracked();
-        self.run.set(None);
-        self.curve.set(Vec::new());
-        self.progress.set(None);
-        self.rebuild.set(None);
-        self.samples.set((Vec::new(), Vec::new()));
-        self.morph_image.set(Vec::new());
-        self.hover_image.set(Vec::new());
-        self.tiles.set(Vec::new());
-        self.morph.set(vec![0.0; setup.latent]);
-        self.send(LabRequest::Start(setup));
-    }
-
-    /// What the strip shows: the drawing, or the picked example.
-    fn strip_input(&self) -> Vec<f32> {
-        self.drawn.get_untracked().unwrap_or_else(|| self.image(self.picked.get_untracked()))
-    }
-
-    fn image(&self, i: usize) -> Vec<f32> {
-        let d = self.side.get_untracked().pow(2);
-        self.examples.with_untracked(|e| e.get(i * d..(i + 1) * d).map(<[f32]>::to_vec).unwrap_or_default())
-    }
-
-    fn on_response(&self, response: LabResponse) {
-        match response {
-            LabResponse::Ready { run, side, examples, .. } => {
-                self.run.set(Some(run));
-                self.side.set(side);
-                self.drawn.set(None);
-                self.examples.set(examples);
-                self.picked.set(0);
-            }
-            LabResponse::Progress(p) if self.run.get_untracked() != Some(p.run) => {}
-            LabResponse::Progress(p) => {
-                let point = Point {
-                    step: p.step,
-                    plain: p.test_mse.0,
-                    vae: p.test_mse.1,
-                    plain_train: p.train_mse.0,
-                    vae_train: p.train_mse.1,
-                };
-                self.curve.update(|c| {
-                    if c.last().is_none_or(|last| last.step < point.step) {
-                        c.push(point);
-                    }
-                });
-                let latent = self.setup.get_untracked().latent;
-                if p.step >= TRAINED_ENOUGH && self.pending_generate.get_value() {
-                    self.pending_generate.set_value(false);
-                    self.generate();
-                }
-                self.progress.set(Some(p));
-                // Keep the strip, the morph and the tiles in step with training.
-                self.send(LabRequest::Reconstruct(self.strip_input()));
-                self.send(LabRequest::Decode {
-                    which: Which::Vae,
-                    codes: self.morph.get_untracked(),
-                    purpose: DecodePurpose::Morph,
-                });
-                if latent == 2 {
-                    let codes = (0..TILES * TILES)
-                        .flat_map(|i| {
-                            let at = |k: usize| (k as f32 + 0.5) / TILES as f32 * 2.0 * EXTENT - EXTENT;
-                            [at(i % TILES), -at(i / TILES)]
-                        })
-                        .collect();
-                    self.send(LabRequest::Decode { which: Which::Vae, codes, purpose: DecodePurpose::Tiles });
-                }
-            }
-            LabResponse::Fetched(list) => self.fetched.set(list),
-            LabResponse::Reconstruction { plain_code, plain, vae_code, vae } => {
-                self.rebuild.set(Some((plain_code, plain, vae_code, vae)))
-            }
-            LabResponse::Decoded { which, purpose, images } => match purpose {
-                DecodePurpose::Samples => self.samples.update(|s| match which {
-                    Which::Plain => s.0 = images,
-                    Which::Vae => s.1 = images,
-                }),
-                DecodePurpose::Morph => self.morph_image.set(images),
-                DecodePurpose::Hover => self.hover_image.set(images),
-                DecodePurpose::Tiles => self.tiles.set(images),
-            },
-        }
-    }
-
-    /// Draws new examples now if the models have learned a little, else as soon as they have.
-    fn generate_when_trained(&self) {
-        if self.progress.with_untracked(|p| p.as_ref().is_some_and(|p| p.step >= TRAINED_ENOUGH)) {
-            self.generate();
-        } else {
-            self.pending_generate.set_value(true);
-        }
-    }
-
-    fn generate(&self) {
-        let latent = self.setup.get_untracked().latent;
-        let mut rng = engine::train::Rng::new(js_sys::Date::now() as u64);
-        let codes: Vec<f32> = (0..SHOWN * latent).map(|_| rng.normal()).collect();
-        for which in [Which::Plain, Which::Vae] {
-            self.send(LabRequest::Decode { which, codes: codes.clone(), purpose: DecodePurpose::Samples });
-        }
-    }
-}
-
-/// Grayscale images `(n, side²)` as one row of `n` pictures on a canvas, `gap` pixels apart.
-fn draw_row(canvas: &web_sys::HtmlCanvasElement, images: &[f32], side: usize, gap: usize) {
-    let d = side * side;
-    let n = images.len() / d.max(1);
-    if n == 0 {
-        // Nothing (yet) for this setup: an empty canvas, not the last setup's pictures.
-        put_pixels(canvas, 0, 0, &[]);
-        return;
-    }
-    let width = n * (side + gap) - gap;
-    let mut px = vec![0u8; width * side * 4];
-    for (i, img) in images.chunks_exact(d).enumerate() {
-        for (p, &v) in img.iter().enumerate() {
-            let at = ((p / side) * width + i * (side + gap) + p % side) * 4;
-            let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-            px[at..at + 4].copy_from_slice(&[g, g, g, 255]);
-        }
-    }
-    put_pixels(canvas, width, side, &px);
-}
-
-/// Grayscale images `(cols·rows, side²)` tiled in a grid.
-fn draw_grid(canvas: &web_sys::HtmlCanvasElement, images: &[f32], side: usize, cols: usize) {
-    let d = side * side;
-    let n = images.len() / d.max(1);
-    if n == 0 || cols == 0 {
-        put_pixels(canvas, 0, 0, &[]);
-        return;
-    }
-    let rows = n.div_ceil(cols);
-    let (w, h) = (cols * side, rows * side);
-    let mut px = vec![0u8; w * h * 4];
-    for (i, img) in images.chunks_exact(d).enumerate() {
-        let (ox, oy) = ((i % cols) * side, (i / cols) * side);
-        for (p, &v) in img.iter().enumerate() {
-            let at = ((oy + p / side) * w + ox + p % side) * 4;
-            let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-            px[at..at + 4].copy_from_slice(&[g, g, g, 255]);
-        }
-    }
-    put_pixels(canvas, w, h, &px);
-}
-
-/// A canvas showing a row of images, redrawn when they change.
-#[component]
-fn Pictures(
-    images: Signal<Vec<f32>>,
-    side: Signal<usize>,
-    #[prop(into)] testid: String,
-    #[prop(optional)] on_pick: Option<Callback<usize>>,
-) -> impl IntoView {
-    let canvas = NodeRef::<Canvas>::new();
-    Effect::new(move |_| {
-        if let Some(c) = canvas.get() {
-            draw_row(&c, &images.get(), side.get(), 1);
-        }
-    });
-    let pick = move |ev: leptos::ev::MouseEvent| {
-        let (Some(c), Some(cb)) = (canvas.get(), on_pick) else { return };
-        let side = side.get_untracked() + 1;
-        let x = ev.offset_x() as f64 * c.width() as f64 / c.client_width().max(1) as f64;
-        cb.run(x as usize / side);
-    };
-    view! { <canvas class="pictures" node_ref=canvas data-testid=testid on:click=pick class:pickable=on_pick.is_some()></canvas> }
-}
+use draw::{draw_curves, draw_grid, draw_map, draw_row, Pictures};
+use state::{brush, Lab, EXTENT, TILES};
 
 /// The lab page.
 #[component]
@@ -307,44 +81,8 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
     // Loss curves: held-out MSE of both models against steps.
     let curve_canvas = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
-        let Some(c) = curve_canvas.get() else { return };
-        let points = lab.curve.get();
-        let (w, h) = (480.0, 200.0);
-        c.set_width(w as u32);
-        c.set_height(h as u32);
-        let Some(ctx) = context_2d(&c) else { return };
-        let Some(last) = points.last() else { return };
-        let top = points.iter().map(|p| p.plain.max(p.vae).max(p.plain_train).max(p.vae_train)).fold(1e-6f32, f32::max)
-            as f64;
-        let x = |s: usize| 30.0 + (w - 40.0) * s as f64 / last.step.max(1) as f64;
-        let y = |v: f32| h - 20.0 - (h - 30.0) * (v as f64 / top);
-        ctx.set_stroke_style_str("#94a3b8");
-        ctx.stroke_rect(30.0, 10.0, w - 40.0, h - 30.0);
-        // Solid: held-out images; dashed: training images (a gap between them is overfitting).
-        let curves: [Curve; 4] = [
-            ("#e69f00", false, |p| p.plain),
-            ("#0072b2", false, |p| p.vae),
-            ("#e69f00", true, |p| p.plain_train),
-            ("#0072b2", true, |p| p.vae_train),
-        ];
-        for (colour, dashed, pick) in curves {
-            ctx.set_stroke_style_str(colour);
-            ctx.set_line_width(2.5);
-            let dash = js_sys::Array::new();
-            if dashed {
-                dash.push(&6.0.into());
-                dash.push(&4.0.into());
-            }
-            let _ = ctx.set_line_dash(&dash);
-            ctx.begin_path();
-            for (i, p) in points.iter().enumerate() {
-                if i == 0 {
-                    ctx.move_to(x(p.step), y(pick(p)));
-                } else {
-                    ctx.line_to(x(p.step), y(pick(p)));
-                }
-            }
-            ctx.stroke();
+        if let Some(c) = curve_canvas.get() {
+            draw_curves(&c, &lab.curve.get());
         }
     });
 
@@ -354,20 +92,9 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
     let map_which = RwSignal::new(Which::Vae);
     Effect::new(move |_| {
         let (Some(c), Some(p)) = (map_canvas.get(), lab.progress.get()) else { return };
-        let Some(map) = p.map else { return };
-        let size = 360.0;
-        c.set_width(size as u32);
-        c.set_height(size as u32);
-        let Some(ctx) = context_2d(&c) else { return };
-        let codes = if map_which.get() == Which::Vae { &map.vae } else { &map.plain };
-        let to_px = |v: f32| ((v / EXTENT) as f64 * 0.5 + 0.5) * size;
-        ctx.set_stroke_style_str("#94a3b8");
-        ctx.stroke_rect(0.5, 0.5, size - 1.0, size - 1.0);
-        for (xy, &label) in codes.chunks_exact(2).zip(&map.labels) {
-            ctx.set_fill_style_str(CLASS_COLOURS[label as usize % 10]);
-            ctx.begin_path();
-            let _ = ctx.arc(to_px(xy[0]), size - to_px(xy[1]), 3.5, 0.0, std::f64::consts::TAU);
-            ctx.fill();
+        if let Some(map) = p.map {
+            let codes = if map_which.get() == Which::Vae { &map.vae } else { &map.plain };
+            draw_map(&c, codes, &map.labels);
         }
     });
     Effect::new(move |_| {
@@ -404,13 +131,8 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
         }
         let scale = side as f64 / c.client_width().max(1) as f64;
         let (x, y) = (ev.offset_x() as f64 * scale, ev.offset_y() as f64 * scale);
-        let radius = side as f64 / 16.0 + 0.3;
         let mut image = lab.drawn.get_untracked().unwrap_or_else(|| vec![0.0; side * side]);
-        for (i, px) in image.iter_mut().enumerate() {
-            let (px_x, px_y) = ((i % side) as f64 + 0.5, (i / side) as f64 + 0.5);
-            let d = ((px_x - x).powi(2) + (px_y - y).powi(2)).sqrt();
-            *px = (*px + (1.0 - d / (radius + 0.5)).clamp(0.0, 1.0) as f32 * 0.6).min(1.0);
-        }
+        brush(&mut image, side, x, y);
         lab.send(LabRequest::Reconstruct(image.clone()));
         lab.drawn.set(Some(image));
     };
