@@ -74,6 +74,15 @@ test("a kept copy of the model that no longer matches its sha256 is dropped and 
   }
 });
 
+// The next message in the load-error line after `before`: a new file clears the line while it loads,
+// so an empty line is not yet the answer.
+async function nextLoadError(page, before) {
+  await page.waitForFunction((b) => {
+    const shown = document.querySelector('[data-testid="load-error"]').textContent;
+    return shown !== b && shown.trim() !== "";
+  }, before);
+}
+
 test("a corrupt GGUF gets a clear message and the model loaded before still answers", async () => {
   const context = await launch();
   try {
@@ -95,7 +104,7 @@ test("a corrupt GGUF gets a clear message and the model loaded before still answ
 
     // Something that is not a GGUF at all.
     await page.getByTestId("open-gguf").setInputFiles({ name: "notes.gguf", mimeType: "text/plain", buffer: Buffer.from("just some text") });
-    await page.waitForFunction((before) => document.querySelector('[data-testid="load-error"]').textContent !== before, message);
+    await nextLoadError(page, message);
     assert.match(await error.textContent(), /Could not load this file/);
 
     // Dropped on the page rather than picked: the same path.
@@ -105,7 +114,7 @@ test("a corrupt GGUF gets a clear message and the model loaded before still answ
       transfer.items.add(new File([new Uint8Array([0x47, 0x47, 0x55, 0x46, 9, 0, 0, 0])], "dropped.gguf"));
       document.querySelector(".page").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
     });
-    await page.waitForFunction((before) => document.querySelector('[data-testid="load-error"]').textContent !== before, shownBefore);
+    await nextLoadError(page, shownBefore);
     assert.match(await error.textContent(), /Could not load this file: this file cannot be used: .*version/i);
 
     // A well-formed file of an architecture the engine does not run: the message names it and what the
@@ -113,7 +122,7 @@ test("a corrupt GGUF gets a clear message and the model loaded before still answ
     const foreign = ggufFile({ "general.architecture": "gemma4" }, [{ name: "token_embd.weight", dims: [4, 3], values: Array(12).fill(0.5) }]);
     const before = await error.textContent();
     await page.getByTestId("open-gguf").setInputFiles({ name: "gemma.gguf", mimeType: "application/octet-stream", buffer: foreign });
-    await page.waitForFunction((b) => document.querySelector('[data-testid="load-error"]').textContent !== b, before);
+    await nextLoadError(page, before);
     assert.match(await error.textContent(), /unsupported architecture "gemma4".*\(it holds a gemma4 model of 12 parameters in F32 ×1 \(100 %\)\)/);
 
     // A file whose header asks for more memory than the browser engine holds (160 blocks: the cache of a
@@ -131,7 +140,7 @@ test("a corrupt GGUF gets a clear message and the model loaded before still answ
     );
     const beforeHuge = await error.textContent();
     await page.getByTestId("open-gguf").setInputFiles({ name: "huge.gguf", mimeType: "application/octet-stream", buffer: huge });
-    await page.waitForFunction((b) => document.querySelector('[data-testid="load-error"]').textContent !== b, beforeHuge);
+    await nextLoadError(page, beforeHuge);
     assert.match(await error.textContent(), /this model needs about 5\.4 GB here \(0\.0 GB for the file and 5\.4 GB for a conversation of 4096 tokens\), more than the 3\.0 GB the browser engine can hold/);
     console.log(`# refused from its header: ${await error.textContent()}`);
 
