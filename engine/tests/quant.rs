@@ -236,6 +236,10 @@ fn every_simd_build_of_the_block_dots_gives_the_same_floats() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for ty in BLOCK_TYPES {
         let builds: Vec<_> = row_dots(ty).into_iter().filter(|(name, _, _)| *name != "scalar").collect();
+        if builds.is_empty() {
+            // No SIMD build of this format on this CPU: nothing to compare.
+            continue;
+        }
         for n_blocks in [1, 3, 18] {
             let cols = n_blocks * ty.block_size();
             let mut rows = vec![random_blocks(ty, n_blocks, rng.next_u32() as u64)];

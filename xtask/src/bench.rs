@@ -292,7 +292,7 @@ fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &
         model,
         0,
         serve::Listen::Local,
-        serve::BENCH_POLICY,
+        serve::bench_policy(),
     )?;
     let out = json_of(Command::new("node").arg(pages.join("browser_bench.mjs")).args([
         &server.url,

@@ -85,12 +85,14 @@ pub fn terminal_qr(text: &str) -> String {
 /// (each ending in `/`) to directories; the longest matching prefix wins. The URL returned names
 /// 127.0.0.1 either way ([`lan_url`] gives the network one).
 pub fn start(mounts: &[(&str, &Path)], model: &Path, port: u16, listen: Listen) -> Result<Running> {
-    start_with_policy(mounts, model, port, listen, CONTENT_SECURITY_POLICY)
+    start_with_policy(mounts, model, port, listen, CONTENT_SECURITY_POLICY.to_string())
 }
 
 /// The app's policy, plus `blob:` workers: wllama (the browser benchmark's peer, not the app) starts its
 /// worker from a blob URL.
-pub const BENCH_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self' blob:; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; form-action 'none'";
+pub fn bench_policy() -> String {
+    CONTENT_SECURITY_POLICY.replace("worker-src 'self'", "worker-src 'self' blob:")
+}
 
 /// [`start`] with another Content-Security-Policy (the browser benchmark's pages).
 pub fn start_with_policy(
@@ -98,7 +100,7 @@ pub fn start_with_policy(
     model: &Path,
     port: u16,
     listen: Listen,
-    policy: &'static str,
+    policy: String,
 ) -> Result<Running> {
     let host = match listen {
         Listen::Local => "127.0.0.1",
@@ -128,7 +130,7 @@ struct Site {
     mounts: Vec<(String, PathBuf)>,
     model: PathBuf,
     /// The Content-Security-Policy sent with every file.
-    policy: &'static str,
+    policy: String,
 }
 
 impl Site {
@@ -141,11 +143,11 @@ impl Site {
                     Ok(file) => {
                         let response =
                             Response::from_file(file).with_header(header("Content-Type", content_type(&path)));
-                        request.respond(with_common_headers(response, trustworthy, self.policy))
+                        request.respond(with_common_headers(response, trustworthy, &self.policy))
                     }
-                    Err(_) => request.respond(with_common_headers(not_found(), trustworthy, self.policy)),
+                    Err(_) => request.respond(with_common_headers(not_found(), trustworthy, &self.policy)),
                 },
-                None => request.respond(with_common_headers(not_found(), trustworthy, self.policy)),
+                None => request.respond(with_common_headers(not_found(), trustworthy, &self.policy)),
             }
         } else {
             request.respond(Response::from_string("method not allowed").with_status_code(405))
@@ -234,5 +236,12 @@ mod tests {
         let meta = html.split("http-equiv=\"Content-Security-Policy\"").nth(1).expect("a CSP <meta> in index.html");
         let content = meta.split("content=\"").nth(1).and_then(|c| c.split('"').next()).expect("its content");
         assert_eq!(content, super::CONTENT_SECURITY_POLICY);
+    }
+
+    #[test]
+    fn the_bench_policy_is_the_apps_with_blob_workers_only() {
+        let (app, bench) = (super::CONTENT_SECURITY_POLICY, super::bench_policy());
+        assert!(bench.contains("worker-src 'self' blob:;"), "{bench}");
+        assert_eq!(bench.replacen("worker-src 'self' blob:", "worker-src 'self'", 1), app, "one change");
     }
 }

@@ -256,8 +256,9 @@ fn train(slot: Rc<RefCell<Option<Run>>>, generation: u64, scope: WorkerScope<Pre
 /// Reads the GPU's step losses, weights and moments back into run `generation` (a failing GPU is let
 /// go). The losses count whatever happens; the weights replace the trainer's when no step was
 /// submitted while they were on their way (else the next read-back brings them).
-async fn sync_from_gpu(slot: &RefCell<Option<Run>>, gpu: &GpuGpt, generation: u64) {
-    let same = |r: &&mut Run| r.generation == generation;
+async fn sync_from_gpu(slot: &RefCell<Option<Run>>, gpu: &Rc<GpuGpt>, generation: u64) {
+    // The same run, still training on the GPU that was read (not one lost and attached again since).
+    let same = |r: &&mut Run| r.generation == generation && r.gpu.as_ref().is_some_and(|g| Rc::ptr_eq(g, gpu));
     let Some(step) = slot.borrow().as_ref().filter(|r| r.generation == generation).map(|r| r.trainer.step) else {
         return;
     };

@@ -193,7 +193,6 @@ pub fn check_sizes(c: &GptConfig) -> Result<(), CorpusError> {
     Ok(())
 }
 
-/// A model, its optimiser's moments and where it is in its training.
 /// A [`Trainer`]'s step and random source (see [`Trainer::position`]).
 #[derive(Debug, Clone)]
 pub struct TrainerPosition {
@@ -202,6 +201,7 @@ pub struct TrainerPosition {
     rng: Rng,
 }
 
+/// A model, its optimiser's moments and where it is in its training.
 #[derive(Debug, Clone)]
 pub struct Trainer {
     /// The model.

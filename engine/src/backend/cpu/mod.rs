@@ -56,12 +56,13 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tokens: usize, out: &mut [f32], precisio
 const MIN_WORK_PER_SPLIT: usize = 1 << 18;
 
 /// Fills `out` (`(n_tokens, rows)`, token-major) by calling `fill(range, part)` on chunks of the weight
-/// rows, where `fill` writes `part[t * range.len() + r - range.start]`. Natively the chunks run on
-/// rayon's threads (`glassbox --threads`, every core by default) when the product (`rows · cols ·
-/// n_tokens` multiply-adds) is large enough: called from one of the pool's threads, that thread takes
-/// part (from outside the pool it would wait asleep, which costs more than it saves); in the browser, and on one thread, `fill` gets every row at
-/// once and writes `out` itself. Each value is computed by the same code whatever the split, so the
-/// result does not depend on the number of threads.
+/// rows, where `fill` writes `part[t * range.len() + r - range.start]`.
+///
+/// Natively, when the product (`rows · cols · n_tokens` multiply-adds) is large enough, the chunks run
+/// on the current rayon pool (`glassbox --threads`, every core by default); the calling thread waits
+/// for them. In the browser, on one thread, or for a small product, `fill` gets every row at once and
+/// writes `out` itself. Each value is computed by the same code whatever the split, so the result does
+/// not depend on the number of threads.
 pub fn by_row_chunks(
     rows: usize,
     cols: usize,
@@ -69,6 +70,7 @@ pub fn by_row_chunks(
     out: &mut [f32],
     fill: impl Fn(std::ops::Range<usize>, &mut [f32]) + Sync,
 ) {
+    assert_eq!(out.len(), rows * n_tokens, "the output holds one value per row and token");
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
