@@ -1,14 +1,21 @@
 //! The page's words in English and French. Every text lives in one [`Texts`] table per language, so a
-//! string missing from one language is a compile error, not a blank on a projector.
+//! string missing from one language is a compile error, not a blank on a projector. This file holds the
+//! chat's and the explorer's table; each view has its own (`lab`, `teach`, `doubt`, …), and the
+//! sentences built from figures live in `phrases` and `teach_phrases`.
 
 mod card;
 mod doubt;
+mod lab;
+mod phrases;
 mod prefer;
 mod pretrain;
 mod teach;
+mod teach_phrases;
 mod thoughts;
 
 pub use doubt::DoubtTexts;
+pub use lab::LabTexts;
+pub use phrases::{CpuReason, Placement};
 pub use prefer::PreferTexts;
 pub use pretrain::PretrainTexts;
 pub use teach::TeachTexts;
@@ -60,90 +67,6 @@ impl Lang {
         }
     }
 
-    /// "12.3 tokens per second, on this device", and how many of the prompt's tokens the cache kept
-    /// from the last turn, when it kept some.
-    pub fn speed(self, tok_per_s: f32, prompt: usize, reused: usize) -> String {
-        let n = self.num(tok_per_s as f64, 1);
-        let speed = match self {
-            Self::En => format!("{n} tokens per second, on this device"),
-            Self::Fr => format!("{n} tokens par seconde, sur cet appareil"),
-        };
-        if reused == 0 {
-            return speed;
-        }
-        match self {
-            Self::En => {
-                format!("{speed}; {reused} of the {prompt} tokens read were still in memory from the last turn")
-            }
-            Self::Fr => {
-                format!("{speed} ; {reused} des {prompt} tokens lus étaient encore en mémoire depuis le tour précédent")
-            }
-        }
-    }
-
-    /// Download progress: "34 / 98 MB (35 %), 12.5 MB/s".
-    pub fn progress(self, loaded: u64, total: u64, rate_mb_s: Option<f64>) -> String {
-        let mb = |b: u64| self.num(b as f64 / 1e6, 0);
-        let unit = if self == Self::Fr { "Mo" } else { "MB" };
-        let rate = rate_mb_s.map(|r| format!(", {} {unit}/s", self.num(r, 1))).unwrap_or_default();
-        let loading = self.t().loading;
-        if total > 0 {
-            let percent = self.num(loaded as f64 * 100.0 / total as f64, 0);
-            format!("{loading} {} / {} {unit} ({percent} %){rate}", mb(loaded), mb(total))
-        } else {
-            format!("{loading} {} {unit}{rate}", mb(loaded))
-        }
-    }
-
-    /// "name, 98.4 MB, loaded on this device" (and where it came from).
-    pub fn model_ready(self, name: &str, bytes: u64, from_cache: bool) -> String {
-        let size = self.num(bytes as f64 / 1e6, 1);
-        match (self, from_cache) {
-            (Self::En, false) => format!("{name}, {size} MB, loaded on this device"),
-            (Self::En, true) => {
-                format!("{name}, {size} MB, loaded on this device (from this browser's copy: works offline)")
-            }
-            (Self::Fr, false) => format!("{name}, {size} Mo, chargé sur cet appareil"),
-            (Self::Fr, true) => format!(
-                "{name}, {size} Mo, chargé sur cet appareil (copie gardée par ce navigateur : marche hors ligne)"
-            ),
-        }
-    }
-
-    /// The tooltip of one attention weight.
-    pub fn weight_tip(self, query: &str, q: usize, key: &str, k: usize, w: f32) -> String {
-        let w = self.num(w as f64, 4);
-        match self {
-            Self::En => format!("token {q} «{query}» looks at token {k} «{key}»: weight {w}"),
-            Self::Fr => format!("le token {q} « {query} » regarde le token {k} « {key} » : poids {w}"),
-        }
-    }
-
-    /// "Layer 3, head 5" or "Layer 3, mean of heads".
-    pub fn head_name(self, layer: usize, head: Option<usize>) -> String {
-        let t = self.t();
-        match head {
-            Some(h) => format!("{} {layer}, {} {h}", t.layer, t.head.to_lowercase()),
-            None => format!("{} {layer}, {}", t.layer, t.mean_of_heads.to_lowercase()),
-        }
-    }
-
-    /// "Step 41 of 57: «the»".
-    pub fn step_name(self, at: usize, last: usize, token: &str) -> String {
-        match self {
-            Self::En => format!("Token {at} of {last}: «{token}»"),
-            Self::Fr => format!("Token {at} sur {last} : « {token} »"),
-        }
-    }
-
-    /// "token #1234".
-    pub fn token_id(self, id: u32) -> String {
-        match self {
-            Self::En => format!("token #{id}"),
-            Self::Fr => format!("token n° {id}"),
-        }
-    }
-
     /// "; " in English, " ; " in French (a space before high punctuation).
     pub fn semicolon(self) -> &'static str {
         match self {
@@ -157,45 +80,6 @@ impl Lang {
         match self {
             Self::En => ": ",
             Self::Fr => "\u{a0}: ",
-        }
-    }
-
-    /// "probability 0.82" as a percentage.
-    pub fn percent(self, p: f32) -> String {
-        let digits = if p >= 0.1 { 0 } else { 1 };
-        format!("{} %", self.num(p as f64 * 100.0, digits))
-    }
-}
-
-/// Where the engine runs, as the worker found it (its words are chosen by the page's language).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Placement {
-    /// On this WebGPU adapter.
-    Gpu(String),
-    /// On the CPU, for this reason.
-    Cpu(CpuReason),
-}
-
-/// Why the engine runs on the CPU.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum CpuReason {
-    /// The browser offers no WebGPU adapter.
-    NoGpu,
-    /// The adapter is a software one, slower than the SIMD CPU engine.
-    SoftwareGpu,
-    /// The GPU could not take the model (the engine's message).
-    GpuRefused(String),
-}
-
-impl Placement {
-    /// In words.
-    pub fn describe(&self, lang: Lang) -> String {
-        let t = lang.t();
-        match self {
-            Self::Gpu(adapter) => format!("{adapter} ({})", t.gpu_kernels),
-            Self::Cpu(CpuReason::NoGpu) => t.cpu_engine.to_owned(),
-            Self::Cpu(CpuReason::SoftwareGpu) => format!("{}{}{}", t.cpu_engine, lang.semicolon(), t.software_gpu),
-            Self::Cpu(CpuReason::GpuRefused(why)) => format!("{}{}{why}", t.cpu_engine, lang.semicolon()),
         }
     }
 }
@@ -300,38 +184,6 @@ pub struct Texts {
     pub problem: &'static str,
     pub tab_chat: &'static str,
     pub tab_lab: &'static str,
-    pub lab_title: &'static str,
-    pub lab_intro: &'static str,
-    pub lab_data: &'static str,
-    pub lab_faces: &'static str,
-    pub lab_digits: &'static str,
-    pub lab_bottleneck: &'static str,
-    pub lab_pause: &'static str,
-    pub lab_resume: &'static str,
-    pub lab_reset: &'static str,
-    pub lab_step: &'static str,
-    pub lab_steps: &'static str,
-    pub lab_held_out: &'static str,
-    pub lab_examples: &'static str,
-    pub lab_input: &'static str,
-    pub lab_plain: &'static str,
-    pub lab_vae: &'static str,
-    pub lab_examples_hint: &'static str,
-    pub lab_strip: &'static str,
-    pub lab_strip_hint: &'static str,
-    pub lab_curves: &'static str,
-    pub lab_curves_hint: &'static str,
-    pub lab_map: &'static str,
-    pub lab_map_hint: &'static str,
-    pub lab_tiles: &'static str,
-    pub lab_tiles_hint: &'static str,
-    pub lab_generate: &'static str,
-    pub lab_generate_hint: &'static str,
-    pub lab_morph: &'static str,
-    pub lab_morph_hint: &'static str,
-    pub lab_draw_hint: &'static str,
-    pub lab_draw_clear: &'static str,
-    pub lab_on_cpu: &'static str,
 }
 
 /// English.
@@ -438,38 +290,6 @@ pub static EN: Texts = Texts {
     problem: "Problem",
     tab_chat: "Chat & attention",
     tab_lab: "Autoencoder lab",
-    lab_title: "Autoencoder lab",
-    lab_intro: "An autoencoder squeezes each image through a few numbers (the code) and rebuilds it from them alone. What survives the squeeze is what matters most; details are lost. Two models learn here, live, on this device: a plain autoencoder and a variational one (VAE), whose codes are pulled toward a bell curve so that any code near the middle decodes to something plausible.",
-    lab_data: "Images",
-    lab_faces: "Faces (32 × 32, drawn by the app)",
-    lab_digits: "Handwritten digits (8 × 8)",
-    lab_bottleneck: "Code size",
-    lab_pause: "Pause",
-    lab_resume: "Resume",
-    lab_reset: "Start over",
-    lab_step: "iteration",
-    lab_steps: "iterations",
-    lab_held_out: "held-out error, plain / VAE:",
-    lab_examples: "Held-out examples and their rebuilds",
-    lab_input: "Input",
-    lab_plain: "Plain",
-    lab_vae: "VAE",
-    lab_examples_hint: "These images were never used for training. Click one to follow it through the strip.",
-    lab_strip: "Input → code → output",
-    lab_strip_hint: "The whole image is summed up by the code's few numbers; the decoder rebuilds it from them (left: plain, right: VAE). Shrink the code and watch details vanish.",
-    lab_curves: "Reconstruction error",
-    lab_curves_hint: "mean squared error per pixel as training goes on; solid: held-out images, dashed: training images.",
-    lab_map: "The code plane",
-    lab_map_hint: "Every held-out image is a dot at its code (colour: digit, or how much the face smiles). Move the pointer: the image decoded from that point appears on the right.",
-    lab_tiles: "Decoding the whole plane",
-    lab_tiles_hint: "A grid of codes from −3 to 3 on each axis, decoded by the VAE: neighbouring codes give similar images.",
-    lab_generate: "Generate",
-    lab_generate_hint: "Random codes drawn from a bell curve, decoded. The plain autoencoder never learned what lies between its codes, so its samples are often garbage; the VAE was trained so that this region is filled, so its samples look like new examples.",
-    lab_morph: "Morph",
-    lab_morph_hint: "One slider per number of the VAE's code (the first eight): move one and see which feature it controls.",
-    lab_draw_hint: "Or draw your own here (light on dark): the strip follows your pen.",
-    lab_draw_clear: "Clear the drawing",
-    lab_on_cpu: "on the CPU",
 };
 
 /// French.
@@ -576,38 +396,6 @@ pub static FR: Texts = Texts {
     problem: "Problème",
     tab_chat: "Discussion et attention",
     tab_lab: "Labo d’autoencodeur",
-    lab_title: "Labo d’autoencodeur",
-    lab_intro: "Un autoencodeur fait passer chaque image par quelques nombres (le code), puis la reconstruit à partir d’eux seuls. Ce qui survit à la compression est l’essentiel ; les détails se perdent. Deux modèles apprennent ici, en direct, sur cet appareil : un autoencodeur simple et un autoencodeur variationnel (VAE), dont les codes sont ramenés vers une courbe en cloche, si bien que tout code proche du centre donne une image plausible.",
-    lab_data: "Images",
-    lab_faces: "Visages (32 × 32, dessinés par l’appli)",
-    lab_digits: "Chiffres manuscrits (8 × 8)",
-    lab_bottleneck: "Taille du code",
-    lab_pause: "Pause",
-    lab_resume: "Reprendre",
-    lab_reset: "Recommencer",
-    lab_step: "itération",
-    lab_steps: "itérations",
-    lab_held_out: "erreur sur les images mises de côté, simple / VAE :",
-    lab_examples: "Images mises de côté et leurs reconstructions",
-    lab_input: "Entrée",
-    lab_plain: "Simple",
-    lab_vae: "VAE",
-    lab_examples_hint: "Ces images n’ont jamais servi à l’apprentissage. Cliquez sur l’une d’elles pour la suivre dans la bande.",
-    lab_strip: "Entrée → code → sortie",
-    lab_strip_hint: "Toute l’image est résumée par les quelques nombres du code ; le décodeur la reconstruit à partir d’eux (à gauche : simple, à droite : VAE). Réduisez le code et regardez les détails disparaître.",
-    lab_curves: "Erreur de reconstruction",
-    lab_curves_hint: "erreur quadratique moyenne par pixel au fil de l’apprentissage ; trait plein : images mises de côté, pointillés : images d’apprentissage.",
-    lab_map: "Le plan des codes",
-    lab_map_hint: "Chaque image mise de côté est un point placé à son code (couleur : le chiffre, ou le sourire du visage). Déplacez le pointeur : l’image décodée en ce point apparaît à droite.",
-    lab_tiles: "Décoder tout le plan",
-    lab_tiles_hint: "Une grille de codes de −3 à 3 sur chaque axe, décodés par le VAE : des codes voisins donnent des images proches.",
-    lab_generate: "Générer",
-    lab_generate_hint: "Des codes tirés au hasard selon une courbe en cloche, puis décodés. L’autoencodeur simple n’a jamais appris ce qu’il y a entre ses codes : ses images sont souvent informes. Le VAE a appris à remplir cette région : ses images ressemblent à de nouveaux exemples.",
-    lab_morph: "Faire varier le code",
-    lab_morph_hint: "Un curseur par nombre du code du VAE (les huit premiers) : bougez-en un et voyez quel trait il commande.",
-    lab_draw_hint: "Ou dessinez le vôtre ici (clair sur fond sombre) : la bande suit votre crayon.",
-    lab_draw_clear: "Effacer le dessin",
-    lab_on_cpu: "sur le processeur",
 };
 
 #[cfg(test)]
@@ -620,15 +408,5 @@ mod tests {
         assert_eq!(Lang::from_tag("FR"), Lang::Fr);
         assert_eq!(Lang::from_tag("en-GB"), Lang::En);
         assert_eq!(Lang::from_tag("de"), Lang::En);
-    }
-
-    #[test]
-    fn french_numbers_use_a_decimal_comma() {
-        assert_eq!(Lang::Fr.speed(33.66, 40, 0), "33,7 tokens par seconde, sur cet appareil");
-        assert_eq!(
-            Lang::En.speed(12.0, 66, 48),
-            "12.0 tokens per second, on this device; 48 of the 66 tokens read were still in memory from the last turn"
-        );
-        assert_eq!(Lang::En.progress(34_000_000, 98_000_000, Some(12.0)), "loading… 34 / 98 MB (35 %), 12.0 MB/s");
     }
 }

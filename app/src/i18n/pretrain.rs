@@ -81,7 +81,7 @@ impl Lang {
         let on = match (self, gpu) {
             (Self::En, Some(a)) => format!("on WebGPU ({a})"),
             (Self::Fr, Some(a)) => format!("sur WebGPU ({a})"),
-            (_, None) => self.t().lab_on_cpu.to_owned(),
+            (_, None) => self.lt().on_cpu.to_owned(),
         };
         let loss = |v: f64| self.num(v, 2);
         let held = held_out.map(|h| loss(f64::from(h))).unwrap_or_else(|| "…".into());

@@ -19,7 +19,7 @@ use state::{brush, Lab, EXTENT, TILES};
 /// The lab page.
 #[component]
 pub fn AutoencoderLab(state: AppState) -> impl IntoView {
-    let t = move || state.lang.get().t();
+    let lt = move || state.lang.get().lt();
     let lang = move || state.lang.get();
     let lab = Lab {
         setup: state.teach.lab_setup,
@@ -140,14 +140,14 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
     let status = move || {
         lab.progress.get().map(|p| {
             let l = lang();
-            let place = p.gpu.as_ref().map(|g| format!("WebGPU: {g}")).unwrap_or_else(|| t().lab_on_cpu.to_owned());
+            let place = p.gpu.as_ref().map(|g| format!("WebGPU: {g}")).unwrap_or_else(|| lt().on_cpu.to_owned());
             format!(
                 "{} {} · {} {}/s · {} {} / {} · {place}",
-                t().lab_step,
+                lt().step,
                 p.step,
                 l.num(p.steps_per_s as f64, 0),
-                t().lab_steps,
-                t().lab_held_out,
+                lt().steps,
+                lt().held_out,
                 l.num(p.test_mse.0 as f64, 4),
                 l.num(p.test_mse.1 as f64, 4)
             )
@@ -159,11 +159,11 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
 
     view! {
         <section class="lab panel" data-testid="lab" aria-labelledby="lab-title">
-            <h2 id="lab-title">{move || t().lab_title}</h2>
-            <p class="hint">{move || t().lab_intro}</p>
+            <h2 id="lab-title">{move || lt().title}</h2>
+            <p class="hint">{move || lt().intro}</p>
             <div class="controls">
                 <label>
-                    {move || t().lab_data}" "
+                    {move || lt().data}" "
                     <select
                         data-testid="lab-data"
                         prop:value=move || if lab.setup.with(|s| s.data == DataChoice::Digits) { "digits" } else { "faces" }
@@ -172,12 +172,12 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                             lab.setup.update(|s| s.data = data);
                         }
                     >
-                        <option value="faces">{move || t().lab_faces}</option>
-                        <option value="digits">{move || t().lab_digits}</option>
+                        <option value="faces">{move || lt().faces}</option>
+                        <option value="digits">{move || lt().digits}</option>
                     </select>
                 </label>
                 <label>
-                    {move || format!("{} {}", t().lab_bottleneck, lab.setup.get().latent)}" "
+                    {move || format!("{} {}", lt().bottleneck, lab.setup.get().latent)}" "
                     <input
                         type="range"
                         data-testid="lab-latent"
@@ -209,10 +209,10 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                     />
                 </label>
                 <button type="button" data-testid="lab-run" on:click=move |_| lab.send(LabRequest::Run(!running()))>
-                    {move || if running() { t().lab_pause } else { t().lab_resume }}
+                    {move || if running() { lt().pause } else { lt().resume }}
                 </button>
                 <button type="button" class="secondary" data-testid="lab-reset" on:click=move |_| lab.start()>
-                    {move || t().lab_reset}
+                    {move || lt().reset}
                 </button>
             </div>
             <p
@@ -229,9 +229,9 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
             </p>
             <div class="lab-grid">
                 <figure>
-                    <figcaption class="title">{move || t().lab_examples}</figcaption>
+                    <figcaption class="title">{move || lt().examples}</figcaption>
                     <div class="rows">
-                        <span>{move || t().lab_input}</span>
+                        <span>{move || lt().input}</span>
                         <Pictures
                             images=Signal::derive(move || lab.examples.get())
                             side=side
@@ -244,26 +244,26 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                                 }
                             })
                         />
-                        <span>{move || t().lab_plain}</span>
+                        <span>{move || lt().plain}</span>
                         <Pictures images=rebuilds(Which::Plain) side=side testid="lab-plain"/>
-                        <span>{move || t().lab_vae}</span>
+                        <span>{move || lt().vae}</span>
                         <Pictures images=rebuilds(Which::Vae) side=side testid="lab-vae"/>
                     </div>
-                    <figcaption>{move || t().lab_examples_hint}</figcaption>
+                    <figcaption>{move || lt().examples_hint}</figcaption>
                 </figure>
                 <figure>
-                    <figcaption class="title">{move || t().lab_strip}</figcaption>
+                    <figcaption class="title">{move || lt().strip}</figcaption>
                     <div class="strip">
                         <Pictures images=Signal::derive(move || lab.drawn.get().unwrap_or_else(|| lab.image(lab.picked.get()))) side=side testid="lab-strip-in"/>
                         <span class="arrow">"→"</span>
                         <div class="codes">
-                            <code>{move || lab.rebuild.with(|r| r.as_ref().map(|r| format!("{}{}{}", t().lab_plain, lang().colon(), code_text(&r.0, lang()))))}</code>
-                            <code>{move || lab.rebuild.with(|r| r.as_ref().map(|r| format!("{}{}{}", t().lab_vae, lang().colon(), code_text(&r.2, lang()))))}</code>
+                            <code>{move || lab.rebuild.with(|r| r.as_ref().map(|r| format!("{}{}{}", lt().plain, lang().colon(), code_text(&r.0, lang()))))}</code>
+                            <code>{move || lab.rebuild.with(|r| r.as_ref().map(|r| format!("{}{}{}", lt().vae, lang().colon(), code_text(&r.2, lang()))))}</code>
                         </div>
                         <span class="arrow">"→"</span>
                         <Pictures images=Signal::derive(move || lab.rebuild.with(|r| r.as_ref().map(|r| [r.1.clone(), r.3.clone()].concat()).unwrap_or_default())) side=side testid="lab-strip-out"/>
                     </div>
-                    <figcaption>{move || t().lab_strip_hint}</figcaption>
+                    <figcaption>{move || lt().strip_hint}</figcaption>
                     <div class="pad-row">
                         <canvas
                             class="pad"
@@ -282,64 +282,64 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                             on:pointerleave=move |_| pen.set(false)
                         ></canvas>
                         <div>
-                            <p class="muted">{move || t().lab_draw_hint}</p>
+                            <p class="muted">{move || lt().draw_hint}</p>
                             <button type="button" class="secondary" data-testid="lab-pad-clear" on:click=move |_| {
                                 let d = lab.side.get_untracked().pow(2);
                                 lab.drawn.set(Some(vec![0.0; d]));
                                 lab.send(LabRequest::Reconstruct(vec![0.0; d]));
                             }>
-                                {move || t().lab_draw_clear}
+                                {move || lt().draw_clear}
                             </button>
                         </div>
                     </div>
                 </figure>
                 <figure>
-                    <figcaption class="title">{move || t().lab_curves}</figcaption>
+                    <figcaption class="title">{move || lt().curves}</figcaption>
                     <canvas class="curves" node_ref=curve_canvas data-testid="lab-curves"></canvas>
                     <figcaption>
-                        <span class="key plain">"━ "</span>{move || t().lab_plain}" "
-                        <span class="key vae">"━ "</span>{move || t().lab_vae}
-                        " — "{move || t().lab_curves_hint}
+                        <span class="key plain">"━ "</span>{move || lt().plain}" "
+                        <span class="key vae">"━ "</span>{move || lt().vae}
+                        " — "{move || lt().curves_hint}
                     </figcaption>
                 </figure>
             </div>
             <div class="lab-grid" hidden=move || lab.setup.get().latent != 2>
                 <figure>
-                    <figcaption class="title">{move || t().lab_map}</figcaption>
+                    <figcaption class="title">{move || lt().map}</figcaption>
                     <div class="group" role="group">
                         <button type="button" aria-pressed=move || (map_which.get() == Which::Plain).to_string() on:click=move |_| map_which.set(Which::Plain)>
-                            {move || t().lab_plain}
+                            {move || lt().plain}
                         </button>
                         <button type="button" aria-pressed=move || (map_which.get() == Which::Vae).to_string() on:click=move |_| map_which.set(Which::Vae)>
-                            {move || t().lab_vae}
+                            {move || lt().vae}
                         </button>
                     </div>
                     <div class="map-row">
                         <canvas class="map" node_ref=map_canvas data-testid="lab-map" on:mousemove=hover_map></canvas>
                         <Pictures images=Signal::derive(move || lab.hover_image.get()) side=side testid="lab-hover"/>
                     </div>
-                    <figcaption>{move || t().lab_map_hint}</figcaption>
+                    <figcaption>{move || lt().map_hint}</figcaption>
                 </figure>
                 <figure>
-                    <figcaption class="title">{move || t().lab_tiles}</figcaption>
+                    <figcaption class="title">{move || lt().tiles}</figcaption>
                     <canvas class="tiles" node_ref=tiles_canvas data-testid="lab-tiles"></canvas>
-                    <figcaption>{move || t().lab_tiles_hint}</figcaption>
+                    <figcaption>{move || lt().tiles_hint}</figcaption>
                 </figure>
             </div>
             <div class="lab-grid">
                 <figure>
-                    <figcaption class="title">{move || t().lab_generate}</figcaption>
-                    <button type="button" data-testid="lab-generate" on:click=move |_| lab.generate()>{move || t().lab_generate}</button>
+                    <figcaption class="title">{move || lt().generate}</figcaption>
+                    <button type="button" data-testid="lab-generate" on:click=move |_| lab.generate()>{move || lt().generate}</button>
                     <div class="rows">
-                        <span>{move || t().lab_plain}</span>
+                        <span>{move || lt().plain}</span>
                         <Pictures images=Signal::derive(move || lab.samples.get().0) side=side testid="lab-samples-plain"/>
-                        <span>{move || t().lab_vae}</span>
+                        <span>{move || lt().vae}</span>
                         <Pictures images=Signal::derive(move || lab.samples.get().1) side=side testid="lab-samples-vae"/>
                     </div>
-                    <figcaption>{move || t().lab_generate_hint}</figcaption>
+                    <figcaption>{move || lt().generate_hint}</figcaption>
                 </figure>
                 <figure>
-                    <figcaption class="title">{move || t().lab_morph}</figcaption>
+                    <figcaption class="title">{move || lt().morph}</figcaption>
                     <div class="morph">
                         <div class="sliders">
                             {move || {
@@ -371,7 +371,7 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                         </div>
                         <Pictures images=Signal::derive(move || lab.morph_image.get()) side=side testid="lab-morph"/>
                     </div>
-                    <figcaption>{move || t().lab_morph_hint}</figcaption>
+                    <figcaption>{move || lt().morph_hint}</figcaption>
                 </figure>
             </div>
         </section>
