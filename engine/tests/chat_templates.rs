@@ -89,3 +89,19 @@ fn gemma_template_writes_model_turns_and_refuses_a_system_prompt_in_its_own_word
     let err = template.render(&[Message::system("Be brief."), Message::user("Hi")], true).expect_err("refused");
     assert!(err.to_string().contains("System role not supported"), "{err}");
 }
+
+/// Gemma 4's template: turns between `<|turn>` and `<turn|>`, the assistant called "model", and an empty
+/// thought channel opened for the answer (thinking off), as Python's Jinja renders it.
+#[test]
+fn gemma_4_template_writes_turn_markers_and_an_empty_thought_channel() {
+    let want = "<|turn>system\nBe brief.<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\nHello!<turn|>\n<|turn>user\nWho are you?<turn|>\n<|turn>model\n<|channel>thought\n<channel|>";
+    assert_eq!(render("google-gemma-4-31B-it"), want);
+}
+
+/// Qwen 3.5's template: ChatML, the answer opening with its thinking (`<think>`), as Python's Jinja
+/// renders it.
+#[test]
+fn qwen_3_5_template_writes_chatml_and_opens_the_thinking() {
+    let want = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\n<think>\n";
+    assert_eq!(render("Qwen3.5-4B"), want);
+}

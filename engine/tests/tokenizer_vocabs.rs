@@ -54,8 +54,16 @@ fn llama_3_tokenizer_gives_hugging_faces_ids_on_llama_cpps_test_strings() {
 }
 
 #[test]
-fn qwen2_tokenizer_gives_hugging_faces_ids_on_llama_cpps_test_strings() {
-    eprintln!("qwen2: {} strings", check("qwen2"));
+fn qwen2_and_qwen_3_5_tokenizers_give_hugging_faces_ids_on_llama_cpps_test_strings() {
+    for name in ["qwen2", "qwen35"] {
+        let n = check(name);
+        eprintln!("{name}: {n} strings");
+    }
+}
+
+#[test]
+fn gemma_4_tokenizer_gives_hugging_faces_ids_on_llama_cpps_test_strings() {
+    eprintln!("gemma-4: {} strings", check("gemma-4"));
 }
 
 #[test]

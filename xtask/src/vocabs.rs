@@ -13,9 +13,10 @@ const VERSION: &str = "0.3.36";
 const URL: &str = "https://files.pythonhosted.org/packages/ec/e9/e7de2b0463ea3ffbf0ede6cb21b58c1258a8f6521aae45ca773a59fe7cf3/llama_cpp_python-0.3.36.tar.gz";
 const SHA256: &str = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e";
 /// The families whose tokenizers the tests check.
-const VOCABS: [&str; 7] = ["gpt-2", "starcoder", "refact", "llama-bpe", "qwen2", "llama-spm", "phi-3"];
+const VOCABS: [&str; 9] =
+    ["gpt-2", "starcoder", "refact", "llama-bpe", "qwen2", "qwen35", "llama-spm", "phi-3", "gemma-4"];
 /// The chat templates the tests render.
-const TEMPLATES: [&str; 7] = [
+const TEMPLATES: [&str; 9] = [
     "meta-llama-Llama-3.2-3B-Instruct",
     "Qwen-Qwen2.5-7B-Instruct",
     "Qwen-Qwen3-0.6B",
@@ -23,11 +24,13 @@ const TEMPLATES: [&str; 7] = [
     "microsoft-Phi-3.5-mini-instruct",
     "mistralai-Mistral-Nemo-Instruct-2407",
     "google-gemma-2-2b-it",
+    "google-gemma-4-31B-it",
+    "Qwen3.5-4B",
 ];
 
 /// The folder holding `ggml-vocab-<name>.gguf{,.inp,.out}` for every name of [`VOCABS`], fetched once.
 pub fn ensure() -> Result<PathBuf> {
-    let dir = crate::cache_dir()?.join("vocabs").join(format!("llama-cpp-python-{VERSION}-3"));
+    let dir = crate::cache_dir()?.join("vocabs").join(format!("llama-cpp-python-{VERSION}-5"));
     let complete = dir.join("complete");
     if complete.exists() {
         return Ok(dir);

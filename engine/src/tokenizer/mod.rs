@@ -86,9 +86,10 @@ impl Tokenizer {
         let (mut plain, byte_level) = match model {
             "gpt2" => (byte_level_bpe(gguf, tokens)?, true),
             "llama" => (sentencepiece::build(gguf, tokens, &token_types)?, false),
+            "gemma4" => (sentencepiece::build_gemma4(gguf, tokens)?, false),
             other => {
                 return Err(EngineError::Tokenizer(format!(
-                    "tokenizer model {other:?} is not supported (gpt2-style BPE and SentencePiece's llama are)"
+                    "tokenizer model {other:?} is not supported (gpt2-style BPE, SentencePiece's llama and gemma4 are)"
                 )))
             }
         };
@@ -200,17 +201,9 @@ impl Tokenizer {
 
 /// GPT-2-style byte-level BPE: the file's merges, the pre-tokenizer its `tokenizer.ggml.pre` names.
 fn byte_level_bpe(gguf: &Gguf, tokens: &crate::gguf::StringArray) -> Result<tokenizers::Tokenizer> {
-    let merges = string_array(gguf, "tokenizer.ggml.merges")?;
     let vocab: tokenizers::models::bpe::Vocab =
         tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
-    let merges = merges
-        .iter()
-        .map(|m| {
-            m.split_once(' ')
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                .ok_or_else(|| tok_err(format!("bad merge {m:?}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let merges = merge_pairs(gguf)?;
     let pre = gguf.get("tokenizer.ggml.pre").and_then(|v| match v {
         crate::gguf::Value::String(s) => Some(s.as_str()),
         _ => None,
@@ -227,6 +220,18 @@ fn byte_level_bpe(gguf: &Gguf, tokens: &crate::gguf::StringArray) -> Result<toke
     Ok(plain)
 }
 
+/// The file's merges (`tokenizer.ggml.merges`, each `left right`), best first.
+fn merge_pairs(gguf: &Gguf) -> Result<Vec<(String, String)>> {
+    string_array(gguf, "tokenizer.ggml.merges")?
+        .iter()
+        .map(|m| {
+            m.split_once(' ')
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .ok_or_else(|| tok_err(format!("bad merge {m:?}")))
+        })
+        .collect()
+}
+
 /// Llama 3's split (`llama-bpe`): contractions, words with one leading non-letter, numbers of up to three
 /// digits, punctuation runs, line breaks, spaces (the last space before a word stays with the word).
 const LLAMA3_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -234,8 +239,11 @@ const LLAMA3_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|
 /// Qwen2's split: Llama 3's with every digit alone.
 const QWEN2_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+/// Qwen 3.5's split: Qwen2's with combining marks kept in words.
+const QWEN35_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
 /// Pre-tokenizers named by `tokenizer.ggml.pre`. GPT-2's is the byte-level regex without a prefix space;
-/// SmolLM's (StarCoder's, Refact's) splits digits one by one first; Llama 3's and Qwen2's split with
+/// SmolLM's (StarCoder's, Refact's) splits digits one by one first; Llama 3's and Qwen's split with
 /// their own regex, then map bytes without GPT-2's regex.
 fn pre_tokenizer_for(name: &str) -> Result<Sequence> {
     let byte_level = |regex: bool| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, regex));
@@ -251,8 +259,9 @@ fn pre_tokenizer_for(name: &str) -> Result<Sequence> {
         "gpt-2" | "gpt2" | "default" => Ok(Sequence::new(vec![byte_level(true)])),
         "llama-bpe" | "llama3" | "llama-v3" => split(LLAMA3_SPLIT),
         "qwen2" => split(QWEN2_SPLIT),
+        "qwen35" => split(QWEN35_SPLIT),
         other => Err(EngineError::Tokenizer(format!(
-            "pre-tokenizer {other:?} is not supported (gpt-2, smollm, starcoder, refact, llama-bpe and qwen2 are)"
+            "pre-tokenizer {other:?} is not supported (gpt-2, smollm, starcoder, refact, llama-bpe, qwen2 and qwen35 are)"
         ))),
     }
 }

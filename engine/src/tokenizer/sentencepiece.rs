@@ -4,6 +4,10 @@
 //! falls back to its bytes (`<0x41>`). The merges `tokenizers` needs are derived from the scores as
 //! Hugging Face's converter derives them: every way of cutting a piece in two, both halves pieces too,
 //! ranked by the whole piece's score.
+//!
+//! Gemma 4's files (`tokenizer.ggml.model = "gemma4"`) are the same kind of pieces with a merge list of
+//! their own and no space in front: a space becomes `▁`, each line (and each run of line breaks) is
+//! merged on its own, bytes fall back to `<0xXX>`.
 
 use tokenizers::decoders::byte_fallback::ByteFallback;
 use tokenizers::decoders::fuse::Fuse;
@@ -12,7 +16,8 @@ use tokenizers::decoders::strip::Strip;
 use tokenizers::decoders::DecoderWrapper;
 use tokenizers::models::bpe::BPE;
 use tokenizers::normalizers::{Prepend, Replace, Sequence as NormalizerSequence};
-use tokenizers::NormalizerWrapper;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{NormalizerWrapper, SplitDelimiterBehavior};
 
 use super::tok_err;
 use crate::error::{EngineError, Result};
@@ -63,6 +68,29 @@ pub(super) fn build(gguf: &Gguf, tokens: &StringArray, types: &[i32]) -> Result<
         DecoderWrapper::ByteFallback(ByteFallback::new()),
         DecoderWrapper::Fuse(Fuse::new()),
         DecoderWrapper::Strip(Strip::new(' ', 1, 0)),
+    ])));
+    Ok(plain)
+}
+
+/// The tokenizer of a `gemma4` GGUF: its merges over pieces written with `▁`, within each line and each
+/// run of line breaks (a piece that is a whole run or line is taken as it is).
+pub(super) fn build_gemma4(gguf: &Gguf, tokens: &StringArray) -> Result<tokenizers::Tokenizer> {
+    let vocab: tokenizers::models::bpe::Vocab =
+        tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
+    let merges = super::merge_pairs(gguf)?;
+    let mut bpe = BPE::builder().vocab_and_merges(vocab, merges).byte_fallback(true).ignore_merges(true);
+    if let Some(unk) = unknown_piece(gguf, tokens) {
+        bpe = bpe.unk_token(unk);
+    }
+    let mut plain = tokenizers::Tokenizer::new(bpe.build().map_err(tok_err)?);
+    let lines = Split::new(SplitPattern::Regex(r"[^\n]+|\n+".to_owned()), SplitDelimiterBehavior::Isolated, false)
+        .map_err(tok_err)?;
+    plain.with_normalizer(Some(Replace::new(" ", SPACE.to_string()).map_err(tok_err)?)).map_err(tok_err)?;
+    plain.with_pre_tokenizer(Some(lines));
+    plain.with_decoder(Some(DecoderSequence::new(vec![
+        DecoderWrapper::Replace(Replace::new(SPACE.to_string(), " ").map_err(tok_err)?),
+        DecoderWrapper::ByteFallback(ByteFallback::new()),
+        DecoderWrapper::Fuse(Fuse::new()),
     ])));
     Ok(plain)
 }
