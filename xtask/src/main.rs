@@ -7,6 +7,7 @@ mod bench_conversation;
 mod bench_labs;
 mod bench_thoughts;
 mod dist;
+mod fuzz;
 mod model;
 mod serve;
 mod setup;
@@ -25,8 +26,9 @@ usage: cargo xtask <command>
                      set up, fetch the default model, build the app in release, serve it on 127.0.0.1
                      (--lan: on every network interface, printing the address and a QR code for a class)
   dist DIR           build the app and write it with the model into DIR: a static folder for any web host
-  test               set up, then run every test: native (incl. GPU kernels on lavapipe), wasm in
-                     Chromium, end-to-end in Chromium; prints one summary line
+  test               set up, then run every test: native (incl. GPU kernels on lavapipe), 30 s of each
+                     fuzz target, wasm in Chromium, end-to-end in Chromium; prints one summary line
+  fuzz [SECONDS]     each fuzz target of engine/fuzz for SECONDS (default 60), AddressSanitizer on
   bench [--runs N]   our CPU engine vs llama.cpp, interleaved runs, medians and ratios
   bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
   bench app [--runs N]  the app in headless Chromium: page open → first token, frame time, cost of tracing
@@ -87,6 +89,18 @@ fn run() -> Result<()> {
             Ok(())
         }
         "test" => test::run_all(&root),
+        "fuzz" => {
+            let seconds = match args.get(1) {
+                Some(s) => s.parse().context("fuzz takes a number of seconds")?,
+                None => 60,
+            };
+            let tools = setup::Tools::ensure(setup::Need::Everything)?;
+            let results = fuzz::run_all(&root, &tools.path()?, &vocabs::ensure()?, seconds)?;
+            if results.iter().any(|(_, ok)| !ok) {
+                bail!("a fuzz target failed");
+            }
+            Ok(())
+        }
         "vocabs" => vocabs::ensure().map(|dir| println!("{}", dir.display())),
         "bench" => {
             let runs = match args.iter().position(|a| a == "--runs") {

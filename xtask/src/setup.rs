@@ -9,6 +9,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 const TRUNK_VERSION: &str = "0.21.14";
+const CARGO_FUZZ_VERSION: &str = "0.13.1";
 const BINARYEN_VERSION: &str = "132";
 /// Debian packages and a file each of them installs.
 const APT_PACKAGES: [(&str, &str); 3] = [
@@ -22,7 +23,7 @@ const APT_PACKAGES: [(&str, &str); 3] = [
 pub enum Need {
     /// Enough to build and serve the app.
     Build,
-    /// Also Chromium, its driver, lavapipe and Playwright, for the tests.
+    /// Also Chromium, its driver, lavapipe, Playwright and cargo-fuzz, for the tests.
     Everything,
 }
 
@@ -43,11 +44,13 @@ impl Tools {
         let trunk = cargo_install(&tools_dir, "trunk", TRUNK_VERSION, "trunk", true)?;
         let bindgen = cargo_install(&tools_dir, "wasm-bindgen-cli", &bindgen_version, "wasm-bindgen", false)?;
         let binaryen = npm_tool(&tools_dir, "binaryen", BINARYEN_VERSION, "wasm-opt")?;
+        let mut bin_dirs = vec![trunk, bindgen, binaryen];
         if need == Need::Everything {
             ensure_apt_packages()?;
             ensure_playwright()?;
+            bin_dirs.push(cargo_install(&tools_dir, "cargo-fuzz", CARGO_FUZZ_VERSION, "cargo-fuzz", true)?);
         }
-        Ok(Self { bin_dirs: vec![trunk, bindgen, binaryen] })
+        Ok(Self { bin_dirs })
     }
 
     /// `PATH` with the pinned tools first (ahead of, say, Debian's older wasm-opt).

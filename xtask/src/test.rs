@@ -9,6 +9,9 @@ use anyhow::{bail, Context, Result};
 use crate::setup::{self, Need, Tools};
 use crate::{model, serve};
 
+/// How long each fuzz target runs in `cargo xtask test`.
+const FUZZ_SECONDS: u32 = 30;
+
 /// Passed and failed counts, summed over every runner.
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
@@ -41,6 +44,7 @@ impl Tally {
 /// no line said so (a build error, a crash).
 fn run_counted(tally: &mut Tally, step: &str, cmd: &mut Command) -> Result<bool> {
     eprintln!("xtask: {step}");
+    let started = std::time::Instant::now();
     let mut child = cmd.stdout(Stdio::piped()).spawn().with_context(|| format!("starting {step}"))?;
     let stdout = child.stdout.take().context("no stdout")?;
     let mut seen = Tally::default();
@@ -50,6 +54,7 @@ fn run_counted(tally: &mut Tally, step: &str, cmd: &mut Command) -> Result<bool>
         seen.read_line(&line);
     }
     let status = child.wait()?;
+    eprintln!("xtask: {step}: {:.0} s", started.elapsed().as_secs_f64());
     tally.passed += seen.passed;
     tally.failed += seen.failed;
     if !status.success() && seen.failed == 0 {
@@ -120,6 +125,18 @@ pub fn run_all(root: &Path) -> Result<()> {
             .env("GLASSBOX_FIXTURES", &fixtures),
     )?;
 
+    // A short run of each fuzz target (crashes and hangs found in the GGUF reader, the tokenizer or a
+    // chat template fail the run).
+    let mut fuzz_ok = true;
+    for (_, ok) in crate::fuzz::run_all(root, &path, &vocabs, FUZZ_SECONDS)? {
+        if ok {
+            tally.passed += 1;
+        } else {
+            tally.failed += 1;
+            fuzz_ok = false;
+        }
+    }
+
     let wasm_ok = run_counted(
         &mut tally,
         "wasm tests in headless Chromium (wasm-bindgen-test)",
@@ -157,7 +174,7 @@ pub fn run_all(root: &Path) -> Result<()> {
     )?;
 
     println!("glassbox: {} passed, {} failed", tally.passed, tally.failed);
-    if !(lint_ok && native_ok && wasm_ok && e2e_ok) || tally.failed > 0 {
+    if !(lint_ok && native_ok && fuzz_ok && wasm_ok && e2e_ok) || tally.failed > 0 {
         bail!("some tests failed");
     }
     Ok(())
