@@ -3,11 +3,12 @@
 // SentencePiece tokenizer and a chat template; and a Qwen3 model (normalised query and key heads, heads
 // wider than n_embd / n_head) with Qwen's BPE tokenizer and ChatML template; and a Gemma 3 model with a
 // SentencePiece tokenizer and Gemma's template, whose layer 0 attends to a sliding window of 5 positions.
-// Each card shows what the CLI reads, each answers, and the attention explorer shows its weights as the
-// CLI computes them.
+// Each shows, while it loads, the memory it will need, then a card with what the CLI reads; each
+// answers, and the attention explorer shows its weights as the CLI computes them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { ask, launch, openPage, screenshot, setSettings, shownRow, waitForModel, waitForView } from "./browser.mjs";
 
@@ -31,6 +32,15 @@ for (const c of CASES) test(`${c.what} opens, shows its card, answers and shows 
   try {
     const page = await openPage(context);
     await waitForModel(page);
+    // Every estimate the page shows while the file loads (it goes once the model is in).
+    await page.evaluate(() => {
+      window.estimatesShown = [];
+      const note = () => {
+        const shown = document.querySelector('[data-testid="model-estimate"]')?.textContent.trim();
+        if (shown && !window.estimatesShown.includes(shown)) window.estimatesShown.push(shown);
+      };
+      new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await page.getByTestId("open-gguf").setInputFiles(model);
     await page.getByTestId("model-status").filter({ hasText: new RegExp(`^${c.file.replace(".", "\\.")}, .* loaded on this device`) }).waitFor({ timeout: 60_000 });
 
@@ -41,6 +51,17 @@ for (const c of CASES) test(`${c.what} opens, shows its card, answers and shows 
     for (const f of card.formats) assert.ok(cardText.includes(`${f.format} ×${f.tensors}`), `${f.format} in: ${cardText}`);
     assert.match(cardText, c.card);
     assert.ok(cardText.includes(c.arch), `${c.arch} in: ${cardText}`);
+
+    // Before the weights were read, the page said from the header what the file needs: the file itself
+    // (its size on disk) and the key/value cache of a conversation of 4,096 tokens (or the whole context
+    // if shorter), at the CLI's bytes per position.
+    assert.equal(card.file_bytes, statSync(model).size, "the card's file size is the file's");
+    const positions = Math.min(card.context ?? 4096, 4096);
+    const mb = ((card.file_bytes + card.kv_bytes_per_position * positions) / 1e6).toFixed(0);
+    const estimates = await page.evaluate(() => window.estimatesShown);
+    const said = `It needs about ${mb} MB here, with a conversation of ${positions.toLocaleString("en-US")} tokens.`;
+    assert.ok(estimates.some((e) => e.includes(said) && e.includes(c.arch)), `${JSON.stringify(said)} in ${JSON.stringify(estimates)}`);
+    console.log(`# ${c.file}: estimated before loading: ${estimates.join(" | ")}`);
 
     await setSettings(page, { temperature: 0, "max-tokens": 8 });
     await ask(page, "Bonjour, ça va ?");
