@@ -1,7 +1,7 @@
 // `cargo xtask bench app`: the app in headless Chromium with the model already in this browser's cache.
 // Prints medians of (1) page open → first answered token, (2) the UI's frame time while an answer is
-// written, (3) decode speed with attention recording on and off, runs interleaved, (4) the autoencoder
-// lab's training speed. Usage:
+// written, and the main thread's long tasks (> 50 ms) meanwhile, (3) decode speed with attention
+// recording on and off, runs interleaved, (4) the autoencoder lab's training speed. Usage:
 //   node app_bench.mjs <url> <runs>
 import { launch, openPage, setSettings, waitForModel } from "../../tests/browser.mjs";
 
@@ -26,6 +26,8 @@ try {
   const firstToken = [];
   const frames = [];
   const speed = { on: [], off: [] };
+  const longTasks = [];
+  let answers = 0;
   for (let r = 0; r < runs; r++) {
     for (const trace of [true, false]) {
       const page = await openPage(context, "", url);
@@ -39,6 +41,11 @@ try {
           requestAnimationFrame(tick);
         };
         requestAnimationFrame(tick);
+        // Main-thread tasks over 50 ms (the Long Tasks API), with when they started.
+        window.__long = [];
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) window.__long.push({ start: e.startTime, ms: e.duration });
+        }).observe({ type: "longtask" });
       });
       await page.getByTestId("send").waitFor();
       await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 60_000 });
@@ -48,7 +55,10 @@ try {
         await checkbox.setChecked(trace);
       }
       await page.getByTestId("prompt").fill(PROMPT);
-      await page.evaluate(() => (window.__framesFrom = window.__frames.length));
+      await page.evaluate(() => {
+        window.__framesFrom = window.__frames.length;
+        window.__sentAt = performance.now();
+      });
       await page.getByTestId("prompt").press("Enter");
       // performance.now() counts from the navigation's start.
       const t = await page.waitForFunction(() => document.querySelector(".chip.answer") && performance.now(), null, { timeout: 60_000 });
@@ -57,6 +67,8 @@ try {
       const note = await page.getByTestId("chat-note").textContent();
       speed[trace ? "on" : "off"].push(Number(note.match(/([\d.]+) tokens per second/)[1]));
       frames.push(...(await page.evaluate(() => window.__frames.slice(window.__framesFrom))));
+      longTasks.push(...(await page.evaluate(() => window.__long.filter((e) => e.start >= window.__sentAt).map((e) => e.ms))));
+      answers += 1;
       if (page.errors.length) throw new Error(`console errors: ${page.errors.join("; ")}`);
       await page.close();
     }
@@ -64,6 +76,10 @@ try {
   console.log(`runs: ${runs} (attention recording on and off, interleaved); model from this browser's cache`);
   console.log(`page open → first answered token: median ${f(median(firstToken), 0)} ms (runs: ${firstToken.map((x) => f(x, 0)).join(", ")})`);
   console.log(`frame time while writing: median ${f(median(frames))} ms, p95 ${f(quantile(frames, 0.95))} ms, max ${f(Math.max(...frames))} ms over ${frames.length} frames`);
+  console.log(
+    `main-thread long tasks (> 50 ms) while answering: ${longTasks.length} over ${answers} answers` +
+      (longTasks.length ? ` (longest ${f(Math.max(...longTasks), 0)} ms)` : ""),
+  );
   const on = median(speed.on);
   const off = median(speed.off);
   console.log(`decode: ${f(on)} tok/s with attention recorded, ${f(off)} tok/s without: recording costs ${f((1 - on / off) * 100)} %`);
