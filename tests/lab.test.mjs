@@ -3,7 +3,7 @@
 // languages.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, screenshotOf } from "./browser.mjs";
+import { explained, launch, openPage, screenshot, screenshotOf } from "./browser.mjs";
 
 const status = (page) => page.getByTestId("lab-status");
 const num = async (page, key) => Number(await status(page).getAttribute(key));
@@ -91,9 +91,12 @@ test("with ?gpu the lab trains on the browser's WebGPU (SwiftShader here) and it
     const page = await openPage(context, "?gpu#lab");
     await page.getByTestId("lab").waitFor({ timeout: 30_000 });
     await page.getByTestId("lab-data").selectOption("digits");
-    await page.getByTestId("lab-status").filter({ hasText: "WebGPU" }).waitFor({ timeout: 60_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="lab-strip-in"]').width === 8, null, { timeout: 30_000 });
-    await waitForStep(page, 100, 120_000);
+    // A failure here prints the page's and the worker's console (why the lab is not on the GPU).
+    await explained(page, "lab-gpu", async () => {
+      await page.getByTestId("lab-status").filter({ hasText: "WebGPU" }).waitFor({ timeout: 60_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid="lab-strip-in"]').width === 8, null, { timeout: 30_000 });
+      await waitForStep(page, 100, 120_000);
+    });
     const [first, vae, plain, step] = [
       await num(page, "data-first-vae-mse"),
       await num(page, "data-vae-mse"),

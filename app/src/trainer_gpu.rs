@@ -1,24 +1,54 @@
 //! The WebGPU device a trainer (the autoencoder lab, the pre-training lab) runs on: a hardware adapter,
 //! or any adapter when the address asks for it (`?gpu`, for demonstrations and tests); a software one
-//! is slower than the CPU path. Looked for once per worker.
+//! is slower than the CPU path. Looked for once per worker: a second request made while the first is
+//! still looking waits for its answer (two quick starts of a lab never open two devices).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use engine::backend::gpu::{DeviceType, GpuContext};
 
-/// What a worker found: `None` before it looked, `Some(None)` when there is no adapter.
-pub type Found = RefCell<Option<Option<Rc<GpuContext>>>>;
+/// Where a worker's look for a device stands.
+#[derive(Default, Clone)]
+pub enum Look {
+    /// Not looked for yet.
+    #[default]
+    NotYet,
+    /// A request is looking now.
+    Looking,
+    /// Looked for: the device, or `None` when there is none.
+    Done(Option<Rc<GpuContext>>),
+}
+
+impl std::fmt::Debug for Look {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotYet => f.write_str("NotYet"),
+            Self::Looking => f.write_str("Looking"),
+            Self::Done(ctx) => write!(f, "Done({})", ctx.as_ref().map_or("no adapter", |c| c.info.name.as_str())),
+        }
+    }
+}
+
+/// What a worker found, shared by its requests.
+pub type Found = RefCell<Look>;
+
+/// How often a request waiting for another one's look checks for its answer.
+const WAIT_MS: u32 = 20;
 
 /// The device to train on, or `None` for the CPU.
 pub async fn trainer_gpu(found: &Found, force: bool) -> Option<Rc<GpuContext>> {
-    let known = found.borrow().clone();
-    let ctx = match known {
-        Some(known) => known,
-        None => {
-            let ctx = GpuContext::new().await.ok().map(Rc::new);
-            *found.borrow_mut() = Some(ctx.clone());
-            ctx
+    let ctx = loop {
+        let look = found.borrow().clone();
+        match look {
+            Look::Done(ctx) => break ctx,
+            Look::Looking => gloo_timers::future::TimeoutFuture::new(WAIT_MS).await,
+            Look::NotYet => {
+                *found.borrow_mut() = Look::Looking;
+                let ctx = GpuContext::new().await.ok().map(Rc::new);
+                *found.borrow_mut() = Look::Done(ctx.clone());
+                break ctx;
+            }
         }
     };
     ctx.filter(|ctx| force || ctx.info.device_type != DeviceType::Cpu)
