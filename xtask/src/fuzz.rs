@@ -18,6 +18,7 @@ const MAX_LEN: usize = 1 << 16;
 pub fn run_all(root: &Path, path: &std::ffi::OsStr, vocabs: &Path, seconds: u32) -> Result<Vec<(&'static str, bool)>> {
     let cache = crate::cache_dir()?;
     let target_dir = cache.join("fuzz-target");
+    std::fs::create_dir_all(&target_dir)?;
     let mut results = Vec::new();
     let mut dict = std::ffi::OsString::from("-dict=");
     dict.push(root.join("engine").join("fuzz").join("gguf.dict"));
@@ -28,7 +29,6 @@ pub fn run_all(root: &Path, path: &std::ffi::OsStr, vocabs: &Path, seconds: u32)
             seed_with_vocab_heads(vocabs, &corpus)?;
         }
         let log = target_dir.join(format!("fuzz-{target}.log"));
-        std::fs::create_dir_all(&target_dir)?;
         eprintln!("xtask: fuzzing {target} for {seconds} s (cargo fuzz, AddressSanitizer)");
         let status = Command::new("cargo")
             .current_dir(root.join("engine"))

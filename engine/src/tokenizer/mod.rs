@@ -200,9 +200,13 @@ impl Tokenizer {
 }
 
 /// GPT-2-style byte-level BPE: the file's merges, the pre-tokenizer its `tokenizer.ggml.pre` names.
+/// Each token's text to its id, as `tokenizers`' BPE takes it.
+fn vocab_of(tokens: &crate::gguf::StringArray) -> tokenizers::models::bpe::Vocab {
+    tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect()
+}
+
 fn byte_level_bpe(gguf: &Gguf, tokens: &crate::gguf::StringArray) -> Result<tokenizers::Tokenizer> {
-    let vocab: tokenizers::models::bpe::Vocab =
-        tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
+    let vocab = vocab_of(tokens);
     let merges = merge_pairs(gguf)?;
     let pre = gguf.get("tokenizer.ggml.pre").and_then(|v| match v {
         crate::gguf::Value::String(s) => Some(s.as_str()),

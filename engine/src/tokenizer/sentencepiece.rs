@@ -14,7 +14,7 @@ use tokenizers::decoders::fuse::Fuse;
 use tokenizers::decoders::sequence::Sequence as DecoderSequence;
 use tokenizers::decoders::strip::Strip;
 use tokenizers::decoders::DecoderWrapper;
-use tokenizers::models::bpe::BPE;
+use tokenizers::models::bpe::{BpeBuilder, BPE};
 use tokenizers::normalizers::{Prepend, Replace, Sequence as NormalizerSequence};
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::{NormalizerWrapper, SplitDelimiterBehavior};
@@ -34,8 +34,7 @@ pub(super) fn build(gguf: &Gguf, tokens: &StringArray, types: &[i32]) -> Result<
         Some(Value::Array(Array::F32(scores))) if scores.len() == tokens.len() => scores.clone(),
         _ => return Err(EngineError::Tokenizer("a SentencePiece vocabulary needs one score per token".into())),
     };
-    let vocab: tokenizers::models::bpe::Vocab =
-        tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
+    let vocab = super::vocab_of(tokens);
     let mut merges: Vec<(f32, usize, String, String)> = Vec::new();
     for (id, piece) in tokens.iter().enumerate() {
         if types[id] != NORMAL {
@@ -50,11 +49,7 @@ pub(super) fn build(gguf: &Gguf, tokens: &StringArray, types: &[i32]) -> Result<
     }
     merges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let merges = merges.into_iter().map(|(_, _, l, r)| (l, r)).collect();
-    let mut bpe = BPE::builder().vocab_and_merges(vocab, merges).byte_fallback(true).fuse_unk(true);
-    if let Some(unk) = unknown_piece(gguf, tokens) {
-        bpe = bpe.unk_token(unk);
-    }
-    let bpe = bpe.build().map_err(tok_err)?;
+    let bpe = with_unknown(gguf, tokens, BPE::builder().vocab_and_merges(vocab, merges).fuse_unk(true))?;
 
     let mut normalizers = Vec::new();
     if !matches!(gguf.get("tokenizer.ggml.add_space_prefix"), Some(Value::Bool(false))) {
@@ -63,42 +58,48 @@ pub(super) fn build(gguf: &Gguf, tokens: &StringArray, types: &[i32]) -> Result<
     normalizers.push(NormalizerWrapper::Replace(Replace::new(" ", SPACE.to_string()).map_err(tok_err)?));
     let mut plain = tokenizers::Tokenizer::new(bpe);
     plain.with_normalizer(Some(NormalizerSequence::new(normalizers))).map_err(tok_err)?;
-    plain.with_decoder(Some(DecoderSequence::new(vec![
-        DecoderWrapper::Replace(Replace::new(SPACE.to_string(), " ").map_err(tok_err)?),
-        DecoderWrapper::ByteFallback(ByteFallback::new()),
-        DecoderWrapper::Fuse(Fuse::new()),
-        DecoderWrapper::Strip(Strip::new(' ', 1, 0)),
-    ])));
+    plain.with_decoder(Some(pieces_decoder(true)?));
     Ok(plain)
 }
 
 /// The tokenizer of a `gemma4` GGUF: its merges over pieces written with `▁`, within each line and each
 /// run of line breaks (a piece that is a whole run or line is taken as it is).
 pub(super) fn build_gemma4(gguf: &Gguf, tokens: &StringArray) -> Result<tokenizers::Tokenizer> {
-    let vocab: tokenizers::models::bpe::Vocab =
-        tokens.iter().enumerate().map(|(id, t)| (t.to_owned(), id as u32)).collect();
+    let vocab = super::vocab_of(tokens);
     let merges = super::merge_pairs(gguf)?;
-    let mut bpe = BPE::builder().vocab_and_merges(vocab, merges).byte_fallback(true).ignore_merges(true);
-    if let Some(unk) = unknown_piece(gguf, tokens) {
-        bpe = bpe.unk_token(unk);
-    }
-    let mut plain = tokenizers::Tokenizer::new(bpe.build().map_err(tok_err)?);
+    let bpe = with_unknown(gguf, tokens, BPE::builder().vocab_and_merges(vocab, merges).ignore_merges(true))?;
+    let mut plain = tokenizers::Tokenizer::new(bpe);
     let lines = Split::new(SplitPattern::Regex(r"[^\n]+|\n+".to_owned()), SplitDelimiterBehavior::Isolated, false)
         .map_err(tok_err)?;
     plain.with_normalizer(Some(Replace::new(" ", SPACE.to_string()).map_err(tok_err)?)).map_err(tok_err)?;
     plain.with_pre_tokenizer(Some(lines));
-    plain.with_decoder(Some(DecoderSequence::new(vec![
-        DecoderWrapper::Replace(Replace::new(SPACE.to_string(), " ").map_err(tok_err)?),
-        DecoderWrapper::ByteFallback(ByteFallback::new()),
-        DecoderWrapper::Fuse(Fuse::new()),
-    ])));
+    plain.with_decoder(Some(pieces_decoder(false)?));
     Ok(plain)
 }
 
-/// The unknown piece's text, from `tokenizer.ggml.unknown_token_id`.
-fn unknown_piece(gguf: &Gguf, tokens: &StringArray) -> Option<String> {
-    let id = gguf.u64("tokenizer.ggml.unknown_token_id").ok()?;
-    tokens.get(id as usize).map(str::to_owned)
+/// A BPE over pieces with byte fallback (`<0xE9>`), and the unknown piece
+/// `tokenizer.ggml.unknown_token_id` names, if any.
+fn with_unknown(gguf: &Gguf, tokens: &StringArray, bpe: BpeBuilder) -> Result<BPE> {
+    let mut bpe = bpe.byte_fallback(true);
+    let unknown = gguf.u64("tokenizer.ggml.unknown_token_id").ok().and_then(|id| tokens.get(id as usize));
+    if let Some(unk) = unknown {
+        bpe = bpe.unk_token(unk.to_owned());
+    }
+    bpe.build().map_err(tok_err)
+}
+
+/// Pieces back to text: `▁` is a space, `<0xE9>` a byte; with `strip_prefix`, the space the normaliser
+/// put in front of the text is taken off again.
+fn pieces_decoder(strip_prefix: bool) -> Result<DecoderSequence> {
+    let mut steps = vec![
+        DecoderWrapper::Replace(Replace::new(SPACE.to_string(), " ").map_err(tok_err)?),
+        DecoderWrapper::ByteFallback(ByteFallback::new()),
+        DecoderWrapper::Fuse(Fuse::new()),
+    ];
+    if strip_prefix {
+        steps.push(DecoderWrapper::Strip(Strip::new(' ', 1, 0)));
+    }
+    Ok(DecoderSequence::new(steps))
 }
 
 /// The bytes a piece stands for: `<0xE9>` is that byte; `▁` is a space.
