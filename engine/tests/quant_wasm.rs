@@ -80,3 +80,37 @@ fn gguf_built_in_code_parses_in_the_browser() {
     assert_eq!(gguf.str("general.architecture"), Ok("llama"));
     assert!(engine::gguf::Gguf::parse(&bytes[..bytes.len() - 1]).is_err());
 }
+
+/// The trainers' products (a layer forward and back) on simd128, against float64 sums, on shapes with and
+/// without whole four-row tiles and eight-value chunks.
+#[wasm_bindgen_test]
+fn simd128_trainer_products_match_float64() {
+    use engine::train::nn::{Linear, Rng};
+    let mut rng = Rng::new(5);
+    for (n, inp, out) in [(32, 64, 24), (7, 13, 5), (9, 1024, 6), (33, 2, 128)] {
+        let layer = Linear::new(inp, out, &mut rng);
+        let x: Vec<f32> = (0..n * inp).map(|_| rng.normal()).collect();
+        let dy: Vec<f32> = (0..n * out).map(|_| rng.normal()).collect();
+        let y = layer.forward(&x);
+        let (g, dx) = layer.backward(&x, &dy);
+        let w = |o: usize, i: usize| layer.w[o * inp + i] as f64;
+        // Sums of at most 1,024 products of values near 1: f32 rounding stays far below 1e-4 · √terms.
+        let close = |got: f32, want: f64, terms: usize| (got as f64 - want).abs() <= 1e-4 * (terms as f64).sqrt();
+        for r in 0..n {
+            for o in 0..out {
+                let want: f64 = (0..inp).map(|i| x[r * inp + i] as f64 * w(o, i)).sum();
+                assert!(close(y[r * out + o], want, inp), "y[{r}][{o}] in {n}×{inp}→{out}");
+            }
+            for i in 0..inp {
+                let want: f64 = (0..out).map(|o| dy[r * out + o] as f64 * w(o, i)).sum();
+                assert!(close(dx[r * inp + i], want, out), "dx[{r}][{i}] in {n}×{inp}→{out}");
+            }
+        }
+        for o in 0..out {
+            for i in 0..inp {
+                let want: f64 = (0..n).map(|r| dy[r * out + o] as f64 * x[r * inp + i] as f64).sum();
+                assert!(close(g.w[o * inp + i], want, n), "gw[{o}][{i}] in {n}×{inp}→{out}");
+            }
+        }
+    }
+}

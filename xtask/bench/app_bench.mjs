@@ -2,10 +2,10 @@
 // Prints medians of (1) page open → first answered token, (2) the UI's frame time while an answer is
 // written, and the main thread's long tasks (> 50 ms) meanwhile, (3) decode speed with attention
 // recording on and off, runs interleaved, (4) the autoencoder lab's training speed. Usage:
-//   node app_bench.mjs <url> <runs>
+//   node app_bench.mjs <url> <runs> [lab]   (lab: the lab's training speed only)
 import { launch, openPage, setSettings, waitForModel } from "../../tests/browser.mjs";
 
-const [url, runsArg] = process.argv.slice(2);
+const [url, runsArg, only] = process.argv.slice(2);
 const runs = Number(runsArg ?? 5);
 const PROMPT = "Write a short story about a lighthouse keeper.";
 const median = (xs) => {
@@ -17,72 +17,74 @@ const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1
 
 const context = await launch();
 try {
-  // First visit: the model is downloaded and kept in the Cache API; greedy, fixed length settings are kept.
-  const first = await openPage(context, "", url);
-  await waitForModel(first);
-  await setSettings(first, { temperature: 0, "max-tokens": 96 });
-  await first.close();
+  if (only !== "lab") {
+    // First visit: the model is downloaded and kept in the Cache API; greedy, fixed length settings are kept.
+    const first = await openPage(context, "", url);
+    await waitForModel(first);
+    await setSettings(first, { temperature: 0, "max-tokens": 96 });
+    await first.close();
 
-  const firstToken = [];
-  const frames = [];
-  const speed = { on: [], off: [] };
-  const longTasks = [];
-  let answers = 0;
-  for (let r = 0; r < runs; r++) {
-    for (const trace of [true, false]) {
-      const page = await openPage(context, "", url);
-      // Every frame's interval while the page lives.
-      await page.evaluate(() => {
-        window.__frames = [];
-        let last = performance.now();
-        const tick = (t) => {
-          window.__frames.push(t - last);
-          last = t;
+    const firstToken = [];
+    const frames = [];
+    const speed = { on: [], off: [] };
+    const longTasks = [];
+    let answers = 0;
+    for (let r = 0; r < runs; r++) {
+      for (const trace of [true, false]) {
+        const page = await openPage(context, "", url);
+        // Every frame's interval while the page lives.
+        await page.evaluate(() => {
+          window.__frames = [];
+          let last = performance.now();
+          const tick = (t) => {
+            window.__frames.push(t - last);
+            last = t;
+            requestAnimationFrame(tick);
+          };
           requestAnimationFrame(tick);
-        };
-        requestAnimationFrame(tick);
-        // Main-thread tasks over 50 ms (the Long Tasks API), with when they started.
-        window.__long = [];
-        new PerformanceObserver((list) => {
-          for (const e of list.getEntries()) window.__long.push({ start: e.startTime, ms: e.duration });
-        }).observe({ type: "longtask" });
-      });
-      await page.getByTestId("send").waitFor();
-      await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 60_000 });
-      const checkbox = page.getByTestId("trace");
-      if ((await checkbox.isChecked()) !== trace) {
-        await page.locator('[data-testid="settings"] summary').click();
-        await checkbox.setChecked(trace);
+          // Main-thread tasks over 50 ms (the Long Tasks API), with when they started.
+          window.__long = [];
+          new PerformanceObserver((list) => {
+            for (const e of list.getEntries()) window.__long.push({ start: e.startTime, ms: e.duration });
+          }).observe({ type: "longtask" });
+        });
+        await page.getByTestId("send").waitFor();
+        await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 60_000 });
+        const checkbox = page.getByTestId("trace");
+        if ((await checkbox.isChecked()) !== trace) {
+          await page.locator('[data-testid="settings"] summary').click();
+          await checkbox.setChecked(trace);
+        }
+        await page.getByTestId("prompt").fill(PROMPT);
+        await page.evaluate(() => {
+          window.__framesFrom = window.__frames.length;
+          window.__sentAt = performance.now();
+        });
+        await page.getByTestId("prompt").press("Enter");
+        // performance.now() counts from the navigation's start.
+        const t = await page.waitForFunction(() => document.querySelector(".chip.answer") && performance.now(), null, { timeout: 60_000 });
+        if (trace) firstToken.push(await t.jsonValue());
+        await page.getByTestId("chat-note").filter({ hasText: "tokens per second" }).waitFor({ timeout: 120_000 });
+        const note = await page.getByTestId("chat-note").textContent();
+        speed[trace ? "on" : "off"].push(Number(note.match(/([\d.]+) tokens per second/)[1]));
+        frames.push(...(await page.evaluate(() => window.__frames.slice(window.__framesFrom))));
+        longTasks.push(...(await page.evaluate(() => window.__long.filter((e) => e.start >= window.__sentAt).map((e) => e.ms))));
+        answers += 1;
+        if (page.errors.length) throw new Error(`console errors: ${page.errors.join("; ")}`);
+        await page.close();
       }
-      await page.getByTestId("prompt").fill(PROMPT);
-      await page.evaluate(() => {
-        window.__framesFrom = window.__frames.length;
-        window.__sentAt = performance.now();
-      });
-      await page.getByTestId("prompt").press("Enter");
-      // performance.now() counts from the navigation's start.
-      const t = await page.waitForFunction(() => document.querySelector(".chip.answer") && performance.now(), null, { timeout: 60_000 });
-      if (trace) firstToken.push(await t.jsonValue());
-      await page.getByTestId("chat-note").filter({ hasText: "tokens per second" }).waitFor({ timeout: 120_000 });
-      const note = await page.getByTestId("chat-note").textContent();
-      speed[trace ? "on" : "off"].push(Number(note.match(/([\d.]+) tokens per second/)[1]));
-      frames.push(...(await page.evaluate(() => window.__frames.slice(window.__framesFrom))));
-      longTasks.push(...(await page.evaluate(() => window.__long.filter((e) => e.start >= window.__sentAt).map((e) => e.ms))));
-      answers += 1;
-      if (page.errors.length) throw new Error(`console errors: ${page.errors.join("; ")}`);
-      await page.close();
     }
+    console.log(`runs: ${runs} (attention recording on and off, interleaved); model from this browser's cache`);
+    console.log(`page open → first answered token: median ${f(median(firstToken), 0)} ms (runs: ${firstToken.map((x) => f(x, 0)).join(", ")})`);
+    console.log(`frame time while writing: median ${f(median(frames))} ms, p95 ${f(quantile(frames, 0.95))} ms, max ${f(Math.max(...frames))} ms over ${frames.length} frames`);
+    console.log(
+      `main-thread long tasks (> 50 ms) while answering: ${longTasks.length} over ${answers} answers` +
+        (longTasks.length ? ` (longest ${f(Math.max(...longTasks), 0)} ms)` : ""),
+    );
+    const on = median(speed.on);
+    const off = median(speed.off);
+    console.log(`decode: ${f(on)} tok/s with attention recorded, ${f(off)} tok/s without: recording costs ${f((1 - on / off) * 100)} %`);
   }
-  console.log(`runs: ${runs} (attention recording on and off, interleaved); model from this browser's cache`);
-  console.log(`page open → first answered token: median ${f(median(firstToken), 0)} ms (runs: ${firstToken.map((x) => f(x, 0)).join(", ")})`);
-  console.log(`frame time while writing: median ${f(median(frames))} ms, p95 ${f(quantile(frames, 0.95))} ms, max ${f(Math.max(...frames))} ms over ${frames.length} frames`);
-  console.log(
-    `main-thread long tasks (> 50 ms) while answering: ${longTasks.length} over ${answers} answers` +
-      (longTasks.length ? ` (longest ${f(Math.max(...longTasks), 0)} ms)` : ""),
-  );
-  const on = median(speed.on);
-  const off = median(speed.off);
-  console.log(`decode: ${f(on)} tok/s with attention recorded, ${f(off)} tok/s without: recording costs ${f((1 - on / off) * 100)} %`);
 
   // The autoencoder lab: training speed in the browser (its own worker), faces with a 2-number code,
   // then digits with 8; read from the page's own report after a warm-up.

@@ -218,7 +218,7 @@ impl Autoencoder {
         };
         let (enc2, mut dh1) = self.enc2.backward(&tape.h1, &dcode);
         relu_backward(&tape.h1, &mut dh1);
-        let (enc1, _) = self.enc1.backward(x, &dh1);
+        let enc1 = self.enc1.parameter_gradients(x, &dh1);
         (losses, Grads { enc1, enc2, dec1, dec2 })
     }
 

@@ -8,9 +8,11 @@
 
 pub mod autoencoder;
 pub mod data;
+mod dense;
 pub mod gpt;
 pub mod gpu;
 mod kernels;
+mod lanes;
 pub mod nn;
 pub mod pretrain;
 pub mod sae;

@@ -4,6 +4,8 @@
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::dense;
+
 /// A seeded source of uniform and normal numbers (portable: the same seed gives the same numbers in
 /// the browser and natively).
 #[derive(Debug, Clone)]
@@ -65,34 +67,25 @@ impl Linear {
 
     /// `x: (batch, inp)` → `(batch, out)`.
     pub fn forward(&self, x: &[f32]) -> Vec<f32> {
-        let batch = x.len() / self.inp;
-        let mut y = Vec::with_capacity(batch * self.out);
-        for xr in x.chunks_exact(self.inp) {
-            for (wr, &b) in self.w.chunks_exact(self.inp).zip(&self.b) {
-                y.push(dot(wr, xr) + b);
-            }
-        }
-        y
+        dense::x_wt(x, &self.w, Some(&self.b), self.inp, self.out)
     }
 
     /// Given the input `x` and the loss's gradient `dy` at the output, returns the parameter gradients
     /// and the gradient at the input.
     pub fn backward(&self, x: &[f32], dy: &[f32]) -> (LinearGrad, Vec<f32>) {
-        let mut g = LinearGrad { w: vec![0.0; self.w.len()], b: vec![0.0; self.out] };
         let mut dx = vec![0.0; x.len()];
-        for ((xr, dyr), dxr) in
-            x.chunks_exact(self.inp).zip(dy.chunks_exact(self.out)).zip(dx.chunks_exact_mut(self.inp))
-        {
-            for (o, &d) in dyr.iter().enumerate() {
-                if d == 0.0 {
-                    continue;
-                }
-                g.b[o] += d;
-                axpy(d, xr, &mut g.w[o * self.inp..(o + 1) * self.inp]);
-                axpy(d, &self.w[o * self.inp..(o + 1) * self.inp], dxr);
-            }
+        dense::add_dy_w(dy, &self.w, &mut dx, self.inp, self.out);
+        (self.parameter_gradients(x, dy), dx)
+    }
+
+    /// The parameter gradients alone (a first layer's input gradient goes nowhere).
+    pub fn parameter_gradients(&self, x: &[f32], dy: &[f32]) -> LinearGrad {
+        let mut g = LinearGrad { w: vec![0.0; self.w.len()], b: vec![0.0; self.out] };
+        dense::add_dyt_x(dy, x, &mut g.w, self.inp, self.out);
+        for dyr in dy.chunks_exact(self.out) {
+            g.b.iter_mut().zip(dyr).for_each(|(g, d)| *g += d);
         }
-        (g, dx)
+        g
     }
 
     /// Parameters, weights then bias, for the optimiser.

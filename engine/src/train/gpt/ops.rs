@@ -1,6 +1,7 @@
 //! The tiny GPT's building blocks and their backward passes: matrix products, layer norm, GELU, softmax
 //! and causal self-attention, on row-major f32 slices.
 
+use crate::train::dense;
 use crate::train::nn::{axpy, dot};
 
 #[derive(Debug, Clone)]
@@ -14,13 +15,7 @@ const LN_EPS: f32 = 1e-5;
 
 /// `x (n, inp) · wᵀ (out, inp) + b`.
 pub(super) fn matmul(x: &[f32], w: &[f32], b: Option<&[f32]>, inp: usize, out: usize) -> Vec<f32> {
-    let mut y = Vec::with_capacity(x.len() / inp * out);
-    for xr in x.chunks_exact(inp) {
-        for (j, wr) in w.chunks_exact(inp).enumerate() {
-            y.push(dot(xr, wr) + b.map_or(0.0, |b| b[j]));
-        }
-    }
-    y
+    dense::x_wt(x, w, b, inp, out)
 }
 
 /// The backward pass of [`matmul`]: `dx += dy · w`, and into `grad` at `w_at` (and `b_at`) `dw += dyᵀ · x`,
@@ -37,14 +32,10 @@ pub(super) fn matmul_backward(
     inp: usize,
     out: usize,
 ) {
-    for ((dyr, xr), dxr) in dy.chunks_exact(out).zip(x.chunks_exact(inp)).zip(dx.chunks_exact_mut(inp)) {
-        for (j, &d) in dyr.iter().enumerate() {
-            if d != 0.0 {
-                axpy(d, &w[j * inp..][..inp], dxr);
-                axpy(d, xr, &mut grad[w_at + j * inp..][..inp]);
-            }
-        }
-        if let Some(b) = b_at {
+    dense::add_dy_w(dy, w, dx, inp, out);
+    dense::add_dyt_x(dy, x, &mut grad[w_at..][..out * inp], inp, out);
+    if let Some(b) = b_at {
+        for dyr in dy.chunks_exact(out) {
             grad[b..b + out].iter_mut().zip(dyr).for_each(|(g, d)| *g += d);
         }
     }
