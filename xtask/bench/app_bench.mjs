@@ -8,6 +8,9 @@ import { launch, openPage, setSettings, waitForModel } from "../../tests/browser
 const [url, runsArg, only] = process.argv.slice(2);
 const runs = Number(runsArg ?? 5);
 const PROMPT = "Write a short story about a lighthouse keeper.";
+const MAX_TOKENS = 96;
+// The browser benchmark's server (the bare engine's page), when `cargo xtask bench app` started one.
+const bare = process.env.GLASSBOX_BARE_URL;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -21,15 +24,25 @@ try {
     // First visit: the model is downloaded and kept in the Cache API; greedy, fixed length settings are kept.
     const first = await openPage(context, "", url);
     await waitForModel(first);
-    await setSettings(first, { temperature: 0, "max-tokens": 96 });
+    await setSettings(first, { temperature: 0, "max-tokens": MAX_TOKENS });
     await first.close();
 
     const firstToken = [];
     const frames = [];
-    const speed = { on: [], off: [] };
+    const speed = { on: [], off: [], bare: [] };
     const longTasks = [];
     let answers = 0;
     for (let r = 0; r < runs; r++) {
+      if (bare) {
+        // The bare engine in a module worker of its own (the browser benchmark's page), same prompt and length.
+        const page = await context.newPage();
+        await page.goto(new URL(`bench/glassbox.html?prompt=${encodeURIComponent(PROMPT)}&n=${MAX_TOKENS}`, bare).href);
+        await page.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 120_000 });
+        const result = await page.evaluate(() => window.benchResult);
+        if (result.error) throw new Error(`bare engine: ${result.error}`);
+        speed.bare.push(result.ok.decode_tok_s);
+        await page.close();
+      }
       for (const trace of [true, false]) {
         const page = await openPage(context, "", url);
         // Every frame's interval while the page lives.
@@ -84,6 +97,10 @@ try {
     const on = median(speed.on);
     const off = median(speed.off);
     console.log(`decode: ${f(on)} tok/s with attention recorded, ${f(off)} tok/s without: recording costs ${f((1 - on / off) * 100)} %`);
+    if (bare) {
+      const engine = median(speed.bare);
+      console.log(`the bare engine in a worker of its own, same browser, runs interleaved: ${f(engine)} tok/s; the page without recording = ${f(off / engine, 2)}× of it, with recording ${f(on / engine, 2)}×`);
+    }
   }
 
   // The autoencoder lab: training speed in the browser (its own worker), faces with a 2-number code,

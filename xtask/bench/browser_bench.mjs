@@ -2,7 +2,8 @@
 // prints one JSON line: { glassbox: [...runs], wllama: [...runs] }, runs interleaved.
 import { launch } from "../../tests/browser.mjs";
 
-const [base, prompt, promptText, n, runs] = process.argv.slice(2);
+const [base, prompt, promptText, n, runs, model] = process.argv.slice(2);
+const file = `&model=${encodeURIComponent(model ?? "SmolLM2-135M-Instruct.Q4_1.gguf")}`;
 
 async function once(path) {
   const context = await launch();
@@ -23,7 +24,7 @@ async function once(path) {
 const out = { glassbox: [], wllama: [] };
 for (let i = 0; i < Number(runs); i++) {
   console.error(`browser run ${i + 1}/${runs}`);
-  out.glassbox.push(await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}`));
-  out.wllama.push(await once(`bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}`));
+  out.glassbox.push(await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}${file}`));
+  out.wllama.push(await once(`bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}${file}`));
 }
 console.log(JSON.stringify(out));

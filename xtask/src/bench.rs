@@ -13,16 +13,16 @@ use serde_json::Value;
 use crate::setup::{self, Need, Tools};
 use crate::{model, serve};
 
-const LLAMA_CPP_PYTHON: &str = "0.3.36";
-const WLLAMA: &str = "3.13.0";
+pub(crate) const LLAMA_CPP_PYTHON: &str = "0.3.36";
+pub(crate) const WLLAMA: &str = "3.13.0";
 const PROMPT: &str = "Explain in two sentences what an attention head does.";
-const N_TOKENS: usize = 128;
+pub(crate) const N_TOKENS: usize = 128;
 
 /// One run's figures.
 #[derive(Debug, Clone, Copy)]
-struct Run {
-    prefill_tok_s: f64,
-    decode_tok_s: f64,
+pub(crate) struct Run {
+    pub(crate) prefill_tok_s: f64,
+    pub(crate) decode_tok_s: f64,
     memory_mb: Option<f64>,
 }
 
@@ -37,14 +37,14 @@ impl Run {
     }
 }
 
-fn median(runs: &[Run], f: impl Fn(&Run) -> Option<f64>) -> Option<f64> {
+pub(crate) fn median(runs: &[Run], f: impl Fn(&Run) -> Option<f64>) -> Option<f64> {
     let mut v: Vec<f64> = runs.iter().filter_map(f).collect();
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied()
 }
 
 /// Prints one table of medians and the ratios of `ours` to `theirs`.
-fn report(
+pub(crate) fn report(
     title: &str,
     memory: &str,
     model_mb: f64,
@@ -194,11 +194,11 @@ pub(crate) fn cargo(args: &[&str]) -> Result<()> {
 
 /// Our CLI against llama-cpp-python, interleaved.
 /// The native half's runs (per thread count: ours, theirs), and the prompt as our CLI built it.
-struct Native {
-    by_threads: Vec<(usize, Vec<Run>, Vec<Run>)>,
-    prompt_ids: Vec<u64>,
-    prompt_text: String,
-    agreement: String,
+pub(crate) struct Native {
+    pub(crate) by_threads: Vec<(usize, Vec<Run>, Vec<Run>)>,
+    pub(crate) prompt_ids: Vec<u64>,
+    pub(crate) prompt_text: String,
+    pub(crate) agreement: String,
 }
 
 /// Two engines' greedy tokens may part at a near-tie (8-bit activations round differently): a gap
@@ -230,7 +230,7 @@ fn same_tokens(glassbox: &Path, model: &Path, prompt: &[u64], ours: &[u64], thei
     Ok(format!("the same first {at} tokens, then a near-tie (top two logits {gap:.3} apart)"))
 }
 
-fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
+pub(crate) fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
     eprintln!("xtask: building glassbox (release)");
     cargo(&["build", "--release", "-q", "-p", "engine", "--bin", "glassbox"])?;
     let glassbox = crate::target_dir(root).join("release").join("glassbox");
@@ -269,8 +269,9 @@ fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
     Ok(Native { by_threads, prompt_ids, prompt_text, agreement })
 }
 
-/// Our engine in wasm (a module worker) against wllama, both in headless Chromium, interleaved.
-fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &str) -> Result<(Vec<Run>, Vec<Run>)> {
+/// The browser benchmark's pages served with `model`: the bare wasm engine (`bench/glassbox.html`, the
+/// engine in a module worker and nothing else) and wllama (`bench/wllama.html`).
+pub(crate) fn bench_pages(root: &Path, tools: &Tools, model: &Path) -> Result<serve::Running> {
     eprintln!("xtask: building the wasm engine for the browser benchmark");
     cargo(&["build", "--release", "-q", "--target", "wasm32-unknown-unknown", "-p", "bench-wasm"])?;
     let pkg = crate::target_dir(root).join("bench-pkg");
@@ -287,19 +288,32 @@ fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &
     let wllama_bin = setup::npm_tool(&crate::cache_dir()?.join("tools"), "@wllama/wllama", WLLAMA, "")?;
     let wllama = wllama_bin.parent().context("node_modules")?.join("@wllama").join("wllama");
     let pages = root.join("xtask").join("bench");
-    let server = serve::start_with_policy(
+    serve::start_with_policy(
         &[("/bench/pkg/", &pkg), ("/bench/", &pages), ("/wllama/", &wllama)],
         model,
         0,
         serve::Listen::Local,
         serve::bench_policy(),
-    )?;
+    )
+}
+
+/// Our engine in wasm (a module worker) against wllama, both in headless Chromium, interleaved.
+pub(crate) fn browser(
+    root: &Path,
+    tools: &Tools,
+    model: &Path,
+    runs: usize,
+    prompt_text: &str,
+) -> Result<(Vec<Run>, Vec<Run>)> {
+    let server = bench_pages(root, tools, model)?;
+    let pages = root.join("xtask").join("bench");
     let out = json_of(Command::new("node").arg(pages.join("browser_bench.mjs")).args([
         &server.url,
         PROMPT,
         prompt_text,
         &N_TOKENS.to_string(),
         &runs.to_string(),
+        &model.file_name().context("the model's file name")?.to_string_lossy(),
     ]))?;
     let parse = |key: &str, memory: &str| -> Result<Vec<Run>> {
         out[key]
@@ -321,10 +335,12 @@ pub fn run_app(root: &Path, runs: usize) -> Result<()> {
     setup::trunk_build(&tools)?;
     let dist = root.join("dist");
     let server = serve::start(&[("/", &dist)], &model, 0, serve::Listen::Local)?;
+    let bare = bench_pages(root, &tools, &model)?;
     let status = Command::new("node")
         .arg(root.join("xtask").join("bench").join("app_bench.mjs"))
         .args([&server.url, &runs.to_string()])
         .env("GLASSBOX_MODEL", &model)
+        .env("GLASSBOX_BARE_URL", &bare.url)
         .status()
         .context("running node")?;
     if !status.success() {
@@ -452,8 +468,10 @@ pub fn run_pretrain(root: &Path, runs: usize, seconds: u64, page_gpu: bool) -> R
 }
 
 /// A virtualenv with llama-cpp-python built for this CPU (from PyPI's source package; minutes, once).
-fn ensure_llama_cpp() -> Result<PathBuf> {
-    let venv = crate::cache_dir()?.join("tools").join(format!("llama-cpp-python-{LLAMA_CPP_PYTHON}"));
+/// Built without Intel AMX: on a CPU that lists AMX where the system does not grant it (this kind of
+/// virtual machine), llama.cpp's AMX path crashes at the first token; its AVX-512 and VNNI paths stay.
+pub(crate) fn ensure_llama_cpp() -> Result<PathBuf> {
+    let venv = crate::cache_dir()?.join("tools").join(format!("llama-cpp-python-{LLAMA_CPP_PYTHON}-noamx"));
     let python = venv.join("bin").join("python");
     let ok = Command::new(&python).args(["-c", "import llama_cpp"]).output().is_ok_and(|o| o.status.success());
     if !ok {
@@ -464,7 +482,7 @@ fn ensure_llama_cpp() -> Result<PathBuf> {
         }
         let status = Command::new(&python)
             .args(["-m", "pip", "install", "--quiet", &format!("llama-cpp-python=={LLAMA_CPP_PYTHON}")])
-            .env("CMAKE_ARGS", "-DGGML_NATIVE=ON")
+            .env("CMAKE_ARGS", LLAMA_CPP_CMAKE_ARGS)
             .status()?;
         if !status.success() {
             bail!("pip install llama-cpp-python failed (it needs cmake and a C++ compiler)");
@@ -472,6 +490,13 @@ fn ensure_llama_cpp() -> Result<PathBuf> {
     }
     Ok(python)
 }
+
+#[cfg(target_arch = "x86_64")]
+const LLAMA_CPP_CMAKE_ARGS: &str = "-DGGML_NATIVE=ON \
+     -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' \
+     -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'";
+#[cfg(not(target_arch = "x86_64"))]
+const LLAMA_CPP_CMAKE_ARGS: &str = "-DGGML_NATIVE=ON";
 
 /// The JSON value on the last line of a command's stdout.
 pub(crate) fn json_of(cmd: &mut Command) -> Result<Value> {

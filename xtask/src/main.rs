@@ -5,6 +5,7 @@
 mod bench;
 mod bench_conversation;
 mod bench_labs;
+mod bench_quants;
 mod bench_thoughts;
 mod dist;
 mod fuzz;
@@ -31,6 +32,7 @@ usage: cargo xtask <command>
   fuzz [SECONDS]     each fuzz target of engine/fuzz for SECONDS (default 60), AddressSanitizer on
   bench [--runs N]   our CPU engine vs llama.cpp, interleaved runs, medians and ratios
   bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
+  bench quants [--runs N]  the default model requantized by llama.cpp to Q4_K_M, Q6_K and Q8_0: each file natively vs llama.cpp and in Chromium vs wllama
   bench app [--runs N]  the app in headless Chromium: page open → first token, frame time, cost of tracing
   bench pretrain [--runs N] [--seconds S] [--page-gpu]  the pre-training lab: characters/s natively (CPU, GPU) and in the page (CPU; WebGPU with --page-gpu), held-out loss after 60 s and S s
   bench labs [--runs N]  the teaching labs' waits on the CPU: the logit lens over 64 tokens, the masked-word game with 10 words, natively and in the page
@@ -127,6 +129,8 @@ fn run() -> Result<()> {
                 bench_labs::run(&root, runs)
             } else if args.iter().any(|a| a == "conversation") {
                 bench_conversation::run(&root, runs)
+            } else if args.iter().any(|a| a == "quants") {
+                bench_quants::run(&root, runs)
             } else if args.iter().any(|a| a == "app") {
                 bench::run_app(&root, runs)
             } else {
