@@ -309,6 +309,21 @@ pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot, tile: O
     super::by_row_chunks(w.rows, w.cols, acts.len(), out, |rows, part| matmul_rows(w, acts, rows, part, dot, tile));
 }
 
+/// The rows in the order they are read: `n` runs of the range in turn (its first part's first row, the
+/// second part's first row, …), so that `n` streams of weights are on their way from memory at once.
+/// Each row's value is the same in any order.
+fn streams(rows: std::ops::Range<usize>, n: usize) -> impl Iterator<Item = usize> {
+    let part = rows.len().div_ceil(n);
+    let (start, end) = (rows.start, rows.end);
+    (0..part).flat_map(move |i| (0..n).map(move |q| start + q * part + i)).filter(move |&r| r < end)
+}
+
+/// How many runs of rows a product reads side by side. A decoded token reads every weight once, and
+/// waiting for memory is most of its time: natively the kernels ask for the bytes 4 KiB ahead
+/// (`_mm_prefetch`) and read the rows in order; wasm has no prefetch, so the CPU's own prefetchers are
+/// given eight sequential streams to follow instead of one (1.5× faster natively without the hint).
+const STREAMS: usize = if cfg!(target_arch = "wasm32") { 8 } else { 1 };
+
 /// [`matmul`] for the weight rows `rows` only: `part[t][r - rows.start]`.
 fn matmul_rows(
     w: &QMatrix,
@@ -320,7 +335,7 @@ fn matmul_rows(
 ) {
     let (start, len) = (rows.start, rows.len());
     let tiled = if tile.is_some() { acts.len() - acts.len() % TILE } else { 0 };
-    for r in rows {
+    for r in streams(rows, STREAMS) {
         let row = w.row(r);
         if let Some(tile) = tile {
             for (q, four) in acts[..tiled].chunks_exact(TILE).enumerate() {
@@ -343,3 +358,22 @@ mod avx2;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_streams_visit_every_row_of_the_range_once() {
+        for n in [1, 4, 8, 16] {
+            for (start, len) in [(0, 0), (0, 1), (5, 7), (3, 576), (100, 1537), (0, 49_152)] {
+                let mut seen: Vec<usize> = super::streams(start..start + len, n).collect();
+                seen.sort_unstable();
+                assert_eq!(
+                    seen,
+                    (start..start + len).collect::<Vec<_>>(),
+                    "{n} streams, rows {start}..{}",
+                    start + len
+                );
+            }
+        }
+    }
+}
