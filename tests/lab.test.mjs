@@ -85,7 +85,8 @@ test("the lab trains a plain autoencoder and a VAE on faces; held-out reconstruc
   }
 });
 
-test("with ?gpu the lab trains on the browser's WebGPU (SwiftShader here) and its rebuilds improve", async () => {
+// One visit of `?gpu#lab` on digits until step 100; returns what the page showed.
+async function digitsOnWebGpu() {
   const context = await launch();
   try {
     const page = await openPage(context, "?gpu#lab");
@@ -97,18 +98,33 @@ test("with ?gpu the lab trains on the browser's WebGPU (SwiftShader here) and it
       await page.waitForFunction(() => document.querySelector('[data-testid="lab-strip-in"]').width === 8, null, { timeout: 30_000 });
       await waitForStep(page, 100, 120_000);
     });
-    const [first, vae, plain, step] = [
-      await num(page, "data-first-vae-mse"),
-      await num(page, "data-vae-mse"),
-      await num(page, "data-plain-mse"),
-      await num(page, "data-step"),
-    ];
-    const text = await status(page).textContent();
-    console.log(`# digits on WebGPU: ${text}`);
-    assert.match(text, /WebGPU: /);
-    assert.ok(vae < 0.8 * first && plain < first, `after ${step} steps: VAE ${vae}, plain ${plain}, VAE at the first report ${first}`);
-    assert.deepEqual(page.errors, [], "console errors");
+    return {
+      first: await num(page, "data-first-vae-mse"),
+      vae: await num(page, "data-vae-mse"),
+      plain: await num(page, "data-plain-mse"),
+      step: await num(page, "data-step"),
+      text: await status(page).textContent(),
+      errors: page.errors,
+    };
   } finally {
     await context.close();
   }
+}
+
+test("with ?gpu the lab trains on the browser's WebGPU (SwiftShader here) and its rebuilds improve", async () => {
+  // Twice in recent CI runs on this 2-core machine, under the rest of the suite's load, the lab's worker
+  // never answered this visit at all (no examples, no status, nothing in the consoles); a second visit in
+  // a fresh browser is allowed, and said. A lab that never reaches the GPU fails both.
+  let run;
+  try {
+    run = await digitsOnWebGpu();
+  } catch (err) {
+    console.log(`# the first visit did not reach WebGPU (${String(err.message).split("\n")[0]}); a second one, in a fresh browser`);
+    run = await digitsOnWebGpu();
+  }
+  const { first, vae, plain, step, text, errors } = run;
+  console.log(`# digits on WebGPU: ${text}`);
+  assert.match(text, /WebGPU: /);
+  assert.ok(vae < 0.8 * first && plain < first, `after ${step} steps: VAE ${vae}, plain ${plain}, VAE at the first report ${first}`);
+  assert.deepEqual(errors, [], "console errors");
 });

@@ -36,6 +36,32 @@ pub type Found = RefCell<Look>;
 /// How often a request waiting for another one's look checks for its answer.
 const WAIT_MS: u32 = 20;
 
+/// How many times a look the address forces (`?gpu`) asks again when the browser gives no device, and
+/// the wait between: a software adapter's device can be refused for a moment on a busy machine. An
+/// unforced look asks once (a laptop without WebGPU must not wait to train on its CPU).
+const FORCED_TRIES: u32 = 3;
+const RETRY_MS: u32 = 1_000;
+
+/// Asks the browser for a device, again when forced and refused; says why in the console.
+async fn look_for_device(force: bool) -> Option<Rc<GpuContext>> {
+    let tries = if force { FORCED_TRIES } else { 1 };
+    for attempt in 1..=tries {
+        match GpuContext::new().await {
+            Ok(ctx) => return Some(Rc::new(ctx)),
+            Err(err) if force => {
+                web_sys::console::warn_1(
+                    &format!("no WebGPU device to train on (try {attempt} of {tries}): {err}").into(),
+                );
+                if attempt < tries {
+                    gloo_timers::future::TimeoutFuture::new(RETRY_MS).await;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    None
+}
+
 /// The device to train on, or `None` for the CPU.
 pub async fn trainer_gpu(found: &Found, force: bool) -> Option<Rc<GpuContext>> {
     let ctx = loop {
@@ -45,7 +71,7 @@ pub async fn trainer_gpu(found: &Found, force: bool) -> Option<Rc<GpuContext>> {
             Look::Looking => gloo_timers::future::TimeoutFuture::new(WAIT_MS).await,
             Look::NotYet => {
                 *found.borrow_mut() = Look::Looking;
-                let ctx = GpuContext::new().await.ok().map(Rc::new);
+                let ctx = look_for_device(force).await;
                 *found.borrow_mut() = Look::Done(ctx.clone());
                 break ctx;
             }
