@@ -66,23 +66,12 @@ pub(crate) fn add_dy_w(dy: &[f32], w: &[f32], dx: &mut [f32], inp: usize, out: u
     let body = inp / LANES * LANES;
     for r in (0..full).step_by(TILE) {
         for c in (0..body).step_by(LANES) {
-            let mut acc: [[F32x4; 2]; TILE] = std::array::from_fn(|k| {
-                let at = (r + k) * inp + c;
-                [F32x4::load(&dx[at..]), F32x4::load(&dx[at + 4..])]
-            });
-            for o in 0..out {
-                let (lo, hi) = (F32x4::load(&w[o * inp + c..]), F32x4::load(&w[o * inp + c + 4..]));
-                for (k, a) in acc.iter_mut().enumerate() {
-                    let d = F32x4::splat(dy[(r + k) * out + o]);
-                    a[0] = a[0].add_mul(d, lo);
-                    a[1] = a[1].add_mul(d, hi);
+            add_to_tile(dx, r * inp + c, inp, |acc| {
+                for o in 0..out {
+                    let wc = &w[o * inp + c..];
+                    add_scaled(acc, |k| dy[(r + k) * out + o], wc);
                 }
-            }
-            for (k, a) in acc.iter().enumerate() {
-                let at = (r + k) * inp + c;
-                a[0].store(&mut dx[at..]);
-                a[1].store(&mut dx[at + 4..]);
-            }
+            });
         }
     }
     // The columns past the last whole chunk, and the rows past the last whole tile.
@@ -111,23 +100,11 @@ pub(crate) fn add_dyt_x(dy: &[f32], x: &[f32], gw: &mut [f32], inp: usize, out: 
     }
     for o in (0..full).step_by(TILE) {
         for c in (0..body).step_by(LANES) {
-            let mut acc: [[F32x4; 2]; TILE] = std::array::from_fn(|k| {
-                let at = (o + k) * inp + c;
-                [F32x4::load(&gw[at..]), F32x4::load(&gw[at + 4..])]
-            });
-            for (r, xc) in by_chunk[c * n..(c + LANES) * n].chunks_exact(LANES).enumerate() {
-                let (lo, hi) = (F32x4::load(xc), F32x4::load(&xc[4..]));
-                for (k, a) in acc.iter_mut().enumerate() {
-                    let d = F32x4::splat(dy[r * out + o + k]);
-                    a[0] = a[0].add_mul(d, lo);
-                    a[1] = a[1].add_mul(d, hi);
+            add_to_tile(gw, o * inp + c, inp, |acc| {
+                for (r, xc) in by_chunk[c * n..(c + LANES) * n].chunks_exact(LANES).enumerate() {
+                    add_scaled(acc, |k| dy[r * out + o + k], xc);
                 }
-            }
-            for (k, a) in acc.iter().enumerate() {
-                let at = (o + k) * inp + c;
-                a[0].store(&mut gw[at..]);
-                a[1].store(&mut gw[at + 4..]);
-            }
+            });
         }
     }
     for o in 0..out {
@@ -136,6 +113,40 @@ pub(crate) fn add_dyt_x(dy: &[f32], x: &[f32], gw: &mut [f32], inp: usize, out: 
         for (r, xr) in x.chunks_exact(inp).enumerate().take(n) {
             axpy(dy[r * out + o], &xr[from..], gr);
         }
+    }
+}
+
+/// `sums += Σ_r dy[r]`, `dy` being `(n, sums.len())`: a bias's gradient.
+pub(crate) fn add_column_sums(dy: &[f32], sums: &mut [f32]) {
+    for dyr in dy.chunks_exact(sums.len()) {
+        sums.iter_mut().zip(dyr).for_each(|(s, d)| *s += d);
+    }
+}
+
+/// Loads eight values from each of `TILE` rows of `target` (`stride` apart, from `at`), lets `add`
+/// add into them, and stores them back.
+#[inline(always)]
+fn add_to_tile(target: &mut [f32], at: usize, stride: usize, add: impl FnOnce(&mut [[F32x4; 2]; TILE])) {
+    let mut acc: [[F32x4; 2]; TILE] = std::array::from_fn(|k| {
+        let row = &target[at + k * stride..];
+        [F32x4::load(row), F32x4::load(&row[4..])]
+    });
+    add(&mut acc);
+    for (k, a) in acc.iter().enumerate() {
+        let row = &mut target[at + k * stride..];
+        a[0].store(row);
+        a[1].store(&mut row[4..]);
+    }
+}
+
+/// `acc[k] += scale(k) · v[..8]` for each of the tile's rows.
+#[inline(always)]
+fn add_scaled(acc: &mut [[F32x4; 2]; TILE], scale: impl Fn(usize) -> f32, v: &[f32]) {
+    let (lo, hi) = (F32x4::load(v), F32x4::load(&v[4..]));
+    for (k, a) in acc.iter_mut().enumerate() {
+        let d = F32x4::splat(scale(k));
+        a[0] = a[0].add_mul(d, lo);
+        a[1] = a[1].add_mul(d, hi);
     }
 }
 

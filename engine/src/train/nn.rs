@@ -82,9 +82,7 @@ impl Linear {
     pub fn parameter_gradients(&self, x: &[f32], dy: &[f32]) -> LinearGrad {
         let mut g = LinearGrad { w: vec![0.0; self.w.len()], b: vec![0.0; self.out] };
         dense::add_dyt_x(dy, x, &mut g.w, self.inp, self.out);
-        for dyr in dy.chunks_exact(self.out) {
-            g.b.iter_mut().zip(dyr).for_each(|(g, d)| *g += d);
-        }
+        dense::add_column_sums(dy, &mut g.b);
         g
     }
 

@@ -35,9 +35,7 @@ pub(super) fn matmul_backward(
     dense::add_dy_w(dy, w, dx, inp, out);
     dense::add_dyt_x(dy, x, &mut grad[w_at..][..out * inp], inp, out);
     if let Some(b) = b_at {
-        for dyr in dy.chunks_exact(out) {
-            grad[b..b + out].iter_mut().zip(dyr).for_each(|(g, d)| *g += d);
-        }
+        dense::add_column_sums(dy, &mut grad[b..b + out]);
     }
 }
 

@@ -166,8 +166,7 @@ unsafe fn q4_1_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
         let mut acc = [_mm256_setzero_ps(); N];
         let mut minimums = [0.0f32; N];
         for (b, block) in row.chunks_exact(20).enumerate() {
-            // Ask for the bytes a few blocks on (a hint: it never faults, even past the end).
-            _mm_prefetch::<_MM_HINT_T0>(block.as_ptr().wrapping_add(PREFETCH_AHEAD) as *const i8);
+            prefetch_ahead(block.as_ptr());
             let w = unpack_nibbles(&block[4..]);
             let (d, m) = f16_pair(block, 0);
             for i in 0..N {
@@ -193,8 +192,7 @@ unsafe fn q4_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
         let mut offsets = [0.0f32; N];
         check_acts(&acts, row.len() / 18);
         for (b, block) in row.chunks_exact(18).enumerate() {
-            // Ask for the bytes a few blocks on (a hint: it never faults, even past the end).
-            _mm_prefetch::<_MM_HINT_T0>(block.as_ptr().wrapping_add(PREFETCH_AHEAD) as *const i8);
+            prefetch_ahead(block.as_ptr());
             let w = unpack_nibbles(&block[2..]);
             let d = f16_one(block, 0);
             for i in 0..N {
@@ -215,6 +213,14 @@ unsafe fn q4_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
 /// for 512 B ahead, 65 at 2 KiB, 70 at 4 KiB and 68 at 8 KiB.
 const PREFETCH_AHEAD: usize = 4096;
 
+/// Asks for the row's bytes [`PREFETCH_AHEAD`] past `at`: a hint, which never faults, even past the
+/// end of the row.
+#[inline(always)]
+fn prefetch_ahead(at: *const u8) {
+    // SAFETY: SSE is part of x86_64's baseline; a prefetch reads nothing architecturally.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(PREFETCH_AHEAD) as *const i8) }
+}
+
 /// # Safety
 /// As [`q4_1_body`].
 #[inline(always)]
@@ -225,8 +231,7 @@ unsafe fn q8_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
         let mut acc = [_mm256_setzero_ps(); N];
         check_acts(&acts, row.len() / 34);
         for (b, block) in row.chunks_exact(34).enumerate() {
-            // Ask for the bytes a few blocks on (a hint: it never faults, even past the end).
-            _mm_prefetch::<_MM_HINT_T0>(block.as_ptr().wrapping_add(PREFETCH_AHEAD) as *const i8);
+            prefetch_ahead(block.as_ptr());
             let values = &block[2..34];
             // `values` is 32 readable bytes.
             let w = _mm256_loadu_si256(values.as_ptr() as *const __m256i);
@@ -332,9 +337,7 @@ unsafe fn grouped_body<P: Products, const CODE: u32, const N: usize>(row: &[u8],
         let per_group = ty.block_bytes() / per_block;
         for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
             for g in 0..per_block {
-                // Ask for the bytes a few groups on (a hint: it never faults, even past the end).
-                let ahead = block.as_ptr().wrapping_add(PREFETCH_AHEAD + g * per_group);
-                _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
+                prefetch_ahead(block.as_ptr().wrapping_add(g * per_group));
                 let a = b * per_block + g;
                 let (d, m) = unsigned_scales(ty, block, g);
                 let u = unsigned_values(ty, block, g);
