@@ -187,7 +187,7 @@ fn tiled_block_dots_equal_the_single_row_dots_bit_for_bit() {
     }
 }
 
-/// Natively the products split their rows over rayon's threads; each value is computed by the same code
+/// Natively the products split their rows over the engine's threads; each value is computed by the same code
 /// whatever the split, so one, two and three threads give the same numbers bit for bit, on both paths,
 /// for one token and for a prompt (a tile of four and three more), over a row count no chunking divides
 /// evenly. The 8-bit values are also each row's own dot with its token's 8-bit activations.
@@ -204,9 +204,9 @@ fn products_split_over_threads_equal_one_thread_bit_for_bit() {
                 (0..n_tokens * cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 2.0 - 1.0).collect();
             for precision in [Precision::Int8, Precision::Exact] {
                 let on = |threads: usize| {
-                    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+                    let pool = engine::backend::cpu::pool::Pool::new(threads);
                     let mut out = vec![0.0f32; n_tokens * rows];
-                    pool.install(|| matmul(&w, &x, n_tokens, &mut out, precision));
+                    engine::backend::cpu::pool::install(&pool, || matmul(&w, &x, n_tokens, &mut out, precision));
                     out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
                 };
                 let one = on(1);

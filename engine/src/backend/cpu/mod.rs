@@ -4,6 +4,8 @@
 
 pub mod attention;
 mod int8;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod pool;
 
 use crate::model::QMatrix;
 use crate::quant::{dequantize, QK};
@@ -50,8 +52,8 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tokens: usize, out: &mut [f32], precisio
     }
 }
 
-/// Fewer multiply-adds than this in one product are not worth waking other threads for (about 15 µs
-/// of work on one core).
+/// Fewer multiply-adds than this in one product are not worth sharing with other threads (about
+/// 15 µs of work on one core).
 #[cfg(not(target_arch = "wasm32"))]
 const MIN_WORK_PER_SPLIT: usize = 1 << 18;
 
@@ -59,10 +61,10 @@ const MIN_WORK_PER_SPLIT: usize = 1 << 18;
 /// rows, where `fill` writes `part[t * range.len() + r - range.start]`.
 ///
 /// Natively, when the product (`rows · cols · n_tokens` multiply-adds) is large enough, the chunks run
-/// on the current rayon pool (`glassbox --threads`, every core by default); the calling thread waits
-/// for them. In the browser, on one thread, or for a small product, `fill` gets every row at once and
-/// writes `out` itself. Each value is computed by the same code whatever the split, so the result does
-/// not depend on the number of threads.
+/// on the engine's threads ([`pool`]: `glassbox --threads`, every core by default), the calling
+/// thread among them. In the browser, on one thread, or for a small product, `fill` gets every row
+/// at once and writes `out` itself. Each value is computed by the same code whatever the split, so
+/// the result does not depend on the number of threads.
 pub fn by_row_chunks(
     rows: usize,
     cols: usize,
@@ -73,31 +75,40 @@ pub fn by_row_chunks(
     assert_eq!(out.len(), rows * n_tokens, "the output holds one value per row and token");
     #[cfg(not(target_arch = "wasm32"))]
     {
-        use rayon::prelude::*;
-        let threads = rayon::current_num_threads();
-        if threads > 1 && rows >= 2 * threads && rows * cols * n_tokens >= MIN_WORK_PER_SPLIT {
-            // Two chunks per thread, so that a thread slowed by the rest of the machine holds up less.
-            let chunk = rows.div_ceil(2 * threads).max(8);
-            if n_tokens == 1 {
-                out.par_chunks_mut(chunk)
-                    .enumerate()
-                    .for_each(|(i, part)| fill(i * chunk..i * chunk + part.len(), part));
-                return;
+        let split = pool::with_current(|pool| {
+            let threads = pool.threads();
+            if !(threads > 1 && rows >= 2 * threads && rows * cols * n_tokens >= MIN_WORK_PER_SPLIT) {
+                return false;
             }
-            let parts: Vec<(std::ops::Range<usize>, Vec<f32>)> = (0..rows.div_ceil(chunk))
-                .into_par_iter()
-                .map(|i| {
-                    let range = i * chunk..(i * chunk + chunk).min(rows);
-                    let mut part = vec![0.0; range.len() * n_tokens];
-                    fill(range.clone(), &mut part);
-                    (range, part)
-                })
-                .collect();
-            for (range, part) in parts {
+            // Two chunks per thread, so that a thread slowed by the rest of the machine holds up
+            // less; a multiple of 8 rows, so that the kernels' row tiles are never cut.
+            let chunk = rows.div_ceil(2 * threads).next_multiple_of(8);
+            let chunks = rows.div_ceil(chunk);
+            let range = |i: usize| i * chunk..(i * chunk + chunk).min(rows);
+            if n_tokens == 1 {
+                let parts: Vec<std::sync::Mutex<&mut [f32]>> =
+                    out.chunks_mut(chunk).map(std::sync::Mutex::new).collect();
+                pool.for_each(chunks, &|i| {
+                    let mut part = parts[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    fill(range(i), &mut part)
+                });
+                return true;
+            }
+            let parts: Vec<std::sync::Mutex<Vec<f32>>> =
+                (0..chunks).map(|i| std::sync::Mutex::new(vec![0.0; range(i).len() * n_tokens])).collect();
+            pool.for_each(chunks, &|i| {
+                let mut part = parts[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                fill(range(i), &mut part)
+            });
+            for (i, part) in parts.into_iter().enumerate() {
+                let (range, part) = (range(i), part.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()));
                 for (t, values) in part.chunks_exact(range.len()).enumerate() {
                     out[t * rows + range.start..t * rows + range.end].copy_from_slice(values);
                 }
             }
+            true
+        });
+        if split {
             return;
         }
     }

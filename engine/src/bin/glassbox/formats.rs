@@ -99,7 +99,7 @@ pub fn run(runs: usize) -> Result<(), String> {
             })
         })
         .collect();
-    let threads = rayon::current_num_threads();
+    let threads = engine::backend::cpu::pool::shared().threads();
     println!("{}", json!({ "rows": rows, "cols": cols, "runs": runs, "threads": threads, "formats": formats }));
     Ok(())
 }

@@ -303,13 +303,11 @@ mod cli {
         if cli.threads == Some(0) {
             return Err("--threads takes 1 or more".into());
         }
-        // The whole command runs on the pool, so that the thread driving the model takes part in each
-        // split product instead of sleeping until the others finish it (and being woken after).
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(cli.threads.unwrap_or(0))
-            .build()
-            .map_err(|e| format!("cannot start the CPU threads: {e}"))?;
-        pool.install(|| execute(cli.command))
+        if let Some(threads) = cli.threads {
+            engine::backend::cpu::pool::set_threads(threads)
+                .map_err(|started| format!("the CPU threads already started with {started} threads"))?;
+        }
+        execute(cli.command)
     }
 
     fn execute(command: Command) -> Result<(), String> {
