@@ -128,3 +128,30 @@ test("with ?gpu the lab trains on the browser's WebGPU (SwiftShader here) and it
   assert.ok(vae < 0.8 * first && plain < first, `after ${step} steps: VAE ${vae}, plain ${plain}, VAE at the first report ${first}`);
   assert.deepEqual(errors, [], "console errors");
 });
+
+test("a lab worker that never answers is replaced after 20 s, and the lab trains", async () => {
+  const context = await launch();
+  try {
+    // The page's first lab worker gets a loader that never loads the lab; every later request (the
+    // service worker's copy for offline use, the next worker's, through the service worker once it
+    // controls the page) the real loader.
+    let [held, requests] = [0, 0];
+    await context.route("**/lab_worker_loader.js", (route) => {
+      requests += 1;
+      if (!route.request().serviceWorker() && held++ === 0) {
+        return route.fulfill({ status: 200, contentType: "text/javascript", body: "// held back by the test\n" });
+      }
+      return route.continue();
+    });
+    const page = await openPage(context, "#lab");
+    await page.getByTestId("lab").waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(10_000);
+    assert.equal(await num(page, "data-step"), 0, "the held-back worker has not trained");
+    await waitForStep(page, 50, 120_000);
+    assert.ok(page.log.some((l) => l.includes("the lab's worker has not answered: starting a new one")), "said in the console");
+    assert.ok(requests >= 2, `the loader was asked for again (${requests} requests)`);
+    assert.deepEqual(page.errors, [], "console errors");
+  } finally {
+    await context.close();
+  }
+});

@@ -3,11 +3,10 @@
 //! map with decoding under the pointer and a tiled plane, new samples from random codes, and one slider
 //! per code number.
 
-use gloo_worker::Spawnable;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use crate::lab::{DataChoice, DecodePurpose, LabRequest, LabWorker, Which, SHOWN};
+use crate::lab::{DataChoice, DecodePurpose, LabRequest, Which, SHOWN};
 use crate::state::AppState;
 
 mod draw;
@@ -39,13 +38,10 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
         bridge: StoredValue::new_local(None),
         pending_generate: StoredValue::new(false),
         fetched: state.teach.lab_fetched,
+        starts: StoredValue::new(0),
+        restarts: StoredValue::new(0),
     };
-    let bridge = LabWorker::spawner()
-        .callback(move |r| lab.on_response(r))
-        .with_loader(true)
-        .as_module(false)
-        .spawn(crate::LAB_WORKER_LOADER_URL);
-    lab.bridge.set_value(Some(bridge));
+    lab.spawn_worker();
     // A new data set or code size (from the controls, a lesson step or a link) starts training over.
     // (A memo's `track` would not compute it, and a memo never computed never hears of a change: read it.)
     let shape = Memo::new(move |_| lab.setup.with(|s| (s.data, s.latent)));

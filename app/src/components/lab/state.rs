@@ -1,7 +1,7 @@
 //! The autoencoder lab page's state: the setup, the worker's reports kept for drawing, and the requests
 //! it sends (the component in `mod.rs` only draws them).
 
-use gloo_worker::WorkerBridge;
+use gloo_worker::{Spawnable, WorkerBridge};
 use leptos::prelude::*;
 
 use crate::lab::{DecodePurpose, LabRequest, LabResponse, LabSetup, LabWorker, Progress, Which, SHOWN};
@@ -47,7 +47,17 @@ pub(super) struct Lab {
     pub(super) pending_generate: StoredValue<bool>,
     /// Where the requests log's figures go.
     pub(super) fetched: RwSignal<Vec<crate::protocol::Fetched>>,
+    /// Counts the runs asked for, so that a watch set for an older one stays silent.
+    pub(super) starts: StoredValue<u32>,
+    /// Workers started again because one never answered.
+    pub(super) restarts: StoredValue<u32>,
 }
+
+/// How long the lab's worker may take to answer a start (its examples, within a second or two once
+/// its code has arrived) before it is started again.
+const LAB_SILENCE_MS: u32 = 20_000;
+/// Fresh workers tried before the page stops trying (a reload is then the user's call).
+const MAX_RESTARTS: u32 = 2;
 
 /// Steps after which random codes decode to something worth showing.
 const TRAINED_ENOUGH: usize = 300;
@@ -61,7 +71,35 @@ impl Lab {
         });
     }
 
-    pub(super) fn start(&self) {
+    /// Starts the lab's worker (dropping the only bridge to an older one ends it).
+    pub(super) fn spawn_worker(self) {
+        let bridge = LabWorker::spawner()
+            .callback(move |r| self.on_response(r))
+            .with_loader(true)
+            .as_module(false)
+            .spawn(crate::LAB_WORKER_LOADER_URL);
+        self.bridge.set_value(Some(bridge));
+    }
+
+    /// Trains from scratch with the current setup, and watches that the worker answers: one that
+    /// stays silent (it happened, rarely, in headless Chromium) is replaced and asked again.
+    pub(super) fn start(self) {
+        self.starts.update_value(|n| *n += 1);
+        let start = self.starts.get_value();
+        gloo_timers::callback::Timeout::new(LAB_SILENCE_MS, move || {
+            if self.run.get_untracked().is_some() || self.starts.get_value() != start {
+                return;
+            }
+            if self.restarts.get_value() >= MAX_RESTARTS {
+                web_sys::console::warn_1(&"the lab's worker has not answered; reload the page to try again".into());
+                return;
+            }
+            self.restarts.update_value(|n| *n += 1);
+            web_sys::console::warn_1(&"the lab's worker has not answered: starting a new one".into());
+            self.spawn_worker();
+            self.start();
+        })
+        .forget();
         let setup = self.setup.get_untracked();
         self.run.set(None);
         self.curve.set(Vec::new());
