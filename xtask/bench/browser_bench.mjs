@@ -1,5 +1,7 @@
 // Drives the two browser benchmark pages in headless Chromium (Debian's, flags as in the tests) and
-// prints one JSON line: { glassbox: [...runs], wllama: [...runs] }, runs interleaved.
+// prints one JSON line: { glassbox: [...runs], wllama: [...runs], wllama_mt: [...runs] }, runs interleaved; `wllama_mt` is
+// wllama on every core (empty on one core).
+import os from "node:os";
 import { launch } from "../../tests/browser.mjs";
 
 const [base, prompt, promptText, n, runs, model] = process.argv.slice(2);
@@ -21,10 +23,16 @@ async function once(path) {
   }
 }
 
-const out = { glassbox: [], wllama: [] };
+const cores = os.cpus().length;
+const out = { glassbox: [], wllama: [], wllama_mt: [] };
 for (let i = 0; i < Number(runs); i++) {
   console.error(`browser run ${i + 1}/${runs}`);
   out.glassbox.push(await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}${file}`));
   out.wllama.push(await once(`bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}${file}`));
+  if (cores > 1) {
+    const run = await once(`bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}${file}&threads=${cores}`);
+    if (!run.multi_thread) throw new Error(`wllama ran on one thread where ${cores} were asked for (is the page cross-origin isolated?)`);
+    out.wllama_mt.push(run);
+  }
 }
 console.log(JSON.stringify(out));

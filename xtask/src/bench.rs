@@ -173,7 +173,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         );
     }
     println!("tokens, last run: {agreement}");
-    let (ours_web, theirs_web) = browser(root, &tools, &model, runs, &prompt_text)?;
+    let Web { ours: ours_web, wllama: theirs_web, wllama_mt } = browser(root, &tools, &model, runs, &prompt_text)?;
     report(
         "headless Chromium, CPU, 1 thread, same prompt and length",
         "wasm memory (MB)",
@@ -181,7 +181,24 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         ("glassbox (int8, simd128)", &ours_web),
         (&format!("wllama {WLLAMA}"), &theirs_web),
     );
+    report_multithreaded_wllama(model_mb, &ours_web, &wllama_mt);
     Ok(())
+}
+
+/// Our one-thread page against wllama on every core (its multi-threaded build), when there is more
+/// than one.
+pub(crate) fn report_multithreaded_wllama(model_mb: f64, ours: &[Run], wllama_mt: &[Run]) {
+    if wllama_mt.is_empty() {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    report(
+        &format!("headless Chromium, CPU: glassbox on 1 thread, wllama on {cores}"),
+        "wasm memory (MB)",
+        model_mb,
+        ("glassbox (int8, simd128)", ours),
+        (&format!("wllama {WLLAMA}, {cores} threads"), wllama_mt),
+    );
 }
 
 pub(crate) fn cargo(args: &[&str]) -> Result<()> {
@@ -297,14 +314,16 @@ pub(crate) fn bench_pages(root: &Path, tools: &Tools, model: &Path) -> Result<se
     )
 }
 
+/// The browser half's runs: our wasm engine, wllama on one thread, and wllama on every core (none on
+/// a one-core machine).
+pub(crate) struct Web {
+    pub(crate) ours: Vec<Run>,
+    pub(crate) wllama: Vec<Run>,
+    pub(crate) wllama_mt: Vec<Run>,
+}
+
 /// Our engine in wasm (a module worker) against wllama, both in headless Chromium, interleaved.
-pub(crate) fn browser(
-    root: &Path,
-    tools: &Tools,
-    model: &Path,
-    runs: usize,
-    prompt_text: &str,
-) -> Result<(Vec<Run>, Vec<Run>)> {
+pub(crate) fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, prompt_text: &str) -> Result<Web> {
     let server = bench_pages(root, tools, model)?;
     let pages = root.join("xtask").join("bench");
     let out = json_of(Command::new("node").arg(pages.join("browser_bench.mjs")).args([
@@ -323,7 +342,11 @@ pub(crate) fn browser(
             .map(|v| Run::from_json(v, memory))
             .collect()
     };
-    Ok((parse("glassbox", "wasm_memory_bytes")?, parse("wllama", "wasm_memory_bytes")?))
+    Ok(Web {
+        ours: parse("glassbox", "wasm_memory_bytes")?,
+        wllama: parse("wllama", "wasm_memory_bytes")?,
+        wllama_mt: parse("wllama_mt", "wasm_memory_bytes")?,
+    })
 }
 
 /// `cargo xtask bench app`: the release app in headless Chromium, model in the browser's cache: page

@@ -15,7 +15,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::bench::{
-    browser, ensure_llama_cpp, json_of, median, native, report, Run, LLAMA_CPP_PYTHON, N_TOKENS, WLLAMA,
+    browser, ensure_llama_cpp, json_of, median, native, report, Run, Web, LLAMA_CPP_PYTHON, N_TOKENS, WLLAMA,
 };
 use crate::model;
 use crate::setup::{Need, Tools};
@@ -92,7 +92,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
             ));
         }
         println!("tokens, last run: {}", result.agreement);
-        let (ours, theirs) = browser(root, &tools, &file, runs, &result.prompt_text)?;
+        let Web { ours, wllama: theirs, wllama_mt } = browser(root, &tools, &file, runs, &result.prompt_text)?;
         report(
             &format!("{kind}, headless Chromium, CPU, 1 thread"),
             "wasm memory (MB)",
@@ -108,6 +108,23 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
             prefill(&ours),
             prefill(&theirs),
         ));
+        if !wllama_mt.is_empty() {
+            report(
+                &format!("{kind}, headless Chromium, CPU: glassbox on 1 thread, wllama on every core"),
+                "wasm memory (MB)",
+                mb,
+                ("glassbox (int8, simd128)", &ours),
+                (&format!("wllama {WLLAMA}, every core"), &wllama_mt),
+            );
+            summary.push((
+                kind,
+                "browser, wllama MT".to_owned(),
+                decode(&ours),
+                decode(&wllama_mt),
+                prefill(&ours),
+                prefill(&wllama_mt),
+            ));
+        }
     }
     println!("\nSummary (medians of {runs} interleaved runs; ratio = Glassbox / llama.cpp natively, / wllama in the browser)");
     println!("{:<8} {:<20} {:>22} {:>22}", "file", "where", "decode tok/s (ratio)", "prefill tok/s (ratio)");
