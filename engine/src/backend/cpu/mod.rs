@@ -83,27 +83,27 @@ pub fn by_row_chunks(
             // Two chunks per thread, so that a thread slowed by the rest of the machine holds up
             // less; a multiple of 8 rows, so that the kernels' row tiles are never cut.
             let chunk = rows.div_ceil(2 * threads).next_multiple_of(8);
-            let chunks = rows.div_ceil(chunk);
-            let range = |i: usize| i * chunk..(i * chunk + chunk).min(rows);
-            if n_tokens == 1 {
-                let parts: Vec<std::sync::Mutex<&mut [f32]>> =
-                    out.chunks_mut(chunk).map(std::sync::Mutex::new).collect();
-                pool.for_each(chunks, &|i| {
-                    let mut part = parts[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    fill(range(i), &mut part)
-                });
-                return true;
-            }
-            let parts: Vec<std::sync::Mutex<Vec<f32>>> =
-                (0..chunks).map(|i| std::sync::Mutex::new(vec![0.0; range(i).len() * n_tokens])).collect();
-            pool.for_each(chunks, &|i| {
+            // Each chunk's values, token-major within it: in place for one token, else in a scratch
+            // buffer laid out chunk after chunk and copied into `out` after.
+            let mut scratch = Vec::new();
+            let target: &mut [f32] = if n_tokens == 1 {
+                &mut *out
+            } else {
+                scratch.resize(rows * n_tokens, 0.0);
+                &mut scratch
+            };
+            let parts: Vec<std::sync::Mutex<&mut [f32]>> =
+                target.chunks_mut(chunk * n_tokens).map(std::sync::Mutex::new).collect();
+            pool.for_each(parts.len(), &|i| {
                 let mut part = parts[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                fill(range(i), &mut part)
+                fill(i * chunk..(i * chunk + chunk).min(rows), &mut part)
             });
-            for (i, part) in parts.into_iter().enumerate() {
-                let (range, part) = (range(i), part.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()));
-                for (t, values) in part.chunks_exact(range.len()).enumerate() {
-                    out[t * rows + range.start..t * rows + range.end].copy_from_slice(values);
+            drop(parts);
+            for (i, part) in scratch.chunks(chunk * n_tokens).enumerate() {
+                let start = i * chunk;
+                let len = part.len() / n_tokens;
+                for (t, values) in part.chunks_exact(len).enumerate() {
+                    out[t * rows + start..t * rows + start + len].copy_from_slice(values);
                 }
             }
             true
