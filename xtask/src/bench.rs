@@ -181,19 +181,19 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         ("glassbox (int8, simd128)", &ours_web),
         (&format!("wllama {WLLAMA}"), &theirs_web),
     );
-    report_multithreaded_wllama(model_mb, &ours_web, &wllama_mt);
+    report_multithreaded_wllama("", model_mb, &ours_web, &wllama_mt);
     Ok(())
 }
 
 /// Our one-thread page against wllama on every core (its multi-threaded build), when there is more
-/// than one.
-pub(crate) fn report_multithreaded_wllama(model_mb: f64, ours: &[Run], wllama_mt: &[Run]) {
+/// than one; `title` goes before the table's own.
+pub(crate) fn report_multithreaded_wllama(title: &str, model_mb: f64, ours: &[Run], wllama_mt: &[Run]) {
     if wllama_mt.is_empty() {
         return;
     }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     report(
-        &format!("headless Chromium, CPU: glassbox on 1 thread, wllama on {cores}"),
+        &format!("{title}headless Chromium, CPU: glassbox on 1 thread, wllama on {cores}"),
         "wasm memory (MB)",
         model_mb,
         ("glassbox (int8, simd128)", ours),

@@ -15,7 +15,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::bench::{
-    browser, ensure_llama_cpp, json_of, median, native, report, Run, Web, LLAMA_CPP_PYTHON, N_TOKENS, WLLAMA,
+    browser, ensure_llama_cpp, json_of, median, native, report, report_multithreaded_wllama, Run, Web,
+    LLAMA_CPP_PYTHON, N_TOKENS, WLLAMA,
 };
 use crate::model;
 use crate::setup::{Need, Tools};
@@ -108,14 +109,8 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
             prefill(&ours),
             prefill(&theirs),
         ));
+        report_multithreaded_wllama(&format!("{kind}, "), mb, &ours, &wllama_mt);
         if !wllama_mt.is_empty() {
-            report(
-                &format!("{kind}, headless Chromium, CPU: glassbox on 1 thread, wllama on every core"),
-                "wasm memory (MB)",
-                mb,
-                ("glassbox (int8, simd128)", &ours),
-                (&format!("wllama {WLLAMA}, every core"), &wllama_mt),
-            );
             summary.push((
                 kind,
                 "browser, wllama MT".to_owned(),
