@@ -4,7 +4,7 @@
 // the early blocks' cells, read through the final norm, are sensitive to that: their probabilities were
 // measured up to 6.7e-2 apart. So: probabilities within 0.1, and the same guess wherever the CLI's two
 // likeliest are more than 5e-2 apart (the exact path matches a float64 forward to 1.5e-4:
-// engine/tests/lens.rs). Also the time a 64-token text takes in this browser, on the CPU, for the
+// engine/tests/native/lens.rs). Also the time a 64-token text takes in this browser, on the CPU, for the
 // benchmark figures.
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -4,7 +4,7 @@
 // the 8-bit path, the page in wasm and the CLI natively: their f32 sums round differently, an activation
 // on a rounding boundary is quantized one step apart, and over a sentence's ten tokens that moved a
 // log-probability by up to 0.36 nats (a share by 0.013) when measured. (The exact path agrees with a
-// float64 forward to 1.4e-3 nats: engine/tests/fill.rs.) A word can be added, and one click opens the
+// float64 forward to 1.4e-3 nats: engine/tests/native/fill.rs.) A word can be added, and one click opens the
 // best word's attention in the explorer.
 import { test } from "node:test";
 import assert from "node:assert/strict";

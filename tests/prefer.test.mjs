@@ -15,7 +15,8 @@ const MODEL = process.env.GLASSBOX_MODEL;
 // probability differs by up to 0.1 between them), through a linear score over 576 standardised features:
 // rewards of ±2 to ±4 measured up to 7.8e-2 apart. So within 5 % of the largest reward (at least 0.1).
 const REWARD_TOLERANCE = 0.05;
-const VOTES = 6;
+// Votes per language: the fit is the same arithmetic in either, so the English round is shorter.
+const ROUNDS = { fr: 6, en: 4 };
 
 const answersReady = (page, n) =>
   page.waitForFunction(
@@ -26,6 +27,7 @@ const answersReady = (page, n) =>
 
 for (const lang of ["fr", "en"]) {
   test(`the preference game in ${lang === "fr" ? "French" : "English"} fits a reward model to the class's votes, as glassbox reward does, and keeps the votes`, async () => {
+    const VOTES = ROUNDS[lang];
     const context = await launch();
     try {
       const page = await openPage(context, "#prefer");

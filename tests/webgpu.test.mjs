@@ -13,7 +13,7 @@ import { ask, launch, lensAgainst, lensCells, openPage, screenshot, setSettings,
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
 const MODEL = process.env.GLASSBOX_MODEL;
 const QUESTION = "Explain in two sentences what an attention head does.";
-const TOKENS = 16;
+const TOKENS = 10;
 // The CLI on the GPU natively: Mesa's lavapipe through Vulkan.
 // The lens on two GPUs (exact f32 both; f16 keys and values): a cell's probability within 1e-3, the same
 // guess wherever the CLI's two likeliest are further apart than 1e-2.

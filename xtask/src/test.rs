@@ -116,8 +116,11 @@ pub fn run_all(root: &Path) -> Result<()> {
         &mut tally,
         "native tests (GPU kernels on Mesa's lavapipe)",
         Command::new("cargo")
-            // Every test binary runs even when one fails, so the summary counts them all.
+            // Every test binary runs even when one fails, so the summary counts them all. Unit tests of
+            // every crate and the engine's one native integration binary (`engine/tests/native/`); the
+            // example (a benchmark) is left to clippy, which checks that it builds.
             .args(["test", "--workspace", "--exclude", "bench-wasm", "--release", "--no-fail-fast"])
+            .args(["--lib", "--bins", "--test", "native"])
             .env("WGPU_BACKEND", "vulkan")
             .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env("GLASSBOX_MODEL", &model)

@@ -1,7 +1,7 @@
 //! Block formats: the dequantizer against the format's definition written out element by element, and
 //! every integer dot product (scalar, AVX2 or simd128) against the f32 dot of what it stands for.
 
-mod common;
+use crate::common;
 
 use common::synthetic::random_blocks;
 use engine::backend::cpu::{matmul, quantize_row_q8, row_dot, row_dot_tile, row_dots, Precision, TILE};

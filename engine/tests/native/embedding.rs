@@ -2,7 +2,7 @@
 //! rows dequantized in the test, and a word's vector in context against the float64 forward.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use common::reference_forward::default_model;
 use serde_json::Value;

@@ -9,7 +9,7 @@
 //! sensitive that rounding activations to 8 bits moves its logits by a fifth of their scale, K-quants or
 //! not (the Q4_1 model of `TinyLlama::uniform` too).
 
-mod common;
+use crate::common;
 
 use common::reference_forward::RefModel;
 use common::synthetic::TinyLlama;

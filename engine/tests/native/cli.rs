@@ -1,7 +1,7 @@
 //! The `glassbox` binary: JSON on its last line, one clear line and a non-zero exit on bad input.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

@@ -1,6 +1,6 @@
 //! Generation on the default model: chat prompts, stop conditions, the context limit, seeds and traces.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

@@ -2,7 +2,7 @@
 //! and position, the final norm and output matrix applied to the residual stream after that block.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use common::reference_forward::{default_model, softmax};
 use serde_json::Value;

@@ -3,17 +3,21 @@
 //!
 //! Tolerances (issue #4): teacher-forced logits of the reference's top 5 within 0.1 (max) at every
 //! position; top-1 equal wherever both margins are ≥ 0.5; greedy ids equal to llama.cpp's up to the first
-//! near-tie. Against the CPU's exact path (same weights, f32 activations; the GPU keeps keys and values in
-//! f16), every logit of every position within `GPU_VS_CPU_MAX`.
+//! near-tie, over the first `GREEDY_PREFIX` tokens of the first case (the CPU's tests decode every case
+//! whole; on lavapipe a token of the default model takes about half a second, the teacher-forced check
+//! already covers every position of every case, and the attention test compares the GPU's decoding with
+//! the CPU's token by token). Against the CPU's exact path (same weights, f32 activations; the GPU keeps keys and
+//! values in f16), every logit of every position within `GPU_VS_CPU_MAX`. Answers here are as short as
+//! what they check allows, for the same reason, and prompts are bare text (no chat template and its
+//! system prompt) where no answer needs to end on its own.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 
 use common::synthetic::TinyLlama;
 use engine::backend::cpu::Precision;
 use engine::backend::gpu::{GpuContext, GpuModel, Readback, CHUNK};
-use engine::chat::Message;
 use engine::generate::{Engine, FinishReason, GenerateOptions, TraceOptions};
 use engine::gguf::Gguf;
 use engine::model::{FileBytes, LogitsFor, Model};
@@ -26,6 +30,8 @@ const REFERENCE_MAX: f32 = 0.1;
 /// CPU twin that rounds to f16 too does not close the gap on this model: a last-bit difference in a key
 /// flips its f16 rounding, so both sides carry f16-sized errors at different entries.
 const GPU_VS_CPU_MAX: f32 = 0.06;
+/// Greedy tokens decoded on the GPU (of the first reference case).
+const GREEDY_PREFIX: usize = 8;
 
 fn gpu_engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -44,18 +50,42 @@ fn reference_sequences() -> impl Iterator<Item = (&'static common::ChatCase, Vec
         .map(|case| (case, case.prompt_ids.iter().chain(&case.greedy_ids).copied().collect()))
 }
 
+/// A text's tokens, without the chat template.
+fn bare(engine: &Engine, text: &str) -> Vec<u32> {
+    engine.tokenizer.encode_text(text).expect("tokens")
+}
+
 fn gpu_logits(engine: &Engine, ids: &[u32]) -> Vec<f32> {
     let (mut session, note) = engine.session(ids.len());
     assert!(session.is_gpu() && note.is_none(), "expected a GPU session: {note:?}");
     pollster::block_on(session.forward(ids, LogitsFor::All, false, Readback::Logits)).expect("forward").logits
 }
 
+/// Every reference sequence's logits at every position on the GPU, computed once for the two tests that
+/// compare them (with llama.cpp's float64 reference, and with the CPU's exact path).
+fn gpu_reference_logits() -> &'static [(Vec<u32>, Vec<f32>)] {
+    static LOGITS: OnceLock<Vec<(Vec<u32>, Vec<f32>)>> = OnceLock::new();
+    LOGITS.get_or_init(|| {
+        let engine = gpu_engine();
+        reference_sequences()
+            .map(|(_, ids)| {
+                let logits = gpu_logits(engine, &ids);
+                (ids, logits)
+            })
+            .collect()
+    })
+}
+
+fn gpu_logits_of(ids: &[u32]) -> Vec<f32> {
+    let found = gpu_reference_logits().iter().find(|(seq, _)| seq == ids);
+    found.expect("a reference sequence").1.clone()
+}
+
 #[test]
 fn gpu_teacher_forced_matches_float64_reference_within_0_1() {
     let engine = gpu_engine();
     assert!(reference_sequences().any(|(_, ids)| ids.len() > CHUNK), "a sequence spans more than one prefill chunk");
-    let (errors, mismatches) =
-        common::teacher_forced_errors(engine.model.config.n_vocab, |ids| gpu_logits(engine, ids));
+    let (errors, mismatches) = common::teacher_forced_errors(engine.model.config.n_vocab, gpu_logits_of);
     let worst = errors.iter().copied().fold(0.0, f32::max);
     eprintln!("GPU teacher-forced: {} logits, max |Δ| {worst:.5} (limit {REFERENCE_MAX})", errors.len());
     assert!(worst <= REFERENCE_MAX, "max |Δ| {worst}");
@@ -67,7 +97,7 @@ fn gpu_logits_match_the_cpu_exact_path_at_every_position() {
     let engine = gpu_engine();
     let (mut worst, mut count) = (0.0f32, 0);
     for (_, ids) in reference_sequences() {
-        let gpu = gpu_logits(engine, &ids);
+        let gpu = gpu_logits_of(&ids);
         let mut cache = engine.model.new_cache(ids.len());
         let cpu = engine.model.forward(&mut cache, &ids, LogitsFor::All, false).expect("cpu").logits;
         assert_eq!(gpu.len(), cpu.len());
@@ -84,15 +114,15 @@ fn gpu_logits_match_the_cpu_exact_path_at_every_position() {
 fn gpu_greedy_matches_llama_cpp_up_to_the_first_near_tie() {
     let engine = gpu_engine();
     assert!(engine.gpu().is_some());
-    common::assert_greedy_matches_llama_cpp(engine, "GPU");
+    common::assert_greedy_matches_llama_cpp(engine, "GPU", 1, GREEDY_PREFIX);
 }
 
 #[test]
 fn gpu_decode_costs_one_submit_one_16_byte_readback_and_8_dispatches_per_layer() {
     let engine = gpu_engine();
     let n_layer = engine.model.config.n_layer as u32;
-    let prompt = engine.chat_prompt(&[Message::user("Count from one to twenty.")]).expect("prompt");
-    let options = GenerateOptions { max_tokens: 12, ignore_eos: true, ..Default::default() };
+    let prompt = bare(engine, "Count from one to twenty: one, two,");
+    let options = GenerateOptions { max_tokens: 6, ignore_eos: true, ..Default::default() };
     let mut generator = engine.generate(prompt, options).expect("start");
     let first = generator.step_blocking().expect("prefill").expect("a token");
     assert_eq!(first.counters.readbacks, 1, "the prompt's pass reads back once");
@@ -104,14 +134,14 @@ fn gpu_decode_costs_one_submit_one_16_byte_readback_and_8_dispatches_per_layer()
         assert!(c.gpu_memory_bytes > 0);
         decode += 1;
     }
-    assert_eq!(decode, 11);
+    assert_eq!(decode, 5);
 }
 
 #[test]
 fn gpu_attention_trace_and_distribution_match_the_cpu() {
     let gpu = gpu_engine();
     let cpu = Engine::from_gguf(common::model_file(), Precision::Exact).expect("cpu engine");
-    let prompt = cpu.chat_prompt(&[Message::user("Why is the sky blue?")]).expect("prompt");
+    let prompt = bare(&cpu, "The sky is blue because");
     let options = GenerateOptions {
         max_tokens: 4,
         trace: TraceOptions { attention: true, top_k: 5 },
@@ -153,7 +183,10 @@ fn answer(engine: &Engine, prompt: &[u32], options: GenerateOptions) -> (Vec<eng
 #[test]
 fn gpu_overlapped_decode_gives_the_answer_of_a_decode_that_waits_and_drops_the_pass_after_the_end() {
     let engine = gpu_engine();
-    let prompt = engine.chat_prompt(&[Message::user("What is the capital of France?")]).expect("prompt");
+    // The default model's chat markers without the template's system prompt: a short prompt whose answer
+    // ends on its own.
+    let chatml = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n";
+    let prompt = engine.tokenizer.encode_with_specials(chatml).expect("tokens");
     for sampler in [
         SamplerConfig::default(),
         SamplerConfig { temperature: 0.7, top_k: 40, top_p: 0.9, seed: 5, ..SamplerConfig::default() },
@@ -176,10 +209,10 @@ fn gpu_overlapped_decode_gives_the_answer_of_a_decode_that_waits_and_drops_the_p
 #[test]
 fn gpu_sampling_on_the_gpu_picks_what_the_cpu_sampler_picks_from_the_gpu_logits() {
     let engine = gpu_engine();
-    let prompt = engine.chat_prompt(&[Message::user("Tell me a story about a dragon.")]).expect("prompt");
+    let prompt = bare(engine, "Once upon a time, a dragon");
     let sampler = SamplerConfig { temperature: 0.8, top_k: 40, top_p: 0.95, seed: 9, ..SamplerConfig::default() };
     let options = |alternatives| GenerateOptions {
-        max_tokens: 40,
+        max_tokens: 12,
         sampler: sampler.clone(),
         trace: TraceOptions { attention: false, top_k: alternatives },
         ignore_eos: true,
@@ -209,8 +242,8 @@ fn gpu_sampling_on_the_gpu_picks_what_the_cpu_sampler_picks_from_the_gpu_logits(
 fn a_device_lost_mid_answer_finishes_the_answer_on_the_cpu() {
     let mut engine = Engine::from_gguf(common::model_file(), Precision::Exact).expect("engine");
     pollster::block_on(engine.use_gpu()).expect("GPU");
-    let prompt = engine.chat_prompt(&[Message::user("What is the capital of France?")]).expect("prompt");
-    let options = GenerateOptions { max_tokens: 24, ..Default::default() };
+    let prompt = bare(&engine, "The capital of France is");
+    let options = GenerateOptions { max_tokens: 10, ..Default::default() };
     let reference =
         engine.generate(prompt.clone(), options.clone()).expect("start").run_to_end_blocking().expect("run");
 

@@ -2,7 +2,7 @@
 //! (`common/reference_forward.rs`), itself checked against the exact reference logits in `shared/`.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,6 +1,6 @@
 //! The tokenizer and chat template built from the default model's GGUF give exactly llama.cpp's ids.
 
-mod common;
+use crate::common;
 
 use engine::chat::{ChatTemplate, Message};
 use engine::gguf::Gguf;

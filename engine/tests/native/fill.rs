@@ -2,7 +2,7 @@
 //! candidate's log-probability is the sum of the log-softmax over its completed sentence's tokens.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! per-token reading (against the float64 forward and a float64 encoder written here) and steering.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -5,7 +5,7 @@
 //! top 5; the 8-bit path within mean 0.3 / max 1.5 of them, with the same top-1 wherever both reference
 //! margins are ≥ 0.5. llama.cpp itself sits at mean 0.15–0.24, max 0.47–1.3 there.
 
-mod common;
+use crate::common;
 
 use engine::backend::cpu::Precision;
 use engine::gguf::Gguf;
@@ -54,7 +54,7 @@ fn int8_path_matches_reference_within_llama_cpp_like_error() {
 
 fn greedy_matches_llama_cpp(precision: Precision) {
     let engine = engine::generate::Engine::from_gguf(common::model_file(), precision).expect("engine");
-    common::assert_greedy_matches_llama_cpp(&engine, &format!("{precision:?}"));
+    common::assert_greedy_matches_llama_cpp(&engine, &format!("{precision:?}"), usize::MAX, usize::MAX);
 }
 
 #[test]
