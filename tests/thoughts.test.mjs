@@ -3,6 +3,7 @@
 // the next word far less than the mean), reads the answer's tokens through the autoencoder exactly as
 // `glassbox sae read` does with the file the page saves, shows a feature's card, steers with it, opens
 // its own file again, and refuses a foreign file with a French sentence.
+// @alone: the sparse autoencoder trains for 30 s and its held-out curve must fall by then.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -3,6 +3,7 @@
 // kernels do natively (the CLI on lavapipe), the GPU picks each token and sends back its five
 // alternatives, the explorer draws the attention the GPU recorded, and the logit lens, the next-word game,
 // a word in two sentences and the masked-word game come from the GPU.
+// @alone: SwiftShader and lavapipe use every core, and the GPU trainer runs for 30 s.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -85,6 +85,16 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         );
     };
     line(format!("logit lens, {tokens} tokens × every block"), native_lens, page_lens);
+    // The page draws the lens block by block: how long the class waits to see its first row.
+    let first_row = median(ms("lens_first_row_ms"));
+    println!(
+        "{:<48} {:>10} {:>7.0} ms {:>12} {:>8}",
+        "logit lens, its first block's row shown",
+        "—",
+        first_row,
+        "",
+        if first_row <= 1000.0 { "yes" } else { "no" }
+    );
     line(format!("masked word, 10 words + the model's {PROPOSED}"), native_fill, page_fill);
     if on_gpu {
         println!("(the page's lens ran on a GPU: this browser found a WebGPU adapter)");

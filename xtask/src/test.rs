@@ -161,20 +161,27 @@ pub fn run_all(root: &Path) -> Result<()> {
     // `cargo xtask dist`'s folder, which the end-to-end tests serve with a plain static server.
     let dist_folder = crate::target_dir(root).join("glassbox-dist-check");
     crate::dist::write(&dist, &model, &dist_folder)?;
-    let e2e_ok = run_counted(
-        &mut tally,
-        &format!("end-to-end tests in headless Chromium against {}", server.url),
-        Command::new("node")
-            .args(["--test", "--test-reporter=tap", "--test-concurrency=1"])
-            .args(e2e_test_files(root)?)
-            .env("GLASSBOX_URL", &server.url)
-            .env("GLASSBOX_LAN_URL", &lan_url)
-            .env("GLASSBOX_DIST_FOLDER", &dist_folder)
-            .env("GLASSBOX_MODEL", &model)
-            .env("GLASSBOX_FIXTURES", &fixtures)
-            .env("GLASSBOX_CLI", crate::target_dir(root).join("release").join("glassbox"))
-            .env("GLASSBOX_ARTIFACTS", root.join("tests").join("artifacts")),
-    )?;
+    // The engine in a page is one wasm thread, so two files' browsers share this machine's cores without
+    // slowing each other much: the files run two at a time, except those marked `@alone`, which wait or
+    // measure a number of seconds and run one by one after the others.
+    let (alone, paired): (Vec<_>, Vec<_>) = e2e_test_files(root)?.into_iter().partition(|file| runs_alone(file));
+    let mut e2e_ok = true;
+    for (files, concurrency) in [(paired, "2"), (alone, "1")] {
+        e2e_ok &= run_counted(
+            &mut tally,
+            &format!("end-to-end tests in headless Chromium against {}, {concurrency} at a time", server.url),
+            Command::new("node")
+                .args(["--test", "--test-reporter=tap", &format!("--test-concurrency={concurrency}")])
+                .args(files)
+                .env("GLASSBOX_URL", &server.url)
+                .env("GLASSBOX_LAN_URL", &lan_url)
+                .env("GLASSBOX_DIST_FOLDER", &dist_folder)
+                .env("GLASSBOX_MODEL", &model)
+                .env("GLASSBOX_FIXTURES", &fixtures)
+                .env("GLASSBOX_CLI", crate::target_dir(root).join("release").join("glassbox"))
+                .env("GLASSBOX_ARTIFACTS", root.join("tests").join("artifacts")),
+        )?;
+    }
 
     println!("glassbox: {} passed, {} failed", tally.passed, tally.failed);
     if !(lint_ok && native_ok && fuzz_ok && wasm_ok && e2e_ok) || tally.failed > 0 {
@@ -196,6 +203,12 @@ fn wasm_test_targets(root: &Path) -> Result<Vec<String>> {
         bail!("no wasm tests found in engine/tests/*_wasm.rs");
     }
     Ok(names.into_iter().flat_map(|name| ["--test".to_owned(), name]).collect())
+}
+
+/// Whether an end-to-end file asks to run with no other beside it: a line of its own starting
+/// `// @alone:` (then the reason), for files whose checks wait a number of seconds or time something.
+fn runs_alone(file: &Path) -> bool {
+    std::fs::read_to_string(file).is_ok_and(|text| text.lines().any(|line| line.starts_with("// @alone:")))
 }
 
 /// `tests/*.test.mjs`, sorted: Node 20 has no glob of its own for `--test`.

@@ -276,45 +276,67 @@ fn q3_k_scales(packed: &[u8]) -> [u8; 16] {
     out
 }
 
-/// The scales of group `g` for kernels that read its values unsigned (`u = q + offset`, `0 ≤ u < 64`):
-/// `(d, m)` per half with value ≈ `d·u + m` (the offset folded into `m`, exact in f32 but not rounded as
-/// ggml rounds). For Q5_0, Q5_1 and the K-quants; the 8-bit SIMD kernels decode `u` themselves. The
-/// scales are the very f32 products [`group`] forms.
-#[inline]
-pub fn unsigned_scales(ty: GgmlType, b: &[u8], g: usize) -> ([f32; 2], [f32; 2]) {
+/// The scales of every group of one block, for kernels that read its values unsigned (`u = q + offset`,
+/// `0 ≤ u < 64`): `(d, m)` per half of group `g` at index `g`, with value ≈ `d·u + m` (the offset folded
+/// into `m`, exact in f32 but not rounded as ggml rounds). For Q5_0, Q5_1 and the K-quants; the 8-bit
+/// SIMD kernels decode `u` themselves. Decoded once per block (a K-quant's super-scales and packed
+/// 6-bit scales serve its eight groups); the scales are the very f32 products [`group`] forms. Entries
+/// past the format's group count are zero.
+pub type BlockScales = [([f32; 2], [f32; 2]); 8];
+
+/// See [`BlockScales`].
+#[inline(always)]
+pub fn block_unsigned_scales(ty: GgmlType, b: &[u8]) -> BlockScales {
+    let mut out = [([0.0; 2], [0.0; 2]); 8];
     match ty {
         GgmlType::Q5_0 => {
             let d = half_at(b, 0);
-            ([d; 2], [-16.0 * d; 2])
+            out[0] = ([d; 2], [-16.0 * d; 2]);
         }
-        GgmlType::Q5_1 => ([half_at(b, 0); 2], [half_at(b, 2); 2]),
+        GgmlType::Q5_1 => out[0] = ([half_at(b, 0); 2], [half_at(b, 2); 2]),
         GgmlType::Q4_K | GgmlType::Q5_K => {
-            let (sc, m) = scale_min_k4(g, &b[4..16]);
-            let (d, m) = (half_at(b, 0) * sc as f32, -(half_at(b, 2) * m as f32));
-            ([d; 2], [m; 2])
+            let (d, dmin) = (half_at(b, 0), half_at(b, 2));
+            for (g, o) in out.iter_mut().enumerate() {
+                let (sc, m) = scale_min_k4(g, &b[4..16]);
+                *o = ([d * sc as f32; 2], [-(dmin * m as f32); 2]);
+            }
         }
         GgmlType::Q6_K => {
-            let (d, at) = (half_at(b, 208), 192 + 8 * (g / 4) + 2 * (g % 4));
-            let halves = [d * (b[at] as i8) as f32, d * (b[at + 1] as i8) as f32];
-            (halves, halves.map(|h| -32.0 * h))
+            let d = half_at(b, 208);
+            for (g, o) in out.iter_mut().enumerate() {
+                let at = 192 + 8 * (g / 4) + 2 * (g % 4);
+                let halves = [d * (b[at] as i8) as f32, d * (b[at + 1] as i8) as f32];
+                *o = (halves, halves.map(|h| -32.0 * h));
+            }
         }
         GgmlType::Q2_K => {
             // Unsigned already: a 4-bit scale and minimum per half (sub-blocks 2g and 2g + 1).
             let (d, dmin) = (half_at(b, 80), half_at(b, 82));
-            let (s0, s1) = (b[2 * g], b[2 * g + 1]);
             let scale = |sc: u8| d * (sc & 0x0f) as f32;
             let min = |sc: u8| -(dmin * (sc >> 4) as f32);
-            ([scale(s0), scale(s1)], [min(s0), min(s1)])
+            for (g, o) in out.iter_mut().enumerate() {
+                let (s0, s1) = (b[2 * g], b[2 * g + 1]);
+                *o = ([scale(s0), scale(s1)], [min(s0), min(s1)]);
+            }
         }
         GgmlType::Q3_K => {
             // Values −4 ..= 3 read as u = q + 4.
             let (d, scales) = (half_at(b, 108), q3_k_scales(&b[96..108]));
-            let halves = [d * (scales[2 * g] as i32 - 32) as f32, d * (scales[2 * g + 1] as i32 - 32) as f32];
-            (halves, halves.map(|h| -4.0 * h))
+            for (g, o) in out.iter_mut().enumerate() {
+                let halves = [d * (scales[2 * g] as i32 - 32) as f32, d * (scales[2 * g + 1] as i32 - 32) as f32];
+                *o = (halves, halves.map(|h| -4.0 * h));
+            }
         }
         // Not a grouped format.
-        _ => ([0.0; 2], [0.0; 2]),
+        _ => {}
     }
+    out
+}
+
+/// Whether both halves of every group of `ty` share one scale and one offset (Q5_0, Q5_1, Q4_K, Q5_K):
+/// kernels then scale a group's whole sum at once and take its offset from the activation block's sum.
+pub const fn halves_share_scales(ty: GgmlType) -> bool {
+    matches!(ty, GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q4_K | GgmlType::Q5_K)
 }
 
 /// The f16 at `b[at..at + 2]` by the exact shift-and-multiply conversion (finite values: block constants

@@ -8,7 +8,8 @@ mod groups;
 pub(crate) use blocks::f16_at;
 pub use blocks::{dequantize, BlockQ4_0, BlockQ4_1, BlockQ8_0, QK};
 pub use groups::{
-    group, unsigned_scales, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, Group, QK_K,
+    block_unsigned_scales, group, halves_share_scales, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ5_0, BlockQ5_1,
+    BlockQ6K, BlockScales, Group, QK_K,
 };
 
 /// ggml's name for a type code, read or not (`IQ4_NL`), for messages; `unknown` for a code ggml lacks.

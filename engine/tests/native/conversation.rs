@@ -3,7 +3,7 @@
 //! a regenerate (the same prompt again) and an edit of the first question, on the CPU (8-bit and exact)
 //! and on the GPU (lavapipe here), where a turn that needs a larger cache copies the kept one into it.
 //! On the GPU the turns are the messages' tokens one after another, without the chat template's system
-//! prompt and markers: lavapipe reads about two tokens a second, and the cache does not care what the
+//! prompt and markers: lavapipe is slow (see `common::bare_ids`), and the cache does not care what the
 //! tokens say.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -50,7 +50,7 @@ fn chat_prompt(engine: &Engine, messages: &[Message]) -> Vec<u32> {
 
 /// A conversation's prompt as its messages' tokens, one after another.
 fn bare_prompt(engine: &Engine, messages: &[Message]) -> Vec<u32> {
-    messages.iter().flat_map(|m| engine.tokenizer.encode_text(&m.content).expect("tokens")).collect()
+    messages.iter().flat_map(|m| common::bare_ids(engine, &m.content)).collect()
 }
 
 /// Runs the three cases on one engine (which continues its caches) against fresh engines (each answer

@@ -4,7 +4,7 @@
 //! Tolerances (issue #4): teacher-forced logits of the reference's top 5 within 0.1 (max) at every
 //! position; top-1 equal wherever both margins are ≥ 0.5; greedy ids equal to llama.cpp's up to the first
 //! near-tie, over the first `GREEDY_PREFIX` tokens of the first case (the CPU's tests decode every case
-//! whole; on lavapipe a token of the default model takes about half a second, the teacher-forced check
+//! whole; lavapipe is slow (see `common::bare_ids`), the teacher-forced check
 //! already covers every position of every case, and the attention test compares the GPU's decoding with
 //! the CPU's token by token). Against the CPU's exact path (same weights, f32 activations; the GPU keeps keys and
 //! values in f16), every logit of every position within `GPU_VS_CPU_MAX`. Answers here are as short as
@@ -51,10 +51,6 @@ fn reference_sequences() -> impl Iterator<Item = (&'static common::ChatCase, Vec
 }
 
 /// A text's tokens, without the chat template.
-fn bare(engine: &Engine, text: &str) -> Vec<u32> {
-    engine.tokenizer.encode_text(text).expect("tokens")
-}
-
 fn gpu_logits(engine: &Engine, ids: &[u32]) -> Vec<f32> {
     let (mut session, note) = engine.session(ids.len());
     assert!(session.is_gpu() && note.is_none(), "expected a GPU session: {note:?}");
@@ -121,7 +117,7 @@ fn gpu_greedy_matches_llama_cpp_up_to_the_first_near_tie() {
 fn gpu_decode_costs_one_submit_one_16_byte_readback_and_8_dispatches_per_layer() {
     let engine = gpu_engine();
     let n_layer = engine.model.config.n_layer as u32;
-    let prompt = bare(engine, "Count from one to twenty: one, two,");
+    let prompt = common::bare_ids(engine, "Count from one to twenty: one, two,");
     let options = GenerateOptions { max_tokens: 6, ignore_eos: true, ..Default::default() };
     let mut generator = engine.generate(prompt, options).expect("start");
     let first = generator.step_blocking().expect("prefill").expect("a token");
@@ -141,7 +137,7 @@ fn gpu_decode_costs_one_submit_one_16_byte_readback_and_8_dispatches_per_layer()
 fn gpu_attention_trace_and_distribution_match_the_cpu() {
     let gpu = gpu_engine();
     let cpu = Engine::from_gguf(common::model_file(), Precision::Exact).expect("cpu engine");
-    let prompt = bare(&cpu, "The sky is blue because");
+    let prompt = common::bare_ids(&cpu, "The sky is blue because");
     let options = GenerateOptions {
         max_tokens: 4,
         trace: TraceOptions { attention: true, top_k: 5 },
@@ -209,7 +205,7 @@ fn gpu_overlapped_decode_gives_the_answer_of_a_decode_that_waits_and_drops_the_p
 #[test]
 fn gpu_sampling_on_the_gpu_picks_what_the_cpu_sampler_picks_from_the_gpu_logits() {
     let engine = gpu_engine();
-    let prompt = bare(engine, "Once upon a time, a dragon");
+    let prompt = common::bare_ids(engine, "Once upon a time, a dragon");
     let sampler = SamplerConfig { temperature: 0.8, top_k: 40, top_p: 0.95, seed: 9, ..SamplerConfig::default() };
     let options = |alternatives| GenerateOptions {
         max_tokens: 12,
@@ -242,7 +238,7 @@ fn gpu_sampling_on_the_gpu_picks_what_the_cpu_sampler_picks_from_the_gpu_logits(
 fn a_device_lost_mid_answer_finishes_the_answer_on_the_cpu() {
     let mut engine = Engine::from_gguf(common::model_file(), Precision::Exact).expect("engine");
     pollster::block_on(engine.use_gpu()).expect("GPU");
-    let prompt = bare(&engine, "The capital of France is");
+    let prompt = common::bare_ids(&engine, "The capital of France is");
     let options = GenerateOptions { max_tokens: 10, ..Default::default() };
     let reference =
         engine.generate(prompt.clone(), options.clone()).expect("start").run_to_end_blocking().expect("run");

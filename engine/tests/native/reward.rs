@@ -45,7 +45,7 @@ fn an_answers_features_are_its_mean_final_hidden_state_as_a_float64_forward_comp
 
 /// The page computes them on the GPU when there is one (lavapipe here): its keys and values are stored in
 /// f16, which moves a feature by a few thousandths more (1.7e-3 measured, relative). The rejected answer
-/// is a short one too: on lavapipe a token of the default model takes about a second.
+/// is a short one too: lavapipe is slow (see `common::bare_ids`).
 #[test]
 fn an_answers_features_on_the_gpu_are_its_mean_final_hidden_state_too() {
     let (question, short, _) = PAIRS[1];

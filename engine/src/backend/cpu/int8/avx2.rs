@@ -9,7 +9,7 @@
 use std::arch::x86_64::*;
 
 use super::{Q8Row, TILE};
-use crate::quant::{unsigned_scales, GgmlType, QK};
+use crate::quant::{block_unsigned_scales, halves_share_scales, GgmlType, QK};
 
 pub fn available() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
@@ -72,12 +72,14 @@ fn f16_pair(block: &[u8], at: usize) -> (f32, f32) {
     (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps(v, v, 1)))
 }
 
-/// The f16 value at `block[at..at + 2]` as f32 (F16C).
+/// The f16 value at `block[0..2]` as f32, by integer operations and one multiply
+/// ([`super::f16_to_f32`], exact for finite values). F16C is no help for one value: LLVM loads the two
+/// bytes by inserting them into whatever register it deems free, here the running accumulator, which
+/// chained every block's scale to the previous block's sum and made Q4_0's and Q8_0's one-token dots
+/// 2.5× slower than Q4_1's.
 #[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn f16_one(block: &[u8], at: usize) -> f32 {
-    let bits = u16::from_le_bytes([block[at], block[at + 1]]) as i32;
-    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits)))
+fn f16_first(block: &[u8]) -> f32 {
+    super::f16_to_f32(u16::from_le_bytes([block[0], block[1]]))
 }
 
 /// 16 × i16 pair sums from `maddubs` → 8 × f32.
@@ -106,14 +108,6 @@ fn unpack_nibbles(bytes: &[u8]) -> __m256i {
     _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask))
 }
 
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-fn load_acts(act: &Q8Row, b: usize) -> __m256i {
-    let qs = &act.qs[b * QK..(b + 1) * QK];
-    // SAFETY: `qs` is 32 readable bytes.
-    unsafe { _mm256_loadu_si256(qs.as_ptr() as *const __m256i) }
-}
-
 // Each kernel reads one weight row against `N` activation rows: the weight blocks are unpacked and their
 // scales converted once for all `N`, and each row keeps its own accumulator in the same order as with
 // `N = 1`, so a row's result does not depend on how many were read with it.
@@ -134,7 +128,12 @@ fn finish<const N: usize>(acc: [__m256; N], scalar: [f32; N]) -> [f32; N] {
 #[inline]
 fn check_acts<const N: usize>(acts: &[&Q8Row; N], blocks: usize) {
     for act in acts {
-        assert!(act.qs.len() >= blocks * QK && act.d.len() >= blocks && act.dsum.len() >= blocks);
+        assert!(
+            act.qs.len() >= blocks * QK
+                && act.d.len() >= blocks
+                && act.dsum.len() >= blocks
+                && act.hsum.len() >= 2 * blocks
+        );
     }
 }
 
@@ -194,7 +193,7 @@ unsafe fn q4_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
         for (b, block) in row.chunks_exact(18).enumerate() {
             prefetch_ahead(block.as_ptr());
             let w = unpack_nibbles(&block[2..]);
-            let d = f16_one(block, 0);
+            let d = f16_first(block);
             for i in 0..N {
                 // `b` is below the block count checked above.
                 let (x, xd, xsum) = act_block(acts[i], b);
@@ -237,7 +236,7 @@ unsafe fn q8_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
             let w = _mm256_loadu_si256(values.as_ptr() as *const __m256i);
             // maddubs wants unsigned × signed: move w's sign onto x.
             let magnitude = _mm256_sign_epi8(w, w);
-            let d = f16_one(block, 0);
+            let d = f16_first(block);
             for i in 0..N {
                 // `b` is below the block count checked above.
                 let (x, xd, _) = act_block(acts[i], b);
@@ -258,7 +257,7 @@ fn load32(b: &[u8], at: usize) -> __m256i {
     unsafe { _mm256_loadu_si256(b.as_ptr().add(at) as *const __m256i) }
 }
 
-/// The 32 values of group `g` of a block of `ty`, unsigned (see `quant::unsigned_scales`).
+/// The 32 values of group `g` of a block of `ty`, unsigned (see `quant::BlockScales`).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> __m256i {
@@ -335,19 +334,27 @@ unsafe fn grouped_body<P: Products, const CODE: u32, const N: usize>(row: &[u8],
         let mut acc = [_mm256_setzero_ps(); N];
         let mut offsets = [0.0f32; N];
         let per_group = ty.block_bytes() / per_block;
+        check_acts(&acts, row.len() / ty.block_bytes() * per_block);
         for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
-            for g in 0..per_block {
+            let scales = block_unsigned_scales(ty, block);
+            for (g, &(d, m)) in scales.iter().enumerate().take(per_block) {
                 prefetch_ahead(block.as_ptr().wrapping_add(g * per_group));
                 let a = b * per_block + g;
-                let (d, m) = unsigned_scales(ty, block, g);
                 let u = unsigned_values(ty, block, g);
                 for i in 0..N {
-                    let act = acts[i];
-                    // Lanes 0..4 sum values 0..16 (the first half), lanes 4..8 the second.
-                    let dots = P::sums(u, load_acts(act, a));
-                    let scale = _mm256_setr_m128(_mm_set1_ps(d[0] * act.d[a]), _mm_set1_ps(d[1] * act.d[a]));
-                    acc[i] = _mm256_fmadd_ps(dots, scale, acc[i]);
-                    offsets[i] += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+                    // `a` is below the block count checked above.
+                    let (x, xd, xsum) = act_block(acts[i], a);
+                    let dots = P::sums(u, x);
+                    if halves_share_scales(ty) {
+                        acc[i] = _mm256_fmadd_ps(dots, _mm256_set1_ps(d[0] * xd), acc[i]);
+                        offsets[i] += m[0] * xsum;
+                    } else {
+                        // Lanes 0..4 sum values 0..16 (the first half), lanes 4..8 the second.
+                        let scale = _mm256_setr_m128(_mm_set1_ps(d[0] * xd), _mm_set1_ps(d[1] * xd));
+                        acc[i] = _mm256_fmadd_ps(dots, scale, acc[i]);
+                        let hsum = acts[i].hsum.get_unchecked(2 * a..2 * a + 2);
+                        offsets[i] += m[0] * hsum[0] + m[1] * hsum[1];
+                    }
                 }
             }
         }

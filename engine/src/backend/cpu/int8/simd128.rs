@@ -3,7 +3,7 @@
 use std::arch::wasm32::*;
 
 use super::{Q8Row, TILE};
-use crate::quant::{unsigned_scales, GgmlType, QK};
+use crate::quant::{block_unsigned_scales, halves_share_scales, GgmlType, QK};
 
 #[inline]
 fn f16_at(block: &[u8], at: usize) -> f32 {
@@ -15,14 +15,6 @@ fn load16(bytes: &[u8]) -> v128 {
     assert!(bytes.len() >= 16);
     // SAFETY: 16 readable bytes, checked above; v128_load has no alignment requirement.
     unsafe { v128_load(bytes.as_ptr() as *const v128) }
-}
-
-#[inline]
-fn acts(act: &Q8Row, b: usize) -> (v128, v128) {
-    let qs = &act.qs[b * QK..(b + 1) * QK];
-    // SAFETY: i8 and u8 have the same layout; `qs` is 32 bytes.
-    let bytes = unsafe { std::slice::from_raw_parts(qs.as_ptr() as *const u8, QK) };
-    (load16(bytes), load16(&bytes[16..]))
 }
 
 /// A block's 16 bytes of nibbles as (low nibbles: values 0..16, high nibbles: values 16..32).
@@ -47,7 +39,12 @@ fn nibble_block((lo, hi): (v128, v128), x0: v128, x1: v128) -> v128 {
 #[inline]
 fn check_acts<const N: usize>(acts: &[&Q8Row; N], blocks: usize) {
     for act in acts {
-        assert!(act.qs.len() >= blocks * QK && act.d.len() >= blocks && act.dsum.len() >= blocks);
+        assert!(
+            act.qs.len() >= blocks * QK
+                && act.d.len() >= blocks
+                && act.dsum.len() >= blocks
+                && act.hsum.len() >= 2 * blocks
+        );
     }
 }
 
@@ -75,7 +72,7 @@ fn hsum(v: v128) -> f32 {
     f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
 }
 
-/// The 32 values of group `g` of a block of `ty`, unsigned (see `quant::unsigned_scales`), as two
+/// The 32 values of group `g` of a block of `ty`, unsigned (see `quant::BlockScales`), as two
 /// halves of 16.
 #[inline]
 fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> (v128, v128) {
@@ -150,18 +147,31 @@ fn grouped_impl<const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
     let per_block = ty.block_size() / QK;
     let mut acc = [f32x4_splat(0.0); N];
     let mut offsets = [0.0f32; N];
+    check_acts(&acts, row.len() / ty.block_bytes() * per_block);
     for (b, block) in row.chunks_exact(ty.block_bytes()).enumerate() {
-        for g in 0..per_block {
+        let scales = block_unsigned_scales(ty, block);
+        for (g, &(d, m)) in scales.iter().enumerate().take(per_block) {
             let a = b * per_block + g;
-            let (d, m) = unsigned_scales(ty, block, g);
             let (u0, u1) = unsigned_values(ty, block, g);
             for i in 0..N {
-                let act = acts[i];
-                let (x0, x1) = self::acts(act, a);
-                let first = f32x4_mul(f32x4_convert_i32x4(half_dot(u0, x0)), f32x4_splat(d[0] * act.d[a]));
-                let second = f32x4_mul(f32x4_convert_i32x4(half_dot(u1, x1)), f32x4_splat(d[1] * act.d[a]));
-                acc[i] = f32x4_add(acc[i], f32x4_add(first, second));
-                offsets[i] += m[0] * act.hsum[2 * a] + m[1] * act.hsum[2 * a + 1];
+                // SAFETY: `a` is below the block count checked above.
+                let (x0, x1, xd, xsum) = unsafe { act_block(acts[i], a) };
+                if halves_share_scales(ty) {
+                    // These formats' values are below 32: four products (≤ 31·127 each) still fit in i16.
+                    let dot = i32x4_extadd_pairwise_i16x8(i16x8_add(
+                        i16x8_add(i16x8_extmul_low_i8x16(u0, x0), i16x8_extmul_high_i8x16(u0, x0)),
+                        i16x8_add(i16x8_extmul_low_i8x16(u1, x1), i16x8_extmul_high_i8x16(u1, x1)),
+                    ));
+                    acc[i] = f32x4_add(acc[i], f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(d[0] * xd)));
+                    offsets[i] += m[0] * xsum;
+                } else {
+                    let first = f32x4_mul(f32x4_convert_i32x4(half_dot(u0, x0)), f32x4_splat(d[0] * xd));
+                    let second = f32x4_mul(f32x4_convert_i32x4(half_dot(u1, x1)), f32x4_splat(d[1] * xd));
+                    acc[i] = f32x4_add(acc[i], f32x4_add(first, second));
+                    // SAFETY: as above (the halves' sums are two per block).
+                    let hsum = unsafe { acts[i].hsum.get_unchecked(2 * a..2 * a + 2) };
+                    offsets[i] += m[0] * hsum[0] + m[1] * hsum[1];
+                }
             }
         }
     }
