@@ -1,7 +1,7 @@
 // `cargo xtask bench labs`: how long the teaching labs make a class wait, in headless Chromium on the CPU:
 // the logit lens over a text of about 64 tokens (every block × every position, from the click to the
-// first block's row and to the last cell) and the masked-word game with ten candidate words and the model's own three (from the click
-// to the bars). Prints one JSON line with every run's milliseconds. Usage:
+// first block's row and to the last cell) and the masked-word game with ten candidate words and the
+// model's own three (from the click to the bars). Prints one JSON line with every run's milliseconds. Usage:
 //   node labs_bench.mjs <url> <runs> <lens text> <masked sentence> <comma-separated words>
 import { launch, openPage, waitForModel } from "../../tests/browser.mjs";
 

@@ -8,6 +8,7 @@
 //! forms (`d · sc`, `dmin · m`), so `d·q + m` gives the same floats as ggml does.
 
 use super::{f16_at, GgmlType, QK};
+use crate::backend::cpu::f16_at_by_shift;
 
 /// Values per K-quant super-block.
 pub const QK_K: usize = 256;
@@ -290,19 +291,19 @@ pub fn block_unsigned_scales(ty: GgmlType, b: &[u8]) -> BlockScales {
     let mut out = [([0.0; 2], [0.0; 2]); 8];
     match ty {
         GgmlType::Q5_0 => {
-            let d = half_at(b, 0);
+            let d = f16_at_by_shift(b, 0);
             out[0] = ([d; 2], [-16.0 * d; 2]);
         }
-        GgmlType::Q5_1 => out[0] = ([half_at(b, 0); 2], [half_at(b, 2); 2]),
+        GgmlType::Q5_1 => out[0] = ([f16_at_by_shift(b, 0); 2], [f16_at_by_shift(b, 2); 2]),
         GgmlType::Q4_K | GgmlType::Q5_K => {
-            let (d, dmin) = (half_at(b, 0), half_at(b, 2));
+            let (d, dmin) = (f16_at_by_shift(b, 0), f16_at_by_shift(b, 2));
             for (g, o) in out.iter_mut().enumerate() {
                 let (sc, m) = scale_min_k4(g, &b[4..16]);
                 *o = ([d * sc as f32; 2], [-(dmin * m as f32); 2]);
             }
         }
         GgmlType::Q6_K => {
-            let d = half_at(b, 208);
+            let d = f16_at_by_shift(b, 208);
             for (g, o) in out.iter_mut().enumerate() {
                 let at = 192 + 8 * (g / 4) + 2 * (g % 4);
                 let halves = [d * (b[at] as i8) as f32, d * (b[at + 1] as i8) as f32];
@@ -311,7 +312,7 @@ pub fn block_unsigned_scales(ty: GgmlType, b: &[u8]) -> BlockScales {
         }
         GgmlType::Q2_K => {
             // Unsigned already: a 4-bit scale and minimum per half (sub-blocks 2g and 2g + 1).
-            let (d, dmin) = (half_at(b, 80), half_at(b, 82));
+            let (d, dmin) = (f16_at_by_shift(b, 80), f16_at_by_shift(b, 82));
             let scale = |sc: u8| d * (sc & 0x0f) as f32;
             let min = |sc: u8| -(dmin * (sc >> 4) as f32);
             for (g, o) in out.iter_mut().enumerate() {
@@ -321,7 +322,7 @@ pub fn block_unsigned_scales(ty: GgmlType, b: &[u8]) -> BlockScales {
         }
         GgmlType::Q3_K => {
             // Values −4 ..= 3 read as u = q + 4.
-            let (d, scales) = (half_at(b, 108), q3_k_scales(&b[96..108]));
+            let (d, scales) = (f16_at_by_shift(b, 108), q3_k_scales(&b[96..108]));
             for (g, o) in out.iter_mut().enumerate() {
                 let halves = [d * (scales[2 * g] as i32 - 32) as f32, d * (scales[2 * g + 1] as i32 - 32) as f32];
                 *o = (halves, halves.map(|h| -4.0 * h));
@@ -337,11 +338,4 @@ pub fn block_unsigned_scales(ty: GgmlType, b: &[u8]) -> BlockScales {
 /// kernels then scale a group's whole sum at once and take its offset from the activation block's sum.
 pub const fn halves_share_scales(ty: GgmlType) -> bool {
     matches!(ty, GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q4_K | GgmlType::Q5_K)
-}
-
-/// The f16 at `b[at..at + 2]` by the exact shift-and-multiply conversion (finite values: block constants
-/// are), which the SIMD kernels' inner loops can afford.
-#[inline]
-fn half_at(b: &[u8], at: usize) -> f32 {
-    crate::backend::cpu::f16_to_f32(u16::from_le_bytes([b[at], b[at + 1]]))
 }

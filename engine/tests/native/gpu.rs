@@ -50,7 +50,6 @@ fn reference_sequences() -> impl Iterator<Item = (&'static common::ChatCase, Vec
         .map(|case| (case, case.prompt_ids.iter().chain(&case.greedy_ids).copied().collect()))
 }
 
-/// A text's tokens, without the chat template.
 fn gpu_logits(engine: &Engine, ids: &[u32]) -> Vec<f32> {
     let (mut session, note) = engine.session(ids.len());
     assert!(session.is_gpu() && note.is_none(), "expected a GPU session: {note:?}");

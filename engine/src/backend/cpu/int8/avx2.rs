@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{Q8Row, TILE};
+use super::{f16_at_by_shift, Q8Row, TILE};
 use crate::quant::{block_unsigned_scales, halves_share_scales, GgmlType, QK};
 
 pub fn available() -> bool {
@@ -70,16 +70,6 @@ fn f16_pair(block: &[u8], at: usize) -> (f32, f32) {
     let bits = i32::from_le_bytes([block[at], block[at + 1], block[at + 2], block[at + 3]]);
     let v = _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
     (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps(v, v, 1)))
-}
-
-/// The f16 value at `block[0..2]` as f32, by integer operations and one multiply
-/// ([`super::f16_to_f32`], exact for finite values). F16C is no help for one value: LLVM loads the two
-/// bytes by inserting them into whatever register it deems free, here the running accumulator, which
-/// chained every block's scale to the previous block's sum and made Q4_0's and Q8_0's one-token dots
-/// 2.5× slower than Q4_1's.
-#[inline]
-fn f16_first(block: &[u8]) -> f32 {
-    super::f16_to_f32(u16::from_le_bytes([block[0], block[1]]))
 }
 
 /// 16 × i16 pair sums from `maddubs` → 8 × f32.
@@ -193,7 +183,10 @@ unsafe fn q4_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
         for (b, block) in row.chunks_exact(18).enumerate() {
             prefetch_ahead(block.as_ptr());
             let w = unpack_nibbles(&block[2..]);
-            let d = f16_first(block);
+            // Not F16C for one value: LLVM loads its two bytes by inserting them into whatever register
+            // it deems free, here the running sum, which chained each block to the previous one's FMA
+            // (2.4× slower one-token dots).
+            let d = f16_at_by_shift(block, 0);
             for i in 0..N {
                 // `b` is below the block count checked above.
                 let (x, xd, xsum) = act_block(acts[i], b);
@@ -236,7 +229,10 @@ unsafe fn q8_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
             let w = _mm256_loadu_si256(values.as_ptr() as *const __m256i);
             // maddubs wants unsigned × signed: move w's sign onto x.
             let magnitude = _mm256_sign_epi8(w, w);
-            let d = f16_first(block);
+            // Not F16C for one value: LLVM loads its two bytes by inserting them into whatever register
+            // it deems free, here the running sum, which chained each block to the previous one's FMA
+            // (2.4× slower one-token dots).
+            let d = f16_at_by_shift(block, 0);
             for i in 0..N {
                 // `b` is below the block count checked above.
                 let (x, xd, _) = act_block(acts[i], b);
@@ -352,6 +348,7 @@ unsafe fn grouped_body<P: Products, const CODE: u32, const N: usize>(row: &[u8],
                         // Lanes 0..4 sum values 0..16 (the first half), lanes 4..8 the second.
                         let scale = _mm256_setr_m128(_mm_set1_ps(d[0] * xd), _mm_set1_ps(d[1] * xd));
                         acc[i] = _mm256_fmadd_ps(dots, scale, acc[i]);
+                        // Two halves' sums per block, below the count checked above.
                         let hsum = acts[i].hsum.get_unchecked(2 * a..2 * a + 2);
                         offsets[i] += m[0] * hsum[0] + m[1] * hsum[1];
                     }

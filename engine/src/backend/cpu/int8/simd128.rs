@@ -2,13 +2,8 @@
 
 use std::arch::wasm32::*;
 
-use super::{Q8Row, TILE};
+use super::{f16_at_by_shift as f16_at, Q8Row, TILE};
 use crate::quant::{block_unsigned_scales, halves_share_scales, GgmlType, QK};
-
-#[inline]
-fn f16_at(block: &[u8], at: usize) -> f32 {
-    super::f16_to_f32(u16::from_le_bytes([block[at], block[at + 1]]))
-}
 
 #[inline]
 fn load16(bytes: &[u8]) -> v128 {
