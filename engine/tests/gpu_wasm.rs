@@ -19,18 +19,30 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 #[wasm_bindgen_test]
 async fn synthetic_models_run_the_same_on_webgpu_and_cpu() {
-    for spec in [TinyLlama::uniform(), TinyLlama::mixed(), TinyLlama::qwen3(), TinyLlama::gemma3(), TinyLlama::gemma2()]
-    {
+    // The adapter's own matrix products (SwiftShader's: `matmul_rows.wgsl`) for every model; a GPU's
+    // (`matmul.wgsl`, which users' GPUs run) through the browser's WGSL compiler too for the mixed-type
+    // model and Gemma 2 (every block layout, SwiGLU, GeGLU and the soft-capped head).
+    let specs = [
+        (TinyLlama::uniform(), false),
+        (TinyLlama::mixed(), true),
+        (TinyLlama::qwen3(), false),
+        (TinyLlama::gemma3(), false),
+        (TinyLlama::gemma2(), true),
+    ];
+    for (spec, both) in specs {
         let bytes = spec.build(3);
         let gguf = Gguf::parse(&bytes).expect("parse");
         let model = Model::load(&gguf, &FileBytes::new(bytes.clone()), Precision::Exact).expect("load");
-        let ctx = GpuContext::new().await.expect("a WebGPU adapter (Chromium runs with --enable-unsafe-webgpu)");
-        console_log!("adapter {:?}, subgroups {}", ctx.info.name, ctx.subgroups);
-        let gpu = GpuModel::load(ctx, &model, 256).await.expect("upload");
-        let ids: Vec<u32> = (0..80u32).map(|i| (i * 53 + 7) % spec.n_vocab as u32).collect();
-        let (worst, scale) = common::synthetic::gpu_vs_cpu(&model, &gpu, &ids, 70, 256).await;
-        assert!(worst <= 2e-3 * scale.max(1.0), "max |Δ| {worst} over logits up to {scale}");
-        common::synthetic::overlapped_vs_waiting(&gpu, &ids[..40], 8, 256).await;
+        for rows in [true, false].into_iter().take(if both { 2 } else { 1 }) {
+            let ctx = GpuContext::new().await.expect("a WebGPU adapter (Chromium runs with --enable-unsafe-webgpu)");
+            let ctx = if rows { ctx } else { ctx.with_row_kernels(false) };
+            console_log!("adapter {:?}, subgroups {}, row kernels {}", ctx.info.name, ctx.subgroups, ctx.row_kernels);
+            let gpu = GpuModel::load(ctx, &model, 256).await.expect("upload");
+            let ids: Vec<u32> = (0..80u32).map(|i| (i * 53 + 7) % spec.n_vocab as u32).collect();
+            let (worst, scale) = common::synthetic::gpu_vs_cpu(&model, &gpu, &ids, 70, 256).await;
+            assert!(worst <= 2e-3 * scale.max(1.0), "max |Δ| {worst} over logits up to {scale}");
+            common::synthetic::overlapped_vs_waiting(&gpu, &ids[..40], 8, 256).await;
+        }
     }
 }
 

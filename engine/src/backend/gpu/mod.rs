@@ -58,6 +58,9 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     /// Whether the kernels use subgroup operations (the adapter has them, with subgroups of ≥ 8).
     pub subgroups: bool,
+    /// Whether matrix products run `matmul_rows.wgsl` (8 rows per invocation), the kernel for a
+    /// software adapter, rather than a GPU's `matmul.wgsl` (8 lanes per row).
+    pub row_kernels: bool,
     lost: Arc<Mutex<Option<String>>>,
     errors: Arc<Mutex<Vec<String>>>,
     memory: Arc<AtomicU64>,
@@ -122,12 +125,14 @@ impl GpuContext {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        let row_kernels = info.device_type == wgpu::DeviceType::Cpu;
         Ok(Self {
             device,
             queue,
             info,
             limits,
             subgroups,
+            row_kernels,
             lost,
             errors,
             memory: Arc::new(AtomicU64::new(STEP_BYTES)),
@@ -135,6 +140,13 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Products through `matmul_rows.wgsl` (`rows`) or `matmul.wgsl`, whatever the adapter: the tests run
+    /// every kernel on the adapter they have.
+    pub fn with_row_kernels(mut self, rows: bool) -> Self {
+        self.row_kernels = rows;
+        self
     }
 
     /// Whether the adapter is a software rasteriser (lavapipe, SwiftShader): its "GPU" is this
@@ -380,6 +392,8 @@ pub(crate) enum Grid {
     Tiles { x: u32 },
     /// `(x, ceil(head_n / 8), 1)`: the output head's rows.
     HeadTiles { x: u32 },
+    /// `(x, head_n, 1)`: the output head's rows, one token per workgroup.
+    HeadPerToken { x: u32 },
     /// `(head_n, 1, 1)`: one workgroup per output-head row.
     HeadRows,
     /// `(1, 1, 1)`.
@@ -393,6 +407,7 @@ impl Grid {
             Self::PerToken { x } => [x, n, 1],
             Self::Tiles { x } => [x, n.div_ceil(8), 1],
             Self::HeadTiles { x } => [x, head_n.div_ceil(8), 1],
+            Self::HeadPerToken { x } => [x, head_n, 1],
             Self::HeadRows => [head_n, 1, 1],
             Self::Single => [1, 1, 1],
         }

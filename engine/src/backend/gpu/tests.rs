@@ -115,18 +115,26 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], mag: &[f32]) {
     eprintln!("{what}: {} values, worst |Δ| / Σ|terms| = {worst:.2e}", got.len());
 }
 
-#[test]
-fn matmul_gpu_matches_cpu_for_every_format_at_awkward_sizes() {
-    let ctx = ctx();
-    eprintln!("subgroups: {}", ctx.subgroups);
-    matmul_matches_cpu(&ctx);
+/// Every matrix-product kernel on this adapter: the software adapters' (one token's rows per workgroup),
+/// and a GPU's (8 lanes per row) reducing with subgroup shuffles when the adapter has them and through
+/// workgroup memory.
+fn matmul_kernels() -> Vec<(&'static str, GpuContext)> {
+    let mut kernels = vec![("rows", ctx().with_row_kernels(true))];
+    let lanes = ctx().with_row_kernels(false);
+    if lanes.subgroups {
+        kernels.push(("lanes, subgroup shuffles", lanes));
+    }
+    let shared = pollster::block_on(GpuContext::with_subgroups(false)).expect("adapter").with_row_kernels(false);
+    kernels.push(("lanes, workgroup memory", shared));
+    kernels
 }
 
 #[test]
-fn matmul_without_subgroups_matches_cpu_too() {
-    let ctx = pollster::block_on(GpuContext::with_subgroups(false)).expect("adapter");
-    assert!(!ctx.subgroups);
-    matmul_matches_cpu(&ctx);
+fn matmul_gpu_matches_cpu_for_every_format_at_awkward_sizes() {
+    for (kernel, ctx) in matmul_kernels() {
+        eprintln!("{kernel}:");
+        matmul_matches_cpu(&ctx);
+    }
 }
 
 fn matmul_matches_cpu(ctx: &GpuContext) {
@@ -151,41 +159,53 @@ fn matmul_matches_cpu(ctx: &GpuContext) {
 
 #[test]
 fn matmul_residual_add_and_output_head_rows_match_cpu() {
-    let ctx = ctx();
+    for (kernel, ctx) in matmul_kernels() {
+        eprintln!("{kernel}:");
+        residual_add_and_head_rows_match_cpu(&ctx);
+    }
+}
+
+fn residual_add_and_head_rows_match_cpu(ctx: &GpuContext) {
     let (rows, cols, n) = (203, 9 * QK, 11);
     let w = random_matrix(GgmlType::Q4_1, rows, cols, 7);
-    let gw = upload_matrix(&ctx, &[&w], false);
+    let gw = upload_matrix(ctx, &[&w], false);
     let x = uniform(&mut rng(8), n * cols, 1.0);
     let (prod, mag) = cpu_matmul(&w, &x, n);
 
     let base = uniform(&mut rng(9), n * rows, 3.0);
-    let (xb, yb) = (f32_buffer(&ctx, &x), f32_buffer(&ctx, &base));
+    let (xb, yb) = (f32_buffer(ctx, &x), f32_buffer(ctx, &base));
     let io = MatmulIo { x: &xb, y: &yb, y_stride: rows, y_offset: 0 };
-    let (op, _p) = matmul::dispatch(&ctx, &gw, io, Epilogue::Add, false).expect("dispatch");
-    let got = run(&ctx, &op, tokens(n), &yb, n * rows);
+    let (op, _p) = matmul::dispatch(ctx, &gw, io, Epilogue::Add, false).expect("dispatch");
+    let got = run(ctx, &op, tokens(n), &yb, n * rows);
     let want: Vec<f32> = base.iter().zip(&prod).map(|(a, b)| a + b).collect();
     let mag_add: Vec<f32> = mag.iter().zip(&base).map(|(m, b)| m + b.abs()).collect();
     assert_close("y += Wx", &got, &want, &mag_add);
 
     // The head reads rows head_row0.. (here the chunk's last 2 tokens) and writes from row 0.
-    let yb = f32_buffer(&ctx, &vec![0.0; 2 * rows]);
+    let yb = f32_buffer(ctx, &vec![0.0; 2 * rows]);
     let io = MatmulIo { x: &xb, y: &yb, y_stride: rows, y_offset: 0 };
-    let (op, _p) = matmul::dispatch(&ctx, &gw, io, Epilogue::Store, true).expect("dispatch");
+    let (op, _p) = matmul::dispatch(ctx, &gw, io, Epilogue::Store, true).expect("dispatch");
     let step = StepUniform { n: n as u32, head_row0: (n - 2) as u32, head_n: 2, ..StepUniform::default() };
-    let got = run(&ctx, &op, step, &yb, 2 * rows);
+    let got = run(ctx, &op, step, &yb, 2 * rows);
     assert_close("head rows", &got, &prod[(n - 2) * rows..], &mag[(n - 2) * rows..]);
 }
 
 #[test]
 fn swiglu_epilogue_matches_cpu_gate_up_and_silu_even_when_gate_and_up_differ_in_format() {
-    let ctx = ctx();
+    for (kernel, ctx) in matmul_kernels() {
+        eprintln!("{kernel}:");
+        swiglu_matches_cpu(&ctx);
+    }
+}
+
+fn swiglu_matches_cpu(ctx: &GpuContext) {
     // Q4_K_M files mix types within a block's feed-forward: such a pair goes up as exact groups, not f32.
     let pairs = [(GgmlType::Q8_0, GgmlType::Q8_0, GpuFormat::Q8), (GgmlType::Q4_K, GgmlType::Q6_K, GpuFormat::Groups)];
     for (seed, (gate_ty, up_ty, format)) in pairs.into_iter().enumerate() {
         let (n_ff, cols, n) = (341, 2 * 256, 3);
         let gate = random_matrix(gate_ty, n_ff, cols, 11 + 2 * seed as u64);
         let up = random_matrix(up_ty, n_ff, cols, 12 + 2 * seed as u64);
-        let gw = upload_matrix(&ctx, &[&gate, &up], true);
+        let gw = upload_matrix(ctx, &[&gate, &up], true);
         assert_eq!(gw.format, format, "{gate_ty:?} + {up_ty:?}");
         let x = uniform(&mut rng(13), n * cols, 1.0);
         let (mut g, gm) = cpu_matmul(&gate, &x, n);
@@ -193,10 +213,10 @@ fn swiglu_epilogue_matches_cpu_gate_up_and_silu_even_when_gate_and_up_differ_in_
         let mag: Vec<f32> =
             gm.iter().zip(&um).zip(&u).zip(&g).map(|(((a, b), u), g)| a * u.abs() + b * g.abs()).collect();
         cpu::swiglu(&mut g, &u);
-        let (xb, yb) = (f32_buffer(&ctx, &x), f32_buffer(&ctx, &vec![0.0; n * n_ff]));
+        let (xb, yb) = (f32_buffer(ctx, &x), f32_buffer(ctx, &vec![0.0; n * n_ff]));
         let io = MatmulIo { x: &xb, y: &yb, y_stride: n_ff, y_offset: 0 };
-        let (op, _p) = matmul::dispatch(&ctx, &gw, io, Epilogue::SwiGlu, false).expect("dispatch");
-        let got = run(&ctx, &op, tokens(n), &yb, n * n_ff);
+        let (op, _p) = matmul::dispatch(ctx, &gw, io, Epilogue::SwiGlu, false).expect("dispatch");
+        let got = run(ctx, &op, tokens(n), &yb, n * n_ff);
         assert_close(&format!("silu(gate)·up, {gate_ty:?} + {up_ty:?}"), &got, &g, &mag);
     }
 }
