@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 /// `text`'s ids as the model reads bare text: no chat template, no system prompt, no BOS. The GPU tests
 /// use it wherever no answer has to end on its own, because on lavapipe (this machine's GPU: software
-/// Vulkan on 2 cores) the default model reads about 2.4 prompt tokens a second and decodes about 1.5 a
-/// second when one test runs alone, about half that with two tests side by side; the template's system
+/// Vulkan on 2 cores) the default model reads about 4 to 6 prompt tokens a second and decodes about 4.5
+/// a second when one test runs alone, about half that with two tests side by side; the template's system
 /// prompt alone is 30 tokens.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn bare_ids(engine: &engine::generate::Engine, text: &str) -> Vec<u32> {
