@@ -51,23 +51,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         sums[row_in * TILE + t] = total;
         workgroupBarrier();
         if r < p.rows && t < nt && row_in % 2u == 0u {
-            let g = total;
-            let u = sums[(row_in + 1u) * TILE + t];
-            var act = g / (1.0 + exp(-g)); // SiLU
-            if EPILOGUE == 3u {
-                // GELU, tanh form (Gemma's GeGLU).
-                act = 0.5 * g * (1.0 + tanh_of(0.7978846 * (g + 0.044715 * g * g * g)));
-            }
-            y[(t0 + t) * p.y_stride + p.y_offset + r / 2u] = act * u;
+            store_pair((t0 + t) * p.y_stride + p.y_offset + r / 2u, total, sums[(row_in + 1u) * TILE + t]);
         }
     } else if r < p.rows && t < nt {
-        let at = (t0 + t) * p.y_stride + p.y_offset + r;
-        if EPILOGUE == 1u {
-            y[at] += total;
-        } else if CAP > 0.0 {
-            y[at] = CAP * tanh_of(total / CAP);
-        } else {
-            y[at] = total;
-        }
+        store((t0 + t) * p.y_stride + p.y_offset + r, total);
     }
 }

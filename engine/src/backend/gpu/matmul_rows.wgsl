@@ -16,25 +16,6 @@ fn row_dot(r: u32, b: u32, nb: u32, xs: array<vec4<f32>, 8>, sum_x: f32) -> f32 
     return blk.d * (s.x + s.y + s.z + s.w) + blk.m * sum_x;
 }
 
-fn store(at: u32, total: f32) {
-    if EPILOGUE == 1u {
-        y[at] += total;
-    } else if CAP > 0.0 {
-        y[at] = CAP * tanh_of(total / CAP);
-    } else {
-        y[at] = total;
-    }
-}
-
-fn store_pair(at: u32, g: f32, u: f32) {
-    var act = g / (1.0 + exp(-g)); // SiLU
-    if EPILOGUE == 3u {
-        // GELU, tanh form (Gemma's GeGLU).
-        act = 0.5 * g * (1.0 + tanh_of(0.7978846 * (g + 0.044715 * g * g * g)));
-    }
-    y[at] = act * u;
-}
-
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     var row0 = 0u;
