@@ -3,7 +3,6 @@
 // the next word far less than the mean), reads the answer's tokens through the autoencoder exactly as
 // `glassbox sae read` does with the file the page saves, shows a feature's card, steers with it, opens
 // its own file again, and refuses a foreign file with a French sentence.
-// @alone: the sparse autoencoder trains for 30 s and its held-out curve must fall by then.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -33,6 +32,16 @@ test("the page trains a sparse autoencoder on the model's thoughts, squeezes an 
     await waitForModel(page);
     await explained(page, "thoughts", async () => {
       await page.getByTestId("thoughts-collect").click();
+      // Reading pauses while the view is away (the chat needs the processor) and goes on when it is back.
+      const read = () => attr(page, "thoughts-collected", "data-vectors").then(Number);
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="thoughts-collected"]')?.dataset.vectors) > 0, null, { timeout: 60_000 });
+      await page.evaluate(() => { location.hash = "#chat"; });
+      await page.waitForTimeout(1_000);
+      const away = await read();
+      await page.waitForTimeout(2_000);
+      assert.equal(await read(), away, "nothing is read while the view is away");
+      await page.evaluate(() => { location.hash = "#thoughts"; });
+      await page.waitForFunction((away) => Number(document.querySelector('[data-testid="thoughts-collected"]')?.dataset.vectors) > away, away, { timeout: 30_000 });
       await page.waitForFunction(() => document.querySelector('[data-testid="thoughts-collected"]')?.dataset.done === "true", null, { timeout: 180_000 });
       const vectors = Number(await attr(page, "thoughts-collected", "data-vectors"));
       assert.ok(vectors > 3000, `hidden states kept: ${vectors}`);
@@ -47,6 +56,7 @@ test("the page trains a sparse autoencoder on the model's thoughts, squeezes an 
       const heldOut = Number(await attr(page, "thoughts-status", "data-held-out"));
       const steps = Number(await attr(page, "thoughts-status", "data-step"));
       console.log(`# 30 s of training: ${steps} steps, held-out share lost ${firstHeldOut.toFixed(3)} → ${heldOut.toFixed(3)}`);
+      // Alone 344 steps reach 0.43; beside another file's browser 248 steps, 0.46.
       assert.ok(heldOut < firstHeldOut && heldOut < 0.6, `the held-out curve falls: ${firstHeldOut} → ${heldOut}`);
       assert.ok((await page.locator('[data-testid="thoughts-curves"] polyline.held').getAttribute("points")).split(" ").length >= 5);
 

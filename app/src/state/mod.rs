@@ -296,12 +296,7 @@ impl AppState {
 
     /// Sends a request of the *Thoughts* view to the engine worker.
     pub fn thoughts(&self, request: crate::thoughts::ThoughtsRequest) {
-        if let crate::thoughts::ThoughtsRequest::Write { prompt, .. } = &request {
-            self.teach.thoughts.update(|t| {
-                t.refused = None;
-                t.prompt = prompt.clone();
-            });
-        }
+        self.teach.thoughts.update(|t| t.sent(&request));
         self.send(Request::Thoughts(request));
     }
 

@@ -37,6 +37,22 @@ pub struct ThoughtsWork {
     speed: f32,
     /// The last collection read its whole text.
     read_all: bool,
+    /// The generation of a collection under way.
+    collecting: Option<u64>,
+    /// The view is away: a collection under way waits.
+    collect_paused: bool,
+}
+
+/// Marks a collection under way until it ends, however it ends.
+struct Collecting<'a>(&'a Work, u64);
+
+impl Drop for Collecting<'_> {
+    fn drop(&mut self) {
+        let mut w = self.0.borrow_mut();
+        if w.collecting == Some(self.1) {
+            w.collecting = None;
+        }
+    }
 }
 
 type Work = Rc<RefCell<ThoughtsWork>>;
@@ -80,7 +96,17 @@ pub fn handle(
                 Err(why) => say(&scope, ThoughtsResponse::Refused(why)),
             }
         }),
-        ThoughtsRequest::Run(on) => run(&work, on, scope, from),
+        // The view left or came back: a collection under way waits or goes on; otherwise training does.
+        ThoughtsRequest::Run(on) => {
+            let collecting = {
+                let mut w = work.borrow_mut();
+                w.collect_paused = !on;
+                w.collecting.is_some()
+            };
+            if !collecting {
+                run(&work, on, scope, from);
+            }
+        }
         ThoughtsRequest::Write { prompt, max_tokens, steer } => wasm_bindgen_futures::spawn_local(async move {
             let was_running = work.borrow().running;
             run(&work, false, scope.clone(), from);
@@ -147,12 +173,21 @@ async fn collect(
         w.generation += 1;
         w.collection = Collection::new(layer);
         w.read_all = false;
+        w.collect_paused = false;
+        w.collecting = Some(w.generation);
         w.generation
     };
+    let _under_way = Collecting(work, generation);
     let d = engine.model.config.n_embd;
-    let started = js_sys::Date::now();
+    let mut started = js_sys::Date::now();
     let mut last = started;
     for (i, passage) in passages.iter().enumerate() {
+        // Away from the view: wait, reading nothing (the time waited does not count in the speed).
+        let paused_at = js_sys::Date::now();
+        while work.borrow().collect_paused && work.borrow().generation == generation {
+            gloo_timers::future::TimeoutFuture::new(200).await;
+        }
+        started += js_sys::Date::now() - paused_at;
         let kept = {
             let mut w = work.borrow_mut();
             if w.generation != generation {

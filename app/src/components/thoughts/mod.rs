@@ -46,11 +46,12 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
     let n_layer = move || state.explorer.shape.get().0;
     let layer = move || c.layer.get().unwrap_or(n_layer() / 3);
     let ready = move || matches!(state.model.get(), ModelState::Ready { .. });
-    // Training pauses while the view is not on screen (the chat needs the processor), and resumes.
+    // Training, and a collection under way, pause while the view is not on screen (the chat needs the
+    // processor), and resume.
     let paused_away = StoredValue::new(false);
     Effect::new(move |_| {
         let on = shown.get();
-        if !on && thoughts.with_untracked(|t| t.running()) {
+        if !on && thoughts.with_untracked(|t| t.busy()) {
             paused_away.set_value(true);
             state.thoughts(ThoughtsRequest::Run(false));
         } else if on && paused_away.get_value() {
@@ -86,7 +87,8 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
     });
     Effect::new(move |_| {
         let done = thoughts.with(|t| matches!(&t.collected, Some(ThoughtsResponse::Collected { done: true, .. })));
-        if done && train_when_read.get_value() {
+        // Only on screen: training starts when the class is looking.
+        if done && shown.get() && train_when_read.get_value() {
             train_when_read.set_value(false);
             state.thoughts(ThoughtsRequest::Train { expansion: c.expansion.get_untracked(), k: c.k.get_untracked() });
         }
