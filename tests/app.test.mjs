@@ -1,6 +1,5 @@
 // The release build mounts, reports its compute backend, finds the default model, logs no error and
 // sends no request outside its own origin.
-// @alone: a watchdog must fire after 20 s.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -1,7 +1,6 @@
 // The autoencoder lab trains in the browser: after a few hundred steps the held-out reconstructions are
 // better than at the start, for both models; generating and morphing give images; screenshots in both
 // languages.
-// @alone: the autoencoders must reach a step count within a time, and a watchdog fires after 20 s.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { explained, launch, openPage, screenshot, screenshotOf } from "./browser.mjs";

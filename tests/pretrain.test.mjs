@@ -3,7 +3,8 @@
 // wasm and native differ only in the last bits of exp/tanh, measured ≤ 2e-5 apart after 50 steps). Then a
 // minute of training in the page brings the held-out loss well below the letter frequencies and the
 // samples change; a saved model opens again and writes; bad input gets a message in the page's language.
-// @alone: the tiny GPT trains for 45 s and must reach a loss by then.
+// @alone: the tiny GPT trains for 45 s and must reach a loss by then; beside another file it reached
+// 190 steps and 2.41 against the bar's 2.64 (alone: 431 steps, 2.05).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -117,10 +117,12 @@ pub fn run_all(root: &Path) -> Result<()> {
         "native tests (GPU kernels on Mesa's lavapipe)",
         Command::new("cargo")
             // Every test binary runs even when one fails, so the summary counts them all. Unit tests of
-            // every crate and the engine's one native integration binary (`engine/tests/native/`); the
+            // every crate's library, of the two binaries that have tests (the CLI, xtask), and the
+            // engine's one native integration binary (`engine/tests/native/`). The app's four binaries
+            // (the page and its workers) have no tests of their own and are built for wasm by Trunk; the
             // example (a benchmark) is left to clippy, which checks that it builds.
             .args(["test", "--workspace", "--exclude", "bench-wasm", "--release", "--no-fail-fast"])
-            .args(["--lib", "--bins", "--test", "native"])
+            .args(["--lib", "--bin", "glassbox", "--bin", "xtask", "--test", "native"])
             .env("WGPU_BACKEND", "vulkan")
             .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env("GLASSBOX_MODEL", &model)
@@ -162,8 +164,9 @@ pub fn run_all(root: &Path) -> Result<()> {
     let dist_folder = crate::target_dir(root).join("glassbox-dist-check");
     crate::dist::write(&dist, &model, &dist_folder)?;
     // The engine in a page is one wasm thread, so two files' browsers share this machine's cores without
-    // slowing each other much: the files run two at a time, except those marked `@alone`, which wait or
-    // measure a number of seconds and run one by one after the others.
+    // slowing each other much: the files run two at a time, except those marked `@alone`, which measure
+    // what a number of seconds achieves with every core or with little margin, and run one by one after
+    // the others.
     let (alone, paired): (Vec<_>, Vec<_>) = e2e_test_files(root)?.into_iter().partition(|file| runs_alone(file));
     let mut e2e_ok = true;
     for (files, concurrency) in [(paired, "2"), (alone, "1")] {
@@ -206,7 +209,7 @@ fn wasm_test_targets(root: &Path) -> Result<Vec<String>> {
 }
 
 /// Whether an end-to-end file asks to run with no other beside it: a line of its own starting
-/// `// @alone:` (then the reason), for files whose checks wait a number of seconds or time something.
+/// `// @alone:` (then the reason), for files whose checks time something with every core or little margin.
 fn runs_alone(file: &Path) -> bool {
     std::fs::read_to_string(file).is_ok_and(|text| text.lines().any(|line| line.starts_with("// @alone:")))
 }
