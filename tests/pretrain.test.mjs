@@ -59,12 +59,26 @@ test("the page trains the tiny GPT as glassbox pretrain does, and a minute of it
     assert.deepEqual(canvas, [2 * window + 4, window], "two heads of the window's length");
     await screenshot(page, "pretrain-en");
 
-    // Pause holds the step; the model saved and opened again writes.
+    // Away from the lab, training waits (the chat needs the processor); back, it goes on.
+    await page.evaluate(() => { location.hash = "#chat"; });
+    await page.waitForTimeout(600);
+    const away = await step(page);
+    await page.waitForTimeout(1500);
+    assert.equal(await step(page), away, "no step while the lab is away");
+    await page.evaluate(() => { location.hash = "#pretrain"; });
+    await page.waitForFunction((away) => Number(document.querySelector('[data-testid="pretrain-status"]')?.dataset.step) > away, away, { timeout: 10_000 });
+
+    // Pause holds the step, also when the lab leaves and comes back; the model saved and opened again writes.
     await page.getByTestId("pretrain-run").click();
     await page.waitForTimeout(600);
     const paused = await step(page);
     await page.waitForTimeout(1500);
     assert.equal(await step(page), paused, "paused");
+    await page.evaluate(() => { location.hash = "#chat"; });
+    await page.waitForTimeout(300);
+    await page.evaluate(() => { location.hash = "#pretrain"; });
+    await page.waitForTimeout(1500);
+    assert.equal(await step(page), paused, "still paused after the lab came back");
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("pretrain-save").click()]);
     const saved = join(tmpdir(), `glassbox-tiny-gpt-${process.pid}.bin`);
     await download.saveAs(saved);

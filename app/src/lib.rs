@@ -15,6 +15,7 @@ pub mod masked;
 pub mod pause;
 pub mod prefer;
 pub mod preflight;
+pub mod presence;
 pub mod pretrain;
 pub mod protocol;
 pub mod route;

@@ -24,9 +24,11 @@ pub enum ThoughtsRequest {
         /// Features on per vector.
         k: usize,
     },
-    /// Resume (`true`) or pause training and a collection under way (the view is on screen again, or
-    /// left).
+    /// Resume (`true`) or pause training (the student's button).
     Run(bool),
+    /// The view left the screen (`true`) or came back: training and a collection under way pause while
+    /// it is away and resume on its return, unless the student had paused them.
+    Away(bool),
     /// Write after `prompt` greedily as it is, with the layer squeezed, with the mean instead (and with a
     /// feature added, when `steer` is set: `(feature, strength)`), then read the first answer's tokens
     /// through the autoencoder.
@@ -172,8 +174,6 @@ pub struct Point {
 pub struct Thoughts {
     /// The last collection report.
     pub collected: Option<ThoughtsResponse>,
-    /// A collection was asked for and has not read its whole text yet.
-    pub collecting: bool,
     /// The autoencoder's sizes: `(layer, width, k, loaded)`.
     pub ready: Option<(usize, usize, usize, bool)>,
     /// The last progress report.
@@ -206,13 +206,9 @@ const MAX_POINTS: usize = 400;
 impl Thoughts {
     /// Notes a request the page sends to the worker.
     pub fn sent(&mut self, request: &ThoughtsRequest) {
-        match request {
-            ThoughtsRequest::Collect { .. } => self.collecting = true,
-            ThoughtsRequest::Write { prompt, .. } => {
-                self.refused = None;
-                self.prompt = prompt.clone();
-            }
-            _ => {}
+        if let ThoughtsRequest::Write { prompt, .. } = request {
+            self.refused = None;
+            self.prompt = prompt.clone();
         }
     }
 
@@ -221,7 +217,6 @@ impl Thoughts {
         match r {
             c @ ThoughtsResponse::Collected { .. } => {
                 self.refused = None;
-                self.collecting = matches!(c, ThoughtsResponse::Collected { done: false, .. });
                 self.collected = Some(c);
             }
             ThoughtsResponse::Ready { layer, width, k, loaded } => {
@@ -259,7 +254,6 @@ impl Thoughts {
             ThoughtsResponse::Saved(..) => {}
             ThoughtsResponse::Refused(why) => {
                 self.writing = false;
-                self.collecting = false;
                 self.refused = Some(why);
             }
         }
@@ -268,11 +262,6 @@ impl Thoughts {
     /// Training is going on.
     pub fn running(&self) -> bool {
         self.last.is_some_and(|p| p.running)
-    }
-
-    /// Work that pauses while the view is not on screen: training, or a collection not yet read through.
-    pub fn busy(&self) -> bool {
-        self.running() || self.collecting
     }
 
     /// The mean KL of an answer (nats), and how many of its tokens differ from the model's own choice.
@@ -311,29 +300,6 @@ mod tests {
             running: true,
             on_gpu: false,
         })
-    }
-
-    fn collected(vectors: usize, done: bool) -> ThoughtsResponse {
-        ThoughtsResponse::Collected { layer: 10, vectors, held_out: vectors / 10, bytes: 0, tokens_per_s: 50.0, done }
-    }
-
-    #[test]
-    fn a_collection_is_busy_from_its_request_until_it_has_read_its_text_or_is_refused() {
-        let mut t = Thoughts::default();
-        assert!(!t.busy());
-        // Busy before the first report, so that leaving the view at once pauses it too.
-        t.sent(&ThoughtsRequest::Collect { layer: 10, text: None });
-        assert!(t.busy());
-        t.take(collected(120, false));
-        assert!(t.busy());
-        t.take(collected(4725, true));
-        assert!(!t.busy());
-        t.sent(&ThoughtsRequest::Collect { layer: 3, text: Some("own".into()) });
-        t.take(ThoughtsResponse::Refused("the text is empty".into()));
-        assert!(!t.busy());
-        // Training is busy too.
-        t.take(progress(1, None));
-        assert!(t.busy());
     }
 
     #[test]

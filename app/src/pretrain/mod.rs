@@ -95,8 +95,11 @@ impl Setup {
 pub enum PretrainRequest {
     /// A new model from noise on this setup; training starts.
     Start(Setup),
-    /// Pause or resume.
+    /// Pause or resume (the student's button).
     Run(bool),
+    /// The lab left the screen (`true`) or came back: training pauses while it is away and resumes on
+    /// its return, unless the student had paused it.
+    Away(bool),
     /// Write now: `count` characters after `prompt` at `temperature` (samples during training use the
     /// last prompt and temperature asked for).
     Write {

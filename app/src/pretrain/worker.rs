@@ -25,6 +25,7 @@ pub struct PretrainWorker {
     run: Rc<RefCell<Option<Run>>>,
     generation: u64,
     gpu: Rc<crate::trainer_gpu::Found>,
+    presence: crate::presence::Presence,
 }
 
 impl std::fmt::Debug for PretrainWorker {
@@ -55,17 +56,14 @@ impl Worker for PretrainWorker {
                 }
             }
             PretrainRequest::Load(bytes) => self.replace(scope, from, load(&bytes, self.generation + 1)),
-            PretrainRequest::Run(on) => {
-                let mut slot = self.run.borrow_mut();
-                if let Some(run) = slot.as_mut() {
-                    let begin = on && !run.running && run.trainable;
-                    run.running = on && run.trainable;
-                    let report = run.report(0.0);
-                    drop(slot);
-                    scope.respond(from, PretrainResponse::Progress(report));
-                    if begin {
-                        train(Rc::clone(&self.run), self.generation, scope.clone(), from);
-                    }
+            PretrainRequest::Run(on) => self.set_running(scope, from, on),
+            PretrainRequest::Away(away) => {
+                let running = self.run.borrow().as_ref().is_some_and(|r| r.running);
+                let resume = self.presence.set(away, running);
+                if away && running {
+                    self.set_running(scope, from, false);
+                } else if resume {
+                    self.set_running(scope, from, true);
                 }
             }
             PretrainRequest::Write { prompt, temperature, count } => {
@@ -113,6 +111,24 @@ impl Worker for PretrainWorker {
 }
 
 impl PretrainWorker {
+    /// Pauses or resumes the current run's training (not while the lab is away: then on its return).
+    fn set_running(&mut self, scope: &WorkerScope<Self>, from: HandlerId, on: bool) {
+        if on && !self.presence.may_start() {
+            return;
+        }
+        let mut slot = self.run.borrow_mut();
+        if let Some(run) = slot.as_mut() {
+            let begin = on && !run.running && run.trainable;
+            run.running = on && run.trainable;
+            let report = run.report(0.0);
+            drop(slot);
+            scope.respond(from, PretrainResponse::Progress(report));
+            if begin {
+                train(Rc::clone(&self.run), self.generation, scope.clone(), from);
+            }
+        }
+    }
+
     /// Moves the current run's training to the GPU once one is found (from the step it has reached:
     /// its weights and moments go up as they are).
     fn find_gpu(&self, force: bool) {
@@ -140,6 +156,10 @@ impl PretrainWorker {
                 scope.respond(from, PretrainResponse::Ready(ready));
                 let first = run.sample("", run.temperature, SAMPLE_CHARS);
                 scope.respond(from, PretrainResponse::Sample(first));
+                // Away from the lab (a lesson step set it up): it trains on the lab's return.
+                if run.running && !self.presence.may_start() {
+                    run.running = false;
+                }
                 let trains = run.running;
                 *self.run.borrow_mut() = Some(run);
                 if trains {

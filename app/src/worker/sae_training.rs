@@ -106,6 +106,9 @@ pub fn run(work: &Work, on: bool, scope: WorkerScope<EngineWorker>, from: Handle
         if w.training.is_none() || w.running == on {
             return;
         }
+        if on && !w.presence.may_start() {
+            return; // on the view's return
+        }
         w.running = on;
         w.generation += 1;
         w.generation

@@ -13,6 +13,7 @@ use gloo_worker::{HandlerId, WorkerScope};
 
 use super::sae_training::{gpu_for, refresh, run, Training};
 use super::EngineWorker;
+use crate::presence::Presence;
 use crate::protocol::Response;
 use crate::thoughts::{ReadToken, ThoughtsRequest, ThoughtsResponse, Way, Written};
 
@@ -37,22 +38,8 @@ pub struct ThoughtsWork {
     speed: f32,
     /// The last collection read its whole text.
     read_all: bool,
-    /// The generation of a collection under way.
-    collecting: Option<u64>,
-    /// The view is away: a collection under way waits.
-    collect_paused: bool,
-}
-
-/// Marks a collection under way until it ends, however it ends.
-struct Collecting<'a>(&'a Work, u64);
-
-impl Drop for Collecting<'_> {
-    fn drop(&mut self) {
-        let mut w = self.0.borrow_mut();
-        if w.collecting == Some(self.1) {
-            w.collecting = None;
-        }
-    }
+    /// Whether the view is on screen: a collection waits, and training does not run, while it is away.
+    pub(super) presence: Presence,
 }
 
 type Work = Rc<RefCell<ThoughtsWork>>;
@@ -96,15 +83,19 @@ pub fn handle(
                 Err(why) => say(&scope, ThoughtsResponse::Refused(why)),
             }
         }),
-        // The view left or came back: a collection under way waits or goes on; otherwise training does.
-        ThoughtsRequest::Run(on) => {
-            let collecting = {
+        ThoughtsRequest::Run(on) => run(&work, on, scope, from),
+        // The view left: training pauses (remembered, so that it resumes on return) and a collection
+        // waits between passages. Training the student paused stays paused.
+        ThoughtsRequest::Away(away) => {
+            let resume = {
                 let mut w = work.borrow_mut();
-                w.collect_paused = !on;
-                w.collecting.is_some()
+                let running = w.running;
+                w.presence.set(away, running)
             };
-            if !collecting {
-                run(&work, on, scope, from);
+            if away {
+                run(&work, false, scope, from);
+            } else if resume {
+                run(&work, true, scope, from);
             }
         }
         ThoughtsRequest::Write { prompt, max_tokens, steer } => wasm_bindgen_futures::spawn_local(async move {
@@ -170,21 +161,19 @@ async fn collect(
     let generation = {
         let mut w = work.borrow_mut();
         w.running = false;
+        w.presence.forget();
         w.generation += 1;
         w.collection = Collection::new(layer);
         w.read_all = false;
-        w.collect_paused = false;
-        w.collecting = Some(w.generation);
         w.generation
     };
-    let _under_way = Collecting(work, generation);
     let d = engine.model.config.n_embd;
     let mut started = js_sys::Date::now();
     let mut last = started;
     for (i, passage) in passages.iter().enumerate() {
         // Away from the view: wait, reading nothing (the time waited does not count in the speed).
         let paused_at = js_sys::Date::now();
-        while work.borrow().collect_paused && work.borrow().generation == generation {
+        while work.borrow().presence.away() && work.borrow().generation == generation {
             gloo_timers::future::TimeoutFuture::new(200).await;
         }
         started += js_sys::Date::now() - paused_at;

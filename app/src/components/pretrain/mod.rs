@@ -121,18 +121,9 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
             }
         }
     });
-    // Training pauses while the lab is not on screen (the chat needs the processor), and resumes.
-    let paused_away = StoredValue::new(false);
-    Effect::new(move |_| {
-        let on = shown.get();
-        if !on && lab.running() {
-            paused_away.set_value(true);
-            lab.send(PretrainRequest::Run(false));
-        } else if on && paused_away.get_value() {
-            paused_away.set_value(false);
-            lab.send(PretrainRequest::Run(true));
-        }
-    });
+    // Training pauses while the lab is not on screen (the chat needs the processor) and resumes on its
+    // return; the worker remembers what it paused.
+    Effect::new(move |_| lab.send(PretrainRequest::Away(!shown.get())));
     Effect::new(move |_| {
         if state.teach.fetch_tick.get() > 0 {
             lab.send(PretrainRequest::Fetched);

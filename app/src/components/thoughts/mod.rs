@@ -47,17 +47,11 @@ pub fn ThoughtsLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
     let layer = move || c.layer.get().unwrap_or(n_layer() / 3);
     let ready = move || matches!(state.model.get(), ModelState::Ready { .. });
     // Training, and a collection under way, pause while the view is not on screen (the chat needs the
-    // processor), and resume.
-    let paused_away = StoredValue::new(false);
+    // processor) and resume on its return; the worker remembers what it paused. Sent again once a model
+    // is ready, in case the worker was not there yet.
     Effect::new(move |_| {
-        let on = shown.get();
-        if !on && thoughts.with_untracked(|t| t.busy()) {
-            paused_away.set_value(true);
-            state.thoughts(ThoughtsRequest::Run(false));
-        } else if on && paused_away.get_value() {
-            paused_away.set_value(false);
-            state.thoughts(ThoughtsRequest::Run(true));
-        }
+        let _ = ready();
+        state.thoughts(ThoughtsRequest::Away(!shown.get()));
     });
     // What this browser kept.
     wasm_bindgen_futures::spawn_local(async move {
