@@ -20,6 +20,8 @@ test("the page mounts, names its compute backend and finds the model, without co
     const computeText = (await compute.textContent()).trim();
     // Headless Chromium offers WebGPU through SwiftShader only; either answer must be explicit.
     assert.match(computeText, /^(WebGPU: .+|CPU)$/, `compute backend label: ${computeText}`);
+    // The engine on the CPU with relaxed SIMD's kernels (Chromium has them), said in the status panel.
+    await page.getByTestId("engine-backend").filter({ hasText: "CPU (WebAssembly relaxed SIMD, 8-bit activations)" }).waitFor({ timeout: 90_000 });
 
     const model = page.getByTestId("model-status");
     await waitForModel(page);
@@ -118,6 +120,35 @@ test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends i
   }
 });
 
+test("a browser without relaxed SIMD gets the engine's simd128 build, which answers as the CLI does", async () => {
+  const context = await launch();
+  try {
+    // This browser's WebAssembly refuses every module that holds relaxed SIMD's byte dot product
+    // (0xfd 0x113), as a browser without relaxed SIMD does.
+    await context.addInitScript(() => {
+      const validate = WebAssembly.validate;
+      WebAssembly.validate = (bytes, ...rest) => {
+        const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer ?? bytes);
+        for (let i = 0; i + 2 < b.length; i++) if (b[i] === 0xfd && b[i + 1] === 0x93 && b[i + 2] === 0x02) return false;
+        return validate(bytes, ...rest);
+      };
+    });
+    const page = await openPage(context);
+    await waitForModel(page);
+    // The worker names the kernels it was built with.
+    await page.getByTestId("engine-backend").filter({ hasText: "CPU (WebAssembly SIMD, 8-bit activations)" }).waitFor({ timeout: 30_000 });
+    const prompt = "Name three colours.";
+    const cli = JSON.parse(execFileSync(CLI, ["generate", "--model", MODEL, "--prompt", prompt, "--chat", "--max-tokens", "6", "--json"]).toString().trim().split("\n").pop());
+    await setSettings(page, { temperature: 0, "max-tokens": 6 });
+    await ask(page, prompt);
+    const shown = await page.locator(".message.assistant p").last().textContent();
+    assert.ok(shown.startsWith(cli.pieces.slice(0, 4).join("").trimEnd()), `page ${JSON.stringify(shown)} vs CLI ${JSON.stringify(cli.pieces.join(""))}`);
+    assert.deepEqual(page.errors, [], "console errors");
+  } finally {
+    await context.close();
+  }
+});
+
 test("edit and resend, regenerate, export, and a tab closed mid-answer keeps what was shown", async () => {
   const context = await launch();
   try {
@@ -191,8 +222,9 @@ test("an engine worker that never answers gets a note after 20 s, and starting i
   const context = await launch();
   try {
     // The first engine worker gets a loader that never loads the engine; the next one the real loader.
+    // (Chromium has relaxed SIMD: the page loads that build of the engine worker.)
     let held = 0;
-    await context.route("**/worker_loader.js", (route) => {
+    await context.route("**/worker_relaxed_loader.js", (route) => {
       if (held++ === 0) return route.fulfill({ status: 200, contentType: "text/javascript", body: "// held back by the test\n" });
       return route.continue();
     });

@@ -1,15 +1,16 @@
-//! In the browser: the simd128 block dots and attention loops against the scalar reference, and GGUF parsing of a file built
+//! In the browser: the simd128 block dots (and relaxed SIMD's, built with the `relaxed-simd` feature, as
+//! the test command does) and attention loops against the scalar reference, and GGUF parsing of a file built
 //! in code, inside a dedicated worker like the app's engine.
 #![cfg(target_arch = "wasm32")]
 
-use engine::backend::cpu::{quantize_row_q8, row_dot, row_dot_tile, scalar_row_dot, TILE};
+use engine::backend::cpu::{quantize_row_q8, row_dots, scalar_row_dot, TILE};
 use engine::quant::{GgmlType, QK};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 #[wasm_bindgen_test]
-fn simd128_block_dots_match_scalar() {
+fn simd128_and_relaxed_simd_block_dots_match_scalar() {
     let mut state = 12345u32;
     let mut next = move || {
         state ^= state << 13;
@@ -29,22 +30,28 @@ fn simd128_block_dots_match_scalar() {
         let x: Vec<f32> = (0..n_blocks * ty.block_size()).map(|_| (next() % 2000) as f32 / 1000.0 - 1.0).collect();
         let act = quantize_row_q8(&x);
         let scalar = scalar_row_dot(ty)(&bytes, &act);
-        let simd = row_dot(ty)(&bytes, &act);
-        // Both sum the same integer products; the f32 roundings differ (the grouped kernels read values
-        // unsigned, their offsets apart): within 1e-5 of Σ|w·x|.
         let mut w = vec![0.0; x.len()];
         engine::quant::dequantize(ty, &bytes, &mut w).expect("dequantize");
         let magnitude: f32 = w.iter().zip(&x).map(|(a, b)| (a * b).abs()).sum();
-        assert!((scalar - simd).abs() <= 1e-5 * magnitude.max(1.0), "{ty:?}: {simd} vs {scalar}");
-        // The tiled kernel (one weight row, four activation rows) gives each row the one-row dot's bits.
-        let tile = row_dot_tile(ty).unwrap_or_else(|| panic!("{ty:?} has a simd128 tiled kernel"));
         let others: Vec<_> = (1..TILE as u32)
             .map(|k| quantize_row_q8(&x.iter().map(|v| v * k as f32 - 0.1).collect::<Vec<_>>()))
             .collect();
         let rows = [&act, &others[0], &others[1], &others[2]];
-        let got = tile(&bytes, &rows);
-        for (i, row) in rows.iter().enumerate() {
-            assert_eq!(got[i].to_bits(), row_dot(ty)(&bytes, row).to_bits(), "{ty:?}: tiled row {i}");
+        let fast: Vec<_> = row_dots(ty).into_iter().filter(|(name, ..)| *name != "scalar").collect();
+        let expected = if cfg!(feature = "relaxed-simd") { 2 } else { 1 };
+        assert_eq!(fast.len(), expected, "{ty:?}: simd128, and relaxed SIMD in a build with them");
+        for (name, dot, tile) in fast {
+            let simd = dot(&bytes, &act);
+            // Both sum the same integer products; the f32 roundings differ (the grouped kernels read values
+            // unsigned, their offsets apart; relaxed SIMD groups the products by fours into its lanes):
+            // within 1e-5 of Σ|w·x|.
+            assert!((scalar - simd).abs() <= 1e-5 * magnitude.max(1.0), "{ty:?} {name}: {simd} vs {scalar}");
+            // The tiled kernel (one weight row, four activation rows) gives each row the one-row dot's bits.
+            let tile = tile.unwrap_or_else(|| panic!("{ty:?} has a {name} tiled kernel"));
+            let got = tile(&bytes, &rows);
+            for (i, row) in rows.iter().enumerate() {
+                assert_eq!(got[i].to_bits(), dot(&bytes, row).to_bits(), "{ty:?} {name}: tiled row {i}");
+            }
         }
     }
 }

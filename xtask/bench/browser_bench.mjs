@@ -1,6 +1,7 @@
 // Drives the two browser benchmark pages in headless Chromium (Debian's, flags as in the tests) and
-// prints one JSON line: { glassbox: [...runs], wllama: [...runs], wllama_mt: [...runs] }, runs interleaved; `wllama_mt` is
-// wllama on every core (empty on one core).
+// prints one JSON line: { glassbox: [...runs], glassbox_simd128: [...runs], wllama: [...runs], wllama_mt: [...runs] },
+// runs interleaved; `glassbox` is the engine with relaxed SIMD (what the app loads in a browser that has it),
+// `glassbox_simd128` its fallback build, `wllama_mt` wllama on every core (empty on one core).
 import os from "node:os";
 import { launch } from "../../tests/browser.mjs";
 
@@ -24,10 +25,11 @@ async function once(path) {
 }
 
 const cores = os.cpus().length;
-const out = { glassbox: [], wllama: [], wllama_mt: [] };
+const out = { glassbox: [], glassbox_simd128: [], wllama: [], wllama_mt: [] };
 for (let i = 0; i < Number(runs); i++) {
   console.error(`browser run ${i + 1}/${runs}`);
-  out.glassbox.push(await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}${file}`));
+  out.glassbox.push(await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}${file}&kernels=relaxed`));
+  out.glassbox_simd128.push(await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}${file}`));
   out.wllama.push(await once(`bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}${file}`));
   if (cores > 1) {
     const run = await once(`bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}${file}&threads=${cores}`);

@@ -173,16 +173,63 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         );
     }
     println!("tokens, last run: {agreement}");
-    let Web { ours: ours_web, wllama: theirs_web, wllama_mt } = browser(root, &tools, &model, runs, &prompt_text)?;
+    let Web { ours: ours_web, ours_simd128, wllama: theirs_web, wllama_mt } =
+        browser(root, &tools, &model, runs, &prompt_text)?;
     report(
         "headless Chromium, CPU, 1 thread, same prompt and length",
         "wasm memory (MB)",
         model_mb,
-        ("glassbox (int8, simd128)", &ours_web),
+        (OURS_WEB, &ours_web),
         (&format!("wllama {WLLAMA}"), &theirs_web),
     );
+    report_fallback("", model_mb, &ours_web, &ours_simd128);
     report_multithreaded_wllama("", model_mb, &ours_web, &wllama_mt);
     Ok(())
+}
+
+/// `cargo xtask bench web`: the browser half of `cargo xtask bench` alone (no llama.cpp to build): the
+/// engine's two wasm builds and wllama, in headless Chromium, interleaved.
+pub fn run_web(root: &Path, runs: usize) -> Result<()> {
+    let tools = Tools::ensure(Need::Everything)?;
+    let model = model::ensure()?;
+    let model_mb = std::fs::metadata(&model)?.len() as f64 / 1e6;
+    cargo(&["build", "--release", "-q", "-p", "engine", "--bin", "glassbox"])?;
+    let glassbox = crate::target_dir(root).join("release").join("glassbox");
+    // The chat prompt as text, for wllama (our pages build it themselves).
+    let out = json_of(Command::new(&glassbox).args(["generate", "--model"]).arg(&model).args([
+        "--prompt",
+        PROMPT,
+        "--chat",
+        "--max-tokens",
+        "1",
+        "--json",
+    ]))?;
+    let prompt_text = out["prompt_text"].as_str().context("prompt_text")?.to_owned();
+    let Web { ours, ours_simd128, wllama, wllama_mt } = browser(root, &tools, &model, runs, &prompt_text)?;
+    report(
+        "headless Chromium, CPU, 1 thread, same prompt and length",
+        "wasm memory (MB)",
+        model_mb,
+        (OURS_WEB, &ours),
+        (&format!("wllama {WLLAMA}"), &wllama),
+    );
+    report_fallback("", model_mb, &ours, &ours_simd128);
+    report_multithreaded_wllama("", model_mb, &ours, &wllama_mt);
+    Ok(())
+}
+
+/// The engine in the browser as the app loads it where relaxed SIMD is there (Chromium has it).
+pub(crate) const OURS_WEB: &str = "glassbox (int8, relaxed SIMD)";
+
+/// The engine with relaxed SIMD against its simd128 build (what a browser without relaxed SIMD loads).
+pub(crate) fn report_fallback(title: &str, model_mb: f64, relaxed: &[Run], simd128: &[Run]) {
+    report(
+        &format!("{title}headless Chromium, CPU, 1 thread: the engine's two wasm builds"),
+        "wasm memory (MB)",
+        model_mb,
+        (OURS_WEB, relaxed),
+        ("glassbox (int8, simd128 only)", simd128),
+    );
 }
 
 /// Our one-thread page against wllama on every core (its multi-threaded build), when there is more
@@ -196,7 +243,7 @@ pub(crate) fn report_multithreaded_wllama(title: &str, model_mb: f64, ours: &[Ru
         &format!("{title}headless Chromium, CPU: glassbox on 1 thread, wllama on {cores}"),
         "wasm memory (MB)",
         model_mb,
-        ("glassbox (int8, simd128)", ours),
+        (OURS_WEB, ours),
         (&format!("wllama {WLLAMA}, {cores} threads"), wllama_mt),
     );
 }
@@ -289,24 +336,29 @@ pub(crate) fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
 /// The browser benchmark's pages served with `model`: the bare wasm engine (`bench/glassbox.html`, the
 /// engine in a module worker and nothing else) and wllama (`bench/wllama.html`).
 pub(crate) fn bench_pages(root: &Path, tools: &Tools, model: &Path) -> Result<serve::Running> {
-    eprintln!("xtask: building the wasm engine for the browser benchmark");
-    cargo(&["build", "--release", "-q", "--target", "wasm32-unknown-unknown", "-p", "bench-wasm"])?;
+    eprintln!("xtask: building the wasm engine for the browser benchmark (simd128, and with relaxed SIMD)");
     let pkg = crate::target_dir(root).join("bench-pkg");
-    let wasm = crate::target_dir(root).join("wasm32-unknown-unknown").join("release").join("bench_wasm.wasm");
-    let status = Command::new("wasm-bindgen")
-        .args(["--target", "web", "--out-dir"])
-        .arg(&pkg)
-        .arg(&wasm)
-        .env("PATH", tools.path()?)
-        .status()?;
-    if !status.success() {
-        bail!("wasm-bindgen failed");
+    let pkg_relaxed = crate::target_dir(root).join("bench-pkg-relaxed");
+    for (dir, features) in [(&pkg, None), (&pkg_relaxed, Some("relaxed-simd"))] {
+        let mut args = vec!["build", "--release", "-q", "--target", "wasm32-unknown-unknown", "-p", "bench-wasm"];
+        args.extend(features.iter().flat_map(|f| ["--features", *f]));
+        cargo(&args)?;
+        let wasm = crate::target_dir(root).join("wasm32-unknown-unknown").join("release").join("bench_wasm.wasm");
+        let status = Command::new("wasm-bindgen")
+            .args(["--target", "web", "--out-dir"])
+            .arg(dir)
+            .arg(&wasm)
+            .env("PATH", tools.path()?)
+            .status()?;
+        if !status.success() {
+            bail!("wasm-bindgen failed");
+        }
     }
     let wllama_bin = setup::npm_tool(&crate::cache_dir()?.join("tools"), "@wllama/wllama", WLLAMA, "")?;
     let wllama = wllama_bin.parent().context("node_modules")?.join("@wllama").join("wllama");
     let pages = root.join("xtask").join("bench");
     serve::start_with_policy(
-        &[("/bench/pkg/", &pkg), ("/bench/", &pages), ("/wllama/", &wllama)],
+        &[("/bench/pkg/", &pkg), ("/bench/pkg-relaxed/", &pkg_relaxed), ("/bench/", &pages), ("/wllama/", &wllama)],
         model,
         0,
         serve::Listen::Local,
@@ -317,7 +369,10 @@ pub(crate) fn bench_pages(root: &Path, tools: &Tools, model: &Path) -> Result<se
 /// The browser half's runs: our wasm engine, wllama on one thread, and wllama on every core (none on
 /// a one-core machine).
 pub(crate) struct Web {
+    /// With relaxed SIMD (what the app loads where the browser has it).
     pub(crate) ours: Vec<Run>,
+    /// The simd128 build (the app's fallback).
+    pub(crate) ours_simd128: Vec<Run>,
     pub(crate) wllama: Vec<Run>,
     pub(crate) wllama_mt: Vec<Run>,
 }
@@ -344,6 +399,7 @@ pub(crate) fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, pro
     };
     Ok(Web {
         ours: parse("glassbox", "wasm_memory_bytes")?,
+        ours_simd128: parse("glassbox_simd128", "wasm_memory_bytes")?,
         wllama: parse("wllama", "wasm_memory_bytes")?,
         wllama_mt: parse("wllama_mt", "wasm_memory_bytes")?,
     })

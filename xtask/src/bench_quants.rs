@@ -15,8 +15,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::bench::{
-    browser, ensure_llama_cpp, json_of, median, native, report, report_multithreaded_wllama, Run, Web,
-    LLAMA_CPP_PYTHON, N_TOKENS, WLLAMA,
+    browser, ensure_llama_cpp, json_of, median, native, report, report_fallback, report_multithreaded_wllama, Run, Web,
+    LLAMA_CPP_PYTHON, N_TOKENS, OURS_WEB, WLLAMA,
 };
 use crate::model;
 use crate::setup::{Need, Tools};
@@ -93,14 +93,16 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
             ));
         }
         println!("tokens, last run: {}", result.agreement);
-        let Web { ours, wllama: theirs, wllama_mt } = browser(root, &tools, &file, runs, &result.prompt_text)?;
+        let Web { ours, ours_simd128, wllama: theirs, wllama_mt } =
+            browser(root, &tools, &file, runs, &result.prompt_text)?;
         report(
             &format!("{kind}, headless Chromium, CPU, 1 thread"),
             "wasm memory (MB)",
             mb,
-            ("glassbox (int8, simd128)", &ours),
+            (OURS_WEB, &ours),
             (&format!("wllama {WLLAMA}"), &theirs),
         );
+        report_fallback(&format!("{kind}, "), mb, &ours, &ours_simd128);
         summary.push((
             kind,
             "browser, 1 thread".to_owned(),

@@ -31,6 +31,7 @@ usage: cargo xtask <command>
                      fuzz target, wasm in Chromium, end-to-end in Chromium; prints one summary line
   fuzz [SECONDS]     each fuzz target of engine/fuzz for SECONDS (default 60), AddressSanitizer on
   bench [--runs N]   our CPU engine vs llama.cpp, interleaved runs, medians and ratios
+  bench web [--runs N]  its browser half alone: the engine's wasm builds (relaxed SIMD, simd128) vs wllama in Chromium
   bench gpu [--runs N]  the engine on the GPU adapter found (lavapipe without a GPU) vs the CPU backend
   bench quants [--runs N]  the default model requantized by llama.cpp to Q4_K_M, Q6_K and Q8_0: each file natively vs llama.cpp and in Chromium vs wllama
   bench app [--runs N]  the app in headless Chromium: page open → first token, frame time, cost of tracing
@@ -133,6 +134,8 @@ fn run() -> Result<()> {
                 bench_quants::run(&root, runs)
             } else if args.iter().any(|a| a == "app") {
                 bench::run_app(&root, runs)
+            } else if args.iter().any(|a| a == "web") {
+                bench::run_web(&root, runs)
             } else {
                 bench::run(&root, runs)
             }

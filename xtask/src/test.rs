@@ -106,6 +106,9 @@ pub fn run_all(root: &Path) -> Result<()> {
                 "app",
                 "--target",
                 "wasm32-unknown-unknown",
+                // With the relaxed SIMD kernels (the plain ones are compiled beside them).
+                "--features",
+                "relaxed-simd",
                 "--",
                 "-D",
                 "warnings",
@@ -118,7 +121,7 @@ pub fn run_all(root: &Path) -> Result<()> {
         Command::new("cargo")
             // Every test binary runs even when one fails, so the summary counts them all. Unit tests of
             // every crate's library, of the two binaries that have tests (the CLI, xtask), and the
-            // engine's one native integration binary (`engine/tests/native/`). The app's four binaries
+            // engine's one native integration binary (`engine/tests/native/`). The app's five binaries
             // (the page and its workers) have no tests of their own and are built for wasm by Trunk; the
             // example (a benchmark) is left to clippy, which checks that it builds.
             .args(["test", "--workspace", "--exclude", "bench-wasm", "--release", "--no-fail-fast"])
@@ -146,7 +149,9 @@ pub fn run_all(root: &Path) -> Result<()> {
         &mut tally,
         "wasm tests in headless Chromium (wasm-bindgen-test)",
         Command::new("cargo")
+            // With the relaxed SIMD kernels, so that both wasm builds' kernels are held to the scalar ones.
             .args(["test", "-p", "engine", "--target", "wasm32-unknown-unknown", "--no-fail-fast"])
+            .args(["--features", "relaxed-simd"])
             .args(wasm_test_targets(root)?)
             .env("PATH", &path)
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")

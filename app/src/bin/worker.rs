@@ -1,12 +1,12 @@
 //! Entry point of the engine's web worker.
 
 #[cfg(target_arch = "wasm32")]
-fn main() {
+pub fn main() {
     use gloo_worker::Registrable;
     app::worker::EngineWorker::registrar().register();
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn main() {
+pub fn main() {
     eprintln!("the worker runs in a browser: build it with `trunk build` (see README.md)");
 }

@@ -15,7 +15,7 @@ mod thoughts;
 
 pub use doubt::DoubtTexts;
 pub use lab::LabTexts;
-pub use phrases::{CpuReason, Placement};
+pub use phrases::{CpuReason, Placement, WasmSimd};
 pub use prefer::PreferTexts;
 pub use pretrain::PretrainTexts;
 pub use teach::TeachTexts;
@@ -180,6 +180,7 @@ pub struct Texts {
     pub still_loaded: &'static str,
     pub gpu_kernels: &'static str,
     pub cpu_engine: &'static str,
+    pub cpu_engine_relaxed: &'static str,
     pub software_gpu: &'static str,
     pub problem: &'static str,
     pub tab_chat: &'static str,
@@ -286,6 +287,7 @@ pub static EN: Texts = Texts {
     still_loaded: "the model loaded before is still there",
     gpu_kernels: "f32, WGSL kernels",
     cpu_engine: "CPU (WebAssembly SIMD, 8-bit activations)",
+    cpu_engine_relaxed: "CPU (WebAssembly relaxed SIMD, 8-bit activations)",
     software_gpu: "the GPU found is a software one, slower than the CPU",
     problem: "Problem",
     tab_chat: "Chat & attention",
@@ -392,6 +394,7 @@ pub static FR: Texts = Texts {
     still_loaded: "le modèle chargé avant est toujours là",
     gpu_kernels: "f32, noyaux WGSL",
     cpu_engine: "processeur (WebAssembly SIMD, activations sur 8 bits)",
+    cpu_engine_relaxed: "processeur (WebAssembly relaxed SIMD, activations sur 8 bits)",
     software_gpu: "la carte graphique trouvée est logicielle, plus lente que le processeur",
     problem: "Problème",
     tab_chat: "Discussion et attention",

@@ -102,8 +102,22 @@ impl Lang {
 pub enum Placement {
     /// On this WebGPU adapter.
     Gpu(String),
-    /// On the CPU, for this reason.
-    Cpu(CpuReason),
+    /// On the CPU, for this reason, with these kernels.
+    Cpu(CpuReason, WasmSimd),
+}
+
+/// The engine worker's CPU kernels: the app ships two builds of it and loads the one the browser runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum WasmSimd {
+    /// simd128's widened byte products (every current browser).
+    Simd128,
+    /// Relaxed SIMD's byte dot product, where the browser has it.
+    Relaxed,
+}
+
+impl WasmSimd {
+    /// The kernels this build of the app was compiled with.
+    pub const BUILT: Self = if cfg!(feature = "relaxed-simd") { Self::Relaxed } else { Self::Simd128 };
 }
 
 /// Why the engine runs on the CPU.
@@ -123,9 +137,17 @@ impl Placement {
         let t = lang.t();
         match self {
             Self::Gpu(adapter) => format!("{adapter} ({})", t.gpu_kernels),
-            Self::Cpu(CpuReason::NoGpu) => t.cpu_engine.to_owned(),
-            Self::Cpu(CpuReason::SoftwareGpu) => format!("{}{}{}", t.cpu_engine, lang.semicolon(), t.software_gpu),
-            Self::Cpu(CpuReason::GpuRefused(why)) => format!("{}{}{why}", t.cpu_engine, lang.semicolon()),
+            Self::Cpu(why, simd) => {
+                let engine = match simd {
+                    WasmSimd::Simd128 => t.cpu_engine,
+                    WasmSimd::Relaxed => t.cpu_engine_relaxed,
+                };
+                match why {
+                    CpuReason::NoGpu => engine.to_owned(),
+                    CpuReason::SoftwareGpu => format!("{engine}{}{}", lang.semicolon(), t.software_gpu),
+                    CpuReason::GpuRefused(why) => format!("{engine}{}{why}", lang.semicolon()),
+                }
+            }
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::i18n::Lang;
 use crate::protocol::{Request, Response};
 use crate::store::{self, StoredConversation};
 use crate::worker::EngineWorker;
-use crate::{DEFAULT_MODEL_URL, WORKER_LOADER_URL};
+use crate::DEFAULT_MODEL_URL;
 
 /// Which drawing of the selected head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,7 +270,7 @@ impl AppState {
             .callback(move |response| self.on_response(response))
             .with_loader(true)
             .as_module(false)
-            .spawn(WORKER_LOADER_URL);
+            .spawn(crate::engine_worker_url());
         self.bridge.set_value(Some(bridge));
         self.engine_silent.set(false);
         self.send(Request::ProbeCompute);

@@ -18,7 +18,7 @@ use engine::generate::{Engine, GenerateOptions, TraceOptions};
 use engine::trace::AttentionBook;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 
-use crate::i18n::{CpuReason, Placement};
+use crate::i18n::{CpuReason, Placement, WasmSimd};
 use crate::protocol::{Alternative, ChatSettings, Piece, Request, Response};
 
 /// Attention kept for the explorer, in values (2 bytes each): 32 MiB, the latest ~350 positions of the
@@ -251,11 +251,11 @@ async fn place(engine: &mut Engine, force: bool) -> Placement {
         engine::ComputeBackend::Gpu { device_type, .. } if device_type != "Cpu" || force => {
             match engine.use_gpu().await {
                 Ok(()) => Placement::Gpu(engine.backend_label()),
-                Err(err) => Placement::Cpu(CpuReason::GpuRefused(err.to_string())),
+                Err(err) => Placement::Cpu(CpuReason::GpuRefused(err.to_string()), WasmSimd::BUILT),
             }
         }
-        engine::ComputeBackend::Gpu { .. } => Placement::Cpu(CpuReason::SoftwareGpu),
-        engine::ComputeBackend::Cpu { .. } => Placement::Cpu(CpuReason::NoGpu),
+        engine::ComputeBackend::Gpu { .. } => Placement::Cpu(CpuReason::SoftwareGpu, WasmSimd::BUILT),
+        engine::ComputeBackend::Cpu { .. } => Placement::Cpu(CpuReason::NoGpu, WasmSimd::BUILT),
     }
 }
 

@@ -4,7 +4,9 @@
 //! conversion instruction), the `half` crate in the scalar reference.
 //!
 //! Three implementations of one contract: `scalar` (the reference), `avx2` (x86-64, chosen at run time),
-//! `simd128` (wasm, chosen at compile time). Tests hold the fast ones to the scalar one.
+//! `simd128` (wasm, chosen at compile time: with relaxed SIMD's byte dot product in a build with the
+//! `relaxed-simd` feature, which only browsers that have it load). Tests hold the fast ones to the
+//! scalar one.
 
 use crate::model::QMatrix;
 use crate::quant::{GgmlType, QK};
@@ -89,7 +91,7 @@ fn grouped(ty: GgmlType) -> Option<RowDot> {
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        if let Some(dot) = instance::<simd128::Grouped>(ty) {
+        if let Some(dot) = instance::<simd128::best::Grouped>(ty) {
             return Some(dot);
         }
     }
@@ -163,12 +165,7 @@ pub fn row_dot_tile(ty: GgmlType) -> Option<RowDotTile> {
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        return instance_tile::<simd128::Grouped>(ty).or(match ty {
-            GgmlType::Q4_0 => Some(simd128::q4_0_tile),
-            GgmlType::Q4_1 => Some(simd128::q4_1_tile),
-            GgmlType::Q8_0 => Some(simd128::q8_0_tile),
-            _ => None,
-        });
+        return simd128_tile::<simd128::best::Grouped>(ty, simd128::best::PLAIN);
     }
     #[allow(unreachable_code)]
     {
@@ -190,11 +187,7 @@ pub fn row_dot(ty: GgmlType) -> RowDot {
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        return match ty {
-            GgmlType::Q4_0 => simd128::q4_0,
-            GgmlType::Q4_1 => simd128::q4_1,
-            _ => simd128::q8_0,
-        };
+        return simd128_dot(ty, simd128::best::PLAIN);
     }
     #[allow(unreachable_code)]
     scalar_row_dot(ty)
@@ -221,8 +214,45 @@ pub fn row_dots(ty: GgmlType) -> Vec<(&'static str, RowDot, Option<RowDotTile>)>
         all.push((dots.name, dots.dot(ty), dots.tile(ty)));
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    all.push(("simd128", row_dot(ty), row_dot_tile(ty)));
+    {
+        let grouped = instance::<simd128::plain::Grouped>(ty);
+        all.push((
+            "simd128",
+            grouped.unwrap_or(simd128_dot(ty, simd128::plain::PLAIN)),
+            simd128_tile::<simd128::plain::Grouped>(ty, simd128::plain::PLAIN),
+        ));
+        #[cfg(feature = "relaxed-simd")]
+        {
+            let grouped = instance::<simd128::relaxed::Grouped>(ty);
+            all.push((
+                "relaxed-simd",
+                grouped.unwrap_or(simd128_dot(ty, simd128::relaxed::PLAIN)),
+                simd128_tile::<simd128::relaxed::Grouped>(ty, simd128::relaxed::PLAIN),
+            ));
+        }
+    }
     all
+}
+
+/// A wasm build's row dot for Q4_0, Q4_1 and Q8_0 (`plain`: theirs and their tiles, in that order).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn simd128_dot(ty: GgmlType, plain: [(RowDot, RowDotTile); 3]) -> RowDot {
+    match ty {
+        GgmlType::Q4_0 => plain[0].0,
+        GgmlType::Q4_1 => plain[1].0,
+        _ => plain[2].0,
+    }
+}
+
+/// A wasm build's tiled row dot for `ty`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn simd128_tile<K: GroupedKernel>(ty: GgmlType, plain: [(RowDot, RowDotTile); 3]) -> Option<RowDotTile> {
+    instance_tile::<K>(ty).or(match ty {
+        GgmlType::Q4_0 => Some(plain[0].1),
+        GgmlType::Q4_1 => Some(plain[1].1),
+        GgmlType::Q8_0 => Some(plain[2].1),
+        _ => None,
+    })
 }
 
 /// One build of the x86-64 kernels: its name, whether this CPU runs it, its entry points.

@@ -1,8 +1,17 @@
-//! wasm simd128 (every current browser): byte products widened to 16 bits, summed pairwise to 32.
+//! wasm simd128 (every current browser): byte products widened to 16 bits, summed pairwise to 32; or,
+//! where the browser has relaxed SIMD, `i32x4.relaxed_dot_i8x16_i7x16_add`, four adjacent byte products
+//! summed into each 32-bit lane in one instruction. Its second operand must be below 128 (else the
+//! browser may read it as signed or unsigned); the unsigned values of every format but Q8_0 are below
+//! 64, and Q8_0 stays on the widened products.
+//!
+//! Each kernel's body is written once, generic over [`Products`], and compiled twice: [`plain`], and
+//! [`relaxed`] with relaxed SIMD enabled (only with the `relaxed-simd` feature: a module that holds
+//! one relaxed instruction fails to load in a browser without them, so the app ships two builds of its
+//! engine worker and loads the one the browser validates).
 
 use std::arch::wasm32::*;
 
-use super::{f16_at_by_shift as f16_at, Q8Row, TILE};
+use super::{f16_at_by_shift as f16_at, Q8Row, RowDot, RowDotTile, TILE};
 use crate::quant::{block_unsigned_scales, halves_share_scales, GgmlType, QK};
 
 #[inline]
@@ -19,14 +28,49 @@ fn nibbles(bytes: &[u8]) -> (v128, v128) {
     (v128_and(raw, u8x16_splat(0x0f)), u8x16_shr(raw, 4))
 }
 
-/// Σ nibble·x over one block as 4 × i32: products ≤ 15·127, so four of them still fit in i16.
-#[inline]
-fn nibble_block((lo, hi): (v128, v128), x0: v128, x1: v128) -> v128 {
-    let s = i16x8_add(
-        i16x8_add(i16x8_extmul_low_i8x16(lo, x0), i16x8_extmul_high_i8x16(lo, x0)),
-        i16x8_add(i16x8_extmul_low_i8x16(hi, x1), i16x8_extmul_high_i8x16(hi, x1)),
-    );
-    i32x4_extadd_pairwise_i16x8(s)
+/// How a block's unsigned values meet the activations' bytes: sums of products as 4 × i32.
+pub trait Products {
+    /// Σ u·x over the 32 values of a block (`u < 32`).
+    fn block(u0: v128, u1: v128, x0: v128, x1: v128) -> v128;
+    /// Σ u·x over 16 values (`u < 64`).
+    fn half(u: v128, x: v128) -> v128;
+}
+
+/// Products widened to 16 bits and summed pairwise to 32 (simd128).
+pub struct Extmul;
+
+impl Products for Extmul {
+    #[inline(always)]
+    fn block(u0: v128, u1: v128, x0: v128, x1: v128) -> v128 {
+        // Products ≤ 31·127: four of them still fit in i16.
+        let s = i16x8_add(
+            i16x8_add(i16x8_extmul_low_i8x16(u0, x0), i16x8_extmul_high_i8x16(u0, x0)),
+            i16x8_add(i16x8_extmul_low_i8x16(u1, x1), i16x8_extmul_high_i8x16(u1, x1)),
+        );
+        i32x4_extadd_pairwise_i16x8(s)
+    }
+    #[inline(always)]
+    fn half(u: v128, x: v128) -> v128 {
+        // Products ≤ 63·127: two of them still fit in i16.
+        i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_extmul_low_i8x16(u, x), i16x8_extmul_high_i8x16(u, x)))
+    }
+}
+
+/// Relaxed SIMD's byte dot product: the activations as its signed operand, the values (below 128) as
+/// its 7-bit one. Its 16-bit pair sums (≤ 2·63·127) neither saturate nor wrap.
+#[cfg(feature = "relaxed-simd")]
+pub struct RelaxedDot;
+
+#[cfg(feature = "relaxed-simd")]
+impl Products for RelaxedDot {
+    #[inline(always)]
+    fn block(u0: v128, u1: v128, x0: v128, x1: v128) -> v128 {
+        i32x4_relaxed_dot_i8x16_i7x16_add(x1, u1, i32x4_relaxed_dot_i8x16_i7x16_add(x0, u0, i32x4_splat(0)))
+    }
+    #[inline(always)]
+    fn half(u: v128, x: v128) -> v128 {
+        i32x4_relaxed_dot_i8x16_i7x16_add(x, u, i32x4_splat(0))
+    }
 }
 
 /// Checks that each activation row covers `blocks` blocks of 32, so the loops below may read them
@@ -126,18 +170,13 @@ fn unsigned_values(ty: GgmlType, b: &[u8], g: usize) -> (v128, v128) {
     }
 }
 
-/// Σ u·x over 16 values as 4 × i32 (u < 64, so two products still fit in i16).
-#[inline]
-fn half_dot(u: v128, x: v128) -> v128 {
-    i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_extmul_low_i8x16(u, x), i16x8_extmul_high_i8x16(u, x)))
-}
-
 // Each kernel reads one weight row against `N` activation rows: the weight blocks are unpacked and their
 // scales converted once for all `N`, and each row keeps its own accumulator in the same order as with
 // `N = 1`, so a row's result does not depend on how many were read with it.
 
 /// One compiled loop per format: `CODE` is the ggml type code, so the format's branches fold away.
-fn grouped_impl<const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+#[inline(always)]
+fn grouped_body<P: Products, const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     let Some(ty) = GgmlType::from_code(CODE) else { unreachable!("type code {CODE} is known") };
     let per_block = ty.block_size() / QK;
     let mut acc = [f32x4_splat(0.0); N];
@@ -152,16 +191,13 @@ fn grouped_impl<const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
                 // SAFETY: `a` is below the block count checked above.
                 let (x0, x1, xd, xsum) = unsafe { act_block(acts[i], a) };
                 if halves_share_scales(ty) {
-                    // These formats' values are below 32: four products (≤ 31·127 each) still fit in i16.
-                    let dot = i32x4_extadd_pairwise_i16x8(i16x8_add(
-                        i16x8_add(i16x8_extmul_low_i8x16(u0, x0), i16x8_extmul_high_i8x16(u0, x0)),
-                        i16x8_add(i16x8_extmul_low_i8x16(u1, x1), i16x8_extmul_high_i8x16(u1, x1)),
-                    ));
+                    // These formats' values are below 32.
+                    let dot = P::block(u0, u1, x0, x1);
                     acc[i] = f32x4_add(acc[i], f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(d[0] * xd)));
                     offsets[i] += m[0] * xsum;
                 } else {
-                    let first = f32x4_mul(f32x4_convert_i32x4(half_dot(u0, x0)), f32x4_splat(d[0] * xd));
-                    let second = f32x4_mul(f32x4_convert_i32x4(half_dot(u1, x1)), f32x4_splat(d[1] * xd));
+                    let first = f32x4_mul(f32x4_convert_i32x4(P::half(u0, x0)), f32x4_splat(d[0] * xd));
+                    let second = f32x4_mul(f32x4_convert_i32x4(P::half(u1, x1)), f32x4_splat(d[1] * xd));
                     acc[i] = f32x4_add(acc[i], f32x4_add(first, second));
                     // SAFETY: as above (the halves' sums are two per block).
                     let hsum = unsafe { acts[i].hsum.get_unchecked(2 * a..2 * a + 2) };
@@ -173,19 +209,8 @@ fn grouped_impl<const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
     finish(acc, offsets)
 }
 
-/// The kernels of this file for the grouped formats.
-pub struct Grouped;
-
-impl super::GroupedKernel for Grouped {
-    fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
-        grouped_impl::<CODE, 1>(row, [act])[0]
-    }
-    fn tile<const CODE: u32>(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
-        grouped_impl::<CODE, TILE>(row, *acts)
-    }
-}
-
-fn q4_1_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+#[inline(always)]
+fn q4_1_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     let mut acc = [f32x4_splat(0.0); N];
     let mut minimums = [0.0f32; N];
     check_acts(&acts, row.len() / 20);
@@ -195,7 +220,7 @@ fn q4_1_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
         for i in 0..N {
             // SAFETY: `b` is below the block count checked above.
             let (x0, x1, xd, xsum) = unsafe { act_block(acts[i], b) };
-            let dot = f32x4_convert_i32x4(nibble_block(w, x0, x1));
+            let dot = f32x4_convert_i32x4(P::block(w.0, w.1, x0, x1));
             acc[i] = f32x4_add(acc[i], f32x4_mul(dot, f32x4_splat(d * xd)));
             minimums[i] += m * xsum;
         }
@@ -203,7 +228,8 @@ fn q4_1_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     finish(acc, minimums)
 }
 
-fn q4_0_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+#[inline(always)]
+fn q4_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     let mut acc = [f32x4_splat(0.0); N];
     let mut offsets = [0.0f32; N];
     check_acts(&acts, row.len() / 18);
@@ -213,7 +239,7 @@ fn q4_0_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
         for i in 0..N {
             // SAFETY: `b` is below the block count checked above.
             let (x0, x1, xd, xsum) = unsafe { act_block(acts[i], b) };
-            let dot = f32x4_convert_i32x4(nibble_block(w, x0, x1));
+            let dot = f32x4_convert_i32x4(P::block(w.0, w.1, x0, x1));
             acc[i] = f32x4_add(acc[i], f32x4_mul(dot, f32x4_splat(d * xd)));
             offsets[i] += d * xsum;
         }
@@ -221,7 +247,8 @@ fn q4_0_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     finish(acc, offsets.map(|o| -8.0 * o))
 }
 
-fn q8_0_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+#[inline(always)]
+fn q8_0_body<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     let mut acc = [f32x4_splat(0.0); N];
     check_acts(&acts, row.len() / 34);
     for (b, block) in row.chunks_exact(34).enumerate() {
@@ -253,21 +280,76 @@ fn q8_0_n<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     finish(acc, [0.0; N])
 }
 
-pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
-    q4_1_n(row, [act])[0]
+/// The kernels compiled with products `$products` (and the attributes given, its instructions), and
+/// their entry points.
+macro_rules! kernels {
+    ($name:ident, $products:ty, $doc:literal $(, #[$attr:meta])*) => {
+        #[doc = $doc]
+        pub mod $name {
+            use super::*;
+
+            $(#[$attr])*
+            fn q4_1_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+                q4_1_body::<$products, N>(row, acts)
+            }
+            $(#[$attr])*
+            fn q4_0_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+                q4_0_body::<$products, N>(row, acts)
+            }
+            $(#[$attr])*
+            fn q8_0_impl<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+                q8_0_body::<N>(row, acts)
+            }
+            $(#[$attr])*
+            fn grouped_impl<const CODE: u32, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
+                grouped_body::<$products, CODE, N>(row, acts)
+            }
+
+            /// The kernels of this module for the grouped formats.
+            pub struct Grouped;
+
+            impl crate::backend::cpu::int8::GroupedKernel for Grouped {
+                fn dot<const CODE: u32>(row: &[u8], act: &Q8Row) -> f32 {
+                    grouped_impl::<CODE, 1>(row, [act])[0]
+                }
+                fn tile<const CODE: u32>(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+                    grouped_impl::<CODE, TILE>(row, *acts)
+                }
+            }
+
+            /// Q4_0, Q4_1 and Q8_0: the row dot and its tile, in that order.
+            pub const PLAIN: [(RowDot, RowDotTile); 3] =
+                [(q4_0, q4_0_tile), (q4_1, q4_1_tile), (q8_0, q8_0_tile)];
+
+            pub fn q4_1(row: &[u8], act: &Q8Row) -> f32 {
+                q4_1_impl::<1>(row, [act])[0]
+            }
+            pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
+                q4_0_impl::<1>(row, [act])[0]
+            }
+            pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
+                q8_0_impl::<1>(row, [act])[0]
+            }
+            pub fn q4_1_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+                q4_1_impl(row, *acts)
+            }
+            pub fn q4_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+                q4_0_impl(row, *acts)
+            }
+            pub fn q8_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
+                q8_0_impl(row, *acts)
+            }
+        }
+    };
 }
-pub fn q4_0(row: &[u8], act: &Q8Row) -> f32 {
-    q4_0_n(row, [act])[0]
-}
-pub fn q8_0(row: &[u8], act: &Q8Row) -> f32 {
-    q8_0_n(row, [act])[0]
-}
-pub fn q4_1_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
-    q4_1_n(row, *acts)
-}
-pub fn q4_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
-    q4_0_n(row, *acts)
-}
-pub fn q8_0_tile(row: &[u8], acts: &[&Q8Row; TILE]) -> [f32; TILE] {
-    q8_0_n(row, *acts)
-}
+
+kernels!(plain, Extmul, "simd128's widened products.");
+#[cfg(feature = "relaxed-simd")]
+kernels!(relaxed, RelaxedDot, "Relaxed SIMD's byte dot product.", #[target_feature(enable = "relaxed-simd")]);
+
+#[cfg(not(feature = "relaxed-simd"))]
+pub use plain as best;
+/// The kernels this build runs: relaxed SIMD's when it was built with them (the browser that loads it
+/// has them), else simd128's.
+#[cfg(feature = "relaxed-simd")]
+pub use relaxed as best;
