@@ -15,6 +15,10 @@ const FILES = [
   "./worker_relaxed.js",
   "./worker_relaxed_bg.wasm",
   "./worker_relaxed_loader.js",
+  "./worker_threads.js",
+  "./worker_threads_bg.wasm",
+  "./worker_threads_loader.js",
+  "./worker_threads_helper.js",
   "./lab_worker.js",
   "./lab_worker_bg.wasm",
   "./lab_worker_loader.js",
@@ -49,12 +53,28 @@ self.addEventListener("fetch", (event) => {
   // Network first, so a new build is used as soon as it is served; this build's kept copy when offline
   // (filled once, at install: what the network answers later may belong to a newer build).
   event.respondWith(
-    fetch(event.request).catch(() =>
-      caches.open(SHELL).then(async (cache) => {
-        const hit = await cache.match(event.request, { ignoreSearch: true });
-        const page = event.request.mode === "navigate" ? await cache.match("./index.html") : undefined;
-        return hit ?? page ?? Response.error();
-      }),
-    ),
+    fetch(event.request)
+      .catch(() =>
+        caches.open(SHELL).then(async (cache) => {
+          const hit = await cache.match(event.request, { ignoreSearch: true });
+          const page = event.request.mode === "navigate" ? await cache.match("./index.html") : undefined;
+          return hit ?? page ?? Response.error();
+        }),
+      )
+      .then(isolated),
   );
 });
+
+// Every file this worker serves carries the cross-origin isolation headers, so the page and its workers
+// may share memory (the engine's build with threads: app/src/kernels.rs) on any static host, even one
+// that sends no such headers, from the second visit on (a service worker controls a page once it has
+// loaded). Everything the app loads is its own origin's, which these headers allow.
+function isolated(response) {
+  if (response.type === "error" || response.type === "opaque" || response.headers.has("Cross-Origin-Embedder-Policy")) {
+    return response;
+  }
+  const headers = new Headers(response.headers);
+  headers.set("Cross-Origin-Embedder-Policy", "require-corp");
+  headers.set("Cross-Origin-Opener-Policy", "same-origin");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}

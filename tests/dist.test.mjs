@@ -1,11 +1,13 @@
 // A class's ways in: `cargo xtask dist`'s folder served by a plain static server (no special headers, as
-// any web host or a USB stick served by `python3 -m http.server` would), and the app reached through this
+// any web host or a USB stick served by `python3 -m http.server` would; from the second visit the service
+// worker makes the page cross-origin isolated, and the engine runs on every core), and the app reached through this
 // machine's network address, as `cargo xtask serve --lan` serves it to a class's devices: a plain-http
 // origin that is not 127.0.0.1, so no service worker and no Cache API — the model still loads and answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { cpus } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { ask, explained, launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
 
@@ -40,7 +42,7 @@ async function answers(context, url, name) {
 test("cargo xtask dist's folder runs from a plain static server: the app, the model, the lesson", async () => {
   const folder = process.env.GLASSBOX_DIST_FOLDER;
   assert.ok(folder && existsSync(join(folder, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")), `a dist folder with the model: ${folder}`);
-  for (const file of ["index.html", "app_bg.wasm", "worker_bg.wasm", "lab_worker_bg.wasm", "pretrain_worker_bg.wasm", "sw.js", "_headers", ".htaccess", "README.txt"]) {
+  for (const file of ["index.html", "app_bg.wasm", "worker_bg.wasm", "worker_threads_bg.wasm", "worker_threads_loader.js", "worker_threads_helper.js", "lab_worker_bg.wasm", "pretrain_worker_bg.wasm", "sw.js", "_headers", ".htaccess", "README.txt"]) {
     assert.ok(existsSync(join(folder, file)), `${file} is in the folder`);
   }
   // The service worker keeps this build's files in a cache named after them.
@@ -49,6 +51,17 @@ test("cargo xtask dist's folder runs from a plain static server: the app, the mo
   const context = await launch();
   try {
     const page = await answers(context, server.url, "dist");
+    // No isolation headers from this server: the first visit runs the engine on one core and says why.
+    const backend = page.getByTestId("engine-backend");
+    assert.match(await backend.textContent(), /on 1 core: the page is not cross-origin isolated/);
+    // From the next visit, the service worker adds them: the engine shares its memory with its threads.
+    if (cpus().length > 1) {
+      await page.evaluate(() => navigator.serviceWorker.ready);
+      await page.reload();
+      await waitForModel(page);
+      assert.equal(await page.evaluate(() => crossOriginIsolated), true, "isolated by the service worker");
+      await backend.filter({ hasText: `on ${Math.min(cpus().length, 8)} cores` }).waitFor({ timeout: 30_000 });
+    }
     await page.goto(new URL("#lesson/g1", server.url).href);
     await page.getByTestId("lesson-action").click();
     await page.locator('[data-testid="game-chips"] .chip').first().waitFor({ timeout: 30_000 });

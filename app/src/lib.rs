@@ -8,6 +8,7 @@ pub mod doubt;
 pub mod draw;
 pub mod game;
 pub mod i18n;
+pub mod kernels;
 pub mod lab;
 pub mod lens;
 pub mod lesson;
@@ -27,36 +28,7 @@ pub mod trainer_gpu;
 pub mod words;
 pub mod worker;
 
-/// Where the worker's loader script is served (Trunk's `data-loader-shim`, with `filehash = false`).
-pub const WORKER_LOADER_URL: &str = "./worker_loader.js";
-
-/// The same worker built with relaxed SIMD's kernels.
-pub const WORKER_RELAXED_LOADER_URL: &str = "./worker_relaxed_loader.js";
-
-/// A module of one function that runs `i32x4.relaxed_dot_i8x16_i7x16_add_s` on three zero vectors: a
-/// browser that validates it runs the worker's relaxed SIMD build.
-const RELAXED_SIMD_PROBE: [u8; 82] = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // types: () -> v128
-    0x03, 0x02, 0x01, 0x00, // one function of type 0
-    0x0a, 0x3d, 0x01, 0x3b, 0x00, // code: one body of 59 bytes, no locals
-    0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // v128.const 0
-    0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // v128.const 0
-    0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // v128.const 0
-    0xfd, 0x93, 0x02, // i32x4.relaxed_dot_i8x16_i7x16_add_s (0xfd 0x113)
-    0x0b, // end
-];
-
-/// The engine worker this browser runs: the relaxed SIMD build where the browser validates relaxed SIMD,
-/// else the simd128 one.
-pub fn engine_worker_url() -> &'static str {
-    let probe = js_sys::Uint8Array::from(&RELAXED_SIMD_PROBE[..]);
-    if js_sys::WebAssembly::validate(&probe.into()).unwrap_or(false) {
-        WORKER_RELAXED_LOADER_URL
-    } else {
-        WORKER_LOADER_URL
-    }
-}
+pub use kernels::engine_worker_url;
 
 /// Where the lab worker's loader script is served.
 pub const LAB_WORKER_LOADER_URL: &str = "./lab_worker_loader.js";
@@ -108,16 +80,6 @@ pub fn too_large(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_relaxed_simd_probe_is_one_well_formed_function() {
-        let p = &RELAXED_SIMD_PROBE;
-        assert_eq!(&p[..8], b"\0asm\x01\0\0\0");
-        // The code section's size and its one body's size count exactly the bytes that follow them.
-        assert_eq!((p[19], p[20] as usize, p[21]), (0x0a, p.len() - 21, 1));
-        assert_eq!(p[22] as usize, p.len() - 23);
-        assert_eq!(&p[p.len() - 4..], [0xfd, 0x93, 0x02, 0x0b], "the relaxed dot product (0xfd 0x113), then end");
-    }
 
     #[test]
     fn the_default_models_checksum_is_the_one_xtask_verifies_and_it_recognises_the_file() {

@@ -1,7 +1,8 @@
 // Drives the two browser benchmark pages in headless Chromium (Debian's, flags as in the tests) and
-// prints one JSON line: { glassbox: [...runs], glassbox_simd128: [...runs], wllama: [...runs], wllama_mt: [...runs] },
-// runs interleaved; `glassbox` is the engine with relaxed SIMD (what the app loads in a browser that has it),
-// `glassbox_simd128` its fallback build, `wllama_mt` wllama on every core (empty on one core).
+// prints one JSON line: { glassbox: [...runs], glassbox_simd128: [...runs], glassbox_threads: [...runs], wllama: [...runs],
+// wllama_mt: [...runs] }, runs interleaved; `glassbox` is the engine with relaxed SIMD on one thread,
+// `glassbox_simd128` its fallback build, `glassbox_threads` the relaxed SIMD build with wasm threads on every
+// core, `wllama_mt` wllama on every core (both empty on one core).
 import os from "node:os";
 import { launch } from "../../tests/browser.mjs";
 
@@ -16,7 +17,10 @@ async function once(path) {
     await page.goto(new URL(path, base).href);
     // The page's module script sets `benchResult` once it has run.
     await page.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 60_000 });
-    const result = await page.evaluate(() => window.benchResult);
+    // A worker that stops answering (say, a thread that never starts) fails the run instead of hanging it.
+    const result = await page.evaluate(() =>
+      Promise.race([window.benchResult, new Promise((resolve) => setTimeout(() => resolve({ error: "no answer in 300 s" }), 300_000))]),
+    );
     if (result.error) throw new Error(`${path}: ${result.error}`);
     return result.ok;
   } finally {
@@ -25,13 +29,18 @@ async function once(path) {
 }
 
 const cores = os.cpus().length;
-const out = { glassbox: [], glassbox_simd128: [], wllama: [], wllama_mt: [] };
+const out = { glassbox: [], glassbox_simd128: [], glassbox_threads: [], wllama: [], wllama_mt: [] };
 for (let i = 0; i < Number(runs); i++) {
   console.error(`browser run ${i + 1}/${runs}`);
   out.glassbox.push(await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}${file}&kernels=relaxed`));
   out.glassbox_simd128.push(await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}${file}`));
   out.wllama.push(await once(`bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}${file}`));
   if (cores > 1) {
+    const ours = await once(`bench/glassbox.html?prompt=${encodeURIComponent(prompt)}&n=${n}${file}&kernels=threads`);
+    if (ours.threads !== cores) throw new Error(`glassbox ran on ${ours.threads} threads where ${cores} were asked for`);
+    // Every value is computed by the same code however a product is split: the same tokens, exactly.
+    if (JSON.stringify(ours.ids) !== JSON.stringify(out.glassbox.at(-1).ids)) throw new Error("glassbox wrote other tokens on every core than on one");
+    out.glassbox_threads.push(ours);
     const run = await once(`bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}${file}&threads=${cores}`);
     if (!run.multi_thread) throw new Error(`wllama ran on one thread where ${cores} were asked for (is the page cross-origin isolated?)`);
     out.wllama_mt.push(run);

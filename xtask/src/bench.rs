@@ -173,7 +173,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         );
     }
     println!("tokens, last run: {agreement}");
-    let Web { ours: ours_web, ours_simd128, wllama: theirs_web, wllama_mt } =
+    let Web { ours: ours_web, ours_simd128, ours_threads, wllama: theirs_web, wllama_mt } =
         browser(root, &tools, &model, runs, &prompt_text)?;
     report(
         "headless Chromium, CPU, 1 thread, same prompt and length",
@@ -183,7 +183,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         (&format!("wllama {WLLAMA}"), &theirs_web),
     );
     report_fallback("", model_mb, &ours_web, &ours_simd128);
-    report_multithreaded_wllama("", model_mb, &ours_web, &wllama_mt);
+    report_multithreaded("", model_mb, &ours_web, &ours_threads, &wllama_mt);
     Ok(())
 }
 
@@ -205,7 +205,8 @@ pub fn run_web(root: &Path, runs: usize) -> Result<()> {
         "--json",
     ]))?;
     let prompt_text = out["prompt_text"].as_str().context("prompt_text")?.to_owned();
-    let Web { ours, ours_simd128, wllama, wllama_mt } = browser(root, &tools, &model, runs, &prompt_text)?;
+    let Web { ours, ours_simd128, ours_threads, wllama, wllama_mt } =
+        browser(root, &tools, &model, runs, &prompt_text)?;
     report(
         "headless Chromium, CPU, 1 thread, same prompt and length",
         "wasm memory (MB)",
@@ -214,7 +215,7 @@ pub fn run_web(root: &Path, runs: usize) -> Result<()> {
         (&format!("wllama {WLLAMA}"), &wllama),
     );
     report_fallback("", model_mb, &ours, &ours_simd128);
-    report_multithreaded_wllama("", model_mb, &ours, &wllama_mt);
+    report_multithreaded("", model_mb, &ours, &ours_threads, &wllama_mt);
     Ok(())
 }
 
@@ -232,18 +233,26 @@ pub(crate) fn report_fallback(title: &str, model_mb: f64, relaxed: &[Run], simd1
     );
 }
 
-/// Our one-thread page against wllama on every core (its multi-threaded build), when there is more
-/// than one; `title` goes before the table's own.
-pub(crate) fn report_multithreaded_wllama(title: &str, model_mb: f64, ours: &[Run], wllama_mt: &[Run]) {
-    if wllama_mt.is_empty() {
+/// On every core (when there is more than one): the engine's build with wasm threads against its
+/// one-thread build, then against wllama's multi-threaded build; `title` goes before the tables' own.
+pub(crate) fn report_multithreaded(title: &str, model_mb: f64, ours_one: &[Run], ours: &[Run], wllama_mt: &[Run]) {
+    if ours.is_empty() || wllama_mt.is_empty() {
         return;
     }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let ours_name = format!("glassbox (relaxed SIMD), {cores} threads");
     report(
-        &format!("{title}headless Chromium, CPU: glassbox on 1 thread, wllama on {cores}"),
+        &format!("{title}headless Chromium, CPU: the engine with wasm threads on {cores} cores and on 1"),
         "wasm memory (MB)",
         model_mb,
-        (OURS_WEB, ours),
+        (&ours_name, ours),
+        (OURS_WEB, ours_one),
+    );
+    report(
+        &format!("{title}headless Chromium, CPU: glassbox and wllama on {cores} threads each"),
+        "wasm memory (MB)",
+        model_mb,
+        (&ours_name, ours),
         (&format!("wllama {WLLAMA}, {cores} threads"), wllama_mt),
     );
 }
@@ -336,29 +345,31 @@ pub(crate) fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
 /// The browser benchmark's pages served with `model`: the bare wasm engine (`bench/glassbox.html`, the
 /// engine in a module worker and nothing else) and wllama (`bench/wllama.html`).
 pub(crate) fn bench_pages(root: &Path, tools: &Tools, model: &Path) -> Result<serve::Running> {
-    eprintln!("xtask: building the wasm engine for the browser benchmark (simd128, and with relaxed SIMD)");
-    let pkg = crate::target_dir(root).join("bench-pkg");
-    let pkg_relaxed = crate::target_dir(root).join("bench-pkg-relaxed");
+    eprintln!("xtask: building the wasm engine for the browser benchmark (simd128; relaxed SIMD; and with threads)");
+    let target = crate::target_dir(root);
+    let pkg = target.join("bench-pkg");
+    let pkg_relaxed = target.join("bench-pkg-relaxed");
     for (dir, features) in [(&pkg, None), (&pkg_relaxed, Some("relaxed-simd"))] {
         let mut args = vec!["build", "--release", "-q", "--target", "wasm32-unknown-unknown", "-p", "bench-wasm"];
         args.extend(features.iter().flat_map(|f| ["--features", *f]));
         cargo(&args)?;
-        let wasm = crate::target_dir(root).join("wasm32-unknown-unknown").join("release").join("bench_wasm.wasm");
-        let status = Command::new("wasm-bindgen")
-            .args(["--target", "web", "--out-dir"])
-            .arg(dir)
-            .arg(&wasm)
-            .env("PATH", tools.path()?)
-            .status()?;
-        if !status.success() {
-            bail!("wasm-bindgen failed");
-        }
+        bindgen(tools, &target.join("wasm32-unknown-unknown").join("release").join("bench_wasm.wasm"), dir)?;
     }
+    let threads_target = target.join("wasm-threads");
+    let wasm = setup::build_threaded_wasm(&threads_target, &["-p", "bench-wasm", "--features", "relaxed-simd"])?;
+    let pkg_threads = target.join("bench-pkg-threads");
+    bindgen(tools, &wasm.join("bench_wasm.wasm"), &pkg_threads)?;
     let wllama_bin = setup::npm_tool(&crate::cache_dir()?.join("tools"), "@wllama/wllama", WLLAMA, "")?;
     let wllama = wllama_bin.parent().context("node_modules")?.join("@wllama").join("wllama");
     let pages = root.join("xtask").join("bench");
     serve::start_with_policy(
-        &[("/bench/pkg/", &pkg), ("/bench/pkg-relaxed/", &pkg_relaxed), ("/bench/", &pages), ("/wllama/", &wllama)],
+        &[
+            ("/bench/pkg/", &pkg),
+            ("/bench/pkg-relaxed/", &pkg_relaxed),
+            ("/bench/pkg-threads/", &pkg_threads),
+            ("/bench/", &pages),
+            ("/wllama/", &wllama),
+        ],
         model,
         0,
         serve::Listen::Local,
@@ -366,13 +377,29 @@ pub(crate) fn bench_pages(root: &Path, tools: &Tools, model: &Path) -> Result<se
     )
 }
 
-/// The browser half's runs: our wasm engine, wllama on one thread, and wllama on every core (none on
-/// a one-core machine).
+/// `wasm-bindgen --target web` of `wasm` into `dir`.
+fn bindgen(tools: &Tools, wasm: &Path, dir: &Path) -> Result<()> {
+    let status = Command::new("wasm-bindgen")
+        .args(["--target", "web", "--out-dir"])
+        .arg(dir)
+        .arg(wasm)
+        .env("PATH", tools.path()?)
+        .status()?;
+    if !status.success() {
+        bail!("wasm-bindgen failed");
+    }
+    Ok(())
+}
+
+/// The browser half's runs: our wasm engine's builds, wllama on one thread, and both on every core
+/// (none on a one-core machine).
 pub(crate) struct Web {
     /// With relaxed SIMD (what the app loads where the browser has it).
     pub(crate) ours: Vec<Run>,
     /// The simd128 build (the app's fallback).
     pub(crate) ours_simd128: Vec<Run>,
+    /// With relaxed SIMD and wasm threads, on every core (none on a one-core machine).
+    pub(crate) ours_threads: Vec<Run>,
     pub(crate) wllama: Vec<Run>,
     pub(crate) wllama_mt: Vec<Run>,
 }
@@ -400,6 +427,7 @@ pub(crate) fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, pro
     Ok(Web {
         ours: parse("glassbox", "wasm_memory_bytes")?,
         ours_simd128: parse("glassbox_simd128", "wasm_memory_bytes")?,
+        ours_threads: parse("glassbox_threads", "wasm_memory_bytes")?,
         wllama: parse("wllama", "wasm_memory_bytes")?,
         wllama_mt: parse("wllama_mt", "wasm_memory_bytes")?,
     })

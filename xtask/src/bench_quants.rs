@@ -15,7 +15,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::bench::{
-    browser, ensure_llama_cpp, json_of, median, native, report, report_fallback, report_multithreaded_wllama, Run, Web,
+    browser, ensure_llama_cpp, json_of, median, native, report, report_fallback, report_multithreaded, Run, Web,
     LLAMA_CPP_PYTHON, N_TOKENS, OURS_WEB, WLLAMA,
 };
 use crate::model;
@@ -93,7 +93,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
             ));
         }
         println!("tokens, last run: {}", result.agreement);
-        let Web { ours, ours_simd128, wllama: theirs, wllama_mt } =
+        let Web { ours, ours_simd128, ours_threads, wllama: theirs, wllama_mt } =
             browser(root, &tools, &file, runs, &result.prompt_text)?;
         report(
             &format!("{kind}, headless Chromium, CPU, 1 thread"),
@@ -111,14 +111,14 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
             prefill(&ours),
             prefill(&theirs),
         ));
-        report_multithreaded_wllama(&format!("{kind}, "), mb, &ours, &wllama_mt);
-        if !wllama_mt.is_empty() {
+        report_multithreaded(&format!("{kind}, "), mb, &ours, &ours_threads, &wllama_mt);
+        if !wllama_mt.is_empty() && !ours_threads.is_empty() {
             summary.push((
                 kind,
-                "browser, wllama MT".to_owned(),
-                decode(&ours),
+                "browser, all cores".to_owned(),
+                decode(&ours_threads),
                 decode(&wllama_mt),
-                prefill(&ours),
+                prefill(&ours_threads),
                 prefill(&wllama_mt),
             ));
         }

@@ -36,8 +36,10 @@ Serve this folder as it is, for example:\n\n    python3 -m http.server 8080\n\n\
 then open http://127.0.0.1:8080/ on this machine. From another device, open this machine's address;\n\
 over plain http:// (not https://, not 127.0.0.1) browsers do not keep the app for offline use,\n\
 but each device still runs everything itself once the page and the model have loaded.\n\n\
-_headers (Netlify, Cloudflare Pages) and .htaccess (Apache) set the headers the app prefers; it also\n\
-works without them. The model is models/SmolLM2-135M-Instruct.Q4_1.gguf (Apache-2.0): hosts that\n\
+_headers (Netlify, Cloudflare Pages) and .htaccess (Apache) set the headers the app prefers: with\n\
+them the engine uses every core (its threads share memory, which browsers allow a cross-origin\n\
+isolated page only). It also works without them, on one core at the first visit; from the next one\n\
+the app's service worker adds them itself (over https:// or on 127.0.0.1). The model is models/SmolLM2-135M-Instruct.Q4_1.gguf (Apache-2.0): hosts that\n\
 limit files to 25 MB (Cloudflare Pages) cannot serve it; GitHub Pages (100 MB) can.\n";
 
 /// Copies the built app (`built`, Trunk's output) and `model` into `out`, with the hosts' header files.

@@ -72,7 +72,25 @@ pub fn trunk_build(tools: &Tools) -> Result<()> {
     if !status.success() {
         bail!("trunk build failed");
     }
+    threaded_worker(tools, Path::new("dist"))?;
     stamp_service_worker(Path::new("dist"))
+}
+
+/// The engine worker's build with wasm threads (`app/src/kernels.rs`), beside Trunk's two builds of
+/// it in `dist`: `worker_threads.js` (wasm-bindgen's glue, `no-modules` as Trunk writes workers) and
+/// `worker_threads_bg.wasm` (optimised as Trunk optimises the others), which `worker_threads_loader.js`
+/// and `worker_threads_helper.js` (from `public/`) start.
+fn threaded_worker(tools: &Tools, dist: &Path) -> Result<()> {
+    let target = crate::target_dir(Path::new(".")).join("wasm-threads");
+    let built = build_threaded_wasm(&target, &["-p", "app", "--bin", "worker_relaxed", "--features", "relaxed-simd"])?;
+    let path = tools.path()?;
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "no-modules", "--no-typescript", "--out-name", "worker_threads", "--out-dir"])
+        .arg(dist)
+        .arg(built.join("worker_relaxed.wasm"))
+        .env("PATH", &path))?;
+    let wasm = dist.join("worker_threads_bg.wasm");
+    run(Command::new("wasm-opt").arg("-O3").arg(&wasm).arg("-o").arg(&wasm).env("PATH", &path))
 }
 
 /// What `public/sw.js` names its cache before a build is stamped in.
@@ -108,6 +126,36 @@ fn ensure_wasm_target() -> Result<()> {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
     Ok(())
+}
+
+/// The flags of a wasm build with threads: atomics (and the SIMD the other builds have), and a memory
+/// shared between the threads' instances: imported (each instance gets the same one), growing to
+/// 4 GiB as an unshared one does (a shared memory must say its maximum), with the thread-local
+/// storage's symbols exported for wasm-bindgen to set each thread's up.
+const THREADED_RUSTFLAGS: &str = "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 \
+     -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296 \
+     -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+     -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base";
+
+/// Builds `args` (a package and its features) for wasm with threads, in release, into `target_dir`
+/// (its own: the flags differ from every other build's), and returns the folder of the `.wasm` files.
+///
+/// Rust's standard library ships compiled without atomics, so this build compiles it again from
+/// source (`-Z build-std`, rustup's `rust-src` component, installed here if missing). `-Z` flags are
+/// unstable: `RUSTC_BOOTSTRAP=1` lets this pinned stable toolchain take them, for this build alone.
+pub fn build_threaded_wasm(target_dir: &Path, args: &[&str]) -> Result<PathBuf> {
+    let installed = output(Command::new("rustup").args(["component", "list", "--installed"]))?;
+    if !installed.lines().any(|l| l.trim().starts_with("rust-src")) {
+        run(Command::new("rustup").args(["component", "add", "rust-src"]))?;
+    }
+    eprintln!("xtask: building {} for wasm with threads", args.join(" "));
+    run(Command::new("cargo")
+        .args(["build", "--release", "-q", "--target", "wasm32-unknown-unknown", "-Z", "build-std=std,panic_abort"])
+        .args(args)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("RUSTFLAGS", THREADED_RUSTFLAGS))?;
+    Ok(target_dir.join("wasm32-unknown-unknown").join("release"))
 }
 
 /// The version of `package` that Cargo.lock resolved.

@@ -3,6 +3,8 @@
 #[cfg(target_arch = "wasm32")]
 pub fn main() {
     use gloo_worker::Registrable;
+    #[cfg(target_feature = "atomics")]
+    app::worker::start_threads();
     app::worker::EngineWorker::registrar().register();
 }
 

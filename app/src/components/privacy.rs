@@ -74,9 +74,11 @@ pub fn Privacy(state: AppState) -> impl IntoView {
             state.ask_fetched();
         },
         std::time::Duration::from_millis(1000),
-    );
+    )
+    // (The error, a JsValue, cannot go into the cleanup, which must be `Send`.)
+    .ok();
     on_cleanup(move || {
-        if let Ok(handle) = tick {
+        if let Some(handle) = tick {
             handle.clear();
         }
     });

@@ -15,7 +15,7 @@ mod thoughts;
 
 pub use doubt::DoubtTexts;
 pub use lab::LabTexts;
-pub use phrases::{CpuReason, Placement, WasmSimd};
+pub use phrases::{Cores, CpuReason, OneCore, Placement, WasmSimd};
 pub use prefer::PreferTexts;
 pub use pretrain::PretrainTexts;
 pub use teach::TeachTexts;
@@ -181,6 +181,14 @@ pub struct Texts {
     pub gpu_kernels: &'static str,
     pub cpu_engine: &'static str,
     pub cpu_engine_relaxed: &'static str,
+    /// The CPU engine on several cores (`{n}`).
+    pub on_cores: &'static str,
+    pub on_one_core: &'static str,
+    pub one_core_only: &'static str,
+    pub one_core_not_isolated: &'static str,
+    pub one_core_no_relaxed: &'static str,
+    pub one_core_no_wait_async: &'static str,
+    pub one_core_failed: &'static str,
     pub software_gpu: &'static str,
     pub problem: &'static str,
     pub tab_chat: &'static str,
@@ -288,6 +296,13 @@ pub static EN: Texts = Texts {
     gpu_kernels: "f32, WGSL kernels",
     cpu_engine: "CPU (WebAssembly SIMD, 8-bit activations)",
     cpu_engine_relaxed: "CPU (WebAssembly relaxed SIMD, 8-bit activations)",
+    on_cores: "on {n} cores",
+    on_one_core: "on 1 core",
+    one_core_only: "the browser reports no other",
+    one_core_not_isolated: "the page is not cross-origin isolated, so its workers cannot share memory",
+    one_core_no_relaxed: "the engine's build with threads needs relaxed SIMD, which this browser lacks",
+    one_core_no_wait_async: "the engine's build with threads needs Atomics.waitAsync, which this browser lacks",
+    one_core_failed: "the engine's build with threads did not start here",
     software_gpu: "the GPU found is a software one, slower than the CPU",
     problem: "Problem",
     tab_chat: "Chat & attention",
@@ -395,6 +410,13 @@ pub static FR: Texts = Texts {
     gpu_kernels: "f32, noyaux WGSL",
     cpu_engine: "processeur (WebAssembly SIMD, activations sur 8 bits)",
     cpu_engine_relaxed: "processeur (WebAssembly relaxed SIMD, activations sur 8 bits)",
+    on_cores: "sur {n} cœurs",
+    on_one_core: "sur 1 cœur",
+    one_core_only: "le navigateur n'en signale pas d'autre",
+    one_core_not_isolated: "la page n'est pas isolée (cross-origin isolation), ses workers ne peuvent donc pas partager la mémoire",
+    one_core_no_relaxed: "la version multicœur du moteur demande le relaxed SIMD, que ce navigateur n'a pas",
+    one_core_no_wait_async: "la version multicœur du moteur demande Atomics.waitAsync, que ce navigateur n'a pas",
+    one_core_failed: "la version multicœur du moteur n'a pas démarré ici",
     software_gpu: "la carte graphique trouvée est logicielle, plus lente que le processeur",
     problem: "Problème",
     tab_chat: "Discussion et attention",

@@ -102,8 +102,8 @@ impl Lang {
 pub enum Placement {
     /// On this WebGPU adapter.
     Gpu(String),
-    /// On the CPU, for this reason, with these kernels.
-    Cpu(CpuReason, WasmSimd),
+    /// On the CPU, for this reason, with these kernels, on these cores.
+    Cpu(CpuReason, WasmSimd, Cores),
 }
 
 /// The engine worker's CPU kernels: the app ships two builds of it and loads the one the browser runs.
@@ -118,6 +118,30 @@ pub enum WasmSimd {
 impl WasmSimd {
     /// The kernels this build of the app was compiled with.
     pub const BUILT: Self = if cfg!(feature = "relaxed-simd") { Self::Relaxed } else { Self::Simd128 };
+}
+
+/// The cores the CPU engine's products are split over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cores {
+    /// Its build with wasm threads, on this many (web workers sharing its memory).
+    Many(usize),
+    /// One, for this reason.
+    One(OneCore),
+}
+
+/// Why the CPU engine runs on one core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OneCore {
+    /// The browser reports one.
+    OnlyOne,
+    /// The page is not cross-origin isolated, so its workers cannot share memory.
+    NotIsolated,
+    /// The build with threads uses relaxed SIMD, which this browser lacks.
+    NoRelaxedSimd,
+    /// The build with threads waits with `Atomics.waitAsync`, which this browser lacks.
+    NoWaitAsync,
+    /// The build with threads did not start (or this copy of the app has none).
+    ThreadsFailed,
 }
 
 /// Why the engine runs on the CPU.
@@ -137,11 +161,25 @@ impl Placement {
         let t = lang.t();
         match self {
             Self::Gpu(adapter) => format!("{adapter} ({})", t.gpu_kernels),
-            Self::Cpu(why, simd) => {
-                let engine = match simd {
+            Self::Cpu(why, simd, cores) => {
+                let kernels = match simd {
                     WasmSimd::Simd128 => t.cpu_engine,
                     WasmSimd::Relaxed => t.cpu_engine_relaxed,
                 };
+                let cores = match cores {
+                    Cores::Many(n) => t.on_cores.replace("{n}", &n.to_string()),
+                    Cores::One(why) => {
+                        let why = match why {
+                            OneCore::OnlyOne => t.one_core_only,
+                            OneCore::NotIsolated => t.one_core_not_isolated,
+                            OneCore::NoRelaxedSimd => t.one_core_no_relaxed,
+                            OneCore::NoWaitAsync => t.one_core_no_wait_async,
+                            OneCore::ThreadsFailed => t.one_core_failed,
+                        };
+                        format!("{}{}{why}", t.on_one_core, lang.colon())
+                    }
+                };
+                let engine = format!("{kernels}, {cores}");
                 match why {
                     CpuReason::NoGpu => engine.to_owned(),
                     CpuReason::SoftwareGpu => format!("{engine}{}{}", lang.semicolon(), t.software_gpu),
@@ -155,6 +193,23 @@ impl Placement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cpu_placement_names_its_cores_and_why_only_one() {
+        let many = Placement::Cpu(CpuReason::NoGpu, WasmSimd::Relaxed, Cores::Many(4));
+        assert_eq!(many.describe(Lang::En), "CPU (WebAssembly relaxed SIMD, 8-bit activations), on 4 cores");
+        assert_eq!(
+            many.describe(Lang::Fr),
+            "processeur (WebAssembly relaxed SIMD, activations sur 8 bits), sur 4 cœurs"
+        );
+        let one = Placement::Cpu(CpuReason::NoGpu, WasmSimd::Simd128, Cores::One(OneCore::NotIsolated));
+        assert!(
+            one.describe(Lang::En).contains(", on 1 core: the page is not cross-origin isolated, so"),
+            "{}",
+            one.describe(Lang::En)
+        );
+        assert!(one.describe(Lang::Fr).contains("sur 1 cœur\u{a0}: "), "{}", one.describe(Lang::Fr));
+    }
 
     #[test]
     fn french_numbers_use_a_decimal_comma() {

@@ -18,7 +18,7 @@ use engine::generate::{Engine, GenerateOptions, TraceOptions};
 use engine::trace::AttentionBook;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 
-use crate::i18n::{CpuReason, Placement, WasmSimd};
+use crate::i18n::{Cores, CpuReason, Placement, WasmSimd};
 use crate::protocol::{Alternative, ChatSettings, Piece, Request, Response};
 
 /// Attention kept for the explorer, in values (2 bytes each): 32 MiB, the latest ~350 positions of the
@@ -251,12 +251,35 @@ async fn place(engine: &mut Engine, force: bool) -> Placement {
         engine::ComputeBackend::Gpu { device_type, .. } if device_type != "Cpu" || force => {
             match engine.use_gpu().await {
                 Ok(()) => Placement::Gpu(engine.backend_label()),
-                Err(err) => Placement::Cpu(CpuReason::GpuRefused(err.to_string()), WasmSimd::BUILT),
+                Err(err) => Placement::Cpu(CpuReason::GpuRefused(err.to_string()), WasmSimd::BUILT, cores()),
             }
         }
-        engine::ComputeBackend::Gpu { .. } => Placement::Cpu(CpuReason::SoftwareGpu, WasmSimd::BUILT),
-        engine::ComputeBackend::Cpu { .. } => Placement::Cpu(CpuReason::NoGpu, WasmSimd::BUILT),
+        engine::ComputeBackend::Gpu { .. } => Placement::Cpu(CpuReason::SoftwareGpu, WasmSimd::BUILT, cores()),
+        engine::ComputeBackend::Cpu { .. } => Placement::Cpu(CpuReason::NoGpu, WasmSimd::BUILT, cores()),
     }
+}
+
+/// In the build with wasm threads: starts the CPU engine's helper threads where this browser allows
+/// them (called once, before the worker takes requests).
+#[cfg(target_feature = "atomics")]
+pub fn start_threads() {
+    if let Ok(threads) = crate::kernels::Browser::here().threads() {
+        engine::backend::cpu::web_threads::start_shared_pool(threads, crate::kernels::WORKER_THREADS_HELPER_URL);
+    }
+}
+
+/// The cores this worker's CPU engine runs on.
+fn cores() -> Cores {
+    #[cfg(target_feature = "atomics")]
+    {
+        let threads = engine::backend::cpu::pool::shared().threads();
+        if threads > 1 {
+            return Cores::Many(threads);
+        }
+    }
+    // The simd128 build runs where the page found no relaxed SIMD (this worker's own check may differ).
+    let relaxed_simd = WasmSimd::BUILT == WasmSimd::Relaxed;
+    crate::kernels::Browser { relaxed_simd, ..crate::kernels::Browser::here() }.one_core()
 }
 
 fn piece(engine: &Engine, id: u32) -> Piece {

@@ -16,6 +16,22 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+/// In the build with wasm threads: starts the engine's CPU pool with `threads` threads in all, each
+/// helper a web worker running `script`; returns how many threads the pool has.
+#[cfg(target_feature = "atomics")]
+#[wasm_bindgen]
+pub fn start_threads(threads: usize, script: String) -> usize {
+    engine::backend::cpu::web_threads::start_shared_pool(threads, &script)
+}
+
+/// Threads the engine's products are split over.
+fn threads() -> usize {
+    #[cfg(target_feature = "atomics")]
+    return engine::backend::cpu::pool::shared().threads();
+    #[cfg(not(target_feature = "atomics"))]
+    1
+}
+
 /// Generates `n_tokens` greedy tokens after `prompt` (as one chat message); returns a JSON string with
 /// the prompt ids, the ids, prefill and decode tok/s, and the size of the wasm memory afterwards.
 #[wasm_bindgen]
@@ -39,13 +55,15 @@ pub async fn run(model_url: String, prompt: String, n_tokens: usize) -> Result<S
     let total_ms = now_ms() - started;
     let n = generator.generated().len();
     let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().dyn_into()?;
-    let memory_bytes = js_sys::ArrayBuffer::from(memory.buffer()).byte_length();
+    // A shared memory's buffer is a SharedArrayBuffer, not an ArrayBuffer.
+    let memory_bytes = js_sys::Reflect::get(&memory.buffer(), &"byteLength".into())?.as_f64().unwrap_or(0.0);
     Ok(serde_json::json!({
         "prompt_ids": prompt_ids,
         "ids": generator.generated(),
         "prefill_tok_s": prompt_ids.len() as f64 / (prefill_ms / 1000.0),
         "decode_tok_s": (n - 1) as f64 / ((total_ms - prefill_ms) / 1000.0),
         "wasm_memory_bytes": memory_bytes,
+        "threads": threads(),
     })
     .to_string())
 }

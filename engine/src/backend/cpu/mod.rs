@@ -4,8 +4,10 @@
 
 pub mod attention;
 mod int8;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
 pub mod pool;
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+pub mod web_threads;
 
 use crate::model::QMatrix;
 use crate::quant::{dequantize, QK};
@@ -55,16 +57,16 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tokens: usize, out: &mut [f32], precisio
 
 /// Fewer multiply-adds than this in one product are not worth sharing with other threads (about
 /// 15 µs of work on one core).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
 const MIN_WORK_PER_SPLIT: usize = 1 << 18;
 
 /// Fills `out` (`(n_tokens, rows)`, token-major) by calling `fill(range, part)` on chunks of the weight
 /// rows, where `fill` writes `part[t * range.len() + r - range.start]`.
 ///
-/// Natively, when the product (`rows · cols · n_tokens` multiply-adds) is large enough, the chunks run
-/// on the engine's threads ([`pool`]: `glassbox --threads`, every core by default), the calling
-/// thread among them. In the browser, on one thread, or for a small product, `fill` gets every row
-/// at once and writes `out` itself. Each value is computed by the same code whatever the split, so
+/// When the product (`rows · cols · n_tokens` multiply-adds) is large enough, the chunks run on the
+/// engine's threads ([`pool`]: natively `glassbox --threads`, every core by default; in the browser the
+/// web workers of a build with wasm threads), the calling thread among them. On one thread, or for a
+/// small product, `fill` gets every row at once and writes `out` itself. Each value is computed by the same code whatever the split, so
 /// the result does not depend on the number of threads.
 pub fn by_row_chunks(
     rows: usize,
@@ -74,7 +76,7 @@ pub fn by_row_chunks(
     fill: impl Fn(std::ops::Range<usize>, &mut [f32]) + Sync,
 ) {
     assert_eq!(out.len(), rows * n_tokens, "the output holds one value per row and token");
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
     {
         let split = pool::with_current(|pool| {
             let threads = pool.threads();

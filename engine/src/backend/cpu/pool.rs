@@ -1,4 +1,5 @@
-//! The CPU threads a product is split over (native builds only).
+//! The CPU threads a product is split over: natively, threads of the OS; in the browser, web workers
+//! that share the engine's memory (a build with wasm threads: see [`web`](super::web_threads)).
 //!
 //! Decoding one token runs about 120 products of 0.05–0.5 ms each, separated by a few microseconds of
 //! norms and attention. A general-purpose pool (rayon) lets its idle threads sleep after a few
@@ -15,10 +16,45 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, TryLockError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+#[cfg(test)]
+use std::time::Duration;
 
 /// How long an idle thread keeps watching for the next product before it sleeps.
-const WATCH_FOR: Duration = Duration::from_millis(2);
+#[cfg(not(target_arch = "wasm32"))]
+const WATCH_FOR: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// An idle thread's watch: [`WATCH_FOR`] natively; in wasm, which has no clock in std, a number of
+/// looks (each after 64 polls: about 2 ms in all on a laptop's core).
+#[cfg(not(target_arch = "wasm32"))]
+struct Watch(std::time::Instant);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Watch {
+    fn start() -> Watch {
+        Watch(std::time::Instant::now())
+    }
+
+    fn over(&mut self) -> bool {
+        self.0.elapsed() >= WATCH_FOR
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+struct Watch(u32);
+
+#[cfg(target_arch = "wasm32")]
+impl Watch {
+    const LOOKS: u32 = 16_384;
+
+    fn start() -> Watch {
+        Watch(0)
+    }
+
+    fn over(&mut self) -> bool {
+        self.0 += 1;
+        self.0 >= Self::LOOKS
+    }
+}
 
 /// A task with its borrow's lifetime erased while it is published: it lives on the calling thread's
 /// stack, and [`Pool::for_each`] returns only once no thread holds it any more.
@@ -57,7 +93,11 @@ pub struct Pool {
     shared: Arc<Shared>,
     /// Serialises products: held by the calling thread for the whole of one.
     submit: Mutex<()>,
-    workers: Vec<JoinHandle<()>>,
+    /// Threads started besides the caller's.
+    helpers: usize,
+    /// The OS threads among them, joined when the pool is dropped (web workers are not joined: they
+    /// return from their loop and stay idle).
+    joins: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -67,8 +107,27 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
-    /// A pool of `threads` threads in all: the caller and `threads - 1` started here.
+    /// A pool of `threads` threads in all: the caller and `threads - 1` OS threads started here (none
+    /// in wasm, whose std starts no thread: see [`Pool::started_by`]).
     pub fn new(threads: usize) -> Pool {
+        let mut joins = Vec::new();
+        let mut pool = Pool::started_by(threads, |i, body| {
+            // A thread the OS refuses leaves a smaller pool, not a failure.
+            match std::thread::Builder::new().name(format!("glassbox-cpu-{i}")).spawn(body) {
+                Ok(handle) => {
+                    joins.push(handle);
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+        pool.joins = joins;
+        pool
+    }
+
+    /// A pool of the caller and up to `threads - 1` threads that `start(i, body)` starts, each to run
+    /// `body` (the thread's whole life); `start` says whether it did.
+    pub fn started_by(threads: usize, mut start: impl FnMut(usize, Box<dyn FnOnce() + Send>) -> bool) -> Pool {
         let shared = Arc::new(Shared {
             epoch: AtomicU64::new(0),
             slot: Mutex::new(Slot { epoch: 0, open: false, task: None, count: 0 }),
@@ -80,19 +139,18 @@ impl Pool {
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
         });
-        let workers = (1..threads.max(1))
-            .filter_map(|i| {
+        let helpers = (1..threads.max(1))
+            .filter(|&i| {
                 let shared = Arc::clone(&shared);
-                // A thread the OS refuses leaves a smaller pool, not a failure.
-                std::thread::Builder::new().name(format!("glassbox-cpu-{i}")).spawn(move || work(&shared)).ok()
+                start(i, Box::new(move || work(&shared)))
             })
-            .collect();
-        Pool { shared, submit: Mutex::new(()), workers }
+            .count();
+        Pool { shared, submit: Mutex::new(()), helpers, joins: Vec::new() }
     }
 
     /// Threads a product is split over, the caller included.
     pub fn threads(&self) -> usize {
-        self.workers.len() + 1
+        self.helpers + 1
     }
 
     /// Runs `task(i)` once for every `i` in `0..count`, on the pool's threads and this one, and
@@ -104,7 +162,7 @@ impl Pool {
             // Another product is running (or this call is nested in one of its tasks): run here.
             Err(TryLockError::WouldBlock) => return (0..count).for_each(task),
         };
-        if self.workers.is_empty() || count < 2 {
+        if self.helpers == 0 || count < 2 {
             return (0..count).for_each(task);
         }
         let shared = &*self.shared;
@@ -153,8 +211,8 @@ impl Drop for Pool {
             let _sleep = lock(&self.shared.sleep);
             self.shared.wake.notify_all();
         }
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
+        for handle in self.joins.drain(..) {
+            let _ = handle.join();
         }
     }
 }
@@ -176,13 +234,13 @@ fn run_indices(shared: &Shared, task: &(dyn Fn(usize) + Sync), count: usize) {
 fn work(shared: &Shared) {
     let mut seen = 0u64;
     loop {
-        let started = Instant::now();
+        let mut watch = Watch::start();
         let mut polls = 0u32;
         while shared.epoch.load(Ordering::Acquire) == seen {
             polls = polls.wrapping_add(1);
             if !polls.is_multiple_of(64) {
                 std::hint::spin_loop();
-            } else if started.elapsed() < WATCH_FOR {
+            } else if !watch.over() {
                 // Lets a thread that wants this core run; returns at once when none does.
                 std::thread::yield_now();
             } else {
@@ -270,7 +328,14 @@ pub fn with_current<R>(f: impl FnOnce(&Pool) -> R) -> R {
     }
 }
 
-/// The pool the engine's products use, started on first use.
+/// Makes `pool` the shared one (the browser's, whose threads its host starts); `Err` gives it back if
+/// the shared pool already started.
+pub fn set_shared(pool: Pool) -> Result<(), Pool> {
+    SHARED_POOL.set(pool)
+}
+
+/// The pool the engine's products use, started on first use (with one thread in wasm unless
+/// [`set_shared`] gave it more).
 pub fn shared() -> &'static Pool {
     SHARED_POOL.get_or_init(|| {
         let wanted = WANTED.load(Ordering::SeqCst);
