@@ -57,7 +57,9 @@ try {
     fill.push(Date.now() - started);
   }
   const ranked = await bars.count();
-  console.log(JSON.stringify({ lens_ms: lens, lens_first_row_ms: firstRow, lens_tokens: tokens, lens_on_gpu: onGpu, fill_ms: fill, fill_words: ranked }));
+  // "on 2 cores", or "on 1 core" and why, as the status panel says.
+  const threads = (await masked.getByTestId("engine-backend").textContent()).match(/on \d+ cores?[^;]*/)?.[0] ?? "?";
+  console.log(JSON.stringify({ threads, lens_ms: lens, lens_first_row_ms: firstRow, lens_tokens: tokens, lens_on_gpu: onGpu, fill_ms: fill, fill_words: ranked }));
 } finally {
   await context.close();
 }

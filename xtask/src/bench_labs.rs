@@ -73,7 +73,11 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
     let (page_lens, page_fill) = (median(ms("lens_ms")), median(ms("fill_ms")));
     let (native_lens, native_fill) = (median(lens), median(fill));
     let on_gpu = page["lens_on_gpu"].as_bool().unwrap_or(false);
-    println!("\nTeaching labs, the default model on the CPU (one thread); medians of {runs} runs");
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let page_threads = page["threads"].as_str().unwrap_or("?");
+    println!(
+        "\nTeaching labs, the default model on the CPU (natively on {cores} threads; the page: {page_threads}); medians of {runs} runs"
+    );
     println!("{:<48} {:>10} {:>10} {:>12} {:>8}", "", "native", "page", "page/native", "≤ 1 s");
     // A figure the CLI has no twin of (the page's first lens row) leaves the native columns empty.
     let line = |what: String, native: Option<f64>, page: f64| {

@@ -7,8 +7,7 @@
 //! and the GPU's repacking. Its scale and offset are the very f32 products ggml's reference dequantizer
 //! forms (`d · sc`, `dmin · m`), so `d·q + m` gives the same floats as ggml does.
 
-use super::{f16_at, GgmlType, QK};
-use crate::backend::cpu::f16_at_by_shift;
+use super::{f16_at, f16_at_by_shift, GgmlType, QK};
 
 /// Values per K-quant super-block.
 pub const QK_K: usize = 256;

@@ -5,8 +5,8 @@
 mod blocks;
 mod groups;
 
-pub(crate) use blocks::f16_at;
-pub use blocks::{dequantize, BlockQ4_0, BlockQ4_1, BlockQ8_0, QK};
+pub use blocks::{dequantize, f16_to_f32, BlockQ4_0, BlockQ4_1, BlockQ8_0, QK};
+pub(crate) use blocks::{f16_at, f16_at_by_shift};
 pub use groups::{
     block_unsigned_scales, group, halves_share_scales, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ5_0, BlockQ5_1,
     BlockQ6K, BlockScales, Group, QK_K,

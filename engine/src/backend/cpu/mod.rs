@@ -12,7 +12,6 @@ pub mod web_threads;
 use crate::model::QMatrix;
 use crate::quant::{dequantize, QK};
 
-pub(crate) use int8::f16_at_by_shift;
 pub use int8::{
     f16_to_f32, matmul as int8_matmul, quantize_row_q8, row_dot, row_dot_tile, row_dots, scalar_row_dot, Q8Row, RowDot,
     RowDotTile, TILE,

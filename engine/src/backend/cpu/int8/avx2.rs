@@ -229,9 +229,7 @@ unsafe fn q8_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) 
             let w = _mm256_loadu_si256(values.as_ptr() as *const __m256i);
             // maddubs wants unsigned × signed: move w's sign onto x.
             let magnitude = _mm256_sign_epi8(w, w);
-            // Not F16C for one value: LLVM loads its two bytes by inserting them into whatever register
-            // it deems free, here the running sum, which chained each block to the previous one's FMA
-            // (2.4× slower one-token dots).
+            // By shifts, not F16C (as in the Q4_0 kernel above).
             let d = f16_at_by_shift(block, 0);
             for i in 0..N {
                 // `b` is below the block count checked above.

@@ -9,6 +9,8 @@
 //! scalar one.
 
 use crate::model::QMatrix;
+pub(crate) use crate::quant::f16_at_by_shift;
+pub use crate::quant::f16_to_f32;
 use crate::quant::{GgmlType, QK};
 
 /// One activation row quantized in blocks of 32: `x ≈ d[b] · qs[b*32 + i]`.
@@ -49,28 +51,6 @@ pub fn quantize_row_q8(x: &[f32]) -> Q8Row {
         row.hsum.extend(halves.map(|h| d * h as f32));
     }
     row
-}
-
-/// A finite f16 (bits) as f32, exactly, without a conversion instruction: its exponent and mantissa bits
-/// placed in an f32 are the value scaled by 2^-112 (subnormals included), which one multiply undoes.
-/// (Infinities and NaNs come out as large finite values; block constants are finite.)
-///
-/// The sign bit is set without a branch: a block scale's sign is as good as random, and a branch on it,
-/// mispredicted about every other block, made Q5_0's one-token dot 2.7× slower (1536 × 1536 on one AVX2
-/// core: 0.59 ms with it, 0.22 ms without).
-#[inline]
-pub fn f16_to_f32(bits: u16) -> f32 {
-    let h = bits as u32;
-    // × 2^112
-    let magnitude = f32::from_bits((h & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
-    f32::from_bits(magnitude.to_bits() | ((h & 0x8000) << 16))
-}
-
-/// The little-endian f16 at `bytes[at..at + 2]` by [`f16_to_f32`]: what the SIMD kernels and the unsigned
-/// block scales read a block constant with.
-#[inline]
-pub(crate) fn f16_at_by_shift(bytes: &[u8], at: usize) -> f32 {
-    f16_to_f32(u16::from_le_bytes([bytes[at], bytes[at + 1]]))
 }
 
 /// Whether [`matmul`] handles weights of type `ty`: every block format.
