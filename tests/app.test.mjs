@@ -125,6 +125,16 @@ test("a greedy chat answer streams in, starts like the engine CLI's, Stop ends i
   }
 });
 
+/** Asks a short greedy question; the page's answer starts as the CLI's (its first four pieces). */
+async function answersAsTheCli(page) {
+  const prompt = "Name three colours.";
+  const cli = JSON.parse(execFileSync(CLI, ["generate", "--model", MODEL, "--prompt", prompt, "--chat", "--max-tokens", "6", "--json"]).toString().trim().split("\n").pop());
+  await setSettings(page, { temperature: 0, "max-tokens": 6 });
+  await ask(page, prompt);
+  const shown = await page.locator(".message.assistant p").last().textContent();
+  assert.ok(shown.startsWith(cli.pieces.slice(0, 4).join("").trimEnd()), `page ${JSON.stringify(shown)} vs CLI ${JSON.stringify(cli.pieces.join(""))}`);
+}
+
 test("a browser without relaxed SIMD gets the engine's simd128 build, which answers as the CLI does", async () => {
   const context = await launch();
   try {
@@ -144,12 +154,7 @@ test("a browser without relaxed SIMD gets the engine's simd128 build, which answ
     // (It has no build with threads: threads come with relaxed SIMD.)
     const shown1 = CORES > 1 ? "on 1 core: the engine's build with threads needs relaxed SIMD" : CORES_SHOWN;
     await page.getByTestId("engine-backend").filter({ hasText: `CPU (WebAssembly SIMD, 8-bit activations), ${shown1}` }).waitFor({ timeout: 30_000 });
-    const prompt = "Name three colours.";
-    const cli = JSON.parse(execFileSync(CLI, ["generate", "--model", MODEL, "--prompt", prompt, "--chat", "--max-tokens", "6", "--json"]).toString().trim().split("\n").pop());
-    await setSettings(page, { temperature: 0, "max-tokens": 6 });
-    await ask(page, prompt);
-    const shown = await page.locator(".message.assistant p").last().textContent();
-    assert.ok(shown.startsWith(cli.pieces.slice(0, 4).join("").trimEnd()), `page ${JSON.stringify(shown)} vs CLI ${JSON.stringify(cli.pieces.join(""))}`);
+    await answersAsTheCli(page);
     assert.deepEqual(page.errors, [], "console errors");
   } finally {
     await context.close();
@@ -164,12 +169,7 @@ test("where the engine's build with threads cannot start, the worker runs the re
     const page = await openPage(context);
     await waitForModel(page);
     await page.getByTestId("engine-backend").filter({ hasText: "CPU (WebAssembly relaxed SIMD, 8-bit activations), on 1 core: the engine's build with threads did not start here" }).waitFor({ timeout: 30_000 });
-    const prompt = "Name three colours.";
-    const cli = JSON.parse(execFileSync(CLI, ["generate", "--model", MODEL, "--prompt", prompt, "--chat", "--max-tokens", "6", "--json"]).toString().trim().split("\n").pop());
-    await setSettings(page, { temperature: 0, "max-tokens": 6 });
-    await ask(page, prompt);
-    const shown = await page.locator(".message.assistant p").last().textContent();
-    assert.ok(shown.startsWith(cli.pieces.slice(0, 4).join("").trimEnd()), `page ${JSON.stringify(shown)} vs CLI ${JSON.stringify(cli.pieces.join(""))}`);
+    await answersAsTheCli(page);
     // The fallback is announced in the worker's console as a warning; the 404 itself is the only error.
     assert.deepEqual(page.errors.filter((e) => !e.includes("404")), [], "console errors");
   } finally {
