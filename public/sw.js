@@ -70,7 +70,8 @@ self.addEventListener("fetch", (event) => {
 // that sends no such headers, from the second visit on (a service worker controls a page once it has
 // loaded). Everything the app loads is its own origin's, which these headers allow.
 function isolated(response) {
-  if (response.type === "error" || response.type === "opaque" || response.headers.has("Cross-Origin-Embedder-Policy")) {
+  // (A network error, an opaque response or a navigation's redirect has status 0: passed on as it is.)
+  if (response.status === 0 || response.headers.has("Cross-Origin-Embedder-Policy")) {
     return response;
   }
   const headers = new Headers(response.headers);

@@ -77,7 +77,8 @@ pub fn trunk_build(tools: &Tools) -> Result<()> {
 }
 
 /// The engine worker's build with wasm threads (`app/src/kernels.rs`), beside Trunk's two builds of
-/// it in `dist`: `worker_threads.js` (wasm-bindgen's glue, `no-modules` as Trunk writes workers) and
+/// it in `dist`: `worker_threads.js` (wasm-bindgen's glue, `no-modules` as Trunk writes workers, its
+/// global `wasm_bindgen_threads`) and
 /// `worker_threads_bg.wasm` (optimised as Trunk optimises the others), which `worker_threads_loader.js`
 /// and `worker_threads_helper.js` (from `public/`) start.
 fn threaded_worker(tools: &Tools, dist: &Path) -> Result<()> {
@@ -85,7 +86,9 @@ fn threaded_worker(tools: &Tools, dist: &Path) -> Result<()> {
     let built = build_threaded_wasm(&target, &["-p", "app", "--bin", "worker_relaxed", "--features", "relaxed-simd"])?;
     let path = tools.path()?;
     run(Command::new("wasm-bindgen")
-        .args(["--target", "no-modules", "--no-typescript", "--out-name", "worker_threads", "--out-dir"])
+        // Its own global, so that its loader can still import Trunk's relaxed build if it fails to start.
+        .args(["--target", "no-modules", "--no-modules-global", "wasm_bindgen_threads", "--no-typescript"])
+        .args(["--out-name", "worker_threads", "--out-dir"])
         .arg(dist)
         .arg(built.join("worker_relaxed.wasm"))
         .env("PATH", &path))?;

@@ -272,7 +272,8 @@ pub fn start_threads() {
 fn cores() -> Cores {
     #[cfg(target_feature = "atomics")]
     {
-        let threads = engine::backend::cpu::pool::shared().threads();
+        // The helpers that have started (a worker whose script failed is not counted).
+        let threads = engine::backend::cpu::pool::shared().running();
         if threads > 1 {
             return Cores::Many(threads);
         }

@@ -24,10 +24,11 @@ pub fn start_threads(threads: usize, script: String) -> usize {
     engine::backend::cpu::web_threads::start_shared_pool(threads, &script)
 }
 
-/// Threads the engine's products are split over.
+/// Threads the engine's products are split over that are running (a helper that never started is not
+/// counted).
 fn threads() -> usize {
     #[cfg(target_feature = "atomics")]
-    return engine::backend::cpu::pool::shared().threads();
+    return engine::backend::cpu::pool::shared().running();
     #[cfg(not(target_feature = "atomics"))]
     1
 }

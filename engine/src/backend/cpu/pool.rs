@@ -1,11 +1,12 @@
 //! The CPU threads a product is split over: natively, threads of the OS; in the browser, web workers
-//! that share the engine's memory (a build with wasm threads: see [`web`](super::web_threads)).
+//! that share the engine's memory (a build with wasm threads: see `web_threads.rs`).
 //!
 //! Decoding one token runs about 120 products of 0.05–0.5 ms each, separated by a few microseconds of
 //! norms and attention. A general-purpose pool (rayon) lets its idle threads sleep after a few
 //! microseconds, so every product paid for waking them (tens of microseconds on a VM), and two
 //! threads decoded only 1.06× faster than one. Here the idle threads keep watching for work for
-//! [`WATCH_FOR`] before they sleep — yielding the core to any other thread that wants it — so they
+//! about 2 ms before they sleep — natively for [`WATCH_FOR`], yielding the core to any other thread
+//! that wants it; in wasm, which has neither a clock nor a yield in std, for a count of looks — so they
 //! are awake for the next product, and the calling thread takes its own share of every product.
 //!
 //! One product runs at a time: a call made while another is running (another thread's, or one
@@ -81,6 +82,8 @@ struct Shared {
     next: AtomicUsize,
     /// Threads that joined the current product and have not left it.
     active: AtomicUsize,
+    /// Helper threads that have started their idle loop.
+    running: AtomicUsize,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
     sleepers: AtomicUsize,
     sleep: Mutex<()>,
@@ -133,6 +136,7 @@ impl Pool {
             slot: Mutex::new(Slot { epoch: 0, open: false, task: None, count: 0 }),
             next: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
             panic: Mutex::new(None),
             sleepers: AtomicUsize::new(0),
             sleep: Mutex::new(()),
@@ -151,6 +155,12 @@ impl Pool {
     /// Threads a product is split over, the caller included.
     pub fn threads(&self) -> usize {
         self.helpers + 1
+    }
+
+    /// Threads that are running, the caller included: [`Pool::threads`] once every helper has started
+    /// (a web worker starts some milliseconds after it was asked for, or never if its script fails).
+    pub fn running(&self) -> usize {
+        self.shared.running.load(Ordering::Acquire) + 1
     }
 
     /// Runs `task(i)` once for every `i` in `0..count`, on the pool's threads and this one, and
@@ -193,6 +203,12 @@ impl Pool {
             slot.task = None;
         }
         while shared.active.load(Ordering::Acquire) > 0 {
+            // In wasm a panic aborts its thread (no unwinding), leaving it counted in `active`: fail
+            // here rather than wait for it forever.
+            #[cfg(target_arch = "wasm32")]
+            if PANICKED.load(Ordering::Relaxed) {
+                panic!("a thread of the engine's pool panicked (its message is in the console)");
+            }
             std::hint::spin_loop();
         }
         let panic = lock(&shared.panic).take();
@@ -232,6 +248,7 @@ fn run_indices(shared: &Shared, task: &(dyn Fn(usize) + Sync), count: usize) {
 
 /// An idle thread: watches for a product, joins it while it is open, sleeps after [`WATCH_FOR`].
 fn work(shared: &Shared) {
+    shared.running.fetch_add(1, Ordering::Release);
     let mut seen = 0u64;
     loop {
         let mut watch = Watch::start();
@@ -282,6 +299,16 @@ fn sleep_until_published(shared: &Shared, seen: u64) {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic is caught around every task, so no lock is held across one; recover anyway.
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Set by [`note_panic`].
+#[cfg(target_arch = "wasm32")]
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Records that a thread panicked (wasm's panic hook calls it: there the panic aborts that thread).
+#[cfg(target_arch = "wasm32")]
+pub fn note_panic() {
+    PANICKED.store(true, Ordering::Relaxed);
 }
 
 /// Threads asked for before the shared pool starts (0: every core).
@@ -354,6 +381,27 @@ mod tests {
             hits[i].fetch_add(1, Ordering::Relaxed);
         });
         hits.into_iter().map(AtomicUsize::into_inner).collect()
+    }
+
+    #[test]
+    fn running_counts_the_helpers_that_started_not_those_asked_for() {
+        // Three threads asked for; the host starts one helper and says it started the other too (as a
+        // web worker whose script never loads would look).
+        let pool = Pool::started_by(3, |i, body| {
+            if i == 1 {
+                std::thread::spawn(body);
+            }
+            true
+        });
+        assert_eq!(pool.threads(), 3);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while pool.running() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(pool.running(), 2, "the caller and the one helper that runs");
+        // Products still complete: the threads that run take every index.
+        assert_eq!(counts(&pool, 64), vec![1; 64]);
+        assert_eq!(pool.running(), 2);
     }
 
     #[test]

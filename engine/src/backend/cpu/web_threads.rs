@@ -24,6 +24,10 @@ type Body = Box<dyn FnOnce() + Send>;
 
 /// Runs the body at `body` (an address [`start_shared_pool`] posted): called once by each thread's
 /// script after it instantiated the module on the shared memory.
+///
+/// For those scripts only: any other address, or a second call with one, is undefined behaviour
+/// (exported functions cannot be `unsafe`).
+#[doc(hidden)]
 #[wasm_bindgen]
 pub fn glassbox_cpu_thread(body: u32) {
     // SAFETY: `body` is the address of a `Box<Body>` that `start_worker` leaked for this call alone
@@ -44,6 +48,12 @@ pub fn start_shared_pool(threads: usize, script: &str) -> usize {
     if threads < 2 || !can_share_memory() {
         return pool::shared().threads();
     }
+    // A panic aborts its thread here: the pool's caller must learn of it rather than wait for it.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        pool::note_panic();
+        previous(info);
+    }));
     let pool = Pool::started_by(threads, |_, body| start_worker(script, body).is_ok());
     match pool::set_shared(pool) {
         Ok(()) => pool::shared().threads(),
