@@ -4,13 +4,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import os from "node:os";
-import { ask, explained, launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
+import { ask, CORES, explained, launch, openPage, screenshot, setSettings, waitForModel } from "./browser.mjs";
 
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
 const MODEL = process.env.GLASSBOX_MODEL;
 /** What the status panel says of the cores the engine runs on here (the page is cross-origin isolated). */
-const CORES = Math.min(os.cpus().length, 8);
 const CORES_SHOWN = CORES > 1 ? `on ${CORES} cores` : "on 1 core: the browser reports no other";
 
 test("the page mounts, names its compute backend and finds the model, without console errors", async () => {

@@ -2,10 +2,12 @@
 // console errors of every page, so each test can assert there were none.
 import { chromium } from "playwright-core";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const BASE_URL = process.env.GLASSBOX_URL ?? "http://127.0.0.1:8080/";
+/** The threads the workers' CPU pools run on here (a cross-origin isolated page: every core, at most 8). */
+export const CORES = Math.min(cpus().length, 8);
 export const ARTIFACTS = process.env.GLASSBOX_ARTIFACTS ?? new URL("./artifacts/", import.meta.url).pathname;
 
 const CHROMIUM_FLAGS = [

@@ -42,7 +42,7 @@ async function answers(context, url, name) {
 test("cargo xtask dist's folder runs from a plain static server: the app, the model, the lesson", async () => {
   const folder = process.env.GLASSBOX_DIST_FOLDER;
   assert.ok(folder && existsSync(join(folder, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")), `a dist folder with the model: ${folder}`);
-  for (const file of ["index.html", "app_bg.wasm", "worker_bg.wasm", "worker_threads_bg.wasm", "worker_threads_loader.js", "worker_threads_helper.js", "lab_worker_bg.wasm", "pretrain_worker_bg.wasm", "sw.js", "_headers", ".htaccess", "README.txt"]) {
+  for (const file of ["index.html", "app_bg.wasm", "worker_bg.wasm", "worker_threads_bg.wasm", "lab_worker_threads_bg.wasm", "pretrain_worker_threads_bg.wasm", "threads_loader.js", "threads_helper.js", "worker_threads_loader.js", "lab_worker_threads_helper.js", "lab_worker_bg.wasm", "pretrain_worker_bg.wasm", "sw.js", "_headers", ".htaccess", "README.txt"]) {
     assert.ok(existsSync(join(folder, file)), `${file} is in the folder`);
   }
   // The service worker keeps this build's files in a cache named after them.

@@ -3,7 +3,7 @@
 // languages.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { explained, launch, openPage, screenshot, screenshotOf } from "./browser.mjs";
+import { CORES, explained, launch, openPage, screenshot, screenshotOf } from "./browser.mjs";
 
 const status = (page) => page.getByTestId("lab-status");
 const num = async (page, key) => Number(await status(page).getAttribute(key));
@@ -24,6 +24,9 @@ test("the lab trains a plain autoencoder and a VAE on faces; held-out reconstruc
     console.log(`# faces, code 2: after ${step} steps held-out MSE plain ${plain.toFixed(4)}, VAE ${vae.toFixed(4)} (VAE at the first report ${first.toFixed(4)})`);
     assert.ok(vae < 0.8 * first, `VAE held-out MSE ${vae} vs ${first} at the start`);
     assert.ok(plain > 0 && plain < first, `plain held-out MSE ${plain}`);
+    // Its products shared by every core (the worker's build with threads): said under the curves.
+    assert.equal(await num(page, "data-cores"), CORES, "the lab trains on every core");
+    if (CORES > 1) assert.ok((await status(page).textContent()).includes(`on the CPU (${CORES} cores)`), await status(page).textContent());
     const seen = await num(page, "data-vae-train-mse");
     assert.ok(seen > 0 && seen < first, `the curves also follow training images (VAE: ${seen})`);
 
@@ -132,13 +135,16 @@ test("with ?gpu the lab trains on the browser's WebGPU (SwiftShader here) and it
 test("a lab worker that never answers is replaced after 20 s, and the lab trains", async () => {
   const context = await launch();
   try {
-    // The page's first lab worker gets a loader that never loads the lab; every later request (the
-    // service worker's copy for offline use, the next worker's, through the service worker once it
-    // controls the page) the real loader.
-    let [held, requests] = [0, 0];
-    await context.route("**/lab_worker_loader.js", (route) => {
+    // The page's first lab worker gets a loader that never loads the lab (Trunk's build's, or the build
+    // with threads', whichever this browser runs). Every later request (the service worker's copies for
+    // offline use, the next worker's) gets the real file.
+    const held = new Set();
+    let requests = 0;
+    await context.route(/\/(lab_worker_loader|lab_worker_threads_loader)\.js$/, (route) => {
+      const name = new URL(route.request().url()).pathname;
       requests += 1;
-      if (!route.request().serviceWorker() && held++ === 0) {
+      if (!route.request().serviceWorker() && !held.has(name)) {
+        held.add(name);
         return route.fulfill({ status: 200, contentType: "text/javascript", body: "// held back by the test\n" });
       }
       return route.continue();

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { explained, launch, openPage, screenshot, waitForModel } from "./browser.mjs";
+import { CORES, explained, launch, openPage, screenshot, waitForModel } from "./browser.mjs";
 
 const CLI = process.env.GLASSBOX_CLI ?? new URL("../target/release/glassbox", import.meta.url).pathname;
 const LOSS_TOLERANCE = 1e-3;
@@ -31,6 +31,9 @@ test("the page trains the tiny GPT as glassbox pretrain does, and a minute of it
       await page.waitForFunction(() => Number(document.querySelector('[data-testid="pretrain-status"]')?.dataset.step) >= 51, null, { timeout: 60_000 });
     });
     const cli = pretrain(["--corpus", "en", "--steps", "50"]);
+    // On every core (the worker's build with threads), the same steps to the bit as the CLI's.
+    assert.equal(Number(await status(page).getAttribute("data-cores")), CORES, "the tiny GPT trains on every core");
+    if (CORES > 1) assert.ok((await status(page).textContent()).includes(`on the CPU (${CORES} cores)`), await status(page).textContent());
     assert.equal(Number(await page.getByTestId("pretrain-model").getAttribute("data-parameters")), cli.parameters, "the same parameter count");
     const unigram = Number(await status(page).getAttribute("data-unigram"));
     assert.ok(Math.abs(unigram - cli.unigram_loss) < 1e-6, `letter frequencies: page ${unigram} vs CLI ${cli.unigram_loss}`);

@@ -1,10 +1,12 @@
-//! Which build of the engine worker this browser runs, and on how many cores.
+//! Which build of each worker this browser runs, and on how many cores.
 //!
-//! The app ships the worker three times, each the same code: simd128's kernels (every current
+//! The app ships the engine worker three times, each the same code: simd128's kernels (every current
 //! browser), relaxed SIMD's byte dot product (where the browser validates it), and relaxed SIMD with
 //! wasm threads (its products split over web workers that share its memory: only a cross-origin
-//! isolated page may share memory). `cargo xtask` builds the third one after Trunk (it needs Rust's
-//! standard library compiled again with atomics, which Trunk cannot ask for).
+//! isolated page may share memory). The two labs' workers (the autoencoder's and the tiny GPT's
+//! trainers) come twice: without threads, and with them where the engine's threads would run.
+//! `cargo xtask` builds the threaded ones after Trunk (they need Rust's standard library compiled
+//! again with atomics, which Trunk cannot ask for).
 
 use crate::i18n::{Cores, OneCore};
 
@@ -14,12 +16,49 @@ pub const WORKER_LOADER_URL: &str = "./worker_loader.js";
 /// The same worker built with relaxed SIMD's kernels.
 pub const WORKER_RELAXED_LOADER_URL: &str = "./worker_relaxed_loader.js";
 
-/// The same worker built with relaxed SIMD and wasm threads (written by `cargo xtask`, which falls back
-/// to the relaxed SIMD build when this one cannot start).
-pub const WORKER_THREADS_LOADER_URL: &str = "./worker_threads_loader.js";
+/// The autoencoder lab's worker, as Trunk builds it.
+pub const LAB_WORKER_LOADER_URL: &str = "./lab_worker_loader.js";
 
-/// The script each of its helper threads runs (`public/worker_threads_helper.js`).
-pub const WORKER_THREADS_HELPER_URL: &str = "./worker_threads_helper.js";
+/// The pre-training lab's worker, as Trunk builds it.
+pub const PRETRAIN_WORKER_LOADER_URL: &str = "./pretrain_worker_loader.js";
+
+/// A worker that `cargo xtask` also builds with wasm threads, after Trunk: its products split over web
+/// workers that share its memory. Its loader `NAME_loader.js` starts that build through
+/// `public/threads_loader.js` (its glue's global is `wasm_bindgen_threads`, so that the loader can still
+/// import Trunk's build, whose global is `wasm_bindgen`, if it fails); each helper thread runs
+/// `NAME_helper.js`, which imports its glue and `public/threads_helper.js` (`xtask/src/setup.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threaded {
+    /// The engine (its relaxed SIMD build, with threads: `worker_threads.js`).
+    Engine,
+    /// The autoencoder lab (`lab_worker_threads.js`).
+    Lab,
+    /// The pre-training lab (`pretrain_worker_threads.js`).
+    Pretrain,
+}
+
+impl Threaded {
+    /// The loader of its build with threads.
+    pub const fn loader_url(self) -> &'static str {
+        match self {
+            Threaded::Engine => "./worker_threads_loader.js",
+            Threaded::Lab => "./lab_worker_threads_loader.js",
+            Threaded::Pretrain => "./pretrain_worker_threads_loader.js",
+        }
+    }
+
+    /// The script its helper threads run.
+    pub const fn helper_url(self) -> &'static str {
+        match self {
+            Threaded::Engine => "./worker_threads_helper.js",
+            Threaded::Lab => "./lab_worker_threads_helper.js",
+            Threaded::Pretrain => "./pretrain_worker_threads_helper.js",
+        }
+    }
+}
+
+/// The loader of the engine worker's build with threads.
+pub const WORKER_THREADS_LOADER_URL: &str = Threaded::Engine.loader_url();
 
 /// The most threads the engine splits a product over: past this, one token's products are too small
 /// to share further, and each thread is one more instance of the engine's module to compile.
@@ -86,12 +125,22 @@ impl Browser {
         }
     }
 
-    /// The loader of the worker's build for this browser.
+    /// The loader of the engine worker's build for this browser.
     pub fn worker_url(&self) -> &'static str {
         match (self.threads(), self.relaxed_simd) {
             (Ok(_), _) => WORKER_THREADS_LOADER_URL,
             (Err(_), true) => WORKER_RELAXED_LOADER_URL,
             (Err(_), false) => WORKER_LOADER_URL,
+        }
+    }
+
+    /// The loader of a lab's worker for this browser: its build with threads where the engine's would
+    /// run (it has relaxed SIMD's instructions too), else Trunk's.
+    pub fn lab_worker_url(&self, lab: Threaded) -> &'static str {
+        match (self.threads(), lab) {
+            (Ok(_), lab) => lab.loader_url(),
+            (Err(_), Threaded::Pretrain) => PRETRAIN_WORKER_LOADER_URL,
+            (Err(_), Threaded::Lab | Threaded::Engine) => LAB_WORKER_LOADER_URL,
         }
     }
 
@@ -105,6 +154,41 @@ impl Browser {
 /// The engine worker this browser runs.
 pub fn engine_worker_url() -> &'static str {
     Browser::here().worker_url()
+}
+
+/// The autoencoder lab's worker this browser runs.
+pub fn lab_worker_url() -> &'static str {
+    Browser::here().lab_worker_url(Threaded::Lab)
+}
+
+/// The pre-training lab's worker this browser runs.
+pub fn pretrain_worker_url() -> &'static str {
+    Browser::here().lab_worker_url(Threaded::Pretrain)
+}
+
+/// In a build with wasm threads: starts the CPU pool's helper threads where this browser allows them
+/// (called once, before the worker takes requests).
+#[cfg(target_feature = "atomics")]
+pub fn start_threads(build: Threaded) {
+    if let Ok(threads) = Browser::here().threads() {
+        engine::backend::cpu::web_threads::start_shared_pool(threads, build.helper_url());
+    }
+}
+
+/// The CPU threads this worker's products are shared by: the pool's that started, in a build with
+/// threads (1 in the others).
+pub fn cpu_threads() -> usize {
+    engine::backend::cpu::running_threads()
+}
+
+/// The cores this worker's CPU work runs on: how many of the pool's threads started, in a build with
+/// threads (a helper whose script failed is not counted); else one, and why.
+pub fn worker_cores(relaxed_simd: bool) -> Cores {
+    let threads = cpu_threads();
+    if threads > 1 {
+        return Cores::Many(threads);
+    }
+    Browser { relaxed_simd, ..Browser::here() }.one_core()
 }
 
 #[cfg(test)]
@@ -138,5 +222,23 @@ mod tests {
             (Cores::One(OneCore::NoWaitAsync), WORKER_RELAXED_LOADER_URL)
         );
         assert_eq!(all.one_core(), Cores::One(OneCore::ThreadsFailed), "the threaded build's fallback says so");
+    }
+
+    #[test]
+    fn the_labs_take_their_threaded_builds_where_the_engine_takes_its() {
+        let all = Browser { relaxed_simd: true, wait_async: true, isolated: true, cores: 4 };
+        assert_eq!(all.lab_worker_url(Threaded::Lab), "./lab_worker_threads_loader.js");
+        assert_eq!(all.lab_worker_url(Threaded::Pretrain), "./pretrain_worker_threads_loader.js");
+        for one in
+            [Browser { isolated: false, ..all }, Browser { cores: 1, ..all }, Browser { relaxed_simd: false, ..all }]
+        {
+            assert_eq!(one.lab_worker_url(Threaded::Lab), LAB_WORKER_LOADER_URL, "{one:?}");
+            assert_eq!(one.lab_worker_url(Threaded::Pretrain), PRETRAIN_WORKER_LOADER_URL, "{one:?}");
+        }
+        // Each helper loads the glue its loader does.
+        for build in [Threaded::Engine, Threaded::Lab, Threaded::Pretrain] {
+            let glue = build.helper_url().strip_suffix("_helper.js").unwrap_or_default();
+            assert_eq!(build.loader_url(), format!("{glue}_loader.js"), "{build:?}");
+        }
     }
 }

@@ -28,13 +28,7 @@ pub mod trainer_gpu;
 pub mod words;
 pub mod worker;
 
-pub use kernels::engine_worker_url;
-
-/// Where the lab worker's loader script is served.
-pub const LAB_WORKER_LOADER_URL: &str = "./lab_worker_loader.js";
-
-/// Where the pre-training lab's worker's loader script is served.
-pub const PRETRAIN_WORKER_LOADER_URL: &str = "./pretrain_worker_loader.js";
+pub use kernels::{engine_worker_url, lab_worker_url, pretrain_worker_url};
 
 /// Where the default model is served, same-origin, by `cargo xtask serve`.
 pub const DEFAULT_MODEL_URL: &str = "./models/SmolLM2-135M-Instruct.Q4_1.gguf";

@@ -55,6 +55,10 @@ fn gpu_pair_steps_per_s(ctx: &Rc<GpuContext>, data: &Dataset, latent: usize, sec
 }
 
 fn main() {
+    // One thread: the page's training is measured against this.
+    if engine::backend::cpu::pool::set_threads(1).is_err() {
+        eprintln!("lab_bench: the CPU threads already started");
+    }
     let gpu = pollster::block_on(GpuContext::new()).ok().map(Rc::new);
     for (name, data, latent) in [("faces", faces(2000, 5), 2), ("digits", digits(), 8)] {
         let rate = pair_steps_per_s(&data, latent, 5.0);

@@ -18,74 +18,105 @@ const median = (xs) => {
 const f = (x, d = 1) => x.toFixed(d);
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
+/** Opens the app once in `context` so that the model is in its cache, with greedy, fixed-length settings. */
+async function firstVisit(context) {
+  const first = await openPage(context, "", url);
+  await waitForModel(first);
+  await setSettings(first, { temperature: 0, "max-tokens": MAX_TOKENS });
+  await first.close();
+}
+
+/** The bare engine's decode speed in a worker of its own (the browser benchmark's page), same prompt and length. */
+async function bareSpeed(context, kernels) {
+  const page = await context.newPage();
+  await page.goto(new URL(`bench/glassbox.html?prompt=${encodeURIComponent(PROMPT)}&n=${MAX_TOKENS}&kernels=${kernels}`, bare).href);
+  await page.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 120_000 });
+  const result = await page.evaluate(() => window.benchResult);
+  if (result.error) throw new Error(`bare engine: ${result.error}`);
+  await page.close();
+  return result.ok.decode_tok_s;
+}
+
+/**
+ * One answer in a fresh page: its tok/s note, the frames' intervals and the main thread's long tasks
+ * meanwhile, and the time from opening the page to the first answered token. `allowed`: console errors
+ * expected here.
+ */
+async function answer(context, trace, allowed = () => false) {
+  const page = await openPage(context, "", url);
+  // Every frame's interval while the page lives.
+  await page.evaluate(() => {
+    window.__frames = [];
+    let last = performance.now();
+    const tick = (t) => {
+      window.__frames.push(t - last);
+      last = t;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    // Main-thread tasks over 50 ms (the Long Tasks API), with when they started.
+    window.__long = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__long.push({ start: e.startTime, ms: e.duration });
+    }).observe({ type: "longtask" });
+  });
+  await page.getByTestId("send").waitFor();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 60_000 });
+  const checkbox = page.getByTestId("trace");
+  if ((await checkbox.isChecked()) !== trace) {
+    await page.locator('[data-testid="settings"] summary').click();
+    await checkbox.setChecked(trace);
+  }
+  await page.getByTestId("prompt").fill(PROMPT);
+  await page.evaluate(() => {
+    window.__framesFrom = window.__frames.length;
+    window.__sentAt = performance.now();
+  });
+  await page.getByTestId("prompt").press("Enter");
+  // performance.now() counts from the navigation's start.
+  const t = await page.waitForFunction(() => document.querySelector(".chip.answer") && performance.now(), null, { timeout: 60_000 });
+  const firstToken = await t.jsonValue();
+  await page.getByTestId("chat-note").filter({ hasText: "tokens per second" }).waitFor({ timeout: 120_000 });
+  const note = await page.getByTestId("chat-note").textContent();
+  const speed = Number(note.match(/([\d.]+) tokens per second/)[1]);
+  const frames = await page.evaluate(() => window.__frames.slice(window.__framesFrom));
+  const longTasks = await page.evaluate(() => window.__long.filter((e) => e.start >= window.__sentAt).map((e) => e.ms));
+  const cores = (await page.getByTestId("engine-backend").textContent()).match(/on (\d+) core/)?.[1] ?? "?";
+  const errors = page.errors.filter((e) => !allowed(e));
+  if (errors.length) throw new Error(`console errors: ${errors.join("; ")}`);
+  await page.close();
+  return { speed, frames, longTasks, firstToken, cores };
+}
+
 const context = await launch();
+// The same page where the engine's build with threads cannot start (its module held back): one core.
+const oneCore = await launch();
 try {
   if (only !== "lab") {
-    // First visit: the model is downloaded and kept in the Cache API; greedy, fixed length settings are kept.
-    const first = await openPage(context, "", url);
-    await waitForModel(first);
-    await setSettings(first, { temperature: 0, "max-tokens": MAX_TOKENS });
-    await first.close();
+    await oneCore.route("**/worker_threads_bg.wasm", (route) => route.fulfill({ status: 404, body: "held back by the benchmark" }));
+    await firstVisit(context);
+    await firstVisit(oneCore);
 
     const firstToken = [];
     const frames = [];
-    const speed = { on: [], off: [], bare: [] };
+    const speed = { on: [], off: [], bare: [], oneCore: [], bareOne: [] };
     const longTasks = [];
-    let answers = 0;
+    let [answers, cores] = [0, "?"];
     for (let r = 0; r < runs; r++) {
       if (bare) {
-        // The bare engine in a module worker of its own (the browser benchmark's page), same prompt and length.
-        const page = await context.newPage();
-        await page.goto(new URL(`bench/glassbox.html?prompt=${encodeURIComponent(PROMPT)}&n=${MAX_TOKENS}`, bare).href);
-        await page.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 120_000 });
-        const result = await page.evaluate(() => window.benchResult);
-        if (result.error) throw new Error(`bare engine: ${result.error}`);
-        speed.bare.push(result.ok.decode_tok_s);
-        await page.close();
+        speed.bare.push(await bareSpeed(context, "threads"));
+        speed.bareOne.push(await bareSpeed(context, "relaxed"));
       }
       for (const trace of [true, false]) {
-        const page = await openPage(context, "", url);
-        // Every frame's interval while the page lives.
-        await page.evaluate(() => {
-          window.__frames = [];
-          let last = performance.now();
-          const tick = (t) => {
-            window.__frames.push(t - last);
-            last = t;
-            requestAnimationFrame(tick);
-          };
-          requestAnimationFrame(tick);
-          // Main-thread tasks over 50 ms (the Long Tasks API), with when they started.
-          window.__long = [];
-          new PerformanceObserver((list) => {
-            for (const e of list.getEntries()) window.__long.push({ start: e.startTime, ms: e.duration });
-          }).observe({ type: "longtask" });
-        });
-        await page.getByTestId("send").waitFor();
-        await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 60_000 });
-        const checkbox = page.getByTestId("trace");
-        if ((await checkbox.isChecked()) !== trace) {
-          await page.locator('[data-testid="settings"] summary').click();
-          await checkbox.setChecked(trace);
-        }
-        await page.getByTestId("prompt").fill(PROMPT);
-        await page.evaluate(() => {
-          window.__framesFrom = window.__frames.length;
-          window.__sentAt = performance.now();
-        });
-        await page.getByTestId("prompt").press("Enter");
-        // performance.now() counts from the navigation's start.
-        const t = await page.waitForFunction(() => document.querySelector(".chip.answer") && performance.now(), null, { timeout: 60_000 });
-        if (trace) firstToken.push(await t.jsonValue());
-        await page.getByTestId("chat-note").filter({ hasText: "tokens per second" }).waitFor({ timeout: 120_000 });
-        const note = await page.getByTestId("chat-note").textContent();
-        speed[trace ? "on" : "off"].push(Number(note.match(/([\d.]+) tokens per second/)[1]));
-        frames.push(...(await page.evaluate(() => window.__frames.slice(window.__framesFrom))));
-        longTasks.push(...(await page.evaluate(() => window.__long.filter((e) => e.start >= window.__sentAt).map((e) => e.ms))));
+        const a = await answer(context, trace);
+        speed[trace ? "on" : "off"].push(a.speed);
+        frames.push(...a.frames);
+        longTasks.push(...a.longTasks);
+        if (trace) firstToken.push(a.firstToken);
+        cores = a.cores;
         answers += 1;
-        if (page.errors.length) throw new Error(`console errors: ${page.errors.join("; ")}`);
-        await page.close();
       }
+      speed.oneCore.push((await answer(oneCore, false, (e) => e.includes("404"))).speed);
     }
     console.log(`runs: ${runs} (attention recording on and off, interleaved); model from this browser's cache`);
     console.log(`page open → first answered token: median ${f(median(firstToken), 0)} ms (runs: ${firstToken.map((x) => f(x, 0)).join(", ")})`);
@@ -96,10 +127,13 @@ try {
     );
     const on = median(speed.on);
     const off = median(speed.off);
-    console.log(`decode: ${f(on)} tok/s with attention recorded, ${f(off)} tok/s without: recording costs ${f((1 - on / off) * 100)} %`);
+    console.log(`decode on ${cores} cores: ${f(on)} tok/s with attention recorded, ${f(off)} tok/s without: recording costs ${f((1 - on / off) * 100)} %`);
     if (bare) {
       const engine = median(speed.bare);
-      console.log(`the bare engine in a worker of its own, same browser, runs interleaved: ${f(engine)} tok/s; the page without recording = ${f(off / engine, 2)}× of it, with recording ${f(on / engine, 2)}×`);
+      console.log(`the bare engine (its build with threads) in a worker of its own, same browser, runs interleaved: ${f(engine)} tok/s; the page without recording = ${f(off / engine, 2)}× of it, with recording ${f(on / engine, 2)}×`);
+      const one = median(speed.bareOne);
+      const page = median(speed.oneCore);
+      console.log(`on one core (the build with threads held back; the bare engine's relaxed SIMD build): page ${f(page)} tok/s without recording, bare engine ${f(one)} tok/s: ${f(page / one, 2)}×`);
     }
   }
 
@@ -121,7 +155,9 @@ try {
   await lab.getByTestId("lab-latent").fill("8");
   await lab.getByTestId("lab-latent").dispatchEvent("change");
   const digits = await rate();
-  console.log(`lab (wasm, one worker): ${f(faces, 0)} pair-steps/s on faces (code 2), ${f(digits, 0)} on digits (code 8); a pair-step is one Adam step of each model on a batch of 32`);
+  const labCores = await lab.getByTestId("lab-status").getAttribute("data-cores");
+  console.log(`lab (wasm, its own worker, on ${labCores} cores): ${f(faces, 0)} pair-steps/s on faces (code 2), ${f(digits, 0)} on digits (code 8); a pair-step is one Adam step of each model on a batch of 32`);
 } finally {
   await context.close();
+  await oneCore.close();
 }

@@ -379,12 +379,7 @@ pub(crate) fn bench_pages(root: &Path, tools: &Tools, model: &Path) -> Result<se
 
 /// `wasm-bindgen --target web` of `wasm` into `dir`.
 fn bindgen(tools: &Tools, wasm: &Path, dir: &Path) -> Result<()> {
-    let status = Command::new("wasm-bindgen")
-        .args(["--target", "web", "--out-dir"])
-        .arg(dir)
-        .arg(wasm)
-        .env("PATH", tools.path()?)
-        .status()?;
+    let status = setup::bindgen_command(tools, wasm, dir, &["--target", "web"])?.status()?;
     if !status.success() {
         bail!("wasm-bindgen failed");
     }
@@ -519,6 +514,8 @@ pub fn run_pretrain(root: &Path, runs: usize, seconds: u64, page_gpu: bool) -> R
         let args = |steps: usize, backend: &str| {
             let steps = steps.to_string();
             [
+                "--threads",
+                "1",
                 "pretrain",
                 "--layers",
                 &l,

@@ -26,7 +26,9 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
     cargo(&["build", "--release", "-q", "-p", "engine", "--bin", "glassbox"])?;
     let cli = crate::target_dir(root).join("release").join("glassbox");
     let model_arg = model.to_str().context("model path")?.to_owned();
-    let converse = |args: &[&str]| json_of(Command::new(&cli).args(["converse", "--model", &model_arg]).args(args));
+    let converse = |args: &[&str]| {
+        json_of(Command::new(&cli).args(["--threads", "1", "converse", "--model", &model_arg]).args(args))
+    };
     let turns = TURNS.to_string();
     let (mut continued, mut fresh) = (Vec::new(), Vec::new());
     for run in 0..runs.max(1) {

@@ -72,28 +72,69 @@ pub fn trunk_build(tools: &Tools) -> Result<()> {
     if !status.success() {
         bail!("trunk build failed");
     }
-    threaded_worker(tools, Path::new("dist"))?;
+    threaded_workers(tools, Path::new("dist"))?;
     stamp_service_worker(Path::new("dist"))
 }
 
-/// The engine worker's build with wasm threads (`app/src/kernels.rs`), beside Trunk's two builds of
-/// it in `dist`: `worker_threads.js` (wasm-bindgen's glue, `no-modules` as Trunk writes workers, its
-/// global `wasm_bindgen_threads`) and
-/// `worker_threads_bg.wasm` (optimised as Trunk optimises the others), which `worker_threads_loader.js`
-/// and `worker_threads_helper.js` (from `public/`) start.
-fn threaded_worker(tools: &Tools, dist: &Path) -> Result<()> {
+/// The workers `cargo xtask` builds a second time with wasm threads, after Trunk (`app/src/kernels.rs`):
+/// `(bin, the name of its glue and module in dist, the name of Trunk's build it falls back to)`.
+const THREADED_WORKERS: [(&str, &str, &str); 3] = [
+    ("worker_relaxed", "worker_threads", "worker_relaxed"),
+    ("lab_worker", "lab_worker_threads", "lab_worker"),
+    ("pretrain_worker", "pretrain_worker_threads", "pretrain_worker"),
+];
+
+/// The workers' builds with wasm threads (`app/src/kernels.rs`), beside Trunk's builds in `dist`: for
+/// each, `NAME.js` (wasm-bindgen's glue, `no-modules` as Trunk writes workers, its global
+/// `wasm_bindgen_threads`), `NAME_bg.wasm` (optimised as Trunk optimises the others), and two scripts of
+/// a line: `NAME_loader.js`, the worker's, which starts it through `threads_loader.js` (from `public/`),
+/// and `NAME_helper.js`, each helper thread's, which imports its glue and `threads_helper.js`. (A plain
+/// address for each, not one script told its build by a query or fragment: a worker's script so named
+/// did not load from the service worker's copy offline.) The engine's is its relaxed SIMD build; the
+/// `relaxed-simd` feature changes nothing in the labs', which the page loads only where it loads the
+/// engine's.
+fn threaded_workers(tools: &Tools, dist: &Path) -> Result<()> {
     let target = crate::target_dir(Path::new(".")).join("wasm-threads");
-    let built = build_threaded_wasm(&target, &["-p", "app", "--bin", "worker_relaxed", "--features", "relaxed-simd"])?;
-    let path = tools.path()?;
-    run(Command::new("wasm-bindgen")
-        // Its own global, so that its loader can still import Trunk's relaxed build if it fails to start.
-        .args(["--target", "no-modules", "--no-modules-global", "wasm_bindgen_threads", "--no-typescript"])
-        .args(["--out-name", "worker_threads", "--out-dir"])
-        .arg(dist)
-        .arg(built.join("worker_relaxed.wasm"))
-        .env("PATH", &path))?;
-    let wasm = dist.join("worker_threads_bg.wasm");
-    run(Command::new("wasm-opt").arg("-O3").arg(&wasm).arg("-o").arg(&wasm).env("PATH", &path))
+    let mut args = vec!["-p", "app", "--features", "relaxed-simd"];
+    for (bin, _, _) in THREADED_WORKERS {
+        args.extend(["--bin", bin]);
+    }
+    let built = build_threaded_wasm(&target, &args)?;
+    for (bin, name, fallback) in THREADED_WORKERS {
+        // Its own global, so that its loader can still import Trunk's build if it fails to start.
+        run(&mut bindgen_command(
+            tools,
+            &built.join(format!("{bin}.wasm")),
+            dist,
+            &["--target", "no-modules", "--no-modules-global", "wasm_bindgen_threads", "--out-name", name],
+        )?)?;
+        let wasm = dist.join(format!("{name}_bg.wasm"));
+        run(Command::new("wasm-opt").arg("-O3").arg(&wasm).arg("-o").arg(&wasm).env("PATH", tools.path()?))?;
+        let (loader, helper) = thread_scripts(name, fallback);
+        std::fs::write(dist.join(format!("{name}_loader.js")), loader)?;
+        std::fs::write(dist.join(format!("{name}_helper.js")), helper)?;
+    }
+    Ok(())
+}
+
+/// The loader and the helper script of the build with threads `name`, which falls back to `fallback`.
+fn thread_scripts(name: &str, fallback: &str) -> (String, String) {
+    let loader = format!(
+        "// Written by cargo xtask: the worker {name} on every core, else {fallback} on one.\n\
+         importScripts(\"./threads_loader.js\");\nstartOnEveryCore(\"{name}\", \"{fallback}\");\n"
+    );
+    let helper = format!(
+        "// Written by cargo xtask: a helper thread of {name}.\n\
+         importScripts(\"./{name}.js\", \"./threads_helper.js\");\n"
+    );
+    (loader, helper)
+}
+
+/// `wasm-bindgen ARGS --no-typescript --out-dir OUT WASM`, the pinned wasm-bindgen-cli on its path.
+pub fn bindgen_command(tools: &Tools, wasm: &Path, out: &Path, args: &[&str]) -> Result<Command> {
+    let mut command = Command::new("wasm-bindgen");
+    command.args(args).args(["--no-typescript", "--out-dir"]).arg(out).arg(wasm).env("PATH", tools.path()?);
+    Ok(command)
 }
 
 /// What `public/sw.js` names its cache before a build is stamped in.
@@ -288,5 +329,30 @@ mod tests {
         assert_ne!(a, b, "other files, another name");
         assert!(stamp_service_worker(&dir).is_err(), "a stamped file is not stamped twice");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_service_worker_keeps_every_file_of_the_builds_with_threads() {
+        // Offline, a worker whose script the service worker did not keep cannot start.
+        let sw = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/sw.js")).unwrap();
+        for (_, name, fallback) in THREADED_WORKERS {
+            for file in [
+                format!("{name}.js"),
+                format!("{name}_bg.wasm"),
+                format!("{name}_loader.js"),
+                format!("{name}_helper.js"),
+            ] {
+                assert!(sw.contains(&format!("\"./{file}\"")), "public/sw.js does not keep {file}");
+            }
+            assert!(sw.contains(&format!("\"./{fallback}_bg.wasm\"")), "public/sw.js does not keep {fallback}");
+        }
+        let (loader, helper) = thread_scripts("lab_worker_threads", "lab_worker");
+        assert!(
+            loader.contains(
+                "importScripts(\"./threads_loader.js\");\nstartOnEveryCore(\"lab_worker_threads\", \"lab_worker\");"
+            ),
+            "{loader}"
+        );
+        assert!(helper.contains("importScripts(\"./lab_worker_threads.js\", \"./threads_helper.js\");"), "{helper}");
     }
 }

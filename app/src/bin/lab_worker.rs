@@ -3,6 +3,9 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use gloo_worker::Registrable;
+    // `cargo xtask` builds it a second time with wasm threads (`app/src/kernels.rs`).
+    #[cfg(target_feature = "atomics")]
+    app::kernels::start_threads(app::kernels::Threaded::Lab);
     app::lab::LabWorker::registrar().register();
 }
 

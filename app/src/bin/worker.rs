@@ -4,7 +4,7 @@
 pub fn main() {
     use gloo_worker::Registrable;
     #[cfg(target_feature = "atomics")]
-    app::worker::start_threads();
+    app::kernels::start_threads(app::kernels::Threaded::Engine);
     app::worker::EngineWorker::registrar().register();
 }
 

@@ -40,6 +40,16 @@ pub struct LabTexts {
 }
 
 impl Lang {
+    /// Where a lab trains on the CPU: "on the CPU", or "on the CPU (2 cores)" when its products are
+    /// shared by more than one.
+    pub fn on_cpu(self, cores: usize) -> String {
+        match (self, cores) {
+            (_, 0 | 1) => self.lt().on_cpu.to_owned(),
+            (Self::En, n) => format!("{} ({n} cores)", self.lt().on_cpu),
+            (Self::Fr, n) => format!("{} ({n} cœurs)", self.lt().on_cpu),
+        }
+    }
+
     /// The autoencoder lab's texts.
     pub fn lt(self) -> &'static LabTexts {
         match self {

@@ -67,8 +67,17 @@ impl Lang {
         }
     }
 
+    /// Where the tiny GPT trains: "on WebGPU (adapter)", "on the CPU (2 cores)", "on the CPU".
+    pub fn trains_on(self, gpu: Option<&str>, cores: usize) -> String {
+        match (self, gpu) {
+            (Self::En, Some(a)) => format!("on WebGPU ({a})"),
+            (Self::Fr, Some(a)) => format!("sur WebGPU ({a})"),
+            (_, None) => self.on_cpu(cores),
+        }
+    }
+
     /// "Step 250 · 256,000 characters read · held-out loss 2.41 (letters alone 3.14) · 4,100 characters/s
-    /// on the CPU" (or "on WebGPU: adapter").
+    /// on the CPU" (`on`: [`Lang::trains_on`]).
     pub fn pretrain_status(
         self,
         step: usize,
@@ -76,13 +85,8 @@ impl Lang {
         held_out: Option<f32>,
         letters: Option<f64>,
         speed: f32,
-        gpu: Option<&str>,
+        on: &str,
     ) -> String {
-        let on = match (self, gpu) {
-            (Self::En, Some(a)) => format!("on WebGPU ({a})"),
-            (Self::Fr, Some(a)) => format!("sur WebGPU ({a})"),
-            (_, None) => self.lt().on_cpu.to_owned(),
-        };
         let loss = |v: f64| self.num(v, 2);
         let held = held_out.map(|h| loss(f64::from(h))).unwrap_or_else(|| "…".into());
         let speed = self.num(f64::from(speed), 0);

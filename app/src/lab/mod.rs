@@ -137,6 +137,8 @@ pub struct Progress {
     pub running: bool,
     /// Where it trains: the WebGPU adapter's name, or `None` for the CPU.
     pub gpu: Option<String>,
+    /// The CPU threads its products are shared by (the worker's build with threads: more than one).
+    pub cores: usize,
 }
 
 /// Codes of the held-out examples in the plane.

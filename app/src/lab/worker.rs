@@ -112,6 +112,7 @@ impl Lab {
             map,
             running: self.running,
             gpu: self.gpu.as_ref().map(|g| g.plain.adapter().to_owned()),
+            cores: crate::kernels::cpu_threads(),
         }
     }
 }

@@ -175,6 +175,8 @@ pub struct Progress {
     pub running: bool,
     /// The WebGPU adapter it trains on (`None`: the CPU).
     pub gpu: Option<String>,
+    /// The CPU threads its products are shared by (the worker's build with threads: more than one).
+    pub cores: usize,
 }
 
 /// A sample the model wrote.
@@ -321,6 +323,7 @@ mod tests {
             tokens_per_s: 1.0,
             running: true,
             gpu: None,
+            cores: 1,
         })
     }
 

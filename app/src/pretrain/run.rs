@@ -156,6 +156,7 @@ impl Run {
             tokens_per_s,
             running: self.running,
             gpu: self.gpu.as_ref().map(|g| g.adapter().to_owned()),
+            cores: crate::kernels::cpu_threads(),
         }
     }
 

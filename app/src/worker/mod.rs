@@ -259,28 +259,10 @@ async fn place(engine: &mut Engine, force: bool) -> Placement {
     }
 }
 
-/// In the build with wasm threads: starts the CPU engine's helper threads where this browser allows
-/// them (called once, before the worker takes requests).
-#[cfg(target_feature = "atomics")]
-pub fn start_threads() {
-    if let Ok(threads) = crate::kernels::Browser::here().threads() {
-        engine::backend::cpu::web_threads::start_shared_pool(threads, crate::kernels::WORKER_THREADS_HELPER_URL);
-    }
-}
-
 /// The cores this worker's CPU engine runs on.
 fn cores() -> Cores {
-    #[cfg(target_feature = "atomics")]
-    {
-        // The helpers that have started (a worker whose script failed is not counted).
-        let threads = engine::backend::cpu::pool::shared().running();
-        if threads > 1 {
-            return Cores::Many(threads);
-        }
-    }
     // The simd128 build runs where the page found no relaxed SIMD (this worker's own check may differ).
-    let relaxed_simd = WasmSimd::BUILT == WasmSimd::Relaxed;
-    crate::kernels::Browser { relaxed_simd, ..crate::kernels::Browser::here() }.one_core()
+    crate::kernels::worker_cores(WasmSimd::BUILT == WasmSimd::Relaxed)
 }
 
 fn piece(engine: &Engine, id: u32) -> Piece {

@@ -3,10 +3,15 @@
 //! same order as the plain one-row loops ([`dot`], then [`axpy`] one row after another), so tiling
 //! changes the speed and not a single bit of the result, whatever the batch.
 //!
+//! A large product is shared by the engine's CPU threads ([`by_rows`]), each writing its own rows of
+//! the result, every value still summed by the same code in the same order: the result does not
+//! depend on the number of threads either.
+//!
 //! Shapes: `x (n, inp)`, `w (out, inp)`, `dy (n, out)`, all row-major.
 
 use super::lanes::F32x4;
 use super::nn::{axpy, dot};
+use super::split::by_rows;
 
 /// Values per chunk: eight partial sums, as [`dot`] keeps them.
 const LANES: usize = 8;
@@ -17,6 +22,13 @@ const TILE: usize = 4;
 pub(crate) fn x_wt(x: &[f32], w: &[f32], b: Option<&[f32]>, inp: usize, out: usize) -> Vec<f32> {
     let n = x.len() / inp;
     let mut y = vec![0.0f32; n * out];
+    by_rows(&mut y, out, TILE, n * inp * out, &|first, part| x_wt_rows(&x[first * inp..], w, b, inp, out, part));
+    y
+}
+
+/// The rows of `x · wᵀ (+ b)` that `y` holds, from the rows of `x` that `x` starts with.
+fn x_wt_rows(x: &[f32], w: &[f32], b: Option<&[f32]>, inp: usize, out: usize, y: &mut [f32]) {
+    let n = y.len() / out;
     let bias = |o: usize| b.map_or(0.0, |b| b[o]);
     let full = n / TILE * TILE;
     for r in (0..full).step_by(TILE) {
@@ -34,7 +46,6 @@ pub(crate) fn x_wt(x: &[f32], w: &[f32], b: Option<&[f32]>, inp: usize, out: usi
             y[r * out + o] = dot(wr, xr) + bias(o);
         }
     }
-    y
 }
 
 /// Four dot products of `w` with four rows, each summed exactly as [`dot`] sums it: eight partial sums
@@ -62,6 +73,12 @@ fn dot4(w: &[f32], x: [&[f32]; TILE]) -> [f32; TILE] {
 /// after another would add them.
 pub(crate) fn add_dy_w(dy: &[f32], w: &[f32], dx: &mut [f32], inp: usize, out: usize) {
     let n = dy.len() / out;
+    by_rows(dx, inp, TILE, n * inp * out, &|first, part| add_dy_w_rows(&dy[first * out..], w, part, inp, out));
+}
+
+/// [`add_dy_w`] into the rows that `dx` holds, from the rows of `dy` that `dy` starts with.
+fn add_dy_w_rows(dy: &[f32], w: &[f32], dx: &mut [f32], inp: usize, out: usize) {
+    let n = dx.len() / inp;
     let full = n / TILE * TILE;
     let body = inp / LANES * LANES;
     for r in (0..full).step_by(TILE) {
@@ -88,7 +105,6 @@ pub(crate) fn add_dy_w(dy: &[f32], w: &[f32], dx: &mut [f32], inp: usize, out: u
 /// after another would add them.
 pub(crate) fn add_dyt_x(dy: &[f32], x: &[f32], gw: &mut [f32], inp: usize, out: usize) {
     let n = dy.len() / out;
-    let full = out / TILE * TILE;
     let body = inp / LANES * LANES;
     // The rows' chunks side by side (chunk by chunk, every row's eight values in turn), so the loop over
     // the rows reads memory in order rather than one row's width apart.
@@ -98,22 +114,27 @@ pub(crate) fn add_dyt_x(dy: &[f32], x: &[f32], gw: &mut [f32], inp: usize, out: 
             by_chunk[c * n + r * LANES..][..LANES].copy_from_slice(&xr[c..c + LANES]);
         }
     }
-    for o in (0..full).step_by(TILE) {
-        for c in (0..body).step_by(LANES) {
-            add_to_tile(gw, o * inp + c, inp, |acc| {
-                for (r, xc) in by_chunk[c * n..(c + LANES) * n].chunks_exact(LANES).enumerate() {
-                    add_scaled(acc, |k| dy[r * out + o + k], xc);
-                }
-            });
+    let by_chunk = &by_chunk;
+    by_rows(gw, inp, TILE, n * inp * out, &|first, part| {
+        let rows = part.len() / inp;
+        let full = rows / TILE * TILE;
+        for o in (0..full).step_by(TILE) {
+            for c in (0..body).step_by(LANES) {
+                add_to_tile(part, o * inp + c, inp, |acc| {
+                    for (r, xc) in by_chunk[c * n..(c + LANES) * n].chunks_exact(LANES).enumerate() {
+                        add_scaled(acc, |k| dy[r * out + first + o + k], xc);
+                    }
+                });
+            }
         }
-    }
-    for o in 0..out {
-        let from = if o < full { body } else { 0 };
-        let gr = &mut gw[o * inp + from..(o + 1) * inp];
-        for (r, xr) in x.chunks_exact(inp).enumerate().take(n) {
-            axpy(dy[r * out + o], &xr[from..], gr);
+        for o in 0..rows {
+            let from = if o < full { body } else { 0 };
+            let gr = &mut part[o * inp + from..(o + 1) * inp];
+            for (r, xr) in x.chunks_exact(inp).enumerate().take(n) {
+                axpy(dy[r * out + first + o], &xr[from..], gr);
+            }
         }
-    }
+    });
 }
 
 /// `sums += Σ_r dy[r]`, `dy` being `(n, sums.len())`: a bias's gradient.
@@ -225,6 +246,34 @@ mod tests {
             }
             assert!(dx.iter().zip(&dx1).all(|(a, b)| a.to_bits() == b.to_bits()), "dx {n}×{inp}→{out}");
             assert!(gw.iter().zip(&gw1).all(|(a, b)| a.to_bits() == b.to_bits()), "gw {n}×{inp}→{out}");
+        }
+    }
+
+    #[test]
+    fn products_shared_by_threads_equal_one_thread_bit_for_bit() {
+        use crate::backend::cpu::pool::{install, Pool};
+        let mut rng = Rng::new(13);
+        // Large enough to be shared (over 2^18 multiply-adds, 24 rows for three threads), with and
+        // without whole tiles and chunks.
+        for (n, inp, out) in [(64, 96, 72), (61, 100, 53), (1024, 64, 192)] {
+            let (x, w, dy, b) = (
+                random(n * inp, &mut rng),
+                random(out * inp, &mut rng),
+                random(n * out, &mut rng),
+                random(out, &mut rng),
+            );
+            let products = || {
+                let y = x_wt(&x, &w, Some(&b), inp, out);
+                let (mut dx, mut gw) = (vec![0.25; n * inp], vec![0.5; out * inp]);
+                add_dy_w(&dy, &w, &mut dx, inp, out);
+                add_dyt_x(&dy, &x, &mut gw, inp, out);
+                [y, dx, gw]
+            };
+            let one = install(&Pool::new(1), products);
+            let three = install(&Pool::new(3), products);
+            for (name, a, b) in [("y", &one[0], &three[0]), ("dx", &one[1], &three[1]), ("gw", &one[2], &three[2])] {
+                assert!(a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits()), "{name} {n}×{inp}→{out}");
+            }
         }
     }
 }

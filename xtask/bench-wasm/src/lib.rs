@@ -24,15 +24,6 @@ pub fn start_threads(threads: usize, script: String) -> usize {
     engine::backend::cpu::web_threads::start_shared_pool(threads, &script)
 }
 
-/// Threads the engine's products are split over that are running (a helper that never started is not
-/// counted).
-fn threads() -> usize {
-    #[cfg(target_feature = "atomics")]
-    return engine::backend::cpu::pool::shared().running();
-    #[cfg(not(target_feature = "atomics"))]
-    1
-}
-
 /// Generates `n_tokens` greedy tokens after `prompt` (as one chat message); returns a JSON string with
 /// the prompt ids, the ids, prefill and decode tok/s, and the size of the wasm memory afterwards.
 #[wasm_bindgen]
@@ -64,7 +55,7 @@ pub async fn run(model_url: String, prompt: String, n_tokens: usize) -> Result<S
         "prefill_tok_s": prompt_ids.len() as f64 / (prefill_ms / 1000.0),
         "decode_tok_s": (n - 1) as f64 / ((total_ms - prefill_ms) / 1000.0),
         "wasm_memory_bytes": memory_bytes,
-        "threads": threads(),
+        "threads": engine::backend::cpu::running_threads(),
     })
     .to_string())
 }

@@ -136,7 +136,7 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
     let status = move || {
         lab.progress.get().map(|p| {
             let l = lang();
-            let place = p.gpu.as_ref().map(|g| format!("WebGPU: {g}")).unwrap_or_else(|| lt().on_cpu.to_owned());
+            let place = p.gpu.as_ref().map(|g| format!("WebGPU: {g}")).unwrap_or_else(|| l.on_cpu(p.cores));
             format!(
                 "{} {} · {} {}/s · {} {} / {} · {place}",
                 lt().step,
@@ -220,6 +220,7 @@ pub fn AutoencoderLab(state: AppState) -> impl IntoView {
                 data-first-vae-mse=move || lab.curve.with(|c| c.first().map(|p| p.vae))
                 data-vae-train-mse=move || lab.progress.with(|p| p.as_ref().map(|p| p.train_mse.1))
                 data-steps-per-s=move || lab.progress.with(|p| p.as_ref().map(|p| p.steps_per_s))
+                data-cores=move || lab.progress.with(|p| p.as_ref().map(|p| p.cores))
             >
                 {status}
             </p>

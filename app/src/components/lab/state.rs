@@ -77,7 +77,7 @@ impl Lab {
             .callback(move |r| self.on_response(r))
             .with_loader(true)
             .as_module(false)
-            .spawn(crate::LAB_WORKER_LOADER_URL);
+            .spawn(crate::lab_worker_url());
         self.bridge.set_value(Some(bridge));
     }
 

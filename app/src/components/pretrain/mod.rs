@@ -98,7 +98,7 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
         })
         .with_loader(true)
         .as_module(false)
-        .spawn(crate::PRETRAIN_WORKER_LOADER_URL);
+        .spawn(crate::pretrain_worker_url());
     lab.bridge.set_value(Some(bridge));
     // Training starts once the engine has loaded its model (or failed to, or stayed silent): on a
     // two-core laptop the two would otherwise fight over the processor while the engine starts.
@@ -154,12 +154,13 @@ pub fn PretrainLab(state: AppState, #[prop(into)] shown: Signal<bool>) -> impl I
                 data-unigram=move || lab.training.with(|t| t.ready.as_ref().and_then(|r| r.unigram_loss))
                 data-speed=move || lab.training.with(|t| t.last.as_ref().map(|p| p.tokens_per_s))
                 data-on-gpu=move || lab.training.with(|t| t.last.as_ref().is_some_and(|p| p.gpu.is_some()).to_string())
+                data-cores=move || lab.training.with(|t| t.last.as_ref().map(|p| p.cores))
             >
                 {move || lab.training.with(|t| {
                     let p = t.last.as_ref();
                     let letters = t.ready.as_ref().and_then(|r| r.unigram_loss);
-                    let on = p.and_then(|p| p.gpu.as_deref());
-                    lang().pretrain_status(p.map_or(0, |p| p.step), p.map_or(0, |p| p.tokens), t.held_out_now(), letters, p.map_or(0.0, |p| p.tokens_per_s), on)
+                    let on = lang().trains_on(p.and_then(|p| p.gpu.as_deref()), p.map_or(1, |p| p.cores));
+                    lang().pretrain_status(p.map_or(0, |p| p.step), p.map_or(0, |p| p.tokens), t.held_out_now(), letters, p.map_or(0.0, |p| p.tokens_per_s), &on)
                 })}
             </p>
             <div class="pretrain-grid">

@@ -17,6 +17,15 @@ pub use int8::{
     RowDotTile, TILE,
 };
 
+/// Threads the engine's products are split over that are running, the caller included (a helper that
+/// never started is not counted): 1 in a wasm build without threads.
+pub fn running_threads() -> usize {
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+    return pool::shared().running();
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    1
+}
+
 /// How activations meet quantized weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Precision {

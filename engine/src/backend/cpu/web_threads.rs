@@ -55,11 +55,9 @@ pub fn start_shared_pool(threads: usize, script: &str) -> usize {
         previous(info);
     }));
     let pool = Pool::started_by(threads, |_, body| start_worker(script, body).is_ok());
-    match pool::set_shared(pool) {
-        Ok(()) => pool::shared().threads(),
-        // Already started: the new workers return from their loop as the unused pool drops.
-        Err(_) => pool::shared().threads(),
-    }
+    // Where the shared pool already started, the new workers return from their loop as this one drops.
+    let _ = pool::set_shared(pool);
+    pool::shared().threads()
 }
 
 /// Starts one web worker running `script` and posts it what it needs to run `body`.

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::nn::{axpy, Rng};
+use super::split;
 
 mod gpu;
 mod ops;
@@ -16,6 +17,9 @@ use ops::{
     attention, attention_backward, gelu, layer_norm, layer_norm_backward, matmul, matmul_backward, softmax_in_place,
     Norm,
 };
+
+/// About how many multiply-adds one GELU (a tanh) is worth, when deciding whether to share them out.
+const GELU_COST: usize = 32;
 
 /// The sizes the page can set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,7 +213,7 @@ impl Gpt {
             x2.iter_mut().zip(&x).for_each(|(a, b)| *a += b);
             let ln2 = layer_norm(&x2, self.p(at.ln2_g, w), self.p(at.ln2_b, w), w);
             let h = matmul(&ln2.out, self.p(at.fc_w, 4 * w * w), Some(self.p(at.fc_b, 4 * w)), w, 4 * w);
-            let g: Vec<f32> = h.iter().map(|&v| gelu(v).0).collect();
+            let g = split::map(&h, GELU_COST, &|v| gelu(v).0);
             let mut x3 = matmul(&g, self.p(at.out_w, 4 * w * w), Some(self.p(at.out_b, w)), 4 * w, w);
             x3.iter_mut().zip(&x2).for_each(|(a, b)| *a += b);
             blocks.push(BlockPass { x: std::mem::replace(&mut x, x3), ln1, qkv, att, y, x2, ln2, h, g });
@@ -260,7 +264,10 @@ impl Gpt {
                 4 * w,
                 w,
             );
-            let dh: Vec<f32> = dg.iter().zip(&bp.h).map(|(d, &h)| d * gelu(h).1).collect();
+            let mut dh = dg;
+            split::by_rows(&mut dh, 4 * w, 1, n * 4 * w * GELU_COST, &|first, part| {
+                part.iter_mut().zip(&bp.h[first * 4 * w..]).for_each(|(d, &h)| *d *= gelu(h).1)
+            });
             let mut dln2 = vec![0.0; n * w];
             matmul_backward(
                 &dh,
