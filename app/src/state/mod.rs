@@ -4,13 +4,14 @@
 //! answers change in `responses.rs`.
 
 mod address;
-mod autosave;
 mod doubt;
 mod library;
 mod prefer;
 mod prefs;
 mod responses;
+mod stream;
 mod teach;
+mod throttle;
 mod tiny;
 mod views;
 
@@ -124,7 +125,10 @@ pub struct AppState {
     restored: RwSignal<bool>,
     db: StoredValue<Option<web_sys::IdbDatabase>, LocalStorage>,
     /// When the conversation is next written to IndexedDB.
-    autosave: StoredValue<autosave::Autosave>,
+    autosave: StoredValue<throttle::Throttle>,
+    /// The streamed tokens not shown yet (text, token), and when they are shown (`stream.rs`).
+    streamed: StoredValue<Vec<(String, TokenInfo)>>,
+    tokens_pace: StoredValue<throttle::Throttle>,
     requests: StoredValue<ViewRequests>,
     blob_url: StoredValue<Option<String>>,
     bridge: StoredValue<Option<WorkerBridge<EngineWorker>>, LocalStorage>,
@@ -175,7 +179,9 @@ impl AppState {
             library: RwSignal::new(Vec::new()),
             restored: RwSignal::new(false),
             db: StoredValue::new_local(None),
-            autosave: StoredValue::new(autosave::Autosave::default()),
+            autosave: StoredValue::new(throttle::Throttle::every(throttle::AUTOSAVE_MS)),
+            streamed: StoredValue::new(Vec::new()),
+            tokens_pace: StoredValue::new(throttle::Throttle::every(throttle::TOKENS_MS)),
             focus: RwSignal::new(None),
             generating: RwSignal::new(false),
             notice: RwSignal::new(None),
@@ -194,7 +200,7 @@ impl AppState {
 
         // Kept on this device: preferences and settings at once; the conversation in IndexedDB at once
         // between answers, at most every half second while one streams, and when the tab hides or closes
-        // (`autosave.rs`), so a tab closed mid-answer keeps what was shown.
+        // (`throttle.rs`), so a tab closed mid-answer keeps what was shown.
         Effect::new(move |_| save(PREFS_KEY, &prefs.get()));
         Effect::new(move |_| save(SETTINGS_KEY, &state.settings.get()));
         wasm_bindgen_futures::spawn_local(async move { state.restore().await });
@@ -205,22 +211,23 @@ impl AppState {
             if !state.restored.get() {
                 return;
             }
-            let mut write = autosave::Write::Queued;
+            let mut write = throttle::When::Queued;
             state.autosave.update_value(|a| write = a.changed(js_sys::Date::now(), streaming));
             match write {
-                autosave::Write::Now => state.write_conversation(),
-                autosave::Write::After(ms) => wasm_bindgen_futures::spawn_local(async move {
+                throttle::When::Now => state.write_conversation(),
+                throttle::When::After(ms) => wasm_bindgen_futures::spawn_local(async move {
                     gloo_timers::future::TimeoutFuture::new(ms.ceil() as u32).await;
                     // Unless a write since (the answer ended, the tab hid) took what it was for.
                     if state.autosave.with_value(|a| a.pending()) {
                         state.write_conversation();
                     }
                 }),
-                autosave::Write::Queued => {}
+                throttle::When::Queued => {}
             }
         });
         let flush = move || {
-            if state.autosave.with_value(|a| a.pending()) {
+            let shown = state.show_streamed();
+            if shown || state.autosave.with_value(|a| a.pending()) {
                 state.write_conversation();
             }
         };
@@ -244,7 +251,7 @@ impl AppState {
     /// Writes the conversation as it is now to this device's library and IndexedDB.
     fn write_conversation(self) {
         let now = js_sys::Date::now();
-        self.autosave.update_value(|a| a.wrote(now));
+        self.autosave.update_value(|a| a.acted(now));
         let (conversation, exchange) = (self.conversation.get_untracked(), self.exchange.get_untracked());
         if conversation.messages.is_empty() {
             return;

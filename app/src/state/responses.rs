@@ -6,6 +6,9 @@ use super::*;
 
 impl AppState {
     pub(super) fn on_response(&self, response: Response) {
+        if !matches!(response, Response::Token { .. }) {
+            self.show_streamed();
+        }
         match response {
             Response::Compute(backend) => {
                 self.engine_silent.set(false);
@@ -69,9 +72,7 @@ impl AppState {
                 })
             }
             Response::Token { piece, text, prob, top } => {
-                let token = TokenInfo { piece, prob: Some(prob), top };
-                self.conversation.update(|c| c.append(&text, token.clone()));
-                self.exchange.update(|e| e.tokens.push(token));
+                self.on_token(text, TokenInfo { piece, prob: Some(prob), top });
             }
             Response::Done { tok_per_s, prompt, reused, .. } => {
                 self.generating.set(false);
