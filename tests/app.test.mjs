@@ -238,6 +238,10 @@ test("edit and resend, regenerate, export, and a tab closed mid-answer keeps wha
     // of tokens would be missing: about 15 tokens here, so at most 80 characters.
     const keptAll = kept.startsWith(shown) || (shown.startsWith(kept) && kept.length >= shown.length - 80);
     assert.ok(keptAll, `kept ${JSON.stringify(kept)}, shown ${JSON.stringify(shown)}`);
+    // The conversation drawn in English follows the page into French, speakers' names included.
+    await page.getByTestId("lang-fr").click();
+    assert.deepEqual(await page.locator(".message .who").allTextContents(), ["Vous", "Modèle", "Vous", "Modèle"]);
+    await page.getByTestId("lang-en").click();
     assert.deepEqual(page.errors, [], "console errors");
   } finally {
     await context.close();

@@ -40,32 +40,43 @@ pub fn Chat(state: AppState) -> impl IntoView {
         );
     };
     let empty = move || state.conversation.with(|c| c.messages.is_empty());
-    let numbered_messages = move || state.conversation.get().messages.into_iter().enumerate().collect::<Vec<_>>();
+    // Who speaks at each place: a streamed token changes an answer's text, not this list.
+    let numbered_messages =
+        move || state.conversation.with(|c| c.messages.iter().map(|m| m.role).enumerate().collect::<Vec<_>>());
     view! {
         <section class="chat panel" aria-labelledby="chat-title">
             <h2 id="chat-title">{move || t().chat}</h2>
             <p class="hint" hidden=move || !empty()>{move || t().empty_chat}</p>
             <ol class="messages" data-testid="messages" aria-live="polite">
-                // Keyed: a streamed token re-renders the answer being written, not the whole conversation.
+                // Keyed by place and speaker: a streamed token rewrites the text of the answer being
+                // written (each message's text is a memo), and nothing else of the conversation.
                 <For
                     each=numbered_messages
-                    key=|(index, m)| (*index, m.role == Role::User, m.content.clone())
-                    children=move |(index, m)| {
-                            let (class, who) = match m.role {
-                                Role::User => ("message user", t().you),
-                                Role::Assistant => ("message assistant", t().model),
-                                Role::System => ("message system", "System"),
+                    key=|(index, role)| (*index, *role == Role::User)
+                    children=move |(index, role)| {
+                            let content = Memo::new(move |_| {
+                                state.conversation.with(|c| c.messages.get(index).map(|m| m.content.clone()).unwrap_or_default())
+                            });
+                            let class = match role {
+                                Role::User => "message user",
+                                Role::Assistant => "message assistant",
+                                Role::System => "message system",
                             };
-                            let role = format!("{:?}", m.role);
-                            let is_user = m.role == Role::User;
-                            let content = m.content.clone();
+                            // Read at each language change: a conversation drawn in English and then
+                            // shown in French says "Vous" and "Modèle".
+                            let who = move || match role {
+                                Role::User => t().you,
+                                Role::Assistant => t().model,
+                                Role::System => "System",
+                            };
+                            let is_user = role == Role::User;
                             let being_edited = move || editing.get().is_some_and(|(i, _)| i == index);
                             view! {
-                                <li class=class data-role=role>
+                                <li class=class data-role=format!("{role:?}")>
                                     <span class="who">{who}</span>
                                     <Show
                                         when=being_edited
-                                        fallback=move || view! { <p>{content.clone()}</p> }
+                                        fallback=move || view! { <p>{move || content.get()}</p> }
                                     >
                                         <textarea
                                             class="edit"
@@ -93,14 +104,13 @@ pub fn Chat(state: AppState) -> impl IntoView {
                                     </Show>
                                     <div class="actions" hidden=move || being_edited() || state.generating.get()>
                                         {is_user.then(|| {
-                                            let text = m.content.clone();
                                             view! {
                                                 <button
                                                     type="button"
                                                     class="link"
                                                     data-testid="edit"
                                                     disabled=move || !state.can_ask()
-                                                    on:click=move |_| editing.set(Some((index, text.clone())))
+                                                    on:click=move |_| editing.set(Some((index, content.get_untracked())))
                                                 >
                                                     {move || t().edit}
                                                 </button>
