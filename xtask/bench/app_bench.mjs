@@ -62,6 +62,10 @@ async function answer(context, trace, allowed = () => false) {
   });
   await page.getByTestId("send").waitFor();
   await page.waitForFunction(() => !document.querySelector('[data-testid="send"]').disabled, null, { timeout: 60_000 });
+  // Each answer in a conversation of its own, as the bare engine's: the page restores the last
+  // conversation, and a question asked after it would decode over a longer context.
+  const fresh = page.getByTestId("new-conversation");
+  if (await fresh.isEnabled()) await fresh.click();
   const checkbox = page.getByTestId("trace");
   if ((await checkbox.isChecked()) !== trace) {
     await page.locator('[data-testid="settings"] summary').click();
@@ -81,11 +85,12 @@ async function answer(context, trace, allowed = () => false) {
   const speed = Number(note.match(/([\d.]+) tokens per second/)[1]);
   const frames = await page.evaluate(() => window.__frames.slice(window.__framesFrom));
   const longTasks = await page.evaluate(() => window.__long.filter((e) => e.start >= window.__sentAt).map((e) => e.ms));
+  const tokens = await page.locator(".chip.answer").count();
   const cores = (await page.getByTestId("engine-backend").textContent()).match(/on (\d+) core/)?.[1] ?? "?";
   const errors = page.errors.filter((e) => !allowed(e));
   if (errors.length) throw new Error(`console errors: ${errors.join("; ")}`);
   await page.close();
-  return { speed, frames, longTasks, firstToken, cores };
+  return { speed, frames, longTasks, firstToken, cores, tokens };
 }
 
 const context = await launch();
@@ -102,6 +107,7 @@ try {
     const speed = { on: [], off: [], bare: [], oneCore: [], bareOne: [] };
     const longTasks = [];
     let [answers, cores] = [0, "?"];
+    const lengths = [];
     for (let r = 0; r < runs; r++) {
       if (bare) {
         speed.bare.push(await bareSpeed(context, "threads"));
@@ -114,11 +120,12 @@ try {
         longTasks.push(...a.longTasks);
         if (trace) firstToken.push(a.firstToken);
         cores = a.cores;
+        lengths.push(a.tokens);
         answers += 1;
       }
       speed.oneCore.push((await answer(oneCore, false, (e) => e.includes("404"))).speed);
     }
-    console.log(`runs: ${runs} (attention recording on and off, interleaved); model from this browser's cache`);
+    console.log(`runs: ${runs} (attention recording on and off, interleaved); model from this browser's cache; each answer in a new conversation (${lengths.join(", ")} tokens; the bare engine writes ${MAX_TOKENS})`);
     console.log(`page open → first answered token: median ${f(median(firstToken), 0)} ms (runs: ${firstToken.map((x) => f(x, 0)).join(", ")})`);
     console.log(`frame time while writing: median ${f(median(frames))} ms, p95 ${f(quantile(frames, 0.95))} ms, max ${f(Math.max(...frames))} ms over ${frames.length} frames`);
     console.log(

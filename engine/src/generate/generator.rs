@@ -7,7 +7,7 @@ use crate::model::{KvCache, LogitsFor};
 use crate::sample::Sampler;
 use crate::session::Session;
 use crate::text_stream::TextStream;
-use crate::trace::{log_sum_exp, Candidate, Distribution};
+use crate::trace::{log_sum_exp, log_z_and_entropy, Candidate, Distribution};
 
 /// The GPU's pick settings for the next token, drawing its uniform when it samples (and noting it in
 /// `uncollected` until its pass comes back).
@@ -201,8 +201,12 @@ impl<'e> Generator<'e> {
                 let logits = &out.logits;
                 let id = self.sampler.sample(logits, &self.history);
                 // One pass over the vocabulary serves both the chosen token's probability and the summary.
-                let log_z = log_sum_exp(logits);
-                let distribution = (top_k > 0).then(|| Distribution::with_log_z(logits, top_k, log_z));
+                let (log_z, distribution) = if top_k > 0 {
+                    let (log_z, entropy) = log_z_and_entropy(logits);
+                    (log_z, Some(Distribution::with_log_z(logits, top_k, log_z, entropy)))
+                } else {
+                    (log_sum_exp(logits), None)
+                };
                 (id, (logits[id as usize] - log_z).exp(), distribution)
             }
         };

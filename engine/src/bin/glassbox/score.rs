@@ -37,8 +37,7 @@ pub fn run(engine: &Engine, ids: &[u32], top: usize, attention: Option<&[usize]>
             let best = top_k(row, top);
             // The entropy there, and the probability of the token that comes next in `ids`
             // (what the hallucination lab's confidence track shows for a written answer).
-            let log_z = engine::trace::log_sum_exp(row);
-            let entropy = engine::trace::Distribution::with_log_z(row, 0, log_z).entropy;
+            let (log_z, entropy) = engine::trace::log_z_and_entropy(row);
             let next_prob = ids.get(i + 1).map(|&id| (row[id as usize] - log_z).exp());
             json!({
                 "ids": best.iter().map(|b| b.0).collect::<Vec<_>>(),
