@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::cpu::map_items;
 use crate::backend::gpu::Hidden;
 use crate::error::{EngineError, Result};
 use crate::generate::Engine;
@@ -34,13 +35,12 @@ impl Engine {
         let mut cache = model.new_cache(ids.len());
         model.forward_observed(&mut cache, ids, LogitsFor::Last, false, &mut |layer, x| {
             let logits = model.output_logits(x);
-            let cells = logits
-                .chunks_exact(n_vocab)
-                .map(|row| {
-                    let log_z = log_sum_exp(row);
-                    LensCell { top: top_k(row, k).into_iter().map(|(id, l)| (id, (l - log_z).exp())).collect() }
-                })
-                .collect();
+            // Each cell's log Σ exp and top k (about 0.2 ms a cell in wasm), on every thread.
+            let cells = map_items(logits.len() / n_vocab, logits.len() * 4, &|i| {
+                let row = &logits[i * n_vocab..(i + 1) * n_vocab];
+                let log_z = log_sum_exp(row);
+                LensCell { top: top_k(row, k).into_iter().map(|(id, l)| (id, (l - log_z).exp())).collect() }
+            });
             on_layer(layer, cells);
         })?;
         Ok(())

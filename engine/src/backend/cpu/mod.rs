@@ -127,6 +127,35 @@ pub fn by_row_chunks(
     fill(0..rows, out);
 }
 
+/// `(0..count).map(f)`, the items shared by the engine's threads when there are enough of them and
+/// `work` (about one unit per multiply-add, for all items) is worth it. Each item is computed by the
+/// same code whatever the split, so the result does not depend on the number of threads.
+pub fn map_items<T: Send>(count: usize, work: usize, f: &(dyn Fn(usize) -> T + Sync)) -> Vec<T> {
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+    {
+        let shared = pool::with_current(|pool| {
+            let threads = pool.threads();
+            if !(threads > 1 && count >= 2 && work >= MIN_WORK_PER_SPLIT) {
+                return None;
+            }
+            let slots: Vec<std::sync::Mutex<Option<T>>> = (0..count).map(|_| std::sync::Mutex::new(None)).collect();
+            pool.for_each(count, &|i| {
+                let value = f(i);
+                *slots[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(value);
+            });
+            let values: Option<Vec<T>> = (slots.into_iter())
+                .map(|slot| slot.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
+                .collect();
+            values
+        });
+        if let Some(values) = shared {
+            return values;
+        }
+    }
+    let _ = work;
+    (0..count).map(f).collect()
+}
+
 /// Σ a·b in f32, accumulated in blocks of 32 (pairwise-style, to keep rounding error small).
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let mut total = 0.0f32;
@@ -198,5 +227,27 @@ pub fn geglu(gate: &mut [f32], up: &[f32]) {
 pub fn swiglu(gate: &mut [f32], up: &[f32]) {
     for (g, u) in gate.iter_mut().zip(up) {
         *g = *g / (1.0 + (-*g).exp()) * u;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pool::{install, Pool};
+
+    #[test]
+    fn map_items_shared_by_threads_gives_each_item_once_in_order() {
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let square = |i: usize| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            vec![i * i; i % 3]
+        };
+        for (count, work) in [(57, 1 << 24), (1, 1 << 24), (0, 1 << 24), (40, 10)] {
+            seen.store(0, std::sync::atomic::Ordering::Relaxed);
+            let got = install(&Pool::new(3), || map_items(count, work, &square));
+            let want: Vec<Vec<usize>> = (0..count).map(|i| vec![i * i; i % 3]).collect();
+            assert_eq!(got, want, "{count} items, work {work}");
+            assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), count, "each item computed once");
+        }
     }
 }

@@ -250,8 +250,14 @@ fn q4_0_body<P: Products, const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32
 #[inline(always)]
 fn q8_0_body<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
     let mut acc = [f32x4_splat(0.0); N];
-    check_acts(&acts, row.len() / 34);
+    let blocks = row.len() / 34;
+    check_acts(&acts, blocks);
+    for act in acts {
+        assert!(act.wide.len() >= blocks * QK, "the activations' 16-bit copy covers the row");
+    }
     for (b, block) in row.chunks_exact(34).enumerate() {
+        // Products reach 128·127: the weights widened to i16 once for all `N` rows, the activations
+        // already widened (`Q8Row::wide`), and the dot product sums pairs into i32.
         let (w0, w1) = (load16(&block[2..]), load16(&block[18..]));
         let w = [
             i16x8_extend_low_i8x16(w0),
@@ -261,18 +267,17 @@ fn q8_0_body<const N: usize>(row: &[u8], acts: [&Q8Row; N]) -> [f32; N] {
         ];
         let d = f16_at(block, 0);
         for i in 0..N {
+            // SAFETY: block `b` of `wide` (32 × i16, four v128) is within the length asserted above;
+            // v128_load has no alignment requirement.
+            let x: [v128; 4] = unsafe {
+                let at = acts[i].wide.as_ptr().add(b * QK) as *const v128;
+                [v128_load(at), v128_load(at.add(1)), v128_load(at.add(2)), v128_load(at.add(3))]
+            };
             // SAFETY: `b` is below the block count checked above.
-            let (x0, x1, xd, _) = unsafe { act_block(acts[i], b) };
-            // Products reach 128·127: widen to i16 and let the dot product sum pairs into i32.
+            let xd = unsafe { *acts[i].d.get_unchecked(b) };
             let dot = i32x4_add(
-                i32x4_add(
-                    i32x4_dot_i16x8(w[0], i16x8_extend_low_i8x16(x0)),
-                    i32x4_dot_i16x8(w[1], i16x8_extend_high_i8x16(x0)),
-                ),
-                i32x4_add(
-                    i32x4_dot_i16x8(w[2], i16x8_extend_low_i8x16(x1)),
-                    i32x4_dot_i16x8(w[3], i16x8_extend_high_i8x16(x1)),
-                ),
+                i32x4_add(i32x4_dot_i16x8(w[0], x[0]), i32x4_dot_i16x8(w[1], x[1])),
+                i32x4_add(i32x4_dot_i16x8(w[2], x[2]), i32x4_dot_i16x8(w[3], x[3])),
             );
             acc[i] = f32x4_add(acc[i], f32x4_mul(f32x4_convert_i32x4(dot), f32x4_splat(d * xd)));
         }
