@@ -238,15 +238,20 @@ impl Model {
         let group = c.n_head / c.n_head_kv;
         let scale = c.attention_scale();
         let softcap = c.gemma.as_ref().and_then(|g| g.attn_softcap);
-        let mut out = vec![0.0f32; n * q_dim]; // (n, n_head, head_dim)
-        let mut probs = vec![0.0f32; start + n];
-        for t in 0..n {
-            let n_keys = start + t + 1; // causal: this token sees positions 0..=start+t
-            let first = c.first_key(l, start + t); // and a sliding layer only the last `window` of them
-            probs[..first].fill(0.0);
-            let (keys, values) = (&keys[first * kv_dim..], &values[first * kv_dim..]);
-            for head in 0..c.n_head {
-                let kv_off = (head / group) * hd;
+        // Each head on its own (the engine's threads share them when the work is worth it): its output
+        // for every token, and the probabilities of the tokens the trace records.
+        let traced_from = trace.as_deref().map(|trace| trace.first.max(start));
+        let work = c.n_head * n * (start + n) * hd * 2;
+        let heads = cpu::map_items(c.n_head, work, &|head| {
+            let kv_off = (head / group) * hd;
+            let mut out = vec![0.0f32; n * hd];
+            let mut probs = vec![0.0f32; start + n];
+            let mut traced = Vec::new();
+            for t in 0..n {
+                let n_keys = start + t + 1; // causal: this token sees positions 0..=start+t
+                let first = c.first_key(l, start + t); // and a sliding layer only the last `window` of them
+                probs[..first].fill(0.0);
+                let (keys, values) = (&keys[first * kv_dim..], &values[first * kv_dim..]);
                 let qh = &q[t * q_dim + head * hd..][..hd];
                 let seen = &mut probs[first..n_keys];
                 cpu::attention::scores(qh, keys, kv_dim, kv_off, scale, seen);
@@ -254,10 +259,22 @@ impl Model {
                     seen.iter_mut().for_each(|s| *s = cap * (*s / cap).tanh());
                 }
                 softmax(seen);
-                let oh = &mut out[t * q_dim + head * hd..][..hd];
-                cpu::attention::mix(seen, values, kv_dim, kv_off, oh);
-                if let Some(trace) = trace.as_deref_mut().filter(|trace| start + t >= trace.first) {
-                    trace.record(l, head, start + t - trace.first, &probs[..n_keys]);
+                cpu::attention::mix(seen, values, kv_dim, kv_off, &mut out[t * hd..][..hd]);
+                if traced_from.is_some_and(|from| start + t >= from) {
+                    traced.push(probs[..n_keys].to_vec());
+                }
+            }
+            (out, traced)
+        });
+        let mut out = vec![0.0f32; n * q_dim]; // (n, n_head, head_dim)
+        for (head, (rows, traced)) in heads.into_iter().enumerate() {
+            for (t, row) in rows.chunks_exact(hd).enumerate() {
+                out[t * q_dim + head * hd..][..hd].copy_from_slice(row);
+            }
+            if let Some(trace) = trace.as_deref_mut() {
+                let from = trace.first.max(start);
+                for (i, probs) in traced.iter().enumerate() {
+                    trace.record(l, head, from + i - trace.first, probs);
                 }
             }
         }

@@ -209,3 +209,36 @@ fn a_gemma3_model_with_a_sentencepiece_tokenizer_and_gemmas_template_answers_on_
     let spec = TinyLlama { n_vocab: 32000, ..TinyLlama::gemma3() };
     answers_with_template(spec, "llama-spm", Some("google-gemma-2-2b-it"), "gemma3_spm.gguf", true);
 }
+
+/// Attention's heads shared by three threads give every logit and every recorded attention weight of
+/// one thread, bit for bit: a prompt, then more tokens continuing the cache, on a Gemma 3 model (a
+/// sliding layer and a full one) with heads wide enough for the split to happen.
+#[test]
+fn attention_heads_split_over_threads_give_one_threads_logits_and_weights() {
+    use engine::backend::cpu::pool::{install, Pool};
+    let spec = TinyLlama::gemma3();
+    let bytes = spec.build(9);
+    let gguf = Gguf::parse(&bytes).expect("parse");
+    let model = Model::load(&gguf, &FileBytes::new(bytes.to_vec()), Precision::Int8).expect("load");
+    let ids: Vec<u32> = (0..150u32).map(|i| (i * 31 + 5) % spec.n_vocab as u32).collect();
+    let run = || {
+        let mut cache = model.new_cache(ids.len());
+        let mut passes = Vec::new();
+        for part in [&ids[..120], &ids[120..]] {
+            let pass = model.forward(&mut cache, part, LogitsFor::All, true).expect("forward");
+            let trace = pass.attention.expect("a trace");
+            passes.push((pass.logits, trace.first, trace.probs));
+        }
+        passes
+    };
+    let one = install(&Pool::new(1), run);
+    let three = install(&Pool::new(3), run);
+    assert_eq!(one.len(), 2);
+    for ((a, b), part) in one.iter().zip(&three).zip(["prompt", "continuation"]) {
+        assert_eq!(a.1, b.1, "{part}: first traced position");
+        assert!(a.2.iter().any(|&p| p > 0.0), "{part}: weights were recorded");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert!(bits(&a.0) == bits(&b.0), "{part}: logits differ between one thread and three");
+        assert!(bits(&a.2) == bits(&b.2), "{part}: attention weights differ between one thread and three");
+    }
+}

@@ -11,56 +11,10 @@
 use crate::model::QMatrix;
 pub(crate) use crate::quant::f16_at_by_shift;
 pub use crate::quant::f16_to_f32;
-use crate::quant::{GgmlType, QK};
+use crate::quant::GgmlType;
 
-/// One activation row quantized in blocks of 32: `x ≈ d[b] · qs[b*32 + i]`.
-#[derive(Debug, Clone)]
-pub struct Q8Row {
-    /// Scale per block.
-    pub d: Vec<f32>,
-    /// Quantized values, `[-127, 127]`.
-    pub qs: Vec<i8>,
-    /// `d[b] · Σ qs` per block.
-    pub dsum: Vec<f32>,
-    /// `d[b] · Σ qs` per 16-value half of each block (two per block), for the formats whose halves have
-    /// their own offsets.
-    pub hsum: Vec<f32>,
-    /// `qs` widened to 16 bits, in wasm only (empty elsewhere): Q8_0's signed weights meet them in 16-bit
-    /// products there (relaxed SIMD's byte product needs one operand below 128), and widening each row once
-    /// instead of at every weight row takes the output matrix's product from about 13 instructions per
-    /// block and row to 7.
-    pub wide: Vec<i16>,
-}
-
-/// Quantizes one row (its length a multiple of 32) with round-to-nearest per block.
-pub fn quantize_row_q8(x: &[f32]) -> Q8Row {
-    let n_blocks = x.len() / QK;
-    let mut row = Q8Row {
-        d: Vec::with_capacity(n_blocks),
-        qs: Vec::with_capacity(x.len()),
-        dsum: Vec::with_capacity(n_blocks),
-        hsum: Vec::with_capacity(2 * n_blocks),
-        wide: Vec::new(),
-    };
-    for block in x.chunks_exact(QK) {
-        let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let d = amax / 127.0;
-        let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
-        let mut halves = [0i32; 2];
-        for (i, v) in block.iter().enumerate() {
-            let q = (v * inv).round() as i8;
-            halves[i / 16] += q as i32;
-            row.qs.push(q);
-        }
-        row.d.push(d);
-        row.dsum.push(d * (halves[0] + halves[1]) as f32);
-        row.hsum.extend(halves.map(|h| d * h as f32));
-    }
-    if cfg!(target_arch = "wasm32") {
-        row.wide = row.qs.iter().map(|&q| q as i16).collect();
-    }
-    row
-}
+mod acts;
+pub use acts::{quantize_row_q8, Q8Row};
 
 /// Whether [`matmul`] handles weights of type `ty`: every block format.
 pub fn supports(ty: GgmlType) -> bool {
