@@ -9,10 +9,10 @@
 //! llama.cpp writes those matrices in its fall-back format (Q5_0 in a Q4_K_M file), as it does for
 //! anyone who quantizes this model, and the printed mix says so.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::bench::{
     browser, ensure_llama_cpp, json_of, median, native, report, report_fallback, report_multithreaded, Run, Web,
@@ -23,30 +23,6 @@ use crate::setup::{Need, Tools};
 
 /// llama.cpp's names of the files this benchmark writes.
 const KINDS: [&str; 3] = ["Q4_K_M", "Q6_K", "Q8_0"];
-
-/// The default model requantized to `kind` (written once, kept in the cache).
-fn requantized(root: &Path, python: &Path, source: &Path, kind: &str) -> Result<PathBuf> {
-    let dir = crate::cache_dir()?.join("models").join(format!("requantized-llama-cpp-python-{LLAMA_CPP_PYTHON}"));
-    std::fs::create_dir_all(&dir)?;
-    let stem = source.file_stem().and_then(|s| s.to_str()).context("the model's name")?;
-    let stem = stem.rsplit_once('.').map_or(stem, |(name, _)| name);
-    let file = dir.join(format!("{stem}.{kind}.gguf"));
-    if !file.is_file() {
-        eprintln!("xtask: requantizing the default model to {kind} with llama.cpp");
-        let partial = file.with_extension("part");
-        let status = Command::new(python)
-            .arg(root.join("xtask").join("bench").join("requantize.py"))
-            .arg(source)
-            .arg(&partial)
-            .arg(kind)
-            .status()?;
-        if !status.success() {
-            bail!("llama.cpp's quantizer failed on {kind}");
-        }
-        std::fs::rename(&partial, &file)?;
-    }
-    Ok(file)
-}
 
 /// The file's tensor formats as `glassbox card` reads them: "Q5_0 166 tensors (53.7 MB), …".
 fn formats(glassbox: &Path, file: &Path) -> Result<String> {
@@ -69,7 +45,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
     let glassbox = crate::target_dir(root).join("release").join("glassbox");
     let mut summary = Vec::new();
     for kind in KINDS {
-        let file = requantized(root, &python, &source, kind)?;
+        let file = crate::requantized::requantized(root, &python, &source, kind)?;
         let mb = std::fs::metadata(&file)?.len() as f64 / 1e6;
         let result = native(root, &file, runs)?;
         println!("\n== {kind}: {} ({mb:.1} MB) — {}", file.display(), formats(&glassbox, &file)?);

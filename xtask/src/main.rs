@@ -10,6 +10,7 @@ mod bench_thoughts;
 mod dist;
 mod fuzz;
 mod model;
+mod requantized;
 mod serve;
 mod setup;
 mod test;
@@ -41,6 +42,8 @@ usage: cargo xtask <command>
   bench thoughts [--runs N] [--seconds S]  the Thoughts view's sparse autoencoder: vectors/s natively and in the page, held-out share lost and KL at two widths, the squeeze's cost on decoding
   model              fetch and verify the default model; print its path
   vocabs             fetch llama.cpp's test tokenizers and chat templates (PyPI); print their folder
+  requantized        build llama-cpp-python, requantize the default model to nine formats, write llama.cpp's
+                     outputs on each; print the manifest the tests read (GLASSBOX_REQUANTIZED)
   setup              install every missing tool, nothing else
 
 environment: GLASSBOX_CACHE (default ~/.cache/glassbox) holds tools and the model.";
@@ -105,6 +108,7 @@ fn run() -> Result<()> {
             Ok(())
         }
         "vocabs" => vocabs::ensure().map(|dir| println!("{}", dir.display())),
+        "requantized" => requantized::ensure(&root, &model::ensure()?).map(|file| println!("{}", file.display())),
         "bench" => {
             let runs = match args.iter().position(|a| a == "--runs") {
                 Some(i) => {

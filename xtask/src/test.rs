@@ -69,6 +69,9 @@ pub fn run_all(root: &Path) -> Result<()> {
     let tools = Tools::ensure(Need::Everything)?;
     let model = model::ensure()?;
     let vocabs = crate::vocabs::ensure()?;
+    // The default model requantized by llama.cpp to every format it writes, with llama.cpp's outputs on
+    // each (builds llama-cpp-python once per machine).
+    let requantized = crate::requantized::ensure(root, &model)?;
     // Files the native tests build in code for the end-to-end tests (a K-quant model with a real tokenizer).
     let fixtures = crate::target_dir(root).join("glassbox-fixtures");
     let path = tools.path()?;
@@ -130,6 +133,7 @@ pub fn run_all(root: &Path) -> Result<()> {
             .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env("GLASSBOX_MODEL", &model)
             .env("GLASSBOX_VOCABS", &vocabs)
+            .env("GLASSBOX_REQUANTIZED", &requantized)
             .env("GLASSBOX_FIXTURES", &fixtures),
     )?;
 

@@ -24,6 +24,7 @@ mod predict;
 mod pretrain;
 mod probe;
 mod quant;
+mod requantized;
 mod reward;
 mod sae;
 mod tokenizer_reference;
