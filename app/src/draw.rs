@@ -335,3 +335,18 @@ pub fn chosen_file_bytes(ev: &leptos::ev::Event, then: impl FnOnce(Vec<u8>) + 's
         }
     });
 }
+
+/// Keeps `on_screen` true while `element` shows at least partly in the viewport (an
+/// `IntersectionObserver`, disconnected when the calling scope ends); without the API it stays as it is.
+pub fn watch_on_screen(element: &web_sys::Element, on_screen: leptos::prelude::RwSignal<bool>) {
+    use leptos::prelude::*;
+    let callback = wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+        if let Some(entry) = entries.iter().last() {
+            on_screen.set(entry.unchecked_into::<web_sys::IntersectionObserverEntry>().is_intersecting());
+        }
+    });
+    let Ok(observer) = web_sys::IntersectionObserver::new(callback.as_ref().unchecked_ref()) else { return };
+    observer.observe(element);
+    let kept = StoredValue::new_local((observer, callback));
+    on_cleanup(move || kept.with_value(|(observer, _)| observer.disconnect()));
+}

@@ -183,9 +183,15 @@ impl AttentionBook {
         let at = |h: usize| (layer * self.n_head + h) * n_key;
         match head {
             HeadPick::One(h) => {
-                for (o, &v) in out.iter_mut().zip(&row[at(h)..at(h) + n_key]) {
-                    *o = v as f32 / SCALE;
+                let keys = &row[at(h)..at(h) + n_key];
+                let scale = if hide_sink { sink_hidden_scale(keys) } else { Some(1.0) };
+                for (o, &v) in out.iter_mut().zip(keys) {
+                    *o = scale.map_or(0.0, |s| v as f32 / SCALE * s);
                 }
+                if hide_sink {
+                    out[0] = 0.0;
+                }
+                return true;
             }
             HeadPick::Mean => {
                 out.fill(0.0);
@@ -222,6 +228,11 @@ impl AttentionBook {
     }
 
     /// A thumbnail of every head over positions `0..=upto`, at most `max_side` cells per side.
+    ///
+    /// Each cell is the largest weight of its block; a weight grows with its stored value (hiding the
+    /// sink scales a row by one factor), so only the largest stored value of each run of keys is
+    /// converted, and each cell is rounded once. The explorer asks for this twice a second while an
+    /// answer is written, between two tokens: converting every weight took 13 ms at 150 positions.
     pub fn thumbnails(&self, upto: usize, max_side: usize, hide_sink: bool) -> Option<Thumbnails> {
         let (first, last) = self.span()?;
         if upto < first || max_side == 0 {
@@ -231,22 +242,54 @@ impl AttentionBook {
         let side = n.min(max_side);
         let (n_layer, n_head) = (self.n_layer, self.n_head);
         let mut cells = vec![0u8; n_layer * n_head * side * side];
-        let mut scratch = vec![0.0f32; n];
+        // Key `k` falls in column `k * side / n`, which ascends with `k`: column `c` holds the keys
+        // `starts[c]..starts[c + 1]`. Each cell's largest weight, then converted once.
+        let starts: Vec<usize> = (0..=side).map(|c| (c * n).div_ceil(side)).collect();
+        let mut largest = vec![0.0f32; n_layer * n_head * side];
+        let mut r_now = usize::MAX;
+        let mut flush = |r: usize, largest: &mut [f32]| {
+            for (lh, row) in largest.chunks_exact_mut(side).enumerate() {
+                let thumb = &mut cells[(lh * side + r) * side..][..side];
+                for (cell, w) in thumb.iter_mut().zip(row.iter_mut()) {
+                    *cell = (*w * 255.0).round() as u8;
+                    *w = 0.0;
+                }
+            }
+        };
         for q in first..n {
+            let Some(row) = self.row(q) else { continue };
             let r = q * side / n;
-            for layer in 0..n_layer {
-                for h in 0..n_head {
-                    self.fill_row(q, layer, HeadPick::One(h), hide_sink, &mut scratch[..=q]);
-                    let thumb = &mut cells[((layer * n_head + h) * side + r) * side..][..side];
-                    for (k, &w) in scratch[..=q].iter().enumerate() {
-                        let c = &mut thumb[k * side / n];
-                        *c = (*c).max((w * 255.0).round() as u8);
+            if r != r_now {
+                if r_now != usize::MAX {
+                    flush(r_now, &mut largest);
+                }
+                r_now = r;
+            }
+            let n_key = q + 1;
+            for (keys, top) in row.chunks_exact(n_key).zip(largest.chunks_exact_mut(side)) {
+                let scale = if hide_sink { sink_hidden_scale(keys) } else { Some(1.0) };
+                let Some(scale) = scale else { continue }; // a row that was all sink stays all zero
+                for (c, top) in top.iter_mut().enumerate() {
+                    let from = if hide_sink { starts[c].max(1) } else { starts[c] };
+                    let to = starts[c + 1].min(n_key);
+                    if let Some(&v) = keys.get(from..to).and_then(|run| run.iter().max()) {
+                        *top = top.max(v as f32 / SCALE * scale);
                     }
                 }
             }
         }
+        if r_now != usize::MAX {
+            flush(r_now, &mut largest);
+        }
         Some(Thumbnails { n_layer, n_head, n, side, cells })
     }
+}
+
+/// The factor that gives a row's weight, its first key's dropped, back to the row's sum: the integer
+/// sums of the stored values (exact), `None` for a row that was all sink (it stays all zero).
+fn sink_hidden_scale(keys: &[u16]) -> Option<f32> {
+    let rest: u32 = keys[1..].iter().map(|&v| v as u32).sum();
+    (rest > 0).then(|| (rest + keys[0] as u32) as f32 / rest as f32)
 }
 
 /// Drops the first key's weight and rescales the rest to sum to what the row summed to before
@@ -398,6 +441,63 @@ mod tests {
         assert_eq!(book.span(), Some((0, 2)));
         book.record(&trace(1, 2, 5, 1));
         assert_eq!(book.span(), Some((5, 5)));
+    }
+
+    /// The thumbnails as first written: every weight of a row converted, then each cell's largest.
+    fn thumbnails_converting_every_weight(
+        book: &AttentionBook,
+        upto: usize,
+        max_side: usize,
+        hide: bool,
+    ) -> Thumbnails {
+        let (first, last) = book.span().expect("rows");
+        let n = upto.min(last) + 1;
+        let side = n.min(max_side);
+        let mut cells = vec![0u8; book.n_layer * book.n_head * side * side];
+        let mut scratch = vec![0.0f32; n];
+        for q in first..n {
+            let r = q * side / n;
+            for layer in 0..book.n_layer {
+                for h in 0..book.n_head {
+                    book.fill_row(q, layer, HeadPick::One(h), hide, &mut scratch[..=q]);
+                    let thumb = &mut cells[((layer * book.n_head + h) * side + r) * side..][..side];
+                    for (k, &w) in scratch[..=q].iter().enumerate() {
+                        let c = &mut thumb[k * side / n];
+                        *c = (*c).max((w * 255.0).round() as u8);
+                    }
+                }
+            }
+        }
+        Thumbnails { n_layer: book.n_layer, n_head: book.n_head, n, side, cells }
+    }
+
+    #[test]
+    fn thumbnails_equal_converting_every_weight_for_any_size_and_sink() {
+        for (first, n_query, max_side) in [(0, 9, 4), (0, 40, 24), (3, 37, 24), (0, 150, 24), (0, 5, 24), (10, 61, 7)] {
+            let mut book = AttentionBook::new(2, 3, 1 << 24);
+            if first > 0 {
+                book.record(&trace(2, 3, 0, first));
+            }
+            book.record(&trace(2, 3, first, n_query));
+            // A row given all to the sink (hiding it leaves zeros) and one with a zero sink.
+            if let Some((_, row)) = book.rows.back_mut() {
+                let n_key = first + n_query;
+                row[..n_key].fill(0);
+                row[0] = u16::MAX;
+                row[n_key] = 0;
+            }
+            let upto = first + n_query - 1;
+            for hide in [false, true] {
+                for upto in [upto, upto / 2 + first / 2] {
+                    let want = thumbnails_converting_every_weight(&book, upto, max_side, hide);
+                    assert_eq!(
+                        book.thumbnails(upto, max_side, hide),
+                        Some(want),
+                        "{first} {n_query} {max_side} {hide} {upto}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,9 +1,30 @@
 //! The attention explorer's two canvases: the query × key matrix and the lines between two token
 //! columns, with the geometry the component needs to find what the pointer is on.
 
-use engine::trace::HeadMatrix;
+use engine::trace::{HeadMatrix, HeadPick};
+use leptos::prelude::*;
 
+use crate::components::tokens::chip_text;
 use crate::draw::{self, context_2d, put_pixels};
+use crate::state::AppState;
+
+/// Every token's label, following the tokens as they come.
+pub(super) fn labels(state: &AppState) -> Vec<String> {
+    state.shown.with(|e| e.tokens.iter().map(|t| chip_text(&t.piece.text)).collect())
+}
+
+/// [`labels`] without following the tokens: for drawing a matrix, whose tokens are all there already.
+pub(super) fn labels_untracked(state: &AppState) -> Vec<String> {
+    state.shown.with_untracked(|e| e.tokens.iter().map(|t| chip_text(&t.piece.text)).collect())
+}
+
+/// A head's name in a file name.
+pub(super) fn head_code(head: HeadPick) -> String {
+    match head {
+        HeadPick::One(h) => h.to_string(),
+        HeadPick::Mean => "mean".to_owned(),
+    }
+}
 
 /// Geometry of the matrix canvas, for hit-testing: left/top margin and cell size in canvas pixels.
 #[derive(Debug, Clone, Copy, Default)]

@@ -10,23 +10,11 @@ use leptos::prelude::*;
 
 mod canvas;
 
-use self::canvas::{draw_lines, draw_matrix, line_row, MatrixLayout};
-use super::tokens::chip_text;
+use self::canvas::{draw_lines, draw_matrix, head_code, labels, labels_untracked, line_row, MatrixLayout};
 use crate::draw::{self, context_2d, css_gradient, put_pixels};
 use crate::state::{AppState, HeadView};
 
 const GRID_GAP: usize = 2;
-
-fn labels(state: &AppState) -> Vec<String> {
-    state.shown.with(|e| e.tokens.iter().map(|t| chip_text(&t.piece.text)).collect())
-}
-
-fn head_code(head: HeadPick) -> String {
-    match head {
-        HeadPick::One(h) => h.to_string(),
-        HeadPick::Mean => "mean".to_owned(),
-    }
-}
 
 /// The explorer panel.
 #[component]
@@ -45,8 +33,20 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
     let last = move || state.shown.with(|e| if e.traced { e.last_read() } else { None });
     let projector = move || state.prefs.with(|p| p.projector);
 
+    // Pictures are drawn only while the explorer is on screen, and again when it comes back: on two
+    // cores, drawing takes time from the engine's threads while an answer is written.
+    let panel = NodeRef::<leptos::html::Section>::new();
+    let on_screen = RwSignal::new(true);
+    Effect::new(move |_| {
+        if let Some(panel) = panel.get() {
+            draw::watch_on_screen(&panel, on_screen);
+        }
+    });
     // Draw the grid whenever its thumbnails (or the chosen head) change.
     Effect::new(move |_| {
+        if !on_screen.get() {
+            return;
+        }
         let (Some(canvas), Some(thumbs)) = (grid_canvas.get(), ex.grid.get()) else { return };
         let (w, h, px) = draw::grid_pixels(&thumbs, GRID_GAP);
         put_pixels(&canvas, w, h, &px);
@@ -59,10 +59,13 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
             ctx.stroke_rect(head as f64 * cell + 0.5, ex.layer.get() as f64 * cell + 0.5, side - 1.0, side - 1.0);
         }
     });
-    // Draw the selected head.
+    // Draw the selected head when it changes (not at every token: the matrix's tokens are all there).
     Effect::new(move |_| {
+        if !on_screen.get() {
+            return;
+        }
         let Some(m) = ex.matrix.get() else { return };
-        let labels = labels(&state);
+        let labels = labels_untracked(&state);
         let projector = projector();
         let _ = state.lang.get();
         match ex.view.get() {
@@ -211,7 +214,7 @@ pub fn AttentionExplorer(state: AppState) -> impl IntoView {
     };
     let (n_layer, n_head) = (move || ex.shape.get().0, move || ex.shape.get().1);
     view! {
-        <section class="attention panel" aria-labelledby="attention-title" data-testid="attention">
+        <section class="attention panel" aria-labelledby="attention-title" data-testid="attention" node_ref=panel>
             <h2 id="attention-title">{move || t().attention}</h2>
             <p class="hint">{move || t().attention_intro}</p>
             <super::reading::ReadBox state=state/>
