@@ -574,8 +574,11 @@ pub fn run_pretrain(root: &Path, runs: usize, seconds: u64, page_gpu: bool) -> R
 /// A virtualenv with llama-cpp-python built for this CPU (from PyPI's source package; minutes, once).
 /// Built without Intel AMX: on a CPU that lists AMX where the system does not grant it (this kind of
 /// virtual machine), llama.cpp's AMX path crashes at the first token; its AVX-512 and VNNI paths stay.
+/// The build uses every instruction this CPU has, so its folder is named after the CPU's features (a
+/// cache carried to another CPU builds again instead of crashing), and pip keeps no wheel of it.
 pub(crate) fn ensure_llama_cpp() -> Result<PathBuf> {
-    let venv = crate::cache_dir()?.join("tools").join(format!("llama-cpp-python-{LLAMA_CPP_PYTHON}-noamx"));
+    let name = format!("llama-cpp-python-{LLAMA_CPP_PYTHON}-noamx-{}", cpu_key());
+    let venv = crate::cache_dir()?.join("tools").join(name);
     let python = venv.join("bin").join("python");
     let ok = Command::new(&python).args(["-c", "import llama_cpp"]).output().is_ok_and(|o| o.status.success());
     if !ok {
@@ -585,7 +588,14 @@ pub(crate) fn ensure_llama_cpp() -> Result<PathBuf> {
             bail!("python3 -m venv failed (apt-get install python3-venv)");
         }
         let status = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", &format!("llama-cpp-python=={LLAMA_CPP_PYTHON}")])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-cache-dir",
+                &format!("llama-cpp-python=={LLAMA_CPP_PYTHON}"),
+            ])
             .env("CMAKE_ARGS", LLAMA_CPP_CMAKE_ARGS)
             .status()?;
         if !status.success() {
@@ -593,6 +603,18 @@ pub(crate) fn ensure_llama_cpp() -> Result<PathBuf> {
         }
     }
     Ok(python)
+}
+
+/// The first 12 hex digits of a sha256 over the CPU's feature list (`flags` in `/proc/cpuinfo`,
+/// `Features` on Arm); "unknown" where there is none.
+fn cpu_key() -> String {
+    use sha2::{Digest, Sha256};
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let features = info.lines().find(|l| l.starts_with("flags") || l.starts_with("Features"));
+    match features {
+        Some(line) => Sha256::digest(line.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect(),
+        None => "unknown".to_owned(),
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
