@@ -180,32 +180,24 @@ impl AttentionBook {
     fn fill_row(&self, query: usize, layer: usize, head: HeadPick, hide_sink: bool, out: &mut [f32]) -> bool {
         let Some(row) = self.row(query) else { return false };
         let n_key = query + 1;
-        let at = |h: usize| (layer * self.n_head + h) * n_key;
-        match head {
-            HeadPick::One(h) => {
-                let keys = &row[at(h)..at(h) + n_key];
-                let scale = if hide_sink { sink_hidden_scale(keys) } else { Some(1.0) };
-                for (o, &v) in out.iter_mut().zip(keys) {
-                    *o = scale.map_or(0.0, |s| v as f32 / SCALE * s);
-                }
-                if hide_sink {
-                    out[0] = 0.0;
-                }
-                return true;
-            }
-            HeadPick::Mean => {
-                out.fill(0.0);
-                for h in 0..self.n_head {
-                    for (o, &v) in out.iter_mut().zip(&row[at(h)..at(h) + n_key]) {
-                        *o += v as f32;
-                    }
-                }
-                let scale = SCALE * self.n_head as f32;
-                out.iter_mut().for_each(|o| *o /= scale);
-            }
+        let heads = match head {
+            HeadPick::One(h) => h..h + 1,
+            HeadPick::Mean => 0..self.n_head,
+        };
+        let unit = SCALE * heads.len() as f32;
+        // The stored values summed over the heads picked, in integers (exact): hiding the sink then
+        // rescales the row by one exact factor, for one head as for the mean.
+        let mut sums = vec![0u32; n_key];
+        for h in heads {
+            let keys = &row[(layer * self.n_head + h) * n_key..][..n_key];
+            sums.iter_mut().zip(keys).for_each(|(s, &v)| *s += v as u32);
+        }
+        let scale = if hide_sink { sink_hidden_scale(&sums) } else { Some(1.0) };
+        for (o, &s) in out.iter_mut().zip(&sums) {
+            *o = scale.map_or(0.0, |scale| s as f32 / unit * scale);
         }
         if hide_sink {
-            hide_first(out);
+            out[0] = 0.0;
         }
         true
     }
@@ -287,22 +279,9 @@ impl AttentionBook {
 
 /// The factor that gives a row's weight, its first key's dropped, back to the row's sum: the integer
 /// sums of the stored values (exact), `None` for a row that was all sink (it stays all zero).
-fn sink_hidden_scale(keys: &[u16]) -> Option<f32> {
-    let rest: u32 = keys[1..].iter().map(|&v| v as u32).sum();
-    (rest > 0).then(|| (rest + keys[0] as u32) as f32 / rest as f32)
-}
-
-/// Drops the first key's weight and rescales the rest to sum to what the row summed to before
-/// (a row that was all sink stays all zero).
-pub fn hide_first(row: &mut [f32]) {
-    let Some(first) = row.first_mut() else { return };
-    let total: f32 = *first;
-    *first = 0.0;
-    let rest: f32 = row.iter().sum();
-    if rest > 0.0 {
-        let scale = (rest + total) / rest;
-        row.iter_mut().for_each(|w| *w *= scale);
-    }
+fn sink_hidden_scale<V: Copy + Into<u64>>(keys: &[V]) -> Option<f32> {
+    let rest: u64 = keys[1..].iter().map(|&v| v.into()).sum();
+    (rest > 0).then(|| (rest + keys[0].into()) as f32 / rest as f32)
 }
 
 #[cfg(test)]
@@ -403,20 +382,22 @@ mod tests {
     }
 
     #[test]
-    fn hiding_the_sink_renormalises_the_other_keys() {
-        let mut book = AttentionBook::new(1, 1, 1 << 20);
-        book.record(&trace(1, 1, 0, 5));
-        let plain = book.head_matrix(4, 0, HeadPick::One(0), false).expect("plain");
-        let hidden = book.head_matrix(4, 0, HeadPick::One(0), true).expect("hidden");
-        for q in 1..5 {
-            assert_eq!(hidden.get(q, 0), 0.0);
-            let rest: f32 = (1..=q).map(|k| plain.get(q, k)).sum();
-            for k in 1..=q {
-                assert!((hidden.get(q, k) - plain.get(q, k) / rest).abs() < 1e-5, "q{q} k{k}");
+    fn hiding_the_sink_renormalises_the_other_keys_for_one_head_and_the_mean() {
+        let mut book = AttentionBook::new(1, 3, 1 << 20);
+        book.record(&trace(1, 3, 0, 5));
+        for pick in [HeadPick::One(1), HeadPick::Mean] {
+            let plain = book.head_matrix(4, 0, pick, false).expect("plain");
+            let hidden = book.head_matrix(4, 0, pick, true).expect("hidden");
+            for q in 1..5 {
+                assert_eq!(hidden.get(q, 0), 0.0);
+                let rest: f32 = (1..=q).map(|k| plain.get(q, k)).sum();
+                for k in 1..=q {
+                    assert!((hidden.get(q, k) - plain.get(q, k) / rest).abs() < 1e-5, "{pick:?} q{q} k{k}");
+                }
             }
+            // Query 0 sees only the sink: nothing is left to show.
+            assert_eq!(hidden.get(0, 0), 0.0);
         }
-        // Query 0 sees only the sink: nothing is left to show.
-        assert_eq!(hidden.get(0, 0), 0.0);
     }
 
     #[test]

@@ -125,27 +125,41 @@ pub fn teacher_forced_errors(n_vocab: usize, mut logits_of: impl FnMut(&[u32]) -
 /// slow, as lavapipe is).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn assert_greedy_matches_llama_cpp(engine: &engine::generate::Engine, label: &str, cases: usize, most: usize) {
-    use engine::generate::{FinishReason, GenerateOptions};
     for case in reference().chat.iter().take(cases) {
         let greedy_ids = &case.greedy_ids[..case.greedy_ids.len().min(most)];
-        let options = GenerateOptions { max_tokens: greedy_ids.len(), ..Default::default() };
-        let mut generator = engine.generate(case.prompt_ids.clone(), options).expect("start");
-        assert_eq!(generator.on_gpu(), engine.gpu().is_some(), "{label}: runs on the engine's backend");
-        let mut ids = generator.run_to_end_blocking().expect("run");
-        if generator.finish_reason() == Some(FinishReason::EndOfSequence) {
-            ids.extend(engine.tokenizer.eos); // llama.cpp's greedy ids end with the EOS token itself
-        }
-        let agree = ids.iter().zip(greedy_ids).take_while(|(a, b)| a == b).count();
-        if agree < greedy_ids.len() {
-            let (exact, llama) = (&case.exact_teacher_forced[agree], &case.teacher_forced[agree]);
-            assert!(
-                exact.margin < CONFIDENT_MARGIN || llama.margin < CONFIDENT_MARGIN,
-                "{:?} ({label}): diverged at {agree} where margins are {} (exact) and {} (llama.cpp)",
-                case.user,
-                exact.margin,
-                llama.margin
-            );
-        }
-        eprintln!("{label}: {:?}: {agree} of {} greedy tokens equal llama.cpp's", case.user, greedy_ids.len());
+        let margins = |at: usize| [case.exact_teacher_forced[at].margin, case.teacher_forced[at].margin];
+        assert_greedy_prefix(engine, &format!("{label} {:?}", case.user), &case.prompt_ids, greedy_ids, margins);
     }
+}
+
+/// `engine`'s greedy answer to `prompt_ids` (on the engine's backend) against `want`, a reference's
+/// greedy ids ending with the EOS token where it stopped there: equal up to the first difference, and
+/// that difference only where one of `margins(position)` (the references' top-1 margins there) is
+/// below [`CONFIDENT_MARGIN`], a near-tie. Returns how many tokens agree.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn assert_greedy_prefix<const M: usize>(
+    engine: &engine::generate::Engine,
+    label: &str,
+    prompt_ids: &[u32],
+    want: &[u32],
+    margins: impl Fn(usize) -> [f32; M],
+) -> usize {
+    use engine::generate::{FinishReason, GenerateOptions};
+    let options = GenerateOptions { max_tokens: want.len(), ..Default::default() };
+    let mut generator = engine.generate(prompt_ids.to_vec(), options).expect("start");
+    assert_eq!(generator.on_gpu(), engine.gpu().is_some(), "{label}: runs on the engine's backend");
+    let mut ids = generator.run_to_end_blocking().expect("run");
+    if generator.finish_reason() == Some(FinishReason::EndOfSequence) {
+        ids.extend(engine.tokenizer.eos); // llama.cpp's greedy ids end with the EOS token itself
+    }
+    let agree = ids.iter().zip(want).take_while(|(a, b)| a == b).count();
+    if agree < want.len() {
+        let margins = margins(agree);
+        assert!(
+            margins.iter().any(|&m| m < CONFIDENT_MARGIN),
+            "{label}: diverged from the reference's greedy answer at {agree}, where its margins are {margins:?}"
+        );
+    }
+    eprintln!("{label}: {agree} of {} greedy tokens equal llama.cpp's", want.len());
+    agree
 }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::common::{self, reference_forward::RefModel, TopK, CONFIDENT_MARGIN};
 use engine::backend::cpu::Precision;
 use engine::backend::gpu::Readback;
-use engine::generate::{Engine, FinishReason, GenerateOptions};
+use engine::generate::Engine;
 use engine::gguf::Gguf;
 use engine::model::{FileBytes, LogitsFor, Model};
 
@@ -89,7 +89,8 @@ fn matches_llama_cpp_and_float64(kind: &str) {
     assert_eq!(llama.chat.len(), common::reference().chat.len(), "{kind}: one llama.cpp answer per chat case");
     let gguf = Gguf::parse(&bytes).expect("parses");
     let file = FileBytes::new(bytes.clone());
-    let int8 = Model::load(&gguf, &file, Precision::Int8).expect("loads (8-bit path)");
+    let engine = Engine::from_gguf(file.clone(), Precision::Int8).expect("loads (8-bit path)");
+    let int8 = &engine.model;
     let n_vocab = int8.config.n_vocab;
 
     // The first case against the float64 forward over this file's weights, teacher-forced over
@@ -105,7 +106,7 @@ fn matches_llama_cpp_and_float64(kind: &str) {
         let exact = Model::load(&gguf, &file, Precision::Exact).expect("loads (exact path)");
         (logits(&exact, &ids), rows)
     };
-    let int8_rows = logits(&int8, &ids);
+    let int8_rows = logits(int8, &ids);
     let (mut exact_errors, mut int8_errors, mut llama_errors) = (Vec::new(), Vec::new(), Vec::new());
     for (i, want) in reference_rows.iter().enumerate() {
         let at = (case.prompt_ids.len() - 1 + i) * n_vocab;
@@ -135,11 +136,10 @@ fn matches_llama_cpp_and_float64(kind: &str) {
     );
 
     // Every case against llama.cpp: teacher-forced top-1 where llama.cpp is confident, then greedy.
-    let engine = Engine::from_gguf(file, Precision::Int8).expect("engine");
     let mut against_llama = Vec::new();
     for case in &llama.chat {
         let ids: Vec<u32> = case.prompt_ids.iter().chain(&case.greedy_ids).copied().collect();
-        let rows = logits(&int8, &ids);
+        let rows = logits(int8, &ids);
         for (i, theirs) in case.teacher_forced.iter().enumerate() {
             let row = &rows[(case.prompt_ids.len() - 1 + i) * n_vocab..][..n_vocab];
             for (&id, &logit) in theirs.top5_ids.iter().zip(&theirs.top5_logits) {
@@ -154,22 +154,14 @@ fn matches_llama_cpp_and_float64(kind: &str) {
                 theirs.margin
             );
         }
-        let options = GenerateOptions { max_tokens: case.greedy_ids.len(), ..Default::default() };
-        let mut generator = engine.generate(case.prompt_ids.clone(), options).expect("start");
-        let mut ours = generator.run_to_end_blocking().expect("run");
-        if generator.finish_reason() == Some(FinishReason::EndOfSequence) {
-            ours.extend(engine.tokenizer.eos); // llama.cpp's greedy ids end with the EOS token itself
-        }
-        let agree = ours.iter().zip(&case.greedy_ids).take_while(|(a, b)| a == b).count();
-        if agree < case.greedy_ids.len() {
-            let margin = case.teacher_forced[agree].margin;
-            assert!(
-                margin < CONFIDENT_MARGIN,
-                "{kind} {:?}: our greedy answer left llama.cpp's at {agree}, where its margin is {margin}",
-                case.user
-            );
-        }
-        eprintln!("{kind}: {:?}: {agree} of {} greedy tokens equal llama.cpp's", case.user, case.greedy_ids.len());
+        let margin = |at: usize| [case.teacher_forced[at].margin];
+        common::assert_greedy_prefix(
+            &engine,
+            &format!("{kind} {:?}", case.user),
+            &case.prompt_ids,
+            &case.greedy_ids,
+            margin,
+        );
     }
     let (mean, max) = mean_max(&against_llama);
     eprintln!("{kind}: 8-bit path against llama.cpp on its top 5, every case: mean {mean:.3} max {max:.3}");
