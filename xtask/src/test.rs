@@ -72,6 +72,8 @@ pub fn run_all(root: &Path) -> Result<()> {
     // The default model requantized by llama.cpp to every format it writes, with llama.cpp's outputs on
     // each (builds llama-cpp-python once per machine).
     let requantized = crate::requantized::ensure(root, &model)?;
+    // The same llama-cpp-python, run by the architecture tests on models they build (already built here).
+    let llama_cpp_python = crate::bench::ensure_llama_cpp()?;
     // Files the native tests build in code for the end-to-end tests (a K-quant model with a real tokenizer).
     let fixtures = crate::target_dir(root).join("glassbox-fixtures");
     let path = tools.path()?;
@@ -134,6 +136,7 @@ pub fn run_all(root: &Path) -> Result<()> {
             .env("GLASSBOX_MODEL", &model)
             .env("GLASSBOX_VOCABS", &vocabs)
             .env("GLASSBOX_REQUANTIZED", &requantized)
+            .env("GLASSBOX_LLAMA_CPP_PYTHON", &llama_cpp_python)
             .env("GLASSBOX_FIXTURES", &fixtures),
     )?;
 

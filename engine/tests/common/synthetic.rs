@@ -155,6 +155,19 @@ impl TinyLlama {
         self.builder(seed).build()
     }
 
+    /// The GGUF file as llama.cpp opens it without a tokenizer: its model named `none` and the vocabulary
+    /// size given (ids in, logits out).
+    pub fn build_without_vocabulary(&self, seed: u64) -> Vec<u8> {
+        let b = self.builder(seed).string("tokenizer.ggml.model", "none");
+        b.u32(&format!("{}.vocab_size", self.arch), self.n_vocab as u32).build()
+    }
+
+    /// These shapes with every tensor in f32: products with no rounding of activations, in llama.cpp too.
+    pub fn in_f32(self) -> Self {
+        use GgmlType::F32;
+        Self { types: [F32; 7], embd: F32, output: self.output.map(|_| F32), ..self }
+    }
+
     /// The GGUF file with the tokenizer and chat template of `vocab`, a vocab-only GGUF whose token count
     /// must be `n_vocab` (a Zephyr-style template when it has none).
     pub fn build_with_tokenizer(&self, seed: u64, vocab: &engine::gguf::Gguf) -> Vec<u8> {

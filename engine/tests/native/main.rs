@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod architectures;
 mod autoencoder;
 mod chat_templates;
 mod cli;
