@@ -127,8 +127,9 @@ fn fast_and_scalar_block_dots_match_the_f32_dot_at_awkward_sizes() {
 
 #[test]
 fn int8_matmul_tracks_the_exact_matmul_over_rows_that_are_not_a_round_number() {
-    // 7 tokens: one tile of four (on CPUs with a tiled kernel), then three read one by one.
-    let (rows, n_tokens) = (37, 7);
+    // 11 tokens: a tile of eight (on CPUs with a tiled kernel), then one ending at the last token,
+    // overlapping it.
+    let (rows, n_tokens) = (37, 11);
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for ty in BLOCK_TYPES {
         let cols = 5 * ty.block_size();
@@ -157,7 +158,7 @@ fn int8_matmul_tracks_the_exact_matmul_over_rows_that_are_not_a_round_number() {
 
 #[test]
 fn tiled_block_dots_equal_the_single_row_dots_bit_for_bit() {
-    // A tile reads one weight row against four activation rows; each result must be the one-row dot's,
+    // A tile reads one weight row against `TILE` activation rows; each result must be the one-row dot's,
     // so a prompt read in one pass and the same tokens read one by one give the same numbers.
     let mut rng = ChaCha8Rng::seed_from_u64(6);
     let mut tiled_types = 0;
@@ -173,7 +174,7 @@ fn tiled_block_dots_equal_the_single_row_dots_bit_for_bit() {
                     quantize_row_q8(&x)
                 })
                 .collect();
-            let got = tile(&row, &[&acts[0], &acts[1], &acts[2], &acts[3]]);
+            let got = tile(&row, &std::array::from_fn(|i| &acts[i]));
             for (i, act) in acts.iter().enumerate() {
                 let one = row_dot(ty)(&row, act);
                 assert_eq!(got[i].to_bits(), one.to_bits(), "{ty:?} × {n_blocks} blocks, row {i}: {} vs {one}", got[i]);
@@ -189,8 +190,8 @@ fn tiled_block_dots_equal_the_single_row_dots_bit_for_bit() {
 
 /// Natively the products split their rows over the engine's threads; each value is computed by the same code
 /// whatever the split, so one, two and three threads give the same numbers bit for bit, on both paths,
-/// for one token and for a prompt (a tile of four and three more), over a row count no chunking divides
-/// evenly. The 8-bit values are also each row's own dot with its token's 8-bit activations.
+/// for one token, for fewer tokens than a tile (7, read one by one) and for a prompt (11: a tile of eight
+/// and one overlapping it to end at the last token), over a row count no chunking divides evenly. The 8-bit values are also each row's own dot with its token's 8-bit activations.
 #[test]
 fn products_split_over_threads_equal_one_thread_bit_for_bit() {
     let rows = 301;
@@ -199,7 +200,7 @@ fn products_split_over_threads_equal_one_thread_bit_for_bit() {
         let cols = 4 * 256;
         let w =
             QMatrix::from_bytes(ty, rows, cols, random_blocks(ty, rows * cols / ty.block_size(), 3)).expect("matrix");
-        for n_tokens in [1, 7] {
+        for n_tokens in [1, 7, 11] {
             let x: Vec<f32> =
                 (0..n_tokens * cols).map(|_| rng.next_u32() as f32 / u32::MAX as f32 * 2.0 - 1.0).collect();
             for precision in [Precision::Int8, Precision::Exact] {
@@ -258,7 +259,7 @@ fn every_simd_build_of_the_block_dots_gives_the_same_floats() {
                 let acts: Vec<_> = (0..TILE)
                     .map(|t| quantize_row_q8(&x.iter().map(|v| v * (1.0 - t as f32 / 8.0)).collect::<Vec<_>>()))
                     .collect();
-                let four = [&acts[0], &acts[1], &acts[2], &acts[3]];
+                let tile_acts: [&_; TILE] = std::array::from_fn(|i| &acts[i]);
                 let (first, dot, tile) = &builds[0];
                 let want: Vec<u32> = acts.iter().map(|a| dot(row, a).to_bits()).collect();
                 for (name, dot, other_tile) in &builds {
@@ -266,8 +267,8 @@ fn every_simd_build_of_the_block_dots_gives_the_same_floats() {
                     assert_eq!(got, want, "{ty:?} × {n_blocks} blocks: {name} vs {first}");
                     if let (Some(a), Some(b)) = (tile, other_tile) {
                         assert_eq!(
-                            a(row, &four).map(f32::to_bits),
-                            b(row, &four).map(f32::to_bits),
+                            a(row, &tile_acts).map(f32::to_bits),
+                            b(row, &tile_acts).map(f32::to_bits),
                             "{ty:?} tiles: {name}"
                         );
                     }

@@ -3,7 +3,7 @@
 //! token, on the 8-bit path and the exact path: the median time of a matrix-vector product, its
 //! throughput in weight bytes, and its ratio to Q8_0's (the format with the simplest kernel), measured
 //! side by side in one run; and the same matrix times a 64-token prompt on the 8-bit path, its tokens
-//! read four at a time by the tiled kernel and one at a time, per token; and both again for each SIMD
+//! read a tile at a time by the tiled kernel (eight tokens natively, four in wasm) and one at a time, per token; and both again for each SIMD
 //! build this CPU runs (AVX2, AVX-512 VNNI…). On `--threads` threads (every core by default). One JSON
 //! object.
 

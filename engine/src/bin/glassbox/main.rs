@@ -146,7 +146,7 @@ mod cli {
             model: PathBuf,
         },
         /// What each block format costs on this CPU: a 1536 × 1536 matrix of random blocks times one
-        /// token, on the 8-bit and the exact path, and times a 64-token prompt read four tokens at a time
+        /// token, on the 8-bit and the exact path, and times a 64-token prompt read a tile of tokens at a time
         /// and one at a time, the median of `--runs` (no model needed).
         Formats {
             #[arg(long, default_value_t = 15)]

@@ -89,8 +89,10 @@ fn instance_tile<K: GroupedKernel>(ty: GgmlType) -> Option<RowDotTile> {
 /// One weight row (its raw blocks) against one activation row.
 pub type RowDot = fn(&[u8], &Q8Row) -> f32;
 
-/// How many activation rows a [`RowDotTile`] reads at once.
-pub const TILE: usize = 4;
+/// How many activation rows a [`RowDotTile`] reads at once: eight natively (sixteen 256-bit registers
+/// hold eight sums, the row's values and a token's; against four, 1.08× to 1.25× faster per prompt token
+/// on a 2-core Xeon, `glassbox formats` side by side), four in wasm.
+pub const TILE: usize = if cfg!(target_arch = "wasm32") { 4 } else { 8 };
 
 /// One weight row against [`TILE`] activation rows: the weight's blocks unpacked and their scales
 /// converted once for all of them (what makes reading a prompt faster than reading its tokens one by
@@ -315,19 +317,31 @@ fn matmul_rows(
     tile: Option<RowDotTile>,
 ) {
     let (start, len) = (rows.start, rows.len());
-    let tiled = if tile.is_some() { acts.len() - acts.len() % TILE } else { 0 };
+    let n = acts.len();
+    // Tiles from the first token on; where the count is not a multiple of the tile, one more tile ends at
+    // the last token, overlapping the one before (its tokens computed again, to the same bits: a tile
+    // reads 8 tokens in the time single dots read about 4).
+    let tile = tile.filter(|_| n >= TILE);
+    let mut tile_starts: Vec<usize> = (0..n / TILE).map(|q| q * TILE).collect();
+    if tile.is_some() && !n.is_multiple_of(TILE) {
+        tile_starts.push(n - TILE);
+    }
     for r in streams(rows, STREAMS) {
         let row = w.row(r);
-        if let Some(tile) = tile {
-            for (q, four) in acts[..tiled].chunks_exact(TILE).enumerate() {
-                let sums = tile(row, &[&four[0], &four[1], &four[2], &four[3]]);
-                for (i, sum) in sums.into_iter().enumerate() {
-                    part[(q * TILE + i) * len + r - start] = sum;
+        match tile {
+            Some(tile) => {
+                for &first in &tile_starts {
+                    let sums = tile(row, &std::array::from_fn(|i| &acts[first + i]));
+                    for (i, sum) in sums.into_iter().enumerate() {
+                        part[(first + i) * len + r - start] = sum;
+                    }
                 }
             }
-        }
-        for (t, act) in acts.iter().enumerate().skip(tiled) {
-            part[t * len + r - start] = dot(row, act);
+            None => {
+                for (t, act) in acts.iter().enumerate() {
+                    part[t * len + r - start] = dot(row, act);
+                }
+            }
         }
     }
 }
