@@ -86,7 +86,10 @@ pub enum EngineError {
         key: String,
     },
     /// A model this engine cannot run.
-    #[error("unsupported architecture {arch:?}: this engine runs llama, mistral and qwen2 models")]
+    #[error(
+        "unsupported architecture {arch:?}: this engine runs {} models",
+        crate::model::config::LLAMA_FAMILY.join(", ")
+    )]
     UnsupportedArchitecture {
         /// `general.architecture`.
         arch: String,

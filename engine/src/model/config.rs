@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
 
-/// Architectures whose tensors and keys follow llama's layout (Gemma 2 and 3 add their own, see [`Gemma`]).
-const LLAMA_FAMILY: [&str; 6] = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"];
+/// Architectures whose tensors and keys follow llama's layout (Gemma 2 and 3 add their own, see [`Gemma`]):
+/// every architecture this engine runs, as `general.architecture` names them.
+pub const LLAMA_FAMILY: [&str; 6] = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"];
 
 /// The shape of a llama-family model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -169,3 +169,17 @@ fn unknown_tensor_type_is_named() {
     assert!(matches!(err, EngineError::UnknownTensorType { code: 20, kind: "IQ4_NL", .. }));
     assert!(err.to_string().contains("ggml's IQ4_NL format"), "{err}");
 }
+
+/// A file of an architecture the engine does not run (here Gemma 4's) is refused with its name and the
+/// list of those it runs, every one of which loads.
+#[test]
+fn an_architecture_the_engine_does_not_run_is_named_with_those_it_runs() {
+    let bytes = GgufBuilder::new().string("general.architecture", "gemma4").u32("gemma4.block_count", 1).build();
+    let gguf = Gguf::parse(&bytes).expect("parses");
+    let err = engine::model::Config::from_gguf(&gguf).expect_err("gemma4 is refused");
+    assert!(matches!(&err, EngineError::UnsupportedArchitecture { arch } if arch == "gemma4"), "{err:?}");
+    let text = err.to_string();
+    for arch in ["\"gemma4\"", "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"] {
+        assert!(text.contains(arch), "{text} names {arch}");
+    }
+}
