@@ -322,15 +322,12 @@ fn matmul_rows(
     // the last token, overlapping the one before (its tokens computed again, to the same bits: a tile
     // reads 8 tokens in the time single dots read about 4).
     let tile = tile.filter(|_| n >= TILE);
-    let mut tile_starts: Vec<usize> = (0..n / TILE).map(|q| q * TILE).collect();
-    if tile.is_some() && !n.is_multiple_of(TILE) {
-        tile_starts.push(n - TILE);
-    }
+    let last = (!n.is_multiple_of(TILE)).then(|| n - TILE);
     for r in streams(rows, STREAMS) {
         let row = w.row(r);
         match tile {
             Some(tile) => {
-                for &first in &tile_starts {
+                for first in (0..n / TILE).map(|q| q * TILE).chain(last) {
                     let sums = tile(row, &std::array::from_fn(|i| &acts[first + i]));
                     for (i, sum) in sums.into_iter().enumerate() {
                         part[(first + i) * len + r - start] = sum;
