@@ -108,7 +108,8 @@ fn run() -> Result<()> {
             Ok(())
         }
         "vocabs" => vocabs::ensure().map(|dir| println!("{}", dir.display())),
-        "requantized" => requantized::ensure(&root, &model::ensure()?).map(|file| println!("{}", file.display())),
+        "requantized" => requantized::ensure(&root, &model::ensure()?, &bench::ensure_llama_cpp()?)
+            .map(|file| println!("{}", file.display())),
         "bench" => {
             let runs = match args.iter().position(|a| a == "--runs") {
                 Some(i) => {

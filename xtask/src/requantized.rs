@@ -12,7 +12,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::bench::{ensure_llama_cpp, LLAMA_CPP_PYTHON};
+use crate::bench::LLAMA_CPP_PYTHON;
 
 /// The formats the tests open, in llama.cpp's names: every K-quant (the `_M` mixes, as most model pages
 /// offer them, put Q6_K or a larger K-quant on some tensors) and the legacy block formats.
@@ -52,10 +52,9 @@ fn stem(source: &Path) -> Result<&str> {
     Ok(stem.rsplit_once('.').map_or(stem, |(name, _)| name))
 }
 
-/// Builds llama-cpp-python if it is missing, writes every [`TESTED`] file and llama.cpp's reference on
+/// With llama-cpp-python's `python` ([`crate::bench::ensure_llama_cpp`]), writes every [`TESTED`] file and llama.cpp's reference on
 /// it, and returns a manifest (`{"files":[{"kind","model","reference"}]}`) for the tests.
-pub fn ensure(root: &Path, source: &Path) -> Result<PathBuf> {
-    let python = ensure_llama_cpp()?;
+pub fn ensure(root: &Path, source: &Path, python: &Path) -> Result<PathBuf> {
     let script = root.join("xtask").join("reference").join("llama_cpp_reference.py");
     let cases = root.join("engine").join("tests").join("data").join("smollm2-135m-instruct-q4_1.reference.json");
     let mut hash = Sha256::new();
@@ -64,12 +63,12 @@ pub fn ensure(root: &Path, source: &Path) -> Result<PathBuf> {
     let key: String = hash.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
     let mut files = Vec::new();
     for kind in TESTED {
-        let model = requantized(root, &python, source, kind)?;
+        let model = requantized(root, python, source, kind)?;
         let reference = dir()?.join(format!("{}.{kind}.llama-cpp-{key}.json", stem(source)?));
         if !reference.is_file() {
             eprintln!("xtask: llama.cpp's greedy answers and teacher-forced logits on {kind}");
             let partial = reference.with_extension("part");
-            let status = Command::new(&python).arg(&script).arg(&model).arg(&cases).arg(&partial).status()?;
+            let status = Command::new(python).arg(&script).arg(&model).arg(&cases).arg(&partial).status()?;
             if !status.success() {
                 bail!("{} failed on {}", script.display(), model.display());
             }

@@ -69,11 +69,10 @@ pub fn run_all(root: &Path) -> Result<()> {
     let tools = Tools::ensure(Need::Everything)?;
     let model = model::ensure()?;
     let vocabs = crate::vocabs::ensure()?;
-    // The default model requantized by llama.cpp to every format it writes, with llama.cpp's outputs on
-    // each (builds llama-cpp-python once per machine).
-    let requantized = crate::requantized::ensure(root, &model)?;
-    // The same llama-cpp-python, run by the architecture tests on models they build (already built here).
+    // llama-cpp-python (built once per machine): the default model requantized by llama.cpp to every
+    // format it writes, with llama.cpp's outputs on each; the architecture tests run it on models they build.
     let llama_cpp_python = crate::bench::ensure_llama_cpp()?;
+    let requantized = crate::requantized::ensure(root, &model, &llama_cpp_python)?;
     // Files the native tests build in code for the end-to-end tests (a K-quant model with a real tokenizer).
     let fixtures = crate::target_dir(root).join("glassbox-fixtures");
     let path = tools.path()?;

@@ -92,11 +92,14 @@ fn matches_llama_cpp_and_float64(kind: &str) {
     let engine = Engine::from_gguf(file.clone(), Precision::Int8).expect("loads (8-bit path)");
     let int8 = &engine.model;
     let n_vocab = int8.config.n_vocab;
+    // Each case's 8-bit logits, teacher-forced over prompt + llama.cpp's greedy answer on this file.
+    let ids_of = |case: &Case| -> Vec<u32> { case.prompt_ids.iter().chain(&case.greedy_ids).copied().collect() };
+    let int8_logits: Vec<Vec<f32>> = llama.chat.iter().map(|case| logits(int8, &ids_of(case))).collect();
 
     // The first case against the float64 forward over this file's weights, teacher-forced over
     // llama.cpp's own greedy answer on it.
     let case = &llama.chat[0];
-    let ids: Vec<u32> = case.prompt_ids.iter().chain(&case.greedy_ids).copied().collect();
+    let ids = ids_of(case);
     let (exact_rows, reference_rows) = {
         let reference = RefModel::load(&bytes);
         let last = reference.run(&ids).hidden.pop().expect("a block");
@@ -106,7 +109,7 @@ fn matches_llama_cpp_and_float64(kind: &str) {
         let exact = Model::load(&gguf, &file, Precision::Exact).expect("loads (exact path)");
         (logits(&exact, &ids), rows)
     };
-    let int8_rows = logits(int8, &ids);
+    let int8_rows = &int8_logits[0];
     let (mut exact_errors, mut int8_errors, mut llama_errors) = (Vec::new(), Vec::new(), Vec::new());
     for (i, want) in reference_rows.iter().enumerate() {
         let at = (case.prompt_ids.len() - 1 + i) * n_vocab;
@@ -137,9 +140,7 @@ fn matches_llama_cpp_and_float64(kind: &str) {
 
     // Every case against llama.cpp: teacher-forced top-1 where llama.cpp is confident, then greedy.
     let mut against_llama = Vec::new();
-    for case in &llama.chat {
-        let ids: Vec<u32> = case.prompt_ids.iter().chain(&case.greedy_ids).copied().collect();
-        let rows = logits(int8, &ids);
+    for (case, rows) in llama.chat.iter().zip(&int8_logits) {
         for (i, theirs) in case.teacher_forced.iter().enumerate() {
             let row = &rows[(case.prompt_ids.len() - 1 + i) * n_vocab..][..n_vocab];
             for (&id, &logit) in theirs.top5_ids.iter().zip(&theirs.top5_logits) {
