@@ -10,6 +10,7 @@ mod bench_thoughts;
 mod dist;
 mod fuzz;
 mod model;
+mod reference;
 mod requantized;
 mod serve;
 mod setup;
@@ -42,6 +43,8 @@ usage: cargo xtask <command>
   bench thoughts [--runs N] [--seconds S]  the Thoughts view's sparse autoencoder: vectors/s natively and in the page, held-out share lost and KL at two widths, the squeeze's cost on decoding
   model              fetch and verify the default model; print its path
   vocabs             fetch llama.cpp's test tokenizers and chat templates (PyPI); print their folder
+  reference [--write]  write the default model's reference again (llama.cpp and a float64 forward) and
+                     compare it with the tests' copy (engine/tests/data/); --write replaces the copy
   requantized        build llama-cpp-python, requantize the default model to nine formats, write llama.cpp's
                      outputs on each; print the manifest the tests read (GLASSBOX_REQUANTIZED)
   setup              install every missing tool, nothing else
@@ -107,6 +110,7 @@ fn run() -> Result<()> {
             }
             Ok(())
         }
+        "reference" => reference::run(&root, args.iter().any(|a| a == "--write")),
         "vocabs" => vocabs::ensure().map(|dir| println!("{}", dir.display())),
         "requantized" => requantized::ensure(&root, &model::ensure()?, &bench::ensure_llama_cpp()?)
             .map(|file| println!("{}", file.display())),

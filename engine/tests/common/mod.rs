@@ -55,7 +55,13 @@ pub fn reference() -> &'static Reference {
     REFERENCE.get_or_init(|| {
         let path =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/smollm2-135m-instruct-q4_1.reference.json");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "reading {}: {e}; the file comes with the repository (a copy of the project's shared reference), and \
+                 `cargo xtask reference --write` writes it again from llama.cpp",
+                path.display()
+            )
+        });
         serde_json::from_str(&text).expect("reference JSON")
     })
 }
@@ -88,6 +94,29 @@ pub fn glassbox_json(subcommand: &str, args: &[&str]) -> serde_json::Value {
         .expect("run glassbox");
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().expect("a line")).expect("JSON")
+}
+
+/// The GPU keeps keys and values in f16; the exact CPU path and the float64 reference keep them wide.
+/// A GPU limit is derived from what that rounding does on the same inputs, measured on this machine by
+/// the CPU or the reference (not from one driver's output): the GPU's own rounding lands on other
+/// entries (a last-bit difference in a key flips which way it rounds), so its effect is of the same size
+/// but not the same in each place; this factor allows for that.
+pub const F16_SPREAD: f64 = 1.5;
+
+/// f32 sums added in another order (the GPU's reductions): f32's relative 6e-8 over 576-wide products
+/// and logits up to ~30 stays well below this.
+pub const F32_ORDER: f32 = 1e-3;
+
+/// How far the GPU's logits (exact path, f16 keys and values) may be from the CPU's exact path's
+/// `exact` over `ids`: what an f16 cache does to the CPU's own logits there, ×[`F16_SPREAD`], plus
+/// [`F32_ORDER`]. Returns `(limit, that effect)`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn gpu_vs_exact_limit(model: &engine::model::Model, ids: &[u32], exact: &[f32]) -> (f32, f32) {
+    let mut cache = model.new_cache(ids.len()).rounding_to_f16();
+    let rounded = model.forward(&mut cache, ids, engine::model::LogitsFor::All, false).expect("forward").logits;
+    assert_eq!(rounded.len(), exact.len());
+    let effect = rounded.iter().zip(exact).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    (F16_SPREAD as f32 * effect + F32_ORDER, effect)
 }
 
 /// Top-1 agreement only counts where both reference margins (exact and llama.cpp) are at least this.

@@ -55,8 +55,12 @@ fn dequantize_matches_the_format_definition_for_every_type() {
 fn llama_cpp_fixture(ty: GgmlType) -> (Vec<u8>, Vec<f32>) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/blocks/");
     let name = format!("{ty:?}").to_lowercase();
-    let bytes = std::fs::read(format!("{dir}{name}.bin")).expect("fixture blocks");
-    let values = std::fs::read(format!("{dir}{name}.f32")).expect("fixture values");
+    let read = |path: String| {
+        std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("reading {path}: {e}; the fixtures come with the repository, and `make.py` in that folder writes them again")
+        })
+    };
+    let (bytes, values) = (read(format!("{dir}{name}.bin")), read(format!("{dir}{name}.f32")));
     (bytes, values.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
 
