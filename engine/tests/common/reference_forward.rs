@@ -186,6 +186,17 @@ impl RefModel {
 
     /// Runs `ids` from position 0 and keeps the residual stream after every block.
     pub fn run(&self, ids: &[u32]) -> RefPass {
+        self.run_keeping(ids, |x| x)
+    }
+
+    /// [`Self::run`] with every key and value rounded to f16 as it is kept, as the GPU backend keeps
+    /// them: how much that rounding alone moves the outputs, measured by this forward, not by a driver.
+    pub fn run_with_f16_cache(&self, ids: &[u32]) -> RefPass {
+        self.run_keeping(ids, |x| half::f16::from_f64(x).to_f64())
+    }
+
+    /// The forward, with each key and value passed through `keep` as it is stored.
+    fn run_keeping(&self, ids: &[u32], keep: fn(f64) -> f64) -> RefPass {
         let (d, hd) = (self.n_embd, self.head_dim);
         let (q_dim, kv_dim) = (self.n_head * hd, self.n_head_kv * hd);
         let group = self.n_head / self.n_head_kv;
@@ -225,8 +236,8 @@ impl RefModel {
                 self.rope(&mut q, hd, pos, theta);
                 self.rope(&mut k, hd, pos, theta);
                 qs.push(q);
-                ks.push(k);
-                vs.push(v);
+                ks.push(k.into_iter().map(keep).collect::<Vec<f64>>());
+                vs.push(v.into_iter().map(keep).collect::<Vec<f64>>());
             }
             for (t, row) in x.iter_mut().enumerate() {
                 let mut mixed = vec![0.0f64; q_dim];

@@ -16,17 +16,21 @@ fn glassbox(args: &[&str]) -> Value {
 
 /// Σ log p(token | tokens before) over `ids` after the first, in float64.
 fn reference_logprob(ids: &[u32]) -> f64 {
+    logprob_of(ids, default_model().run(ids))
+}
+
+/// The same sum from a pass of the float64 forward over `ids`.
+fn logprob_of(ids: &[u32], pass: common::reference_forward::RefPass) -> f64 {
     let model = default_model();
-    let pass = model.run(ids);
     let last = pass.hidden.last().expect("a block");
     (1..ids.len())
         .map(|i| softmax(&model.logits_of(&last[(i - 1) * model.n_embd..i * model.n_embd]))[ids[i] as usize].ln())
         .sum()
 }
 
-/// The GPU's sentences against float64, in nats: f16 keys and values add their rounding to the exact
-/// path's (measured 2.9e-3 over sentences of ~10 tokens, against 1.4e-3 for the CPU's exact path).
-const GPU_TOLERANCE: f64 = 1e-2;
+/// The CPU's exact path against float64, in nats: f32 sums over ten tokens' log-softmax, each off by
+/// up to ~2e-4 (measured 1.4e-3 in all).
+const EXACT_TOLERANCE: f64 = 5e-3;
 
 #[test]
 fn fill_scores_each_completed_sentence_as_a_float64_forward_does() {
@@ -49,8 +53,7 @@ fn fill_scores_each_completed_sentence_as_a_float64_forward_does() {
         total += c["prob"].as_f64().expect("prob");
     }
     eprintln!("fill --exact vs float64: max |Δ log p| {worst:.2e} over sentences of ~10 tokens");
-    // f32 sums over ten tokens' log-softmax, each off by up to ~2e-4: measured 1.4e-3 nats in all.
-    assert!(worst < 5e-3, "max |Δ log p| {worst}");
+    assert!(worst < EXACT_TOLERANCE, "max |Δ log p| {worst}");
     assert!((total - 1.0).abs() < 1e-9, "probabilities over the candidates sum to 1");
     assert_eq!(candidates[0]["word"], "umbrella", "the best first");
     let logprobs: Vec<f64> = candidates.iter().map(|c| c["logprob"].as_f64().expect("logprob")).collect();
@@ -68,13 +71,21 @@ fn fill_scores_each_completed_sentence_as_a_float64_forward_does() {
     let gpu = glassbox(&["fill", "--text", text, "--candidates", "umbrella,dog,hat", "--backend", "gpu"]);
     assert_eq!(gpu["backend"], "gpu");
     assert_eq!(words(&gpu), words(&exact));
-    let mut worst_gpu = 0.0f64;
+    // Its limit: the exact path's, plus what f16 keys and values do to each sentence in the float64
+    // forward itself (×`F16_SPREAD`: the GPU's rounding lands elsewhere).
+    let (mut worst_gpu, mut f16_effect) = (0.0f64, 0.0f64);
     for c in gpu["candidates"].as_array().expect("candidates") {
         let ids: Vec<u32> = serde_json::from_value(c["ids"].clone()).expect("ids");
-        worst_gpu = worst_gpu.max((c["logprob"].as_f64().expect("logprob") - reference_logprob(&ids)).abs());
+        let want = reference_logprob(&ids);
+        worst_gpu = worst_gpu.max((c["logprob"].as_f64().expect("logprob") - want).abs());
+        f16_effect = f16_effect.max((logprob_of(&ids, default_model().run_with_f16_cache(&ids)) - want).abs());
     }
-    eprintln!("fill on the GPU vs float64: max |Δ log p| {worst_gpu:.2e}");
-    assert!(worst_gpu < GPU_TOLERANCE, "max |Δ log p| {worst_gpu}");
+    let limit = EXACT_TOLERANCE + common::F16_SPREAD * f16_effect;
+    eprintln!(
+        "fill on the GPU vs float64: max |Δ log p| {worst_gpu:.2e} (limit {limit:.2e}; f16 keys and values move a \
+         sentence by {f16_effect:.2e} in float64)"
+    );
+    assert!(worst_gpu < limit, "max |Δ log p| {worst_gpu}");
 }
 
 #[test]
