@@ -179,13 +179,21 @@ impl Adam {
         self.t += 1;
         let c1 = 1.0 - self.beta1.powi(self.t);
         let c2 = 1.0 - self.beta2.powi(self.t);
+        let (beta1, beta2, lr, eps) = (self.beta1, self.beta2, self.lr, self.eps);
         for (i, (p, g)) in params.into_iter().zip(grads).enumerate() {
             let (m, v) = (&mut self.m[i], &mut self.v[i]);
-            for j in 0..p.len() {
-                m[j] = self.beta1 * m[j] + (1.0 - self.beta1) * g[j];
-                v[j] = self.beta2 * v[j] + (1.0 - self.beta2) * g[j] * g[j];
-                p[j] -= self.lr * (m[j] / c1) / ((v[j] / c2).sqrt() + self.eps);
-            }
+            // Each value on its own: shared by the threads in runs of `CHUNK`, the same bits on any number.
+            const CHUNK: usize = 1 << 14;
+            let work = p.len() * 8;
+            let parts: Vec<_> =
+                p.chunks_mut(CHUNK).zip(m.chunks_mut(CHUNK)).zip(v.chunks_mut(CHUNK)).zip(g.chunks(CHUNK)).collect();
+            super::split::each_part(parts, work, &|_, (((p, m), v), g)| {
+                for j in 0..p.len() {
+                    m[j] = beta1 * m[j] + (1.0 - beta1) * g[j];
+                    v[j] = beta2 * v[j] + (1.0 - beta2) * g[j] * g[j];
+                    p[j] -= lr * (m[j] / c1) / ((v[j] / c2).sqrt() + eps);
+                }
+            });
         }
     }
 }

@@ -48,6 +48,28 @@ pub(crate) fn by_rows(
     fill(0, target)
 }
 
+/// Calls `f(i, &mut parts[i])` for every part: on the engine's threads when the work (`work`, about one
+/// unit per multiply-add) is worth sharing, else in turn on this thread.
+pub(crate) fn each_part<T: Send>(parts: Vec<T>, work: usize, f: &(dyn Fn(usize, &mut T) + Sync)) {
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+    {
+        let shared = pool::with_current(|pool| pool.threads() > 1 && parts.len() > 1 && work >= MIN_WORK_PER_SPLIT);
+        if shared {
+            let parts: Vec<std::sync::Mutex<T>> = parts.into_iter().map(std::sync::Mutex::new).collect();
+            pool::with_current(|pool| {
+                pool.for_each(parts.len(), &|i| {
+                    f(i, &mut parts[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+                })
+            });
+            return;
+        }
+    }
+    let _ = work;
+    for (i, mut part) in parts.into_iter().enumerate() {
+        f(i, &mut part);
+    }
+}
+
 /// `out[i] = f(x[i])`, shared by the threads when `x` is long (`cost`: about how many multiply-adds
 /// one `f` is worth).
 pub(crate) fn map(x: &[f32], cost: usize, f: &(dyn Fn(f32) -> f32 + Sync)) -> Vec<f32> {
@@ -72,6 +94,19 @@ mod tests {
         let got = install(&Pool::new(3), || map(&x, 4, &|v| v * 2.0 + 1.0));
         assert_eq!(got.len(), x.len());
         assert!(got.iter().enumerate().all(|(i, &v)| v == i as f32 + 1.0));
+    }
+
+    #[test]
+    fn each_part_visits_every_part_once_with_its_index_on_one_and_three_threads() {
+        for threads in [1, 3] {
+            let mut target = vec![0usize; 1000];
+            install(&Pool::new(threads), || {
+                each_part(target.chunks_mut(7).collect(), 1 << 20, &|i, part: &mut &mut [usize]| {
+                    part.iter_mut().for_each(|v| *v += i + 1);
+                })
+            });
+            assert!(target.iter().enumerate().all(|(j, &v)| v == j / 7 + 1), "{threads} threads");
+        }
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //! ```
 //!
 //! The top-k code (as in Gao et al., *Scaling and evaluating sparse autoencoders*, 2024) fixes how many
-//! features speak for each vector, so no sparsity penalty has to be tuned by hand. Plain f32 on one CPU
-//! core, the same code natively and in the page's worker. `file.rs` writes and reads it.
+//! features speak for each vector, so no sparsity penalty has to be tuned by hand. Plain f32, the same
+//! code natively and in the page's worker; the encoder's products, Adam's update and the decoder's
+//! renormalisation are shared by the engine's threads, every value computed as on one. `file.rs` writes and reads it.
 
 mod file;
 mod gpu;
@@ -134,6 +135,25 @@ impl Sae {
         top_k(&pre, self.config.k)
     }
 
+    /// The codes of the vectors `units` `(n, d)` (in the autoencoder's units), each equal to
+    /// [`Self::encode_units`]'s: the encoder's products (most of a step's work) shared by the engine's
+    /// threads, a vector per row.
+    pub fn encode_batch(&self, units: &[f32]) -> Vec<Code> {
+        let SaeConfig { d, width, k, .. } = self.config;
+        let n = units.len() / d;
+        let mut pre = vec![0.0f32; n * width];
+        super::split::by_rows(&mut pre, width, 1, n * width * d, &|first, part| {
+            for (i, row) in part.chunks_exact_mut(width).enumerate() {
+                let u = &units[(first + i) * d..][..d];
+                let centred: Vec<f32> = u.iter().zip(&self.b_dec).map(|(u, b)| u - b).collect();
+                for ((p, w), b) in row.iter_mut().zip(self.w_enc.chunks_exact(d)).zip(&self.b_enc) {
+                    *p = dot(w, &centred) + b;
+                }
+            }
+        });
+        pre.chunks_exact(width).map(|row| top_k(row, k)).collect()
+    }
+
     /// The rebuilt vector (in the autoencoder's units) from a code.
     pub fn decode_units(&self, code: &Code) -> Vec<f32> {
         let d = self.config.d;
@@ -173,12 +193,12 @@ impl Sae {
         let norm = 2.0 / (n * d) as f32;
         let (mut err, mut total, mut active) = (0.0f64, 0.0f64, 0usize);
         let mut dv = vec![0.0f32; d];
-        for x in batch.chunks_exact(d) {
-            let u = self.to_units(x);
-            let code = self.encode_units(&u);
+        let units: Vec<f32> = batch.chunks_exact(d).flat_map(|x| self.to_units(x)).collect();
+        let codes = self.encode_batch(&units);
+        for (u, code) in units.chunks_exact(d).zip(codes) {
             let rebuilt = self.decode_units(&code);
-            let du: Vec<f32> = rebuilt.iter().zip(&u).map(|(r, u)| (r - u) * norm).collect();
-            err += rebuilt.iter().zip(&u).map(|(r, u)| ((r - u) as f64).powi(2)).sum::<f64>();
+            let du: Vec<f32> = rebuilt.iter().zip(u).map(|(r, u)| (r - u) * norm).collect();
+            err += rebuilt.iter().zip(u).map(|(r, u)| ((r - u) as f64).powi(2)).sum::<f64>();
             total += u.iter().map(|&u| (u as f64).powi(2)).sum::<f64>();
             active += code.len();
             axpy(1.0, &du, &mut g.b_dec);
@@ -208,11 +228,14 @@ impl Sae {
     pub fn fvu(&self, data: &[f32]) -> f32 {
         let d = self.config.d;
         let (mut err, mut total) = (0.0f64, 0.0f64);
-        for x in data.chunks_exact(d) {
-            let u = self.to_units(x);
-            let rebuilt = self.decode_units(&self.encode_units(&u));
-            err += rebuilt.iter().zip(&u).map(|(r, u)| ((r - u) as f64).powi(2)).sum::<f64>();
-            total += u.iter().map(|&u| (u as f64).powi(2)).sum::<f64>();
+        // In runs of 256 vectors, so that the encoder's outputs stay small.
+        for run in data.chunks(256 * d) {
+            let units: Vec<f32> = run.chunks_exact(d).flat_map(|x| self.to_units(x)).collect();
+            for (u, code) in units.chunks_exact(d).zip(self.encode_batch(&units)) {
+                let rebuilt = self.decode_units(&code);
+                err += rebuilt.iter().zip(u).map(|(r, u)| ((r - u) as f64).powi(2)).sum::<f64>();
+                total += u.iter().map(|&u| (u as f64).powi(2)).sum::<f64>();
+            }
         }
         if total > 0.0 {
             (err / total) as f32
@@ -342,9 +365,8 @@ impl SaeTrainer {
         let grads: [&[f32]; 4] = [&g.w_enc, &g.b_enc, &g.w_dec, &g.b_dec];
         self.adam.step(self.sae.params_mut().into_iter().map(|p| p.as_mut_slice()).collect(), &grads);
         // Adam's momentum moves directions that did not fire this step too: renormalise them all.
-        for row in self.sae.w_dec.chunks_exact_mut(d) {
-            normalize(row);
-        }
+        let work = self.sae.w_dec.len() * 2;
+        super::split::by_rows(&mut self.sae.w_dec, d, 1, work, &|_, rows| rows.chunks_exact_mut(d).for_each(normalize));
         for &j in &touched {
             self.grads.w_enc[j * d..(j + 1) * d].fill(0.0);
             self.grads.w_dec[j * d..(j + 1) * d].fill(0.0);
@@ -361,5 +383,35 @@ impl SaeTrainer {
             return 0;
         }
         self.last_fired.iter().filter(|&&at| self.seen - at >= DEAD_AFTER).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu::pool::{install, Pool};
+
+    /// Sizes large enough that the encoder, Adam and the renormalisation are all shared by three
+    /// threads: every parameter after a few steps, and every code, the same bits as on one thread.
+    #[test]
+    fn training_shared_by_threads_equals_one_thread_bit_for_bit() {
+        let config = SaeConfig { d: 128, width: 1024, k: 8, layer: 0 };
+        let mut rng = Rng::new(7);
+        let data: Vec<f32> = (0..200 * config.d).map(|_| rng.normal()).collect();
+        let train = |threads: usize| {
+            install(&Pool::new(threads), || {
+                let mut trainer = SaeTrainer::new(Sae::new(config, &data, 1).expect("sizes"), 2);
+                let stats: Vec<BatchStats> = (0..4).map(|_| trainer.step(&data)).collect();
+                let units: Vec<f32> = data.chunks_exact(config.d).flat_map(|x| trainer.sae.to_units(x)).collect();
+                (trainer.sae.clone(), stats, trainer.sae.encode_batch(&units), trainer.sae.fvu(&data))
+            })
+        };
+        let (one, three) = (train(1), train(3));
+        assert_eq!(one, three);
+        // And a batch's codes are each vector's own.
+        let sae = &one.0;
+        for (x, code) in data.chunks_exact(config.d).zip(&one.2) {
+            assert_eq!(&sae.encode_units(&sae.to_units(x)), code);
+        }
     }
 }
