@@ -2,7 +2,8 @@
 // prints one JSON line: { glassbox: [...runs], glassbox_simd128: [...runs], glassbox_threads: [...runs], wllama: [...runs],
 // wllama_mt: [...runs] }, runs interleaved; `glassbox` is the engine with relaxed SIMD on one thread,
 // `glassbox_simd128` its fallback build, `glassbox_threads` the relaxed SIMD build with wasm threads on every
-// core, `wllama_mt` wllama on every core (both empty on one core).
+// core, `wllama_mt` wllama on every core (both empty on one core); `wllama_ids` and `wllama_mt_ids` one more run each
+// that also returns the ids of wllama's tokens.
 import os from "node:os";
 import { launch } from "../../tests/browser.mjs";
 
@@ -46,4 +47,9 @@ for (let i = 0; i < Number(runs); i++) {
     out.wllama_mt.push(run);
   }
 }
+// The tokens wllama wrote, in a run of their own on one thread and on every core (asking for them costs it a
+// softmax per token): the benchmark checks them against the engine's before it prints a ratio.
+const check = `bench/wllama.html?prompt=${encodeURIComponent(promptText)}&n=${n}${file}&ids=1`;
+out.wllama_ids = await once(check);
+if (cores > 1) out.wllama_mt_ids = await once(`${check}&threads=${cores}`);
 console.log(JSON.stringify(out));

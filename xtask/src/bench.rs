@@ -173,8 +173,9 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         );
     }
     println!("tokens, last run: {agreement}");
-    let Web { ours: ours_web, ours_simd128, ours_threads, wllama: theirs_web, wllama_mt } =
+    let Web { ours: ours_web, ours_simd128, ours_threads, wllama: theirs_web, wllama_mt, agreement } =
         browser(root, &tools, &model, runs, &prompt_text)?;
+    println!("tokens in Chromium, wllama against glassbox: {agreement}");
     report(
         "headless Chromium, CPU, 1 thread, same prompt and length",
         "wasm memory (MB)",
@@ -205,8 +206,9 @@ pub fn run_web(root: &Path, runs: usize) -> Result<()> {
         "--json",
     ]))?;
     let prompt_text = out["prompt_text"].as_str().context("prompt_text")?.to_owned();
-    let Web { ours, ours_simd128, ours_threads, wllama, wllama_mt } =
+    let Web { ours, ours_simd128, ours_threads, wllama, wllama_mt, agreement } =
         browser(root, &tools, &model, runs, &prompt_text)?;
+    println!("tokens in Chromium, wllama against glassbox: {agreement}");
     report(
         "headless Chromium, CPU, 1 thread, same prompt and length",
         "wasm memory (MB)",
@@ -281,7 +283,13 @@ const NEAR_TIE: f64 = 0.5;
 /// Where `ours` and `theirs` part, and whether that is at a near-tie of the model's own logits (the
 /// exact path's top two after the prompt and the tokens they share): a description, or an error when
 /// they part where the model is not in two minds (the ratios would compare different work).
-fn same_tokens(glassbox: &Path, model: &Path, prompt: &[u64], ours: &[u64], theirs: &[u64]) -> Result<String> {
+fn same_tokens(
+    glassbox: &Path,
+    model: &Path,
+    prompt: &[u64],
+    ours: &[u64],
+    (their_name, theirs): (&str, &[u64]),
+) -> Result<String> {
     let Some(at) = ours.iter().zip(theirs).position(|(a, b)| a != b) else {
         return Ok(format!("both wrote the same {} tokens", ours.len().min(theirs.len())));
     };
@@ -298,7 +306,7 @@ fn same_tokens(glassbox: &Path, model: &Path, prompt: &[u64], ours: &[u64], thei
     let logits: Vec<f64> = serde_json::from_value(last["logits"].clone())?;
     let gap = logits.first().zip(logits.get(1)).map_or(f64::INFINITY, |(a, b)| a - b);
     if gap >= NEAR_TIE {
-        bail!("glassbox and llama.cpp part at token {at} ({} vs {}) where the top two logits are {gap:.2} apart: not a near-tie", ours[at], theirs[at]);
+        bail!("glassbox and {their_name} part at token {at} ({} vs {}) where the top two logits are {gap:.2} apart: not a near-tie", ours[at], theirs[at]);
     }
     Ok(format!("the same first {at} tokens, then a near-tie (top two logits {gap:.3} apart)"))
 }
@@ -336,7 +344,7 @@ pub(crate) fn native(root: &Path, model: &Path, runs: usize) -> Result<Native> {
             let out = json_of(Command::new(&python).arg(&script).arg(model).args([&ids, &n, &t]))?;
             let their_ids: Vec<u64> = out["ids"].as_array().context("ids")?.iter().filter_map(Value::as_u64).collect();
             theirs.push(Run::from_json(&out, "peak_rss_bytes")?);
-            agreement = same_tokens(&glassbox, model, &prompt_ids, &our_ids, &their_ids)?;
+            agreement = same_tokens(&glassbox, model, &prompt_ids, &our_ids, ("llama.cpp", &their_ids))?;
         }
     }
     Ok(Native { by_threads, prompt_ids, prompt_text, agreement })
@@ -397,6 +405,8 @@ pub(crate) struct Web {
     pub(crate) ours_threads: Vec<Run>,
     pub(crate) wllama: Vec<Run>,
     pub(crate) wllama_mt: Vec<Run>,
+    /// Whether wllama wrote the engine's tokens (one thread; every core).
+    pub(crate) agreement: String,
 }
 
 /// Our engine in wasm (a module worker) against wllama, both in headless Chromium, interleaved.
@@ -411,6 +421,33 @@ pub(crate) fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, pro
         &runs.to_string(),
         &model.file_name().context("the model's file name")?.to_string_lossy(),
     ]))?;
+    // Before any ratio: wllama read as many prompt tokens and wrote the engine's tokens, up to a near-tie
+    // (its run with ids on one thread and on every core, against the engine's last run on each).
+    let ids = |v: &Value, key: &str| -> Result<Vec<u64>> {
+        Ok(v[key].as_array().with_context(|| format!("no {key} in a run"))?.iter().filter_map(Value::as_u64).collect())
+    };
+    let last_of = |key: &str| out[key].as_array().and_then(|runs| runs.last().cloned());
+    let glassbox_cli = crate::target_dir(root).join("release").join("glassbox");
+    let mut agreement = Vec::new();
+    for (ours_key, theirs_key) in [("glassbox", "wllama_ids"), ("glassbox_threads", "wllama_mt_ids")] {
+        let (Some(ours), Some(theirs)) = (last_of(ours_key), out.get(theirs_key).cloned()) else { continue };
+        let prompt = ids(&ours, "prompt_ids")?;
+        if theirs["prompt_n"].as_u64() != Some(prompt.len() as u64) {
+            bail!("wllama read {} prompt tokens where glassbox read {}", theirs["prompt_n"], prompt.len());
+        }
+        let their_ids = ids(&theirs, "ids").context("wllama returned no token ids")?;
+        if their_ids.len() != ids(&ours, "ids")?.len() {
+            bail!("wllama wrote {} tokens where glassbox wrote {}", their_ids.len(), ids(&ours, "ids")?.len());
+        }
+        agreement.push(format!(
+            "{}: {}",
+            if theirs_key == "wllama_ids" { "one thread" } else { "every core" },
+            same_tokens(&glassbox_cli, model, &prompt, &ids(&ours, "ids")?, ("wllama", &their_ids))?
+        ));
+    }
+    if agreement.is_empty() {
+        bail!("no run of wllama returned its tokens");
+    }
     let parse = |key: &str, memory: &str| -> Result<Vec<Run>> {
         out[key]
             .as_array()
@@ -425,6 +462,7 @@ pub(crate) fn browser(root: &Path, tools: &Tools, model: &Path, runs: usize, pro
         ours_threads: parse("glassbox_threads", "wasm_memory_bytes")?,
         wllama: parse("wllama", "wasm_memory_bytes")?,
         wllama_mt: parse("wllama_mt", "wasm_memory_bytes")?,
+        agreement: agreement.join("; "),
     })
 }
 

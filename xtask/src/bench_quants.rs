@@ -69,8 +69,9 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
             ));
         }
         println!("tokens, last run: {}", result.agreement);
-        let Web { ours, ours_simd128, ours_threads, wllama: theirs, wllama_mt } =
+        let Web { ours, ours_simd128, ours_threads, wllama: theirs, wllama_mt, agreement } =
             browser(root, &tools, &file, runs, &result.prompt_text)?;
+        println!("tokens in Chromium, wllama against glassbox: {agreement}");
         report(
             &format!("{kind}, headless Chromium, CPU, 1 thread"),
             "wasm memory (MB)",
