@@ -3,7 +3,8 @@
 //! conversation again (runs interleaved, medians per turn): the time to the first token of the 10th turn
 //! against the 1st, and the decode speed; then one answer of 2,000 tokens, the time per token near the
 //! 2,000th against near the 100th, beside what attention's own growth explains (in multiply-adds, and in
-//! bytes read per token).
+//! bytes read per token), and the rest of a token's time without attention over the cache (timed by the
+//! engine itself) late against early.
 
 use std::path::Path;
 use std::process::Command;
@@ -82,6 +83,16 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         get("late_ms")? / get("early_ms")?,
         get("macs_ratio")?,
         get("bytes_ratio")?,
+    );
+    println!(
+        "attention over the cache (timed by the engine): {:.1} ms at position {} against {:.1} ms; the rest of a \
+         token: {:.1} ms against {:.1} ms: {:.2}× (target ≤ 1.2×)",
+        get("late_attention_ms")?,
+        get("late_position")?,
+        get("early_attention_ms")?,
+        get("late_rest_ms")?,
+        get("early_rest_ms")?,
+        get("late_rest_ms")? / get("early_rest_ms")?,
     );
     Ok(())
 }

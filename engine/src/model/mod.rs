@@ -20,6 +20,19 @@ use crate::trace::AttentionTrace;
 /// query × key matrices would exceed it keeps the rows of its last tokens.
 pub const MAX_TRACE_VALUES: usize = 1 << 24;
 
+/// Nanoseconds this process has spent attending over KV caches (scores, softmax and the weighted sum
+/// of every head, not the projections): what grows with the context. Read by `glassbox converse` to
+/// tell attention's own growth from everything else a token costs. Natively only (wasm has no clock
+/// in std); two clock reads per layer and pass cost well under a microsecond per token.
+#[cfg(not(target_arch = "wasm32"))]
+static ATTENTION_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The time this process has spent attending over KV caches so far (see [`ATTENTION_NANOS`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn attention_time() -> std::time::Duration {
+    std::time::Duration::from_nanos(ATTENTION_NANOS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Which positions of a forward pass need logits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogitsFor {
@@ -242,6 +255,8 @@ impl Model {
         // for every token, and the probabilities of the tokens the trace records.
         let traced_from = trace.as_deref().map(|trace| trace.first.max(start));
         let work = c.n_head * n * (start + n) * hd * 2;
+        #[cfg(not(target_arch = "wasm32"))]
+        let attending = std::time::Instant::now();
         let heads = cpu::map_items(c.n_head, work, &|head| {
             let kv_off = (head / group) * hd;
             let mut out = vec![0.0f32; n * hd];
@@ -266,6 +281,8 @@ impl Model {
             }
             (out, traced)
         });
+        #[cfg(not(target_arch = "wasm32"))]
+        ATTENTION_NANOS.fetch_add(attending.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         let mut out = vec![0.0f32; n * q_dim]; // (n, n_head, head_dim)
         for (head, (rows, traced)) in heads.into_iter().enumerate() {
             for (t, row) in rows.chunks_exact(hd).enumerate() {

@@ -2,14 +2,15 @@
 //! answer continuing the last turn's KV cache as the page's chat does (`--fresh`: reading the whole
 //! conversation again at every turn), and per turn the prompt's length, how many of its tokens came from
 //! the cache, the time to the first token and the decode speed. `--long N` instead writes one answer of
-//! N tokens and times the tokens around the 100th and the N-th.
+//! N tokens and times the tokens around the 100th and the N-th, each step split into attention over the
+//! cache (the engine's own clock, [`engine::model::attention_time`]) and the rest.
 
 use std::time::Instant;
 
 use clap::Args;
 use engine::chat::Message;
 use engine::generate::{Engine, GenerateOptions};
-use engine::model::QMatrix;
+use engine::model::{attention_time, QMatrix};
 use serde_json::json;
 
 /// The questions of the scripted conversation, asked in turn.
@@ -94,11 +95,13 @@ fn long(engine: &Engine, n: usize) -> Result<serde_json::Value, String> {
     let prompt = engine.chat_prompt(&[Message::user(QUESTIONS[0])]).map_err(err)?;
     let options = GenerateOptions { max_tokens: n, ignore_eos: true, ..GenerateOptions::default() };
     let mut generator = engine.generate(prompt.clone(), options).map_err(err)?;
-    let mut step_ms = Vec::with_capacity(n);
-    let mut last = Instant::now();
+    // Each step's time, and the part of it spent attending over the cache (the engine's own clock).
+    let (mut step_ms, mut attention_ms) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut last = (Instant::now(), attention_time());
     while generator.step_blocking().map_err(err)?.is_some() {
-        step_ms.push(last.elapsed().as_secs_f64() * 1000.0);
-        last = Instant::now();
+        step_ms.push(last.0.elapsed().as_secs_f64() * 1000.0);
+        attention_ms.push((attention_time() - last.1).as_secs_f64() * 1000.0);
+        last = (Instant::now(), attention_time());
     }
     if step_ms.len() < n {
         return Err(format!("the answer stopped after {} tokens (the context holds fewer)", step_ms.len()));
@@ -108,8 +111,12 @@ fn long(engine: &Engine, n: usize) -> Result<serde_json::Value, String> {
         w.sort_by(f64::total_cmp);
         w[w.len() / 2]
     };
-    let early = median(&step_ms[100 - WINDOW / 2..100 + WINDOW / 2]);
-    let late = median(&step_ms[n - WINDOW..]);
+    let (early_steps, late_steps) = (100 - WINDOW / 2..100 + WINDOW / 2, n - WINDOW..n);
+    let early = median(&step_ms[early_steps.clone()]);
+    let late = median(&step_ms[late_steps.clone()]);
+    // Everything but attention over the cache: what the issue bounds (≤ 1.2× from token 100 to 2,000).
+    let rest: Vec<f64> = step_ms.iter().zip(&attention_ms).map(|(s, a)| s - a).collect();
+    let (early_rest, late_rest) = (median(&rest[early_steps.clone()]), median(&rest[late_steps.clone()]));
     // What attention's own growth explains. In multiply-adds: the weights' are fixed per token, and
     // attention adds 2 · n_layer · n_head · head_dim per position read (scores, then the weighted sum).
     // In bytes read per token (a decode step streams its weights and, at a long context, a KV cache
@@ -134,6 +141,11 @@ fn long(engine: &Engine, n: usize) -> Result<serde_json::Value, String> {
         "early_ms": early,
         "late_ms": late,
         "ratio": late / early,
+        "early_attention_ms": median(&attention_ms[early_steps]),
+        "late_attention_ms": median(&attention_ms[late_steps]),
+        "early_rest_ms": early_rest,
+        "late_rest_ms": late_rest,
+        "rest_ratio": late_rest / early_rest,
         "macs_ratio": (weight_macs + attention_macs(p_late)) / (weight_macs + attention_macs(p_early)),
         "bytes_ratio": (weight_bytes + kv_bytes(p_late)) / (weight_bytes + kv_bytes(p_early)),
     }))
