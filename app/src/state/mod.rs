@@ -1,11 +1,13 @@
-//! The page's state: signals fed by the engine worker's responses, the one bridge that talks to it, and
-//! what is kept on this device between visits (browser storage of this origin only). The teaching views
-//! (lesson, game, readings) are in `teach.rs`, the screen's address in `address.rs`, what the worker's
-//! answers change in `responses.rs`.
+//! The page's state: signals fed by the engine worker's responses, and the chat's actions. The one
+//! bridge that talks to the worker is in `bridge.rs`, what is kept on this device between visits in
+//! `persist.rs`, the teaching views (lesson, game, readings) in `teach.rs`, the screen's address in
+//! `address.rs`, what the worker's answers change in `responses.rs`.
 
 mod address;
+mod bridge;
 mod doubt;
 mod library;
+mod persist;
 mod prefer;
 mod prefs;
 mod responses;
@@ -15,7 +17,7 @@ mod throttle;
 mod tiny;
 mod views;
 
-use prefs::{load_saved, save};
+use prefs::load_saved;
 pub use prefs::{ModelState, Prefs, Progress, Settings, Theme};
 pub use teach::{Pane, Teach};
 pub use tiny::TinyModel;
@@ -23,13 +25,13 @@ use views::ViewRequests;
 
 use engine::trace::{HeadMatrix, HeadPick, Thumbnails};
 use engine::ComputeBackend;
-use gloo_worker::{Spawnable, WorkerBridge};
+use gloo_worker::WorkerBridge;
 use leptos::prelude::*;
 
 use crate::conversation::{Conversation, Exchange, TokenInfo};
 use crate::i18n::Lang;
 use crate::protocol::{Request, Response};
-use crate::store::{self, StoredConversation};
+use crate::store::StoredConversation;
 use crate::worker::EngineWorker;
 use crate::DEFAULT_MODEL_URL;
 
@@ -198,42 +200,7 @@ impl AppState {
         state.keep_votes();
         state.follow_address();
 
-        // Kept on this device: preferences and settings at once; the conversation in IndexedDB at once
-        // between answers, at most every half second while one streams, and when the tab hides or closes
-        // (`throttle.rs`), so a tab closed mid-answer keeps what was shown.
-        Effect::new(move |_| save(PREFS_KEY, &prefs.get()));
-        Effect::new(move |_| save(SETTINGS_KEY, &state.settings.get()));
-        wasm_bindgen_futures::spawn_local(async move { state.restore().await });
-        Effect::new(move |_| {
-            state.conversation.track();
-            state.exchange.track();
-            let streaming = state.generating.get();
-            if !state.restored.get() {
-                return;
-            }
-            let mut write = throttle::When::Queued;
-            state.autosave.update_value(|a| write = a.changed(js_sys::Date::now(), streaming));
-            match write {
-                throttle::When::Now => state.write_conversation(),
-                throttle::When::After(ms) => wasm_bindgen_futures::spawn_local(async move {
-                    gloo_timers::future::TimeoutFuture::new(ms.ceil() as u32).await;
-                    // Unless a write since (the answer ended, the tab hid) took what it was for.
-                    if state.autosave.with_value(|a| a.pending()) {
-                        state.write_conversation();
-                    }
-                }),
-                throttle::When::Queued => {}
-            }
-        });
-        let flush = move || {
-            let shown = state.show_streamed();
-            if shown || state.autosave.with_value(|a| a.pending()) {
-                state.write_conversation();
-            }
-        };
-        // The page lives as long as the tab: these listeners are never removed.
-        std::mem::forget(window_event_listener(leptos::ev::pagehide, move |_| flush()));
-        std::mem::forget(window_event_listener(leptos::ev::visibilitychange, move |_| flush()));
+        state.keep_on_device();
         // The explorer asks the worker for what it shows whenever a choice or the answer changes.
         Effect::new(move |_| {
             // Read, not only tracked: a memo computes (and follows its sources) only when read.
@@ -246,73 +213,6 @@ impl AppState {
             state.sync_views();
         });
         state
-    }
-
-    /// Writes the conversation as it is now to this device's library and IndexedDB.
-    fn write_conversation(self) {
-        let now = js_sys::Date::now();
-        self.autosave.update_value(|a| a.acted(now));
-        let (conversation, exchange) = (self.conversation.get_untracked(), self.exchange.get_untracked());
-        if conversation.messages.is_empty() {
-            return;
-        }
-        let record = StoredConversation { id: self.current_id.get_untracked(), updated: now, conversation, exchange };
-        self.library.update(|l| match l.iter_mut().find(|r| r.id == record.id) {
-            Some(kept) => *kept = record.clone(),
-            None => l.insert(0, record.clone()),
-        });
-        if let Some(db) = self.db.get_value() {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Err(why) = store::put(&db, &record).await {
-                    self.notice.set(Some(why));
-                }
-            });
-        }
-    }
-
-    /// Starts the engine worker, asks it for the compute backend and the default model, and watches
-    /// that it answers.
-    fn spawn_engine(self) {
-        let bridge = EngineWorker::spawner()
-            .callback(move |response| self.on_response(response))
-            .with_loader(true)
-            .as_module(false)
-            .spawn(crate::engine_worker_url());
-        self.bridge.set_value(Some(bridge));
-        self.engine_silent.set(false);
-        self.send(Request::ProbeCompute);
-        self.load_default_model();
-        let spawned = self.compute_tick.get_untracked();
-        gloo_timers::callback::Timeout::new(ENGINE_SILENCE_MS, move || {
-            // Still no word from this worker (a newer one resets the watch).
-            if self.compute.get_untracked().is_none() && self.compute_tick.get_untracked() == spawned {
-                web_sys::console::warn_1(&"the engine worker has not answered yet".into());
-                self.engine_silent.set(true);
-            }
-        })
-        .forget();
-    }
-
-    /// Ends a worker that never answered and starts a new one (the user asked for it).
-    pub fn restart_engine(&self) {
-        self.compute_tick.update(|n| *n += 1);
-        // Dropping the only bridge ends the old worker.
-        self.bridge.set_value(None);
-        self.spawn_engine();
-    }
-
-    /// Sends a request of the *Thoughts* view to the engine worker.
-    pub fn thoughts(&self, request: crate::thoughts::ThoughtsRequest) {
-        self.teach.thoughts.update(|t| t.sent(&request));
-        self.send(Request::Thoughts(request));
-    }
-
-    fn send(&self, request: Request) {
-        self.bridge.with_value(|b| {
-            if let Some(bridge) = b {
-                bridge.send(request);
-            }
-        });
     }
 
     fn start_answer(&self) {
