@@ -222,9 +222,7 @@ impl Model {
         let mut q = vec![0.0f32; n * q_dim]; // (n, n_head, head_dim)
         let mut k = vec![0.0f32; n * kv_dim]; // (n, n_head_kv, head_dim)
         let mut v = vec![0.0f32; n * kv_dim]; // (n, n_head_kv, head_dim)
-        matmul(&layer.wq, h, n, &mut q, self.precision);
-        matmul(&layer.wk, h, n, &mut k, self.precision);
-        matmul(&layer.wv, h, n, &mut v, self.precision);
+        cpu::matmuls(&mut [(&layer.wq, &mut q), (&layer.wk, &mut k), (&layer.wv, &mut v)], h, n, self.precision);
         if let Some([bq, bk, bv]) = &layer.qkv_bias {
             for (out, bias) in [(&mut q, bq), (&mut k, bk), (&mut v, bv)] {
                 for row in out.chunks_exact_mut(bias.len()) {
@@ -305,8 +303,7 @@ impl Model {
         let f = self.config.n_ff;
         let mut gate = vec![0.0f32; n * f]; // (n, n_ff)
         let mut up = vec![0.0f32; n * f]; // (n, n_ff)
-        matmul(&layer.w_gate, h, n, &mut gate, self.precision);
-        matmul(&layer.w_up, h, n, &mut up, self.precision);
+        cpu::matmuls(&mut [(&layer.w_gate, &mut gate), (&layer.w_up, &mut up)], h, n, self.precision);
         if self.config.gemma.is_some() {
             cpu::geglu(&mut gate, &up);
         } else {

@@ -63,6 +63,89 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tokens: usize, out: &mut [f32], precisio
     }
 }
 
+/// Several products of the same activations `x` (a layer's query, key and value; its gate and up), each
+/// `(w, out)` as [`matmul`] would compute it, to the bit; on the 8-bit path the activations are rounded
+/// once and every matrix's row chunks are handed to the engine's threads in one go: one wait for the
+/// threads instead of one per matrix (for a decoded token, 90 fewer).
+pub fn matmuls(products: &mut [(&QMatrix, &mut [f32])], x: &[f32], n_tokens: usize, precision: Precision) {
+    let Some(cols) = products.first().map(|(w, _)| w.cols) else { return };
+    let int8 = precision == Precision::Int8 && products.iter().all(|(w, _)| int8::supports(w.ty) && w.cols == cols);
+    if !int8 {
+        for (w, out) in products.iter_mut() {
+            matmul(w, x, n_tokens, out, precision);
+        }
+        return;
+    }
+    debug_assert_eq!(x.len(), n_tokens * cols);
+    let acts: Vec<Q8Row> = x.chunks_exact(cols).map(quantize_row_q8).collect();
+    let rows: Vec<usize> = products.iter().map(|(w, _)| w.rows).collect();
+    let weights: Vec<&QMatrix> = products.iter().map(|(w, _)| *w).collect();
+    let mut outs: Vec<&mut [f32]> = products.iter_mut().map(|(_, out)| &mut **out).collect();
+    by_row_chunks_many(&rows, cols, n_tokens, &mut outs, |m, range, part| {
+        int8::matmul_part(weights[m], &acts, range, part);
+    });
+}
+
+/// [`by_row_chunks`] for several outputs of `rows[m]` rows each: every output's chunks in one hand-out
+/// to the threads; `fill(m, range, part)` writes output `m`'s rows `range`.
+fn by_row_chunks_many(
+    rows: &[usize],
+    cols: usize,
+    n_tokens: usize,
+    outs: &mut [&mut [f32]],
+    fill: impl Fn(usize, std::ops::Range<usize>, &mut [f32]) + Sync,
+) {
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+    {
+        let work = rows.iter().sum::<usize>() * cols * n_tokens;
+        let split = pool::with_current(|pool| {
+            let threads = pool.threads();
+            if !(threads > 1 && rows.iter().all(|&r| r >= 2 * threads) && work >= MIN_WORK_PER_SPLIT) {
+                return false;
+            }
+            // As in `by_row_chunks`: two chunks per thread and output, a multiple of 8 rows each; one token's
+            // values in place, several tokens' in scratch buffers copied into the outputs after.
+            let chunks: Vec<usize> = rows.iter().map(|r| r.div_ceil(2 * threads).next_multiple_of(8)).collect();
+            let mut scratch: Vec<Vec<f32>> =
+                if n_tokens == 1 { Vec::new() } else { rows.iter().map(|r| vec![0.0; r * n_tokens]).collect() };
+            {
+                let targets: Vec<&mut [f32]> = if n_tokens == 1 {
+                    outs.iter_mut().map(|o| &mut **o).collect()
+                } else {
+                    scratch.iter_mut().map(Vec::as_mut_slice).collect()
+                };
+                let mut parts = Vec::new();
+                for (m, target) in targets.into_iter().enumerate() {
+                    for (i, part) in target.chunks_mut(chunks[m] * n_tokens).enumerate() {
+                        let first = i * chunks[m];
+                        parts.push(std::sync::Mutex::new((m, first..(first + chunks[m]).min(rows[m]), part)));
+                    }
+                }
+                pool.for_each(parts.len(), &|i| {
+                    let mut job = parts[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    let (m, range) = (job.0, job.1.clone());
+                    fill(m, range, job.2)
+                });
+            }
+            for (m, values) in scratch.iter().enumerate() {
+                for (i, part) in values.chunks(chunks[m] * n_tokens).enumerate() {
+                    let (start, len) = (i * chunks[m], part.len() / n_tokens);
+                    for (t, row) in part.chunks_exact(len).enumerate() {
+                        outs[m][t * rows[m] + start..t * rows[m] + start + len].copy_from_slice(row);
+                    }
+                }
+            }
+            true
+        });
+        if split {
+            return;
+        }
+    }
+    for (m, out) in outs.iter_mut().enumerate() {
+        by_row_chunks(rows[m], cols, n_tokens, out, |range, part| fill(m, range, part));
+    }
+}
+
 /// Fewer multiply-adds than this in one product are not worth sharing with other threads (about
 /// 15 µs of work on one core).
 #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
@@ -234,6 +317,61 @@ pub fn swiglu(gate: &mut [f32], up: &[f32]) {
 mod tests {
     use super::*;
     use pool::{install, Pool};
+
+    /// A `rows × cols` matrix of random blocks of `ty`, its f16 constants small and finite.
+    fn random_matrix(ty: crate::quant::GgmlType, rows: usize, cols: usize, seed: u32) -> QMatrix {
+        let mut state = seed.wrapping_mul(2_654_435_761) | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let mut bytes = vec![0u8; rows * cols / ty.block_size() * ty.block_bytes()];
+        bytes.iter_mut().for_each(|b| *b = next() as u8);
+        for block in bytes.chunks_exact_mut(ty.block_bytes()) {
+            for &at in ty.halves() {
+                let scale = half::f16::from_f32((next() % 1000) as f32 / 40_000.0 - 0.0125);
+                block[at..at + 2].copy_from_slice(&scale.to_bits().to_le_bytes());
+            }
+        }
+        QMatrix::from_bytes(ty, rows, cols, bytes).expect("matrix")
+    }
+
+    /// A layer's query, key and value (and a format that differs), one token and several, on one thread
+    /// and three: each output the bits `matmul` gives alone.
+    #[test]
+    fn products_of_the_same_activations_together_equal_each_alone_bit_for_bit() {
+        use crate::quant::GgmlType;
+        let cols = 1024; // enough work for one token to be shared
+        let mats = [
+            random_matrix(GgmlType::Q4_1, 256, cols, 1),
+            random_matrix(GgmlType::Q8_0, 64, cols, 2),
+            random_matrix(GgmlType::Q4_K, 64, cols, 3),
+        ];
+        for n in [1, 5] {
+            let x: Vec<f32> = (0..n * cols).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect();
+            let alone: Vec<Vec<f32>> = mats
+                .iter()
+                .map(|w| {
+                    let mut out = vec![0.0; n * w.rows];
+                    matmul(w, &x, n, &mut out, Precision::Int8);
+                    out
+                })
+                .collect();
+            for threads in [1, 3] {
+                let together = install(&Pool::new(threads), || {
+                    let mut outs: Vec<Vec<f32>> = mats.iter().map(|w| vec![f32::NAN; n * w.rows]).collect();
+                    let [a, b, c] = &mut outs[..] else { unreachable!() };
+                    let products =
+                        &mut [(&mats[0], a.as_mut_slice()), (&mats[1], b.as_mut_slice()), (&mats[2], c.as_mut_slice())];
+                    matmuls(products, &x, n, Precision::Int8);
+                    outs
+                });
+                assert_eq!(together, alone, "{n} token(s), {threads} thread(s)");
+            }
+        }
+    }
 
     #[test]
     fn map_items_shared_by_threads_gives_each_item_once_in_order() {

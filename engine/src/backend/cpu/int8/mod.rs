@@ -292,6 +292,12 @@ pub fn matmul(w: &QMatrix, acts: &[Q8Row], out: &mut [f32], dot: RowDot, tile: O
     super::by_row_chunks(w.rows, w.cols, acts.len(), out, |rows, part| matmul_rows(w, acts, rows, part, dot, tile));
 }
 
+/// `part` = rows `rows` of `w · acts` (`part[t * rows.len() + r - rows.start]`) with this CPU's fastest
+/// row dots: one chunk of [`matmul`]'s work, for a caller that hands out the chunks itself.
+pub(crate) fn matmul_part(w: &QMatrix, acts: &[Q8Row], rows: std::ops::Range<usize>, part: &mut [f32]) {
+    matmul_rows(w, acts, rows, part, row_dot(w.ty), row_dot_tile(w.ty));
+}
+
 /// The rows in the order they are read: `n` runs of the range in turn (its first part's first row, the
 /// second part's first row, …), so that `n` streams of weights are on their way from memory at once.
 /// Each row's value is the same in any order.
