@@ -50,15 +50,21 @@ fn compare(new: &Value, old: &Value) -> Result<Vec<String>> {
     let list = |v: &Value, key: &str| v[key].as_array().cloned().with_context(|| format!("no `{key}` list"));
     let mut lines =
         vec![format!("model sha256 {}", if new["model_sha256"] == old["model_sha256"] { "equal" } else { "DIFFERS" })];
+    let (cases, kept) = (list(new, "chat")?.len(), list(old, "chat")?.len());
+    if cases != kept {
+        lines.push(format!("chat cases: {cases} written, {kept} in the copy"));
+    }
     for (n, o) in list(new, "chat")?.iter().zip(list(old, "chat")?) {
         let same_prefix =
             n["greedy_ids"].as_array().into_iter().flatten().zip(o["greedy_ids"].as_array().into_iter().flatten());
         let agree = same_prefix.take_while(|(a, b)| a == b).count();
         lines.push(format!(
-            "{:?}: prompt ids {}, greedy {agree} of {} tokens agree, logits max |Δ| llama.cpp {:.2e}, float64 {:.2e}",
+            "{:?}: prompt ids {}, greedy {agree} of {} tokens agree ({} written), logits max |Δ| llama.cpp {:.2e}, \
+             float64 {:.2e}",
             n["user"].as_str().unwrap_or("?"),
             if n["prompt_ids"] == o["prompt_ids"] { "equal" } else { "DIFFER" },
             o["greedy_ids"].as_array().map_or(0, Vec::len),
+            n["greedy_ids"].as_array().map_or(0, Vec::len),
             max_gap(&n["teacher_forced"], &o["teacher_forced"]),
             max_gap(&n["exact_teacher_forced"], &o["exact_teacher_forced"]),
         ));

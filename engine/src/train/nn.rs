@@ -182,6 +182,7 @@ impl Adam {
         let (beta1, beta2, lr, eps) = (self.beta1, self.beta2, self.lr, self.eps);
         for (i, (p, g)) in params.into_iter().zip(grads).enumerate() {
             let (m, v) = (&mut self.m[i], &mut self.v[i]);
+            assert!(g.len() == p.len() && m.len() == p.len() && v.len() == p.len(), "parameter {i}: sizes differ");
             // Each value on its own: shared by the threads in runs of `CHUNK`, the same bits on any number.
             const CHUNK: usize = 1 << 14;
             let work = p.len() * 8;

@@ -57,8 +57,8 @@ pub fn reference() -> &'static Reference {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/smollm2-135m-instruct-q4_1.reference.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
-                "reading {}: {e}; the file comes with the repository (a copy of the project's shared reference), and \
-                 `cargo xtask reference --write` writes it again from llama.cpp",
+                "reading {}: {e}; the file comes with the repository (a copy of the project's shared reference): \
+                 `git checkout` restores it, and `cargo xtask reference` then checks it against llama.cpp on this machine",
                 path.display()
             )
         });
@@ -103,6 +103,9 @@ pub fn glassbox_json(subcommand: &str, args: &[&str]) -> serde_json::Value {
 /// but not the same in each place; this factor allows for that.
 pub const F16_SPREAD: f64 = 1.5;
 
+/// The most an f16 cache may move the exact path's logits (see [`gpu_vs_exact_limit`]).
+pub const F16_EFFECT_CEILING: f32 = 0.1;
+
 /// f32 sums added in another order (the GPU's reductions): f32's relative 6e-8 over 576-wide products
 /// and logits up to ~30 stays well below this.
 pub const F32_ORDER: f32 = 1e-3;
@@ -112,10 +115,17 @@ pub const F32_ORDER: f32 = 1e-3;
 /// [`F32_ORDER`]. Returns `(limit, that effect)`.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn gpu_vs_exact_limit(model: &engine::model::Model, ids: &[u32], exact: &[f32]) -> (f32, f32) {
+    assert_eq!(model.precision, engine::backend::cpu::Precision::Exact, "the limit is measured on the exact path");
     let mut cache = model.new_cache(ids.len()).rounding_to_f16();
     let rounded = model.forward(&mut cache, ids, engine::model::LogitsFor::All, false).expect("forward").logits;
     assert_eq!(rounded.len(), exact.len());
     let effect = rounded.iter().zip(exact).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    // A ceiling, so that a regression of the f16 cache cannot widen the limit with it: f16 keeps 11
+    // bits, and logits of ±30 through thirty layers move by a few units of 30 · 2⁻¹¹ ≈ 0.015.
+    assert!(
+        effect < F16_EFFECT_CEILING,
+        "an f16 cache moves the CPU's logits by {effect}: more than f16's rounding explains"
+    );
     (F16_SPREAD as f32 * effect + F32_ORDER, effect)
 }
 

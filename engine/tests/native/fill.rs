@@ -80,6 +80,7 @@ fn fill_scores_each_completed_sentence_as_a_float64_forward_does() {
         worst_gpu = worst_gpu.max((c["logprob"].as_f64().expect("logprob") - want).abs());
         f16_effect = f16_effect.max((logprob_of(&ids, default_model().run_with_f16_cache(&ids)) - want).abs());
     }
+    assert!(f16_effect < 1e-2, "more than f16's rounding explains: the float64 forward's f16 cache is wrong");
     let limit = EXACT_TOLERANCE + common::F16_SPREAD * f16_effect;
     eprintln!(
         "fill on the GPU vs float64: max |Δ log p| {worst_gpu:.2e} (limit {limit:.2e}; f16 keys and values move a \
